@@ -1,0 +1,41 @@
+# Set-up reruns only when pyproject.toml changes (the stamp).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5672
+
+.PHONY: install run test lint typecheck interop bench soak clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/amqpbroker serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check amqpbroker tests interop
+	$(VENV)/bin/ruff format --check amqpbroker
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy amqpbroker
+
+interop: $(STAMP)
+	$(PY) -m pytest -q interop
+
+bench: $(STAMP)
+	@echo "benchmarks arrive with the performance issue"
+
+soak: $(STAMP)
+	@echo "soak tests arrive with the durability issue"
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The only asyncio code: listeners, the transport, timers, shutdown."""
