@@ -1,0 +1,71 @@
+"""Users and SASL: PLAIN and AMQPLAIN responses checked against the user table."""
+
+from __future__ import annotations
+
+import hmac
+import struct
+from dataclasses import dataclass
+
+MECHANISMS = ("PLAIN", "AMQPLAIN")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    name: str
+    password: str
+
+
+class AuthError(Exception):
+    """SASL failed; the message is RabbitMQ's wording."""
+
+
+class UserStore:
+    """Users by name.  Passwords are compared in constant time."""
+
+    def __init__(self) -> None:
+        self._users: dict[str, User] = {}
+
+    def add(self, name: str, password: str) -> None:
+        self._users[name] = User(name, password)
+
+    def authenticate(self, mechanism: str, response: bytes) -> User:
+        if mechanism not in MECHANISMS:
+            raise AuthError(f"unsupported authentication mechanism '{mechanism}'")
+        name, password = (parse_plain(response) if mechanism == "PLAIN"
+                          else parse_amqplain(response))
+        user = self._users.get(name)
+        if user is None or not hmac.compare_digest(user.password.encode(), password.encode()):
+            raise AuthError(f"{mechanism} login refused: user '{name}' - invalid credentials")
+        return user
+
+
+def parse_plain(response: bytes) -> tuple[str, str]:
+    """SASL PLAIN: authzid NUL authcid NUL password."""
+    parts = response.split(b"\x00")
+    if len(parts) != 3:
+        raise AuthError("PLAIN login refused: malformed response")
+    return parts[1].decode("utf-8", "replace"), parts[2].decode("utf-8", "replace")
+
+
+def parse_amqplain(response: bytes) -> tuple[str, str]:
+    """AMQPLAIN: a field table without its length prefix, holding LOGIN and PASSWORD."""
+    fields: dict[str, str] = {}
+    offset = 0
+    try:
+        while offset < len(response):
+            key_len = response[offset]
+            key = response[offset + 1 : offset + 1 + key_len].decode("utf-8", "replace")
+            offset += 1 + key_len
+            kind = response[offset : offset + 1]
+            offset += 1
+            if kind != b"S":
+                raise AuthError("AMQPLAIN login refused: unsupported field type")
+            (length,) = struct.unpack_from(">I", response, offset)
+            offset += 4
+            fields[key] = response[offset : offset + length].decode("utf-8", "replace")
+            offset += length
+    except (IndexError, struct.error):
+        raise AuthError("AMQPLAIN login refused: malformed response") from None
+    if "LOGIN" not in fields or "PASSWORD" not in fields:
+        raise AuthError("AMQPLAIN login refused: missing LOGIN or PASSWORD")
+    return fields["LOGIN"], fields["PASSWORD"]

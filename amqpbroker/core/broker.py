@@ -1,0 +1,29 @@
+"""The broker model: virtual hosts by name."""
+
+from __future__ import annotations
+
+from amqpbroker.config import BrokerConfig
+from amqpbroker.errors import NotAllowed
+
+from .vhost import VirtualHost
+
+
+class BrokerState:
+    """All vhosts of one broker; created with the configured default vhost."""
+
+    def __init__(self, config: BrokerConfig) -> None:
+        self.config = config
+        self.vhosts: dict[str, VirtualHost] = {}
+        self.add_vhost(config.default_vhost)
+
+    def add_vhost(self, name: str) -> VirtualHost:
+        vhost = self.vhosts.get(name)
+        if vhost is None:
+            vhost = self.vhosts[name] = VirtualHost(name)
+        return vhost
+
+    def vhost(self, name: str) -> VirtualHost:
+        try:
+            return self.vhosts[name]
+        except KeyError:
+            raise NotAllowed(f"vhost {name} not found") from None

@@ -1,0 +1,59 @@
+"""Messages as the broker holds them: raw content header bytes plus body.
+
+The content header is the client's own bytes (class id, weight, body size, property flags
+and properties) and is forwarded unchanged.  Properties are decoded lazily, only when a
+feature needs one (headers exchange now; persistence, TTL and priorities later).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pamqp.header import ContentHeader
+
+
+class Message:
+    """One published message; shared by every queue it was routed to."""
+
+    __slots__ = ("_properties", "body", "exchange", "header", "routing", "routing_key")
+
+    def __init__(self, exchange: str, routing_key: str, routing: bytes, header: bytes,
+                 body: bytes) -> None:
+        self.exchange = exchange
+        self.routing_key = routing_key
+        self.routing = routing  # exchange + routing key as wire short strings
+        self.header = header
+        self.body = body
+        self._properties: Any = None
+
+    @property
+    def properties(self) -> Any:
+        """The decoded pamqp ``Basic.Properties`` (decoded once, on first use)."""
+        if self._properties is None:
+            content_header = ContentHeader()
+            try:
+                content_header.unmarshal(self.header)
+                self._properties = content_header.properties
+            except (ValueError, TypeError, IndexError):
+                self._properties = ContentHeader().properties
+        return self._properties
+
+    @property
+    def headers(self) -> dict[str, Any]:
+        headers = self.properties.headers
+        return headers if isinstance(headers, dict) else {}
+
+    @property
+    def size(self) -> int:
+        return len(self.body)
+
+
+class Envelope:
+    """A message's place in one queue: its sequence number there and its redelivered flag."""
+
+    __slots__ = ("message", "redelivered", "seq")
+
+    def __init__(self, message: Message, seq: int) -> None:
+        self.message = message
+        self.seq = seq
+        self.redelivered = False

@@ -1,0 +1,293 @@
+"""A virtual host: its exchanges, queues and bindings, and routing between them.
+
+Every rule RabbitMQ applies to declaring, binding and deleting lives here, raising
+``amqpbroker.errors`` with RabbitMQ's reply texts.  ``owner`` arguments identify the
+connection that asks (for exclusive queues); they are opaque to the core.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from amqpbroker.errors import (
+    AccessRefused,
+    CommandInvalid,
+    NotFound,
+    PreconditionFailed,
+    ResourceLocked,
+)
+
+from .arguments import (
+    EXCHANGE_EQUIVALENCE_KEYS,
+    QUEUE_EQUIVALENCE_KEYS,
+    describe,
+    first_inequivalent,
+)
+from .exchanges import EXCHANGE_TYPES, Binding, Destination, Exchange, make_binding
+from .message import Message
+from .queue import Queue
+
+DEFAULT_EXCHANGES = {
+    "amq.direct": "direct",
+    "amq.fanout": "fanout",
+    "amq.topic": "topic",
+    "amq.headers": "headers",
+    "amq.match": "headers",
+}
+RESERVED_PREFIX = "amq."
+
+
+def server_generated_name(prefix: str) -> str:
+    """RabbitMQ's style: prefix + 22 url-safe base64 characters."""
+    return prefix + secrets.token_urlsafe(16)
+
+
+class VirtualHost:
+    """Exchanges, queues and bindings of one vhost."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.exchanges: dict[str, Exchange] = {}
+        self.queues: dict[str, Queue] = {}
+        # Called when a queue disappears, so channels can cancel its consumers.
+        self.on_queue_deleted: list[Callable[[Queue], None]] = []
+        self.exchanges[""] = EXCHANGE_TYPES["direct"]("", name, durable=True)
+        for ex_name, ex_type in DEFAULT_EXCHANGES.items():
+            self.exchanges[ex_name] = EXCHANGE_TYPES[ex_type](ex_name, name, durable=True)
+
+    # -- lookups --------------------------------------------------------------------------------
+
+    def _where(self, kind: str, name: str) -> str:
+        return f"{kind} '{name}' in vhost '{self.name}'"
+
+    def exchange(self, name: str) -> Exchange:
+        try:
+            return self.exchanges[name]
+        except KeyError:
+            raise NotFound(f"no {self._where('exchange', name)}") from None
+
+    def queue(self, name: str, owner: object | None = None) -> Queue:
+        """The queue, checking exclusive ownership when ``owner`` is given."""
+        try:
+            queue = self.queues[name]
+        except KeyError:
+            raise NotFound(f"no {self._where('queue', name)}") from None
+        if owner is not None:
+            self.check_exclusive(queue, owner)
+        return queue
+
+    def check_exclusive(self, queue: Queue, owner: object) -> None:
+        if queue.exclusive_owner is not None and queue.exclusive_owner is not owner:
+            raise ResourceLocked(
+                f"cannot obtain exclusive access to locked {self._where('queue', queue.name)}."
+                " It could be originally declared on another connection or the exclusive"
+                " property value does not match that of the original declaration."
+            )
+
+    # -- exchanges ------------------------------------------------------------------------------
+
+    def declare_exchange(self, name: str, type_name: str, *, passive: bool, durable: bool,
+                         auto_delete: bool, internal: bool,
+                         arguments: dict[str, Any]) -> Exchange:
+        if passive:
+            if name == "":
+                return self.exchanges[""]
+            return self.exchange(name)
+        if name.startswith(RESERVED_PREFIX) and name not in self.exchanges:
+            raise AccessRefused(
+                f"exchange name '{name}' contains reserved prefix '{RESERVED_PREFIX}*'"
+            )
+        if name == "":
+            raise AccessRefused("operation not permitted on the default exchange")
+        cls = EXCHANGE_TYPES.get(type_name)
+        if cls is None:
+            raise CommandInvalid(f"unknown exchange type '{type_name}'")
+        existing = self.exchanges.get(name)
+        if existing is not None:
+            self._check_exchange_equivalence(existing, type_name, durable, auto_delete,
+                                             internal, arguments)
+            return existing
+        exchange = cls(name, self.name, durable=durable, auto_delete=auto_delete,
+                       internal=internal, arguments=arguments)
+        self.exchanges[name] = exchange
+        return exchange
+
+    def _check_exchange_equivalence(self, ex: Exchange, type_name: str, durable: bool,
+                                    auto_delete: bool, internal: bool,
+                                    arguments: dict[str, Any]) -> None:
+        where = self._where("exchange", ex.name)
+        if ex.type_name != type_name:
+            raise PreconditionFailed(f"inequivalent arg 'type' for {where}: received "
+                                     f"'{type_name}' but current is '{ex.type_name}'")
+        for field, current, received in (("durable", ex.durable, durable),
+                                          ("auto_delete", ex.auto_delete, auto_delete),
+                                          ("internal", ex.internal, internal)):
+            if current != received:
+                raise PreconditionFailed(
+                    f"inequivalent arg '{field}' for {where}: received "
+                    f"'{str(received).lower()}' but current is '{str(current).lower()}'")
+        key = first_inequivalent(ex.arguments, arguments, EXCHANGE_EQUIVALENCE_KEYS)
+        if key is not None:
+            raise PreconditionFailed(
+                f"inequivalent arg '{key}' for {where}: received "
+                f"{describe(arguments.get(key), key in arguments)} but current is "
+                f"{describe(ex.arguments.get(key), key in ex.arguments)}")
+
+    def delete_exchange(self, name: str, *, if_unused: bool) -> None:
+        if name == "" or (name.startswith(RESERVED_PREFIX) and name in DEFAULT_EXCHANGES):
+            raise AccessRefused("operation not permitted on the default exchange"
+                                if name == "" else
+                                f"exchange name '{name}' contains reserved prefix "
+                                f"'{RESERVED_PREFIX}*'")
+        exchange = self.exchanges.get(name)
+        if exchange is None:
+            return
+        if if_unused and exchange.bindings:
+            raise PreconditionFailed(f"{self._where('exchange', name)} in use")
+        self._remove_exchange(exchange)
+
+    def _remove_exchange(self, exchange: Exchange) -> None:
+        del self.exchanges[exchange.name]
+        exchange.bindings.clear()
+        # drop bindings where this exchange is the destination
+        for source in list(self.exchanges.values()):
+            for binding in source.bindings_to(exchange):
+                self._unbind(source, binding)
+
+    # -- queues ---------------------------------------------------------------------------------
+
+    def declare_queue(self, name: str, *, passive: bool, durable: bool, exclusive: bool,
+                      auto_delete: bool, arguments: dict[str, Any], owner: object) -> Queue:
+        if passive:
+            return self.queue(name, owner)
+        if not name:
+            name = server_generated_name("amq.gen-")
+        elif name.startswith(RESERVED_PREFIX) and name not in self.queues:
+            raise AccessRefused(
+                f"queue name '{name}' contains reserved prefix '{RESERVED_PREFIX}*'")
+        existing = self.queues.get(name)
+        if existing is not None:
+            self.check_exclusive(existing, owner)
+            self._check_queue_equivalence(existing, durable, exclusive, auto_delete, arguments)
+            return existing
+        queue = Queue(name, self.name, durable=durable,
+                      exclusive_owner=owner if exclusive else None,
+                      auto_delete=auto_delete, arguments=arguments)
+        self.queues[name] = queue
+        return queue
+
+    def _check_queue_equivalence(self, queue: Queue, durable: bool, exclusive: bool,
+                                 auto_delete: bool, arguments: dict[str, Any]) -> None:
+        where = self._where("queue", queue.name)
+        for field, current, received in (("durable", queue.durable, durable),
+                                          ("exclusive", queue.exclusive, exclusive),
+                                          ("auto_delete", queue.auto_delete, auto_delete)):
+            if current != received:
+                raise PreconditionFailed(
+                    f"inequivalent arg '{field}' for {where}: received "
+                    f"'{str(received).lower()}' but current is '{str(current).lower()}'")
+        key = first_inequivalent(queue.arguments, arguments, QUEUE_EQUIVALENCE_KEYS)
+        if key is not None:
+            raise PreconditionFailed(
+                f"inequivalent arg '{key}' for {where}: received "
+                f"{describe(arguments.get(key), key in arguments)} but current is "
+                f"{describe(queue.arguments.get(key), key in queue.arguments)}")
+
+    def delete_queue(self, name: str, *, if_unused: bool, if_empty: bool,
+                     owner: object) -> int:
+        queue = self.queues.get(name)
+        if queue is None:
+            return 0
+        self.check_exclusive(queue, owner)
+        if if_unused and queue.consumers:
+            raise PreconditionFailed(f"{self._where('queue', name)} in use")
+        if if_empty and queue.message_count:
+            raise PreconditionFailed(f"{self._where('queue', name)} is not empty")
+        count = queue.message_count
+        self.remove_queue(queue)
+        return count
+
+    def remove_queue(self, queue: Queue) -> None:
+        """Delete a queue: its bindings go, its consumers are cancelled."""
+        if self.queues.get(queue.name) is not queue:
+            return
+        del self.queues[queue.name]
+        queue.deleted = True
+        for source in list(self.exchanges.values()):
+            for binding in source.bindings_to(queue):
+                self._unbind(source, binding)
+        for hook in self.on_queue_deleted:
+            hook(queue)
+        for consumer in list(queue.consumers):
+            queue.remove_consumer(consumer)
+            consumer.sink.consumer_cancelled(consumer)
+        queue.purge()
+
+    def purge_queue(self, name: str, owner: object) -> int:
+        return self.queue(name, owner).purge()
+
+    def connection_closed(self, owner: object) -> None:
+        """Exclusive queues die with the connection that declared them."""
+        for queue in [q for q in self.queues.values() if q.exclusive_owner is owner]:
+            self.remove_queue(queue)
+
+    def consumer_removed(self, queue: Queue) -> None:
+        """After a consumer left: auto-delete queues go with their last consumer."""
+        if queue.auto_delete and queue.had_consumers and not queue.consumers:
+            self.remove_queue(queue)
+
+    # -- bindings -------------------------------------------------------------------------------
+
+    def _bindable_source(self, name: str) -> Exchange:
+        if name == "":
+            raise AccessRefused("operation not permitted on the default exchange")
+        return self.exchange(name)
+
+    def bind(self, source_name: str, destination: Destination, routing_key: str,
+             arguments: dict[str, Any]) -> None:
+        source = self._bindable_source(source_name)
+        source.add_binding(make_binding(source_name, destination, routing_key, arguments))
+
+    def unbind(self, source_name: str, destination: Destination, routing_key: str,
+               arguments: dict[str, Any]) -> None:
+        source = self._bindable_source(source_name)
+        binding = make_binding(source_name, destination, routing_key, arguments)
+        existing = source.bindings.get(binding.key)
+        if existing is not None:
+            self._unbind(source, existing)
+
+    def _unbind(self, source: Exchange, binding: Binding) -> None:
+        source.remove_binding(binding)
+        if source.auto_delete and not source.bindings and source.name in self.exchanges:
+            self._remove_exchange(source)
+
+    # -- routing --------------------------------------------------------------------------------
+
+    def route(self, exchange: Exchange, routing_key: str, message: Message) -> list[Queue]:
+        """Every queue the message reaches, once each, following exchange-to-exchange bindings."""
+        if exchange.name == "":  # the default exchange: implicitly bound to every queue by name
+            queue = self.queues.get(routing_key)
+            return [queue] if queue is not None else []
+        destinations = exchange.route(routing_key, message)
+        if not exchange.bindings or not destinations:
+            return []
+        queues: dict[int, Queue] = {}
+        pending: list[Exchange] = []
+        seen = {exchange.name}
+        self._collect(destinations, queues, pending, seen)
+        while pending:
+            next_exchange = pending.pop()
+            self._collect(next_exchange.route(routing_key, message), queues, pending, seen)
+        return list(queues.values())
+
+    @staticmethod
+    def _collect(destinations: Any, queues: dict[int, Queue], pending: list[Exchange],
+                 seen: set[str]) -> None:
+        for destination in destinations:
+            if isinstance(destination, Queue):
+                queues[id(destination)] = destination
+            elif destination.name not in seen:
+                seen.add(destination.name)
+                pending.append(destination)

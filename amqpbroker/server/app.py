@@ -1,0 +1,66 @@
+"""The broker process: listener, live connections, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from amqpbroker.auth import UserStore
+from amqpbroker.config import BrokerConfig
+from amqpbroker.core.broker import BrokerState
+
+from .transport import AMQPProtocol
+
+log = logging.getLogger(__name__)
+
+
+class BrokerServer:
+    """Owns the broker state and the TCP listener."""
+
+    def __init__(self, config: BrokerConfig) -> None:
+        self.config = config
+        self.state = BrokerState(config)
+        self.users = UserStore()
+        self.users.add(config.default_user, config.default_pass)
+        self.connections: set[AMQPProtocol] = set()
+        self._server: asyncio.Server | None = None
+        self._all_closed = asyncio.Event()
+        self._all_closed.set()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None and self._server.sockets
+        sockname: Any = self._server.sockets[0].getsockname()
+        return int(sockname[1])
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._new_protocol, self.config.host, self.config.port, reuse_address=True)
+        log.info("listening on amqp://%s:%d/", self.config.host, self.port)
+
+    def _new_protocol(self) -> AMQPProtocol:
+        protocol = AMQPProtocol(self.state, self.users, self._connection_closed)
+        self.connections.add(protocol)
+        self._all_closed.clear()
+        return protocol
+
+    def _connection_closed(self, protocol: AMQPProtocol) -> None:
+        self.connections.discard(protocol)
+        if not self.connections:
+            self._all_closed.set()
+
+    async def stop(self, reason: str = "shutdown") -> None:
+        """Stop listening, send every client connection.close 320, wait for them to go."""
+        if self._server is not None:
+            self._server.close()
+        for protocol in list(self.connections):
+            protocol.force_close(reason)
+        try:
+            await asyncio.wait_for(self._all_closed.wait(), self.config.close_timeout + 1)
+        except TimeoutError:
+            log.warning("%d connections did not close in time", len(self.connections))
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None

@@ -1,0 +1,161 @@
+"""The asyncio side of one connection: an ``asyncio.Protocol`` around ``ConnectionSession``.
+
+Bytes from the socket go straight into the session; its output is written once per loop
+tick (``_flush`` scheduled with ``call_soon``), so many deliveries leave as one write.
+Timers here: the handshake deadline, heartbeats (send when idle, drop the peer after two
+silent intervals) and the close-ok deadline after the broker closed the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import cast
+
+from amqpbroker.auth import UserStore
+from amqpbroker.core.broker import BrokerState
+from amqpbroker.session.connection import ConnectionSession
+
+log = logging.getLogger(__name__)
+
+
+class AMQPProtocol(asyncio.Protocol):
+    """One client connection."""
+
+    def __init__(self, broker: BrokerState, users: UserStore,
+                 on_closed: Callable[[AMQPProtocol], None]) -> None:
+        self._broker = broker
+        self._users = users
+        self._on_closed = on_closed
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._flush_scheduled = False
+        self._timers: list[asyncio.TimerHandle] = []
+        self._heartbeat_timer: asyncio.TimerHandle | None = None
+        self._heartbeat_interval = 0
+        self._close_armed = False
+        self._last_received = 0.0
+        self._last_sent = 0.0
+        self.session: ConnectionSession | None = None
+
+    # -- asyncio.Protocol -----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        peer = transport.get_extra_info("peername")
+        self.session = ConnectionSession(self._broker, self._users, self._schedule_flush,
+                                         peer=f"{peer[0]}:{peer[1]}" if peer else "?")
+        self._last_received = self._last_sent = time.monotonic()
+        self._timers.append(self._loop.call_later(
+            self._broker.config.handshake_timeout, self._handshake_deadline))
+
+    def data_received(self, data: bytes) -> None:
+        session = self.session
+        if session is None:
+            return
+        self._last_received = time.monotonic()
+        try:
+            session.receive_data(data)
+        except Exception:
+            log.exception("internal error handling data from %s", session.peer)
+            session.connection_lost()
+        self._flush()
+        if session.heartbeat and self._heartbeat_timer is None:
+            self._start_heartbeats(session.heartbeat)
+        if session.closing:
+            self._arm_close_deadline()
+
+    def eof_received(self) -> bool | None:
+        return None  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        if self._heartbeat_timer is not None:
+            self._heartbeat_timer.cancel()
+        session = self.session
+        if session is not None:
+            try:
+                session.connection_lost()
+            except Exception:
+                log.exception("internal error releasing connection %s", session.peer)
+        self._transport = None
+        self._on_closed(self)
+
+    def pause_writing(self) -> None:
+        if self.session is not None:
+            self.session.set_writable(False)
+
+    def resume_writing(self) -> None:
+        if self.session is not None:
+            self.session.set_writable(True)
+            self._flush()
+
+    # -- output ---------------------------------------------------------------------------------
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        session, transport = self.session, self._transport
+        if session is None or transport is None:
+            return
+        data = session.data_to_send()
+        if data:
+            transport.write(data)
+            self._last_sent = time.monotonic()
+        if session.closed:
+            transport.close()
+
+    # -- timers ---------------------------------------------------------------------------------
+
+    def _handshake_deadline(self) -> None:
+        session = self.session
+        if session is not None and session.vhost is None and not session.closed \
+                and self._transport is not None:
+            log.info("connection %s: handshake timeout", session.peer)
+            self._transport.close()
+
+    def _arm_close_deadline(self) -> None:
+        if self._close_armed:
+            return
+        self._close_armed = True
+        self._timers.append(self._loop.call_later(
+            self._broker.config.close_timeout, self._abort))
+
+    def _abort(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+    def _start_heartbeats(self, interval: int) -> None:
+        self._heartbeat_interval = interval
+        self._heartbeat_timer = self._loop.call_later(interval / 2, self._heartbeat_tick)
+
+    def _heartbeat_tick(self) -> None:
+        session, transport = self.session, self._transport
+        if session is None or transport is None or session.closed:
+            return
+        interval = self._heartbeat_interval
+        now = time.monotonic()
+        if now - self._last_received > 2 * interval:
+            log.info("connection %s: missed heartbeats, closing", session.peer)
+            transport.abort()
+            return
+        if now - self._last_sent >= interval / 2:
+            transport.write(session.heartbeat_frame())
+            self._last_sent = now
+        self._heartbeat_timer = self._loop.call_later(interval / 2, self._heartbeat_tick)
+
+    # -- shutdown -------------------------------------------------------------------------------
+
+    def force_close(self, reason: str) -> None:
+        if self.session is None or self._transport is None:
+            return
+        self.session.force_close(reason)
+        self._flush()
+        self._arm_close_deadline()

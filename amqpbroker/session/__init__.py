@@ -1,0 +1,1 @@
+"""AMQP semantics per connection and channel: handshake, handlers, delivery tags, confirms, tx."""

@@ -1,0 +1,187 @@
+"""One AMQP channel: delivery tags, unacked messages, consumers, qos, confirms and tx.
+
+Theory of operation: a channel is OPEN until either side closes it.  When the broker closes
+it (a channel-level error) it is CLOSING: every frame but channel.close-ok is ignored, as
+the spec says.  The channel is the ``DeliverySink`` of its consumers: queues call
+``deliver`` and the channel numbers the delivery, remembers it until it is acked and writes
+the frames.  Acks, nacks and rejects settle unacked messages; closing the channel requeues
+whatever is still unacked, in order.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pamqp import commands
+
+from amqpbroker.core.consumer import Consumer
+from amqpbroker.core.message import Envelope, Message
+from amqpbroker.core.queue import Queue
+from amqpbroker.errors import PreconditionFailed
+from amqpbroker.protocol.fastcodec import Publish, encode_confirm, encode_deliver
+from amqpbroker.protocol.methods import Method, encode_method
+
+if TYPE_CHECKING:
+    from .connection import ConnectionSession
+
+
+class ChannelState(enum.Enum):
+    OPEN = "open"
+    CLOSING = "closing"  # we sent channel.close and wait for close-ok
+
+
+@dataclass(slots=True)
+class Unacked:
+    """A delivered message waiting for its ack; ``consumer`` is None for basic.get."""
+
+    envelope: Envelope
+    queue: Queue
+    consumer: Consumer | None
+
+
+@dataclass(slots=True)
+class PendingContent:
+    """A publish whose header and body frames are still arriving."""
+
+    publish: Publish
+    header: bytes = b""
+    body_size: int = -1
+    body: list[bytes] = field(default_factory=list)
+    received: int = 0
+
+
+@dataclass(slots=True)
+class Transaction:
+    """Publishes and settlements held back until tx.commit."""
+
+    publishes: list[tuple[Publish, Message]] = field(default_factory=list)
+    settlements: list[tuple[list[int], list[Unacked], str]] = field(default_factory=list)
+
+
+class Channel:
+    """Per-channel state; the handlers in ``session.handlers`` act on it."""
+
+    def __init__(self, number: int, connection: ConnectionSession) -> None:
+        self.number = number
+        self.connection = connection
+        self.state = ChannelState.OPEN
+        self.content: PendingContent | None = None
+        self.next_delivery_tag = 1
+        self.unacked: dict[int, Unacked] = {}
+        self.consumers: dict[str, Consumer] = {}
+        self.prefetch_count = 0  # for consumers created from now on (global=false)
+        self.global_prefetch = 0  # shared by the channel (global=true)
+        self.limited_unacked = 0  # unacked deliveries to consumers, for global_prefetch
+        self.confirm_mode = False
+        self.publish_seq = 0
+        self.confirmed_seq = 0
+        self.sent_confirm_seq = 0
+        self.tx: Transaction | None = None
+        self.most_recent_queue = ""
+
+    def __repr__(self) -> str:
+        return f"<Channel {self.number} {self.state.value}>"
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def send(self, method: Method) -> None:
+        self.connection.write(encode_method(self.number, method))
+
+    # -- DeliverySink ---------------------------------------------------------------------------
+
+    def has_capacity(self) -> bool:
+        if self.state is not ChannelState.OPEN or not self.connection.writable:
+            return False
+        return not (self.global_prefetch and self.limited_unacked >= self.global_prefetch)
+
+    def deliver(self, consumer: Consumer, envelope: Envelope) -> None:
+        tag = self.next_delivery_tag
+        self.next_delivery_tag = tag + 1
+        if not consumer.no_ack:
+            self.unacked[tag] = Unacked(envelope, consumer.queue, consumer)
+            consumer.unacked += 1
+            self.limited_unacked += 1
+        message = envelope.message
+        self.connection.write(encode_deliver(
+            self.number, consumer.tag_bytes, tag, envelope.redelivered, message.routing,
+            message.header, message.body, self.connection.max_body))
+
+    def consumer_cancelled(self, consumer: Consumer) -> None:
+        if self.consumers.pop(consumer.tag, None) is None:
+            return
+        if self.connection.client_capability("consumer_cancel_notify"):
+            self.send(commands.Basic.Cancel(consumer_tag=consumer.tag, nowait=True))
+
+    # -- acknowledgements ---------------------------------------------------------------------
+
+    def take_unacked(self, delivery_tag: int, multiple: bool) -> list[Unacked]:
+        """Remove and return the deliveries an ack/nack/reject names (RabbitMQ's rules)."""
+        unacked = self.unacked
+        if multiple and delivery_tag == 0:
+            taken = list(unacked.values())
+            unacked.clear()
+            return taken
+        if delivery_tag not in unacked:
+            raise PreconditionFailed(f"unknown delivery tag {delivery_tag}")
+        if not multiple:
+            return [unacked.pop(delivery_tag)]
+        tags = []
+        for tag in unacked:
+            if tag > delivery_tag:
+                break
+            tags.append(tag)
+        return [unacked.pop(tag) for tag in tags]
+
+    def restore_unacked(self, tags: list[int], entries: list[Unacked]) -> None:
+        """Put rolled-back settlements back among the unacked, in tag order."""
+        merged = dict(zip(tags, entries, strict=True))
+        merged.update(self.unacked)
+        self.unacked = dict(sorted(merged.items()))
+
+    def settle(self, entries: list[Unacked], outcome: str) -> None:
+        """Apply an ack ('ack'), a requeue ('requeue') or a drop ('drop') to deliveries."""
+        requeue: dict[int, tuple[Queue, list[Envelope]]] = {}
+        for entry in entries:
+            consumer = entry.consumer
+            if consumer is not None:
+                consumer.unacked -= 1
+                self.limited_unacked -= 1
+            if outcome == "requeue":
+                requeue.setdefault(id(entry.queue), (entry.queue, []))[1].append(entry.envelope)
+        for queue, envelopes in requeue.values():
+            queue.requeue(envelopes)
+        self.resume_consumers()
+
+    def resume_consumers(self) -> None:
+        """Capacity may have freed: let the queues of this channel's consumers dispatch."""
+        for consumer in list(self.consumers.values()):
+            consumer.queue.dispatch()
+
+    # -- confirms -------------------------------------------------------------------------------
+
+    def confirm_published(self, seq: int) -> None:
+        self.confirmed_seq = seq
+        self.connection.confirms_pending.add(self)
+
+    def flush_confirms(self) -> None:
+        """One basic.ack covering every publish confirmed since the last (multiple when > 1)."""
+        last, upto = self.sent_confirm_seq, self.confirmed_seq
+        if upto > last and self.state is ChannelState.OPEN:
+            self.connection.write(encode_confirm(self.number, upto, upto - last > 1))
+            self.sent_confirm_seq = upto
+
+    # -- teardown -------------------------------------------------------------------------------
+
+    def release(self) -> None:
+        """The channel is going away: cancel its consumers and requeue its unacked messages."""
+        self.state = ChannelState.CLOSING
+        self.content = None
+        self.tx = None
+        for consumer in list(self.consumers.values()):
+            self.connection.remove_consumer(self, consumer)
+        self.consumers.clear()
+        entries = list(self.unacked.values())
+        self.unacked.clear()
+        self.settle(entries, "requeue")

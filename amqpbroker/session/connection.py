@@ -1,0 +1,489 @@
+"""One client connection: the handshake state machine, frame dispatch and error scoping.
+
+Theory of operation: bytes go in through ``receive_data``; frames come out of the
+``FrameReader`` and are handled in order.  Output accumulates and the transport collects it
+with ``data_to_send`` (one write per loop tick); ``request_flush`` tells the transport there
+is output produced outside ``receive_data`` (deliveries caused by another connection).
+
+States (transitions in ``_HANDSHAKE``):
+  AWAIT_HEADER -> AWAIT_START_OK -> AWAIT_TUNE_OK -> AWAIT_OPEN -> OPEN -> CLOSING -> CLOSED
+A channel-level ``AMQPError`` closes that channel; any other closes the connection: we send
+connection.close, ignore everything but close/close-ok, and the transport drops the socket.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from pamqp import commands
+
+from amqpbroker import __version__
+from amqpbroker.auth import MECHANISMS, AuthError, UserStore
+from amqpbroker.config import BrokerConfig
+from amqpbroker.core.broker import BrokerState
+from amqpbroker.core.consumer import Consumer
+from amqpbroker.core.vhost import VirtualHost
+from amqpbroker.errors import (
+    AMQPError,
+    ChannelErrorHard,
+    CommandInvalid,
+    ConnectionAccessRefused,
+    ConnectionForced,
+    FrameError,
+    NotAllowed,
+    UnexpectedFrame,
+)
+from amqpbroker.protocol.fastcodec import PUBLISH_INDEX, content_body_size, decode_publish
+from amqpbroker.protocol.framing import (
+    FRAME_BODY,
+    FRAME_HEADER,
+    FRAME_HEARTBEAT,
+    FRAME_METHOD,
+    FRAME_MIN_SIZE,
+    FRAME_OVERHEAD,
+    HEARTBEAT_FRAME,
+    PROTOCOL_HEADER,
+    FrameReader,
+    check_protocol_header,
+)
+from amqpbroker.protocol.methods import Method, decode_method, encode_method, method_ids
+
+from .channel import Channel, ChannelState, PendingContent
+from .handlers import HANDLERS, handle_content
+
+log = logging.getLogger(__name__)
+
+_PUBLISH_PREFIX = PUBLISH_INDEX.to_bytes(4, "big")
+# What the broker advertises in connection.start: only what works.
+CAPABILITIES = {
+    "publisher_confirms": True,
+    "exchange_exchange_bindings": True,
+    "basic.nack": True,
+    "consumer_cancel_notify": True,
+    "connection.blocked": True,
+    "consumer_priorities": True,
+    "authentication_failure_close": True,
+    "per_consumer_qos": True,
+    "direct_reply_to": True,
+}
+
+
+class State(enum.Enum):
+    AWAIT_HEADER = "awaiting protocol header"
+    AWAIT_START_OK = "awaiting connection.start-ok"
+    AWAIT_TUNE_OK = "awaiting connection.tune-ok"
+    AWAIT_OPEN = "awaiting connection.open"
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+# The one connection method each handshake state accepts, and the state it leads to.
+_HANDSHAKE: dict[State, tuple[type[Method], State]] = {
+    State.AWAIT_START_OK: (commands.Connection.StartOk, State.AWAIT_TUNE_OK),
+    State.AWAIT_TUNE_OK: (commands.Connection.TuneOk, State.AWAIT_OPEN),
+    State.AWAIT_OPEN: (commands.Connection.Open, State.OPEN),
+}
+
+
+class ConnectionSession:
+    """The AMQP side of one connection; synchronous and free of I/O."""
+
+    def __init__(self, broker: BrokerState, users: UserStore,
+                 request_flush: Callable[[], None] = lambda: None, peer: str = "") -> None:
+        self.broker = broker
+        self.config: BrokerConfig = broker.config
+        self.users = users
+        self.peer = peer
+        self._request_flush = request_flush
+        self.state = State.AWAIT_HEADER
+        self._header = b""
+        self._reader = FrameReader(FRAME_MIN_SIZE)
+        self._out: list[bytes] = []
+        self.channels: dict[int, Channel] = {}
+        self.confirms_pending: set[Channel] = set()
+        self.vhost: VirtualHost | None = None
+        self.user = ""
+        self.client_properties: dict[str, Any] = {}
+        self.channel_max = self.config.channel_max
+        self.frame_max = self.config.frame_max
+        self.max_body = self.frame_max - FRAME_OVERHEAD
+        self.heartbeat = 0
+        self.writable = True  # False while the transport is paused for back-pressure
+        self.close_reason = ""
+
+    # -- I/O boundary ---------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True when the transport should flush and drop the socket."""
+        return self.state is State.CLOSED
+
+    @property
+    def closing(self) -> bool:
+        return self.state is State.CLOSING
+
+    def write(self, data: bytes) -> None:
+        if not self._out:
+            self._request_flush()
+        self._out.append(data)
+
+    def data_to_send(self) -> bytes:
+        if not self._out:
+            return b""
+        data = b"".join(self._out)
+        self._out.clear()
+        return data
+
+    def receive_data(self, data: bytes) -> None:
+        if self.state is State.CLOSED:
+            return
+        try:
+            if self.state is State.AWAIT_HEADER:
+                data = self._receive_header(data)
+                if not data:
+                    return
+            for frame_type, channel, payload in self._reader.feed(data):
+                self._handle_frame(frame_type, channel, payload)
+                if self.state is State.CLOSED:
+                    return
+        except AMQPError as error:
+            self.close_with_error(error)
+        finally:
+            self._flush_confirms()
+
+    def _flush_confirms(self) -> None:
+        if self.confirms_pending:
+            for channel in self.confirms_pending:
+                channel.flush_confirms()
+            self.confirms_pending.clear()
+
+    def set_writable(self, writable: bool) -> None:
+        """Transport back-pressure: stop dispatching while the socket buffer is full."""
+        self.writable = writable
+        if writable:
+            for channel in list(self.channels.values()):
+                channel.resume_consumers()
+
+    # -- handshake ------------------------------------------------------------------------------
+
+    def _receive_header(self, data: bytes) -> bytes:
+        needed = 8 - len(self._header)
+        self._header += data[:needed]
+        rest = data[needed:]
+        if len(self._header) < 8:
+            return b""
+        if not check_protocol_header(self._header):
+            self.write(PROTOCOL_HEADER)
+            self.state = State.CLOSED
+            return b""
+        self.state = State.AWAIT_START_OK
+        self.send_method(0, commands.Connection.Start(
+            version_major=0, version_minor=9, server_properties=self._server_properties(),
+            mechanisms=" ".join(MECHANISMS), locales="en_US"))
+        return rest
+
+    def _server_properties(self) -> dict[str, Any]:
+        return {
+            "capabilities": dict(CAPABILITIES),
+            "cluster_name": "amqpbroker@localhost",
+            "copyright": "amqpbroker contributors",
+            "information": "Licensed under the MIT licence",
+            "platform": f"Python {sys.version.split()[0]}",
+            "product": "amqpbroker",
+            "version": __version__,
+        }
+
+    def _handle_handshake(self, channel: int, method: Method) -> None:
+        expected, next_state = _HANDSHAKE[self.state]
+        if isinstance(method, commands.Connection.Close):
+            self._handle_connection_close()
+            return
+        if channel != 0 or not isinstance(method, expected):
+            raise CommandInvalid(f"expected '{_method_name(expected)}'",
+                                 class_id=method.index >> 16, method_id=method.index & 0xFFFF)
+        if isinstance(method, commands.Connection.StartOk):
+            self._start_ok(method)
+        elif isinstance(method, commands.Connection.TuneOk):
+            self._tune_ok(method)
+        elif isinstance(method, commands.Connection.Open):
+            self._open(method)
+        self.state = next_state
+
+    def _start_ok(self, method: commands.Connection.StartOk) -> None:
+        response = method.response
+        if isinstance(response, str):
+            response = response.encode("utf-8", "surrogateescape")
+        try:
+            user = self.users.authenticate(method.mechanism, response)
+        except AuthError as error:
+            log.info("connection from %s refused: %s", self.peer, error)
+            raise ConnectionAccessRefused(
+                f"Login was refused using authentication mechanism {method.mechanism}. "
+                "For details see the broker logfile.", class_id=10, method_id=11) from None
+        self.user = user.name
+        props = method.client_properties
+        self.client_properties = props if isinstance(props, dict) else {}
+        self.send_method(0, commands.Connection.Tune(
+            channel_max=self.config.channel_max, frame_max=self.config.frame_max,
+            heartbeat=self.config.heartbeat))
+
+    def _tune_ok(self, method: commands.Connection.TuneOk) -> None:
+        server = self.config
+        frame_max = method.frame_max or server.frame_max
+        channel_max = method.channel_max or server.channel_max
+        if frame_max < FRAME_MIN_SIZE:
+            raise NotAllowed(f"frame_max={frame_max} < {FRAME_MIN_SIZE} min size",
+                             class_id=10, method_id=31)
+        if frame_max > server.frame_max:
+            raise NotAllowed(f"negotiated frame_max = {frame_max} is higher than the maximum "
+                             f"allowed value ({server.frame_max})", class_id=10, method_id=31)
+        if channel_max > server.channel_max:
+            raise NotAllowed(f"negotiated channel_max = {channel_max} is higher than the "
+                             f"maximum allowed value ({server.channel_max})",
+                             class_id=10, method_id=31)
+        self.frame_max = frame_max
+        self.max_body = frame_max - FRAME_OVERHEAD
+        self.channel_max = channel_max
+        self.heartbeat = method.heartbeat
+        self._reader.frame_max = frame_max
+
+    def _open(self, method: commands.Connection.Open) -> None:
+        try:
+            self.vhost = self.broker.vhost(method.virtual_host)
+        except NotAllowed as error:
+            error.class_id, error.method_id = 10, 40
+            raise
+        self.vhost.on_queue_deleted.append(self._queue_deleted)
+        self.send_method(0, commands.Connection.OpenOk())
+
+    def client_capability(self, name: str) -> bool:
+        capabilities = self.client_properties.get("capabilities")
+        return isinstance(capabilities, dict) and bool(capabilities.get(name))
+
+    # -- frames ---------------------------------------------------------------------------------
+
+    def _handle_frame(self, frame_type: int, channel: int, payload: bytes) -> None:
+        if frame_type == FRAME_METHOD:
+            if payload[:4] == _PUBLISH_PREFIX and self.state is State.OPEN:
+                self._start_publish(channel, payload)
+                return
+            method = decode_method(payload)
+            self._handle_method(channel, method)
+        elif frame_type in (FRAME_HEADER, FRAME_BODY):
+            self._handle_content(frame_type, channel, payload)
+        elif frame_type == FRAME_HEARTBEAT:
+            if channel != 0:
+                raise FrameError(f"heartbeat frame on channel {channel}")
+        else:
+            raise FrameError(f"unknown frame type {frame_type}")
+
+    def _handle_method(self, channel: int, method: Method) -> None:
+        if self.state is State.CLOSING:
+            if isinstance(method, commands.Connection.CloseOk):
+                self.state = State.CLOSED
+            elif isinstance(method, commands.Connection.Close):
+                self.send_method(0, commands.Connection.CloseOk())
+                self.state = State.CLOSED
+            return
+        if self.state is not State.OPEN:
+            self._handle_handshake(channel, method)
+            return
+        if channel == 0:
+            self._handle_channel_zero(method)
+            return
+        chan = self.channels.get(channel)
+        if isinstance(method, commands.Channel.Open):
+            self._open_channel(channel, chan)
+            return
+        if chan is None:
+            raise ChannelErrorHard(f"expected 'channel.open' on channel {channel}",
+                                   class_id=method.index >> 16, method_id=method.index & 0xFFFF)
+        if chan.state is ChannelState.CLOSING:
+            if isinstance(method, commands.Channel.CloseOk):
+                del self.channels[channel]
+            elif isinstance(method, commands.Channel.Close):
+                chan.send(commands.Channel.CloseOk())
+            return
+        if chan.content is not None:
+            raise UnexpectedFrame(
+                f"expected content header for class 60, got non content header frame instead",
+                class_id=method.index >> 16, method_id=method.index & 0xFFFF)
+        self._run_handler(chan, method)
+
+    def _run_handler(self, chan: Channel, method: Method) -> None:
+        handler = HANDLERS.get(type(method))
+        class_id, method_id = method_ids(method)
+        if handler is None:
+            raise CommandInvalid("unimplemented method", class_id=class_id, method_id=method_id)
+        try:
+            handler(chan, method)
+        except AMQPError as error:
+            if not error.class_id:
+                error.class_id, error.method_id = class_id, method_id
+            if error.connection_level:
+                raise
+            self.close_channel_with_error(chan, error)
+
+    def _handle_channel_zero(self, method: Method) -> None:
+        if isinstance(method, commands.Connection.Close):
+            self._handle_connection_close()
+        elif isinstance(method, commands.Connection.CloseOk):
+            self.state = State.CLOSED
+        else:
+            class_id, method_id = method_ids(method)
+            raise CommandInvalid("unimplemented method" if class_id == 10 else
+                                 f"channel 0 is reserved for connection methods",
+                                 class_id=class_id, method_id=method_id)
+
+    def _handle_connection_close(self) -> None:
+        self.send_method(0, commands.Connection.CloseOk())
+        self.state = State.CLOSED
+        self.release()
+
+    def _open_channel(self, number: int, existing: Channel | None) -> None:
+        if number > self.channel_max:
+            raise ChannelErrorHard(f"channel number {number} is above channel_max "
+                                   f"({self.channel_max})", class_id=20, method_id=10)
+        if existing is not None:
+            raise ChannelErrorHard("second 'channel.open' seen", class_id=20, method_id=10)
+        self.channels[number] = Channel(number, self)
+        self.send_method(number, commands.Channel.OpenOk())
+
+    # -- content --------------------------------------------------------------------------------
+
+    def _start_publish(self, channel: int, payload: bytes) -> None:
+        chan = self.channels.get(channel)
+        if chan is None:
+            raise ChannelErrorHard(f"expected 'channel.open' on channel {channel}",
+                                   class_id=60, method_id=40)
+        if chan.state is ChannelState.CLOSING:
+            return
+        if chan.content is not None:
+            raise UnexpectedFrame("expected content header for class 60, got non content "
+                                  "header frame instead", class_id=60, method_id=40)
+        publish = decode_publish(payload)
+        chan.content = PendingContent(publish)
+
+    def _handle_content(self, frame_type: int, channel: int, payload: bytes) -> None:
+        if self.state is not State.OPEN:
+            if self.state is State.CLOSING:
+                return
+            raise UnexpectedFrame("expected method frame, got content frame instead")
+        chan = self.channels.get(channel)
+        if chan is None or channel == 0:
+            raise UnexpectedFrame(f"expected method frame, got non method frame instead")
+        if chan.state is ChannelState.CLOSING:
+            return
+        content = chan.content
+        if content is None:
+            raise UnexpectedFrame("expected method frame, got non method frame instead")
+        if frame_type == FRAME_HEADER:
+            if content.body_size >= 0:
+                raise UnexpectedFrame("expected content body, got non content body frame "
+                                      "instead", class_id=60, method_id=40)
+            content.header = payload
+            content.body_size = content_body_size(payload)
+        else:
+            if content.body_size < 0:
+                raise UnexpectedFrame("expected content header for class 60, got non "
+                                      "content header frame instead",
+                                      class_id=60, method_id=40)
+            content.body.append(payload)
+            content.received += len(payload)
+            if content.received > content.body_size:
+                raise FrameError(f"body of {content.received} bytes exceeds the "
+                                 f"{content.body_size} the content header announced")
+        if content.received == content.body_size:
+            chan.content = None
+            body = content.body[0] if len(content.body) == 1 else b"".join(content.body)
+            try:
+                handle_content(chan, content.publish, content.header, body)
+            except AMQPError as error:
+                if not error.class_id:
+                    error.class_id, error.method_id = 60, 40
+                if error.connection_level:
+                    raise
+                self.close_channel_with_error(chan, error)
+
+    # -- closing --------------------------------------------------------------------------------
+
+    def send_method(self, channel: int, method: Method) -> None:
+        self.write(encode_method(channel, method))
+
+    def close_channel_with_error(self, chan: Channel, error: AMQPError) -> None:
+        chan.send(commands.Channel.Close(
+            reply_code=error.reply_code, reply_text=error.reply_text[:255],
+            class_id=error.class_id, method_id=error.method_id))
+        chan.release()
+
+    def close_with_error(self, error: AMQPError) -> None:
+        """A connection-level error: connection.close, then wait for close-ok."""
+        if self.state in (State.CLOSING, State.CLOSED):
+            return
+        log.info("closing connection %s: %s", self.peer, error.reply_text)
+        if self.state is State.AWAIT_HEADER:
+            self.state = State.CLOSED
+            return
+        self.close_reason = error.reply_text
+        self.send_method(0, commands.Connection.Close(
+            reply_code=error.reply_code, reply_text=error.reply_text[:255],
+            class_id=error.class_id, method_id=error.method_id))
+        self.state = State.CLOSING
+        self.release()
+
+    def force_close(self, reason: str = "shutdown") -> None:
+        """The broker closes the connection (shutdown, fault injection): 320 CONNECTION_FORCED."""
+        if self.state is State.OPEN:
+            self.close_with_error(ConnectionForced(
+                f"broker forced connection closure with reason '{reason}'"))
+        elif self.state is not State.CLOSING:
+            self.state = State.CLOSED
+            self.release()
+
+    def heartbeat_frame(self) -> bytes:
+        return HEARTBEAT_FRAME
+
+    # -- cleanup --------------------------------------------------------------------------------
+
+    def remove_consumer(self, chan: Channel, consumer: Consumer) -> None:
+        chan.consumers.pop(consumer.tag, None)
+        queue = consumer.queue
+        queue.remove_consumer(consumer)
+        if self.vhost is not None:
+            self.vhost.consumer_removed(queue)
+
+    def _queue_deleted(self, queue: Any) -> None:
+        """Hook from the vhost; consumers are cancelled through the channels' sinks."""
+
+    def release(self) -> None:
+        """Free everything the connection holds: channels (requeueing unacked), exclusive queues."""
+        channels = list(self.channels.values())
+        self.channels.clear()
+        self.confirms_pending.clear()
+        for chan in channels:
+            if chan.state is ChannelState.OPEN:
+                chan.release()
+        vhost = self.vhost
+        if vhost is not None:
+            if self._queue_deleted in vhost.on_queue_deleted:
+                vhost.on_queue_deleted.remove(self._queue_deleted)
+            vhost.connection_closed(self)
+            self.vhost = None
+
+    def connection_lost(self) -> None:
+        """The socket is gone (or we dropped it)."""
+        if self.state is not State.CLOSED:
+            self.state = State.CLOSED
+        self.release()
+
+
+def _method_name(cls: type[Method]) -> str:
+    name: str = cls.name  # e.g. 'Connection.StartOk'
+    klass, _, meth = name.partition(".")
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in meth).lstrip("_")
+    return f"{klass.lower()}.{snake}"

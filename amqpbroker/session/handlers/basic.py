@@ -1,0 +1,182 @@
+"""basic.*: publishing, consuming, getting and settling messages."""
+
+from __future__ import annotations
+
+import secrets
+
+from pamqp import commands
+
+from amqpbroker.core.consumer import Consumer
+from amqpbroker.core.exchanges import Exchange
+from amqpbroker.core.message import Message
+from amqpbroker.errors import AccessRefused, NotAllowed, NotImplemented_, PreconditionFailed
+from amqpbroker.protocol.fastcodec import Publish, encode_get_ok, encode_return, short_str
+from amqpbroker.protocol.methods import make_method
+from amqpbroker.session.channel import Channel, Unacked
+
+from .exchange import _vhost
+from .queue import queue_name
+
+_USER_ID_FLAG = 0x10  # user-id's bit in the low byte of the property flags (header[13])
+_NO_ROUTE = 312
+
+
+# -- publishing ---------------------------------------------------------------------------------
+
+def handle_content(channel: Channel, publish: Publish, header: bytes, body: bytes) -> None:
+    """A complete publish (method + header + body) arrived on ``channel``."""
+    if publish.immediate:
+        raise NotImplemented_("immediate=true", class_id=60, method_id=40)
+    vhost = _vhost(channel)
+    exchange = vhost.exchange(publish.exchange)
+    if exchange.internal:
+        raise AccessRefused(f"cannot publish to internal exchange '{exchange.name}' "
+                            f"in vhost '{vhost.name}'")
+    message = Message(publish.exchange, publish.routing_key, publish.route_bytes, header, body)
+    if len(header) >= 14 and header[13] & _USER_ID_FLAG:
+        _check_user_id(channel, message)
+    if channel.tx is not None:
+        channel.tx.publishes.append((publish, message))
+        return
+    route(channel, exchange, publish, message)
+    if channel.confirm_mode:
+        channel.publish_seq += 1
+        channel.confirm_published(channel.publish_seq)
+
+
+def _check_user_id(channel: Channel, message: Message) -> None:
+    user_id = message.properties.user_id
+    if user_id and user_id != channel.connection.user:
+        raise PreconditionFailed(f"user_id property set to '{user_id}' but authenticated "
+                                 f"user was '{channel.connection.user}'")
+
+
+def route(channel: Channel, exchange: Exchange, publish: Publish, message: Message) -> None:
+    """Deliver to every queue the exchange routes to; return it if mandatory and unroutable."""
+    queues = _vhost(channel).route(exchange, publish.routing_key, message)
+    if not queues:
+        if publish.mandatory:
+            conn = channel.connection
+            conn.write(encode_return(channel.number, _NO_ROUTE, "NO_ROUTE", message.routing,
+                                     message.header, message.body, conn.max_body))
+        return
+    for queue in queues:
+        queue.enqueue(message)
+
+
+# -- consuming ----------------------------------------------------------------------------------
+
+def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
+    conn = channel.connection
+    vhost = _vhost(channel)
+    queue = vhost.queue(queue_name(channel, method.queue), conn)
+    tag = method.consumer_tag or "amq.ctag-" + secrets.token_urlsafe(16)
+    if tag in channel.consumers:
+        raise NotAllowed(f"attempt to reuse consumer tag '{tag}'")
+    if queue.has_exclusive_consumer() or (method.exclusive and queue.consumers):
+        raise AccessRefused(f"queue '{queue.name}' in vhost '{vhost.name}' in exclusive use")
+    consumer = Consumer(tag, short_str(tag), queue, channel, no_ack=method.no_ack,
+                        exclusive=method.exclusive, prefetch=channel.prefetch_count,
+                        arguments=method.arguments or {})
+    channel.consumers[tag] = consumer
+    if not method.nowait:
+        channel.send(make_method(commands.Basic.ConsumeOk, consumer_tag=tag))
+    queue.add_consumer(consumer)
+
+
+def basic_cancel(channel: Channel, method: commands.Basic.Cancel) -> None:
+    consumer = channel.consumers.get(method.consumer_tag)
+    if not method.nowait:
+        channel.send(make_method(commands.Basic.CancelOk, consumer_tag=method.consumer_tag))
+    if consumer is not None:
+        channel.connection.remove_consumer(channel, consumer)
+
+
+def basic_get(channel: Channel, method: commands.Basic.Get) -> None:
+    queue = _vhost(channel).queue(queue_name(channel, method.queue), channel.connection)
+    envelope = queue.get()
+    if envelope is None:
+        channel.send(commands.Basic.GetEmpty())
+        return
+    tag = channel.next_delivery_tag
+    channel.next_delivery_tag = tag + 1
+    if not method.no_ack:
+        channel.unacked[tag] = Unacked(envelope, queue, None)
+    message = envelope.message
+    conn = channel.connection
+    conn.write(encode_get_ok(channel.number, tag, envelope.redelivered, message.routing,
+                             queue.message_count, message.header, message.body, conn.max_body))
+
+
+def basic_qos(channel: Channel, method: commands.Basic.Qos) -> None:
+    if method.prefetch_size:
+        raise NotImplemented_(f"prefetch_size!=0 ({method.prefetch_size})")
+    if method.global_:
+        channel.global_prefetch = method.prefetch_count
+    else:
+        channel.prefetch_count = method.prefetch_count
+    channel.send(commands.Basic.QosOk())
+    channel.resume_consumers()
+
+
+# -- settling -----------------------------------------------------------------------------------
+
+def _settle(channel: Channel, delivery_tag: int, multiple: bool, outcome: str) -> None:
+    if channel.tx is not None:
+        # Checked now (an unknown tag fails at once), applied on commit.
+        tags = _tags_for(channel, delivery_tag, multiple)
+        entries = channel.take_unacked(delivery_tag, multiple)
+        channel.tx.settlements.append((tags, entries, outcome))
+        return
+    channel.settle(channel.take_unacked(delivery_tag, multiple), outcome)
+
+
+def _tags_for(channel: Channel, delivery_tag: int, multiple: bool) -> list[int]:
+    if multiple and delivery_tag == 0:
+        return list(channel.unacked)
+    if not multiple:
+        return [delivery_tag]
+    return [t for t in channel.unacked if t <= delivery_tag]
+
+
+def basic_ack(channel: Channel, method: commands.Basic.Ack) -> None:
+    _settle(channel, method.delivery_tag, method.multiple, "ack")
+
+
+def basic_nack(channel: Channel, method: commands.Basic.Nack) -> None:
+    _settle(channel, method.delivery_tag, method.multiple,
+            "requeue" if method.requeue else "drop")
+
+
+def basic_reject(channel: Channel, method: commands.Basic.Reject) -> None:
+    _settle(channel, method.delivery_tag, False, "requeue" if method.requeue else "drop")
+
+
+def _recover(channel: Channel, requeue: bool) -> None:
+    if not requeue:
+        raise NotImplemented_("requeue=false")
+    entries = list(channel.unacked.values())
+    channel.unacked.clear()
+    channel.settle(entries, "requeue")
+
+
+def basic_recover(channel: Channel, method: commands.Basic.Recover) -> None:
+    _recover(channel, method.requeue)
+    channel.send(commands.Basic.RecoverOk())
+
+
+def basic_recover_async(channel: Channel, method: commands.Basic.RecoverAsync) -> None:
+    _recover(channel, method.requeue)
+
+
+HANDLERS = {
+    commands.Basic.Consume: basic_consume,
+    commands.Basic.Cancel: basic_cancel,
+    commands.Basic.Get: basic_get,
+    commands.Basic.Qos: basic_qos,
+    commands.Basic.Ack: basic_ack,
+    commands.Basic.Nack: basic_nack,
+    commands.Basic.Reject: basic_reject,
+    commands.Basic.Recover: basic_recover,
+    commands.Basic.RecoverAsync: basic_recover_async,
+}

@@ -1,0 +1,27 @@
+"""channel.close, channel.flow."""
+
+from __future__ import annotations
+
+from pamqp import commands
+
+from amqpbroker.errors import NotImplemented_
+from amqpbroker.session.channel import Channel
+
+
+def channel_close(channel: Channel, method: commands.Channel.Close) -> None:
+    channel.release()
+    channel.send(commands.Channel.CloseOk())
+    channel.connection.channels.pop(channel.number, None)
+
+
+def channel_flow(channel: Channel, method: commands.Channel.Flow) -> None:
+    # RabbitMQ 3.x does not let clients stop deliveries with channel.flow.
+    if not method.active:
+        raise NotImplemented_("active=false")
+    channel.send(commands.Channel.FlowOk(active=True))
+
+
+HANDLERS = {
+    commands.Channel.Close: channel_close,
+    commands.Channel.Flow: channel_flow,
+}

@@ -1,0 +1,62 @@
+"""confirm.select and tx.select / commit / rollback."""
+
+from __future__ import annotations
+
+from pamqp import commands
+
+from amqpbroker.errors import PreconditionFailed
+from amqpbroker.session.channel import Channel, Transaction
+
+from .basic import route
+from .exchange import _vhost
+
+
+def confirm_select(channel: Channel, method: commands.Confirm.Select) -> None:
+    if channel.tx is not None:
+        raise PreconditionFailed("cannot switch from tx to confirm mode")
+    channel.confirm_mode = True
+    if not method.nowait:
+        channel.send(commands.Confirm.SelectOk())
+
+
+def tx_select(channel: Channel, method: commands.Tx.Select) -> None:
+    if channel.confirm_mode:
+        raise PreconditionFailed("cannot switch from confirm to tx mode")
+    if channel.tx is None:
+        channel.tx = Transaction()
+    channel.send(commands.Tx.SelectOk())
+
+
+def _transaction(channel: Channel) -> Transaction:
+    if channel.tx is None:
+        raise PreconditionFailed("channel is not transactional")
+    return channel.tx
+
+
+def tx_commit(channel: Channel, method: commands.Tx.Commit) -> None:
+    tx = _transaction(channel)
+    channel.tx = Transaction()
+    vhost = _vhost(channel)
+    for publish, message in tx.publishes:
+        exchange = vhost.exchanges.get(publish.exchange)
+        if exchange is not None:
+            route(channel, exchange, publish, message)
+    for _tags, entries, outcome in tx.settlements:
+        channel.settle(entries, outcome)
+    channel.send(commands.Tx.CommitOk())
+
+
+def tx_rollback(channel: Channel, method: commands.Tx.Rollback) -> None:
+    tx = _transaction(channel)
+    channel.tx = Transaction()
+    for tags, entries, _outcome in tx.settlements:
+        channel.restore_unacked(tags, entries)
+    channel.send(commands.Tx.RollbackOk())
+
+
+HANDLERS = {
+    commands.Confirm.Select: confirm_select,
+    commands.Tx.Select: tx_select,
+    commands.Tx.Commit: tx_commit,
+    commands.Tx.Rollback: tx_rollback,
+}

@@ -1,0 +1,55 @@
+"""exchange.declare / delete / bind / unbind."""
+
+from __future__ import annotations
+
+from pamqp import commands
+
+from amqpbroker.core.vhost import VirtualHost
+from amqpbroker.session.channel import Channel
+
+
+def _vhost(channel: Channel) -> VirtualHost:
+    vhost = channel.connection.vhost
+    assert vhost is not None  # channels exist only on open connections
+    return vhost
+
+
+def exchange_declare(channel: Channel, method: commands.Exchange.Declare) -> None:
+    _vhost(channel).declare_exchange(
+        method.exchange, method.exchange_type, passive=method.passive, durable=method.durable,
+        auto_delete=method.auto_delete, internal=method.internal,
+        arguments=method.arguments or {})
+    if not method.nowait:
+        channel.send(commands.Exchange.DeclareOk())
+
+
+def exchange_delete(channel: Channel, method: commands.Exchange.Delete) -> None:
+    _vhost(channel).delete_exchange(method.exchange, if_unused=method.if_unused)
+    if not method.nowait:
+        channel.send(commands.Exchange.DeleteOk())
+
+
+def exchange_bind(channel: Channel, method: commands.Exchange.Bind) -> None:
+    vhost = _vhost(channel)
+    destination = vhost.exchange(method.destination)
+    vhost.exchange(method.source)
+    vhost.bind(method.source, destination, method.routing_key, method.arguments or {})
+    if not method.nowait:
+        channel.send(commands.Exchange.BindOk())
+
+
+def exchange_unbind(channel: Channel, method: commands.Exchange.Unbind) -> None:
+    vhost = _vhost(channel)
+    destination = vhost.exchange(method.destination)
+    vhost.exchange(method.source)
+    vhost.unbind(method.source, destination, method.routing_key, method.arguments or {})
+    if not method.nowait:
+        channel.send(commands.Exchange.UnbindOk())
+
+
+HANDLERS = {
+    commands.Exchange.Declare: exchange_declare,
+    commands.Exchange.Delete: exchange_delete,
+    commands.Exchange.Bind: exchange_bind,
+    commands.Exchange.Unbind: exchange_unbind,
+}

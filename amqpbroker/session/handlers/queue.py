@@ -1,0 +1,73 @@
+"""queue.declare / bind / unbind / purge / delete."""
+
+from __future__ import annotations
+
+from pamqp import commands
+
+from amqpbroker.errors import NotFound
+from amqpbroker.protocol.methods import make_method
+from amqpbroker.session.channel import Channel
+
+from .exchange import _vhost
+
+
+def queue_name(channel: Channel, name: str) -> str:
+    """An empty queue name means the queue this channel declared last (AMQP's shortcut)."""
+    if name:
+        return name
+    if not channel.most_recent_queue:
+        raise NotFound("no previously declared queue")
+    return channel.most_recent_queue
+
+
+def queue_declare(channel: Channel, method: commands.Queue.Declare) -> None:
+    conn = channel.connection
+    name = method.queue if not method.passive else queue_name(channel, method.queue)
+    queue = _vhost(channel).declare_queue(
+        name, passive=method.passive, durable=method.durable, exclusive=method.exclusive,
+        auto_delete=method.auto_delete, arguments=method.arguments or {}, owner=conn)
+    channel.most_recent_queue = queue.name
+    if not method.nowait:
+        channel.send(make_method(commands.Queue.DeclareOk, queue=queue.name,
+                                 message_count=queue.message_count,
+                                 consumer_count=queue.consumer_count))
+
+
+def queue_bind(channel: Channel, method: commands.Queue.Bind) -> None:
+    vhost = _vhost(channel)
+    name = queue_name(channel, method.queue)
+    routing_key = method.routing_key if (method.queue or method.routing_key) else name
+    queue = vhost.queue(name, channel.connection)
+    vhost.bind(method.exchange, queue, routing_key, method.arguments or {})
+    if not method.nowait:
+        channel.send(commands.Queue.BindOk())
+
+
+def queue_unbind(channel: Channel, method: commands.Queue.Unbind) -> None:
+    vhost = _vhost(channel)
+    queue = vhost.queue(queue_name(channel, method.queue), channel.connection)
+    vhost.unbind(method.exchange, queue, method.routing_key, method.arguments or {})
+    channel.send(commands.Queue.UnbindOk())
+
+
+def queue_purge(channel: Channel, method: commands.Queue.Purge) -> None:
+    count = _vhost(channel).purge_queue(queue_name(channel, method.queue), channel.connection)
+    if not method.nowait:
+        channel.send(commands.Queue.PurgeOk(message_count=count))
+
+
+def queue_delete(channel: Channel, method: commands.Queue.Delete) -> None:
+    count = _vhost(channel).delete_queue(
+        queue_name(channel, method.queue), if_unused=method.if_unused,
+        if_empty=method.if_empty, owner=channel.connection)
+    if not method.nowait:
+        channel.send(commands.Queue.DeleteOk(message_count=count))
+
+
+HANDLERS = {
+    commands.Queue.Declare: queue_declare,
+    commands.Queue.Bind: queue_bind,
+    commands.Queue.Unbind: queue_unbind,
+    commands.Queue.Purge: queue_purge,
+    commands.Queue.Delete: queue_delete,
+}
