@@ -16,7 +16,11 @@ class User:
 
 
 class AuthError(Exception):
-    """SASL failed; the message is RabbitMQ's wording."""
+    """SASL failed.  ``credentials_checked`` is False when the response was not even usable."""
+
+    def __init__(self, message: str, *, credentials_checked: bool = False) -> None:
+        super().__init__(message)
+        self.credentials_checked = credentials_checked
 
 
 class UserStore:
@@ -35,7 +39,8 @@ class UserStore:
                           else parse_amqplain(response))
         user = self._users.get(name)
         if user is None or not hmac.compare_digest(user.password.encode(), password.encode()):
-            raise AuthError(f"{mechanism} login refused: user '{name}' - invalid credentials")
+            raise AuthError(f"{mechanism} login refused: user '{name}' - invalid credentials",
+                            credentials_checked=True)
         return user
 
 

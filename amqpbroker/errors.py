@@ -9,6 +9,10 @@ method id of the method that failed.  ``reply_text`` renders RabbitMQ's
 from __future__ import annotations
 
 
+class SilentClose(Exception):
+    """Drop the connection without a reply (what RabbitMQ does during the early handshake)."""
+
+
 class AMQPError(Exception):
     """Base of every error that becomes a channel.close or connection.close."""
 

@@ -33,16 +33,25 @@ def freeze(value: Any) -> Any:
     return value
 
 
-def type_name(value: Any) -> str:
-    """The name RabbitMQ gives a field value's type in its error messages."""
+def type_name(table: dict[str, Any], key: str) -> str:
+    """RabbitMQ's name for the wire type of ``table[key]`` (tables from the wire know it)."""
+    types = getattr(table, "types", None)
+    if types and key in types:
+        return str(types[key])
+    return _guess_type_name(table[key])
+
+
+def _guess_type_name(value: Any) -> str:
     if value is None:
         return "void"
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
-        return "long" if -(2**31) <= value < 2**31 else "long"
-    if isinstance(value, str | bytes):
+        return "long"
+    if isinstance(value, str):
         return "longstr"
+    if isinstance(value, bytes | bytearray):
+        return "binary"
     if isinstance(value, float):
         return "double"
     if isinstance(value, decimal.Decimal):
@@ -51,23 +60,42 @@ def type_name(value: Any) -> str:
         return "timestamp"
     if isinstance(value, dict):
         return "table"
-    if isinstance(value, list):
-        return "array"
-    return type(value).__name__
+    return "array" if isinstance(value, list) else type(value).__name__
 
 
-def _render(value: Any) -> str:
+def render(value: Any) -> str:
+    """A value as RabbitMQ prints it in reply texts."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
     return str(value)
 
 
-def describe(value: Any, present: bool) -> str:
-    if not present:
+def inequivalence_text(current: dict[str, Any], received: dict[str, Any], key: str) -> str:
+    """RabbitMQ's wording: bare values when both sides have the key, typed values otherwise."""
+    if key in current and key in received:
+        return f"received '{render(received[key])}' but current is '{render(current[key])}'"
+    return f"received {_describe(received, key)} but current is {_describe(current, key)}"
+
+
+def _describe(table: dict[str, Any], key: str) -> str:
+    if key not in table:
         return "none"
-    return f"the value '{_render(value)}' of type '{type_name(value)}'"
+    return f"the value '{render(table[key])}' of type '{type_name(table, key)}'"
+
+
+def _type_class(value: Any) -> str:
+    """RabbitMQ compares arguments by type class (all integer widths are one) and value."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    return type(value).__name__
+
+
+def same_value(left: Any, right: Any) -> bool:
+    return _type_class(left) == _type_class(right) and freeze(left) == freeze(right)
 
 
 def first_inequivalent(current: dict[str, Any], received: dict[str, Any],
@@ -77,6 +105,6 @@ def first_inequivalent(current: dict[str, Any], received: dict[str, Any],
         in_current, in_received = key in current, key in received
         if in_current != in_received:
             return key
-        if in_current and freeze(current[key]) != freeze(received[key]):
+        if in_current and not same_value(current[key], received[key]):
             return key
     return None

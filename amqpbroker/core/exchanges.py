@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
-from .arguments import freeze
+from amqpbroker.errors import PreconditionFailed
+
+from .arguments import freeze, render, type_name
 from .message import Message
 from .topic import TopicTrie
 
@@ -76,6 +78,9 @@ class Exchange:
 
     def route(self, routing_key: str, message: Message) -> Iterable[Destination]:
         raise NotImplementedError
+
+    def validate_binding(self, arguments: dict[str, Any]) -> None:
+        """Raise PreconditionFailed for binding arguments this type rejects."""
 
     def _index(self, binding: Binding) -> None:
         raise NotImplementedError
@@ -159,11 +164,35 @@ class HeadersExchange(Exchange):
         return {b.destination for b in self.bindings.values()
                 if headers_match(b.raw_arguments or {}, headers)}
 
+    def validate_binding(self, arguments: dict[str, Any]) -> None:
+        if "x-match" not in arguments:
+            return
+        mode = arguments["x-match"]
+        if not isinstance(mode, str | bytes):
+            raise PreconditionFailed(
+                f"Invalid x-match field type {type_name(arguments, 'x-match')} "
+                f"(value {render(mode)}); expected longstr")
+        if isinstance(mode, bytes):
+            mode = mode.decode("utf-8", "replace")
+        if mode not in X_MATCH_MODES:
+            raise PreconditionFailed(f'Invalid x-match field value <<"{mode}">>; expected '
+                                     "all, any, all-with-x, or any-with-x")
+
     def _index(self, binding: Binding) -> None:
         pass
 
     def _unindex(self, binding: Binding) -> None:
         pass
+
+
+X_MATCH_MODES = ("all", "any", "all-with-x", "any-with-x")
+
+
+def field_equal(left: Any, right: Any) -> bool:
+    """Equality as Erlang's == sees AMQP values: booleans never equal numbers."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    return bool(left == right)
 
 
 def headers_match(binding_args: dict[str, Any], headers: dict[str, Any]) -> bool:
@@ -179,7 +208,7 @@ def headers_match(binding_args: dict[str, Any], headers: dict[str, Any]) -> bool
                                          if not k.startswith("x-")}
 
     def matches(key: str, value: Any) -> bool:
-        return key in candidates and (value is None or candidates[key] == value)
+        return key in candidates and (value is None or field_equal(candidates[key], value))
 
     if mode in ("any", "any-with-x"):
         return any(matches(k, v) for k, v in wanted.items())

@@ -8,7 +8,6 @@ connection that asks (for exclusive queues); they are opaque to the core.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 from amqpbroker.errors import (
@@ -22,12 +21,13 @@ from amqpbroker.errors import (
 from .arguments import (
     EXCHANGE_EQUIVALENCE_KEYS,
     QUEUE_EQUIVALENCE_KEYS,
-    describe,
     first_inequivalent,
+    inequivalence_text,
 )
 from .exchanges import EXCHANGE_TYPES, Binding, Destination, Exchange, make_binding
 from .message import Message
 from .queue import Queue
+from .queue_arguments import validate_queue_arguments
 
 DEFAULT_EXCHANGES = {
     "amq.direct": "direct",
@@ -51,8 +51,6 @@ class VirtualHost:
         self.name = name
         self.exchanges: dict[str, Exchange] = {}
         self.queues: dict[str, Queue] = {}
-        # Called when a queue disappears, so channels can cancel its consumers.
-        self.on_queue_deleted: list[Callable[[Queue], None]] = []
         self.exchanges[""] = EXCHANGE_TYPES["direct"]("", name, durable=True)
         for ex_name, ex_type in DEFAULT_EXCHANGES.items():
             self.exchanges[ex_name] = EXCHANGE_TYPES[ex_type](ex_name, name, durable=True)
@@ -80,7 +78,10 @@ class VirtualHost:
 
     def check_exclusive(self, queue: Queue, owner: object) -> None:
         if queue.exclusive_owner is not None and queue.exclusive_owner is not owner:
-            raise ResourceLocked(
+            self.raise_locked(queue)
+
+    def raise_locked(self, queue: Queue) -> None:
+        raise ResourceLocked(
                 f"cannot obtain exclusive access to locked {self._where('queue', queue.name)}."
                 " It could be originally declared on another connection or the exclusive"
                 " property value does not match that of the original declaration."
@@ -91,18 +92,17 @@ class VirtualHost:
     def declare_exchange(self, name: str, type_name: str, *, passive: bool, durable: bool,
                          auto_delete: bool, internal: bool,
                          arguments: dict[str, Any]) -> Exchange:
+        if name == "":
+            raise AccessRefused("operation not permitted on the default exchange")
         if passive:
-            if name == "":
-                return self.exchanges[""]
             return self.exchange(name)
         if name.startswith(RESERVED_PREFIX) and name not in self.exchanges:
             raise AccessRefused(
                 f"exchange name '{name}' contains reserved prefix '{RESERVED_PREFIX}*'"
             )
-        if name == "":
-            raise AccessRefused("operation not permitted on the default exchange")
         cls = EXCHANGE_TYPES.get(type_name)
         if cls is None:
+            # (RabbitMQ says "invalid" instead for names that happen to be Erlang atoms.)
             raise CommandInvalid(f"unknown exchange type '{type_name}'")
         existing = self.exchanges.get(name)
         if existing is not None:
@@ -131,16 +131,15 @@ class VirtualHost:
         key = first_inequivalent(ex.arguments, arguments, EXCHANGE_EQUIVALENCE_KEYS)
         if key is not None:
             raise PreconditionFailed(
-                f"inequivalent arg '{key}' for {where}: received "
-                f"{describe(arguments.get(key), key in arguments)} but current is "
-                f"{describe(ex.arguments.get(key), key in ex.arguments)}")
+                f"inequivalent arg '{key}' for {where}: "
+                f"{inequivalence_text(ex.arguments, arguments, key)}")
 
     def delete_exchange(self, name: str, *, if_unused: bool) -> None:
-        if name == "" or (name.startswith(RESERVED_PREFIX) and name in DEFAULT_EXCHANGES):
-            raise AccessRefused("operation not permitted on the default exchange"
-                                if name == "" else
-                                f"exchange name '{name}' contains reserved prefix "
-                                f"'{RESERVED_PREFIX}*'")
+        if name == "":
+            raise AccessRefused("operation not permitted on the default exchange")
+        if name in DEFAULT_EXCHANGES:
+            raise AccessRefused(f"deletion of system exchange '{name}' in vhost "
+                                f"'{self.name}' not allowed")
         exchange = self.exchanges.get(name)
         if exchange is None:
             return
@@ -170,8 +169,11 @@ class VirtualHost:
         existing = self.queues.get(name)
         if existing is not None:
             self.check_exclusive(existing, owner)
+            if existing.exclusive != exclusive:
+                self.raise_locked(existing)
             self._check_queue_equivalence(existing, durable, exclusive, auto_delete, arguments)
             return existing
+        validate_queue_arguments(arguments, name, self.name)
         queue = Queue(name, self.name, durable=durable,
                       exclusive_owner=owner if exclusive else None,
                       auto_delete=auto_delete, arguments=arguments)
@@ -191,23 +193,21 @@ class VirtualHost:
         key = first_inequivalent(queue.arguments, arguments, QUEUE_EQUIVALENCE_KEYS)
         if key is not None:
             raise PreconditionFailed(
-                f"inequivalent arg '{key}' for {where}: received "
-                f"{describe(arguments.get(key), key in arguments)} but current is "
-                f"{describe(queue.arguments.get(key), key in queue.arguments)}")
+                f"inequivalent arg '{key}' for {where}: "
+                f"{inequivalence_text(queue.arguments, arguments, key)}")
 
-    def delete_queue(self, name: str, *, if_unused: bool, if_empty: bool,
-                     owner: object) -> int:
+    def queue_to_delete(self, name: str, *, if_unused: bool, if_empty: bool,
+                        owner: object) -> Queue | None:
+        """Check a queue.delete (None when there is no such queue: not an error)."""
         queue = self.queues.get(name)
         if queue is None:
-            return 0
+            return None
         self.check_exclusive(queue, owner)
         if if_unused and queue.consumers:
             raise PreconditionFailed(f"{self._where('queue', name)} in use")
         if if_empty and queue.message_count:
-            raise PreconditionFailed(f"{self._where('queue', name)} is not empty")
-        count = queue.message_count
-        self.remove_queue(queue)
-        return count
+            raise PreconditionFailed(f"{self._where('queue', name)} not empty")
+        return queue
 
     def remove_queue(self, queue: Queue) -> None:
         """Delete a queue: its bindings go, its consumers are cancelled."""
@@ -218,8 +218,6 @@ class VirtualHost:
         for source in list(self.exchanges.values()):
             for binding in source.bindings_to(queue):
                 self._unbind(source, binding)
-        for hook in self.on_queue_deleted:
-            hook(queue)
         for consumer in list(queue.consumers):
             queue.remove_consumer(consumer)
             consumer.sink.consumer_cancelled(consumer)
@@ -240,22 +238,30 @@ class VirtualHost:
 
     # -- bindings -------------------------------------------------------------------------------
 
-    def _bindable_source(self, name: str) -> Exchange:
+    def bindable_source(self, name: str) -> Exchange:
         if name == "":
             raise AccessRefused("operation not permitted on the default exchange")
         return self.exchange(name)
 
     def bind(self, source_name: str, destination: Destination, routing_key: str,
              arguments: dict[str, Any]) -> None:
-        source = self._bindable_source(source_name)
+        source = self.bindable_source(source_name)
+        source.validate_binding(arguments)
         source.add_binding(make_binding(source_name, destination, routing_key, arguments))
 
     def unbind(self, source_name: str, destination: Destination, routing_key: str,
-               arguments: dict[str, Any]) -> None:
-        source = self._bindable_source(source_name)
+               arguments: dict[str, Any], owner: object | None = None) -> None:
+        """Removing a binding that does not exist (or whose ends do not) is not an error."""
+        if source_name == "":
+            raise AccessRefused("operation not permitted on the default exchange")
+        source = self.exchanges.get(source_name)
+        if source is None:
+            return
         binding = make_binding(source_name, destination, routing_key, arguments)
         existing = source.bindings.get(binding.key)
         if existing is not None:
+            if owner is not None and isinstance(destination, Queue):
+                self.check_exclusive(destination, owner)
             self._unbind(source, existing)
 
     def _unbind(self, source: Exchange, binding: Binding) -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-from amqpbroker.errors import FrameError, SyntaxError_
+from amqpbroker.errors import FrameError
+
+from .erlang import binary, frame_octets
 
 from .framing import FRAME_BODY, FRAME_END_BYTE, FRAME_HEADER, FRAME_HEADER_STRUCT, FRAME_METHOD
 
@@ -58,7 +60,8 @@ def decode_publish(payload: bytes) -> Publish:
         rk_end = ex_end + 1 + rk_len
         bits = payload[rk_end]
     except (struct.error, IndexError):
-        raise SyntaxError_("cannot decode basic.publish", class_id=60, method_id=40) from None
+        raise FrameError(f"cannot decode {binary(payload[4:], as_numbers=True)}",
+                         class_id=60, method_id=40) from None
     exchange = payload[7:ex_end].decode("utf-8", "surrogateescape")
     routing_key = payload[ex_end + 1 : rk_end].decode("utf-8", "surrogateescape")
     return Publish(exchange, routing_key, bool(bits & 1), bool(bits & 2), payload[6:rk_end])
@@ -69,15 +72,12 @@ def route_bytes(exchange: str, routing_key: str) -> bytes:
     return short_str(exchange) + short_str(routing_key)
 
 
-def content_body_size(header: bytes) -> int:
-    """The body size a content header announces; FrameError if it is not a basic header."""
-    try:
-        class_id, _, body_size = _CONTENT_HEADER.unpack_from(header)
-    except struct.error:
-        raise FrameError("malformed content header frame") from None
-    if class_id != BASIC_CLASS:
-        raise FrameError(f"content header for class {class_id}, expected {BASIC_CLASS}")
-    return int(body_size)
+def content_header_fields(header: bytes) -> tuple[int, int]:
+    """(class id, body size) of a content header payload; FrameError when too short."""
+    if len(header) < 14:
+        raise FrameError(f"type 2, {frame_octets(header)}: unknown_frame")
+    class_id, _, body_size = _CONTENT_HEADER.unpack_from(header)
+    return int(class_id), int(body_size)
 
 
 def _content_frames(channel: int, method_payload: bytes, header: bytes, body: bytes,

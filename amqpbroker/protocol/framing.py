@@ -9,8 +9,11 @@ The protocol header is handled separately (``check_protocol_header``) because it
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 
 from amqpbroker.errors import FrameError
+
+from .erlang import frame_octets
 
 FRAME_METHOD = 1
 FRAME_HEADER = 2
@@ -46,33 +49,32 @@ class FrameReader:
         self._buffer = bytearray()
         self.frame_max = frame_max
 
-    def feed(self, data: bytes) -> list[Frame]:
+    def feed(self, data: bytes) -> Iterator[Frame]:
+        """Yield each complete frame; a framing error is raised after the frames before it."""
         buf = self._buffer
         buf += data
-        frames: list[Frame] = []
         offset = 0
         end = len(buf)
         unpack = FRAME_HEADER_STRUCT.unpack_from
-        while end - offset >= 7:
-            frame_type, channel, size = unpack(buf, offset)
-            # RabbitMQ tolerates payloads up to frame_max (clients miscount the 8 bytes of overhead).
-            if self.frame_max and size > self.frame_max:
-                del buf[:offset]
-                raise FrameError(
-                    f"type {frame_type}, first 16 octets = {bytes(buf[7:23])!r}: "
-                    f"{{frame_too_large,{size},{self.frame_max - FRAME_OVERHEAD}}}"
-                )
-            stop = offset + 7 + size
-            if stop >= end:
-                break
-            if buf[stop] != FRAME_END:
-                del buf[:offset]
-                raise FrameError(f"type {frame_type}, channel {channel}: invalid frame end octet")
-            frames.append((frame_type, channel, bytes(buf[offset + 7 : stop])))
-            offset = stop + 1
-        if offset:
+        try:
+            while end - offset >= 7:
+                frame_type, channel, size = unpack(buf, offset)
+                # RabbitMQ tolerates payloads up to frame_max: clients miscount the 8 octets
+                # of frame overhead.  The payload is not read, hence "all octets = <<>>".
+                if size > self.frame_max:
+                    raise FrameError(f"type {frame_type}, all octets = <<>>: {{frame_too_large,"
+                                     f"{size},{self.frame_max - FRAME_OVERHEAD}}}")
+                stop = offset + 7 + size
+                if stop >= end:
+                    break
+                payload = bytes(buf[offset + 7 : stop])
+                if buf[stop] != FRAME_END:
+                    raise FrameError(f"type {frame_type}, {frame_octets(payload)}: "
+                                     f"{{invalid_frame_end_marker,{buf[stop]}}}")
+                offset = stop + 1
+                yield frame_type, channel, payload
+        finally:
             del buf[:offset]
-        return frames
 
 
 def check_protocol_header(data: bytes) -> bool:

@@ -10,15 +10,16 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from pamqp import commands, encode
+from pamqp import commands, decode, encode
 from pamqp.base import Frame as Method
-from pamqp.exceptions import UnmarshalingException
 
-from amqpbroker.errors import CommandInvalid, SyntaxError_
+from amqpbroker.errors import FrameError
 
+from .erlang import binary
+from .fieldtable import TypedTable, encode_table, table_types
 from .framing import FRAME_METHOD, encode_frame
 
-__all__ = ["Method", "decode_method", "encode_method", "make_method", "method_ids"]
+__all__ = ["Method", "UnknownMethod", "decode_method", "encode_method", "make_method", "method_ids"]
 
 _METHOD_ID = struct.Struct(">I")
 _INDEX = commands.INDEX_MAPPING
@@ -29,27 +30,62 @@ def method_ids(method: Method) -> tuple[int, int]:
     return method.index >> 16, method.index & 0xFFFF
 
 
-def decode_method(payload: bytes) -> Method:
-    """A method frame payload as a pamqp method object.
+class UnknownMethod(Exception):
+    """A class or method id this broker does not know (RabbitMQ drops such connections)."""
 
-    Unknown class or method ids are 503 COMMAND_INVALID and undecodable arguments 502
-    SYNTAX_ERROR, as in RabbitMQ.
+
+def decode_method(payload: bytes) -> Method:
+    """A method frame payload (at least 4 octets) as a pamqp method object.
+
+    Arguments that do not decode exactly, with nothing left over, are 501 FRAME_ERROR
+    "cannot decode <<...>>", as in RabbitMQ.
     """
-    if len(payload) < 4:
-        raise SyntaxError_("method frame too short")
     (index,) = _METHOD_ID.unpack_from(payload)
     cls = _INDEX.get(index)
     if cls is None:
-        raise CommandInvalid(f"unknown method {index >> 16}.{index & 0xFFFF}")
+        raise UnknownMethod(f"unknown method {index >> 16}.{index & 0xFFFF}")
     method: Method = cls()
+    arguments = payload[4:]
     try:
-        method.unmarshal(payload[4:])
-    except (UnmarshalingException, struct.error, ValueError, TypeError, IndexError) as exc:
-        class_id, method_id = index >> 16, index & 0xFFFF
-        raise SyntaxError_(
-            f"cannot decode {method.name}: {exc}", class_id=class_id, method_id=method_id
-        ) from None
+        table_offset = _unmarshal(method, arguments)
+    except (struct.error, ValueError, TypeError, IndexError, KeyError):
+        table_offset = -1
+    if table_offset == -1:
+        raise FrameError(f"cannot decode {binary(arguments, as_numbers=True)}",
+                         class_id=index >> 16, method_id=index & 0xFFFF)
+    if table_offset is not None and method.arguments:
+        method.arguments = TypedTable(method.arguments, table_types(arguments, table_offset))
     return method
+
+
+def _unmarshal(method: Method, data: bytes) -> int | None:
+    """Decode ``data`` into ``method``'s fields.
+
+    Returns the offset of the ``arguments`` table when the method has one, None when not,
+    and -1 when octets are left over.
+    """
+    offset = 0
+    bit_index = 0
+    bits = 0
+    table_offset: int | None = None
+    for name in method.__slots__:
+        kind = method.amqp_type(name)
+        if kind == "bit":
+            if bit_index == 0:
+                bits = data[offset]
+                offset += 1
+            setattr(method, name, bool(bits & (1 << bit_index)))
+            bit_index = (bit_index + 1) % 8
+            continue
+        bit_index = 0
+        if name == "arguments":
+            table_offset = offset
+        consumed, value = decode.by_type(data[offset:], kind)
+        setattr(method, name, value)
+        offset += consumed
+    if offset != len(data):
+        return -1
+    return table_offset
 
 
 def _encode_arguments(method: Method) -> bytes:
@@ -70,7 +106,7 @@ def _encode_arguments(method: Method) -> bytes:
         if bit_count:
             parts.append(bytes((bits,)))
             bits = bit_count = 0
-        parts.append(encode.by_type(value, kind))
+        parts.append(encode_table(value or {}) if kind == "table" else encode.by_type(value, kind))
     if bit_count:
         parts.append(bytes((bits,)))
     return b"".join(parts)

@@ -42,17 +42,6 @@ class Unacked:
 
 
 @dataclass(slots=True)
-class PendingContent:
-    """A publish whose header and body frames are still arriving."""
-
-    publish: Publish
-    header: bytes = b""
-    body_size: int = -1
-    body: list[bytes] = field(default_factory=list)
-    received: int = 0
-
-
-@dataclass(slots=True)
 class Transaction:
     """Publishes and settlements held back until tx.commit."""
 
@@ -67,7 +56,6 @@ class Channel:
         self.number = number
         self.connection = connection
         self.state = ChannelState.OPEN
-        self.content: PendingContent | None = None
         self.next_delivery_tag = 1
         self.unacked: dict[int, Unacked] = {}
         self.consumers: dict[str, Consumer] = {}
@@ -177,8 +165,10 @@ class Channel:
     def release(self) -> None:
         """The channel is going away: cancel its consumers and requeue its unacked messages."""
         self.state = ChannelState.CLOSING
-        self.content = None
-        self.tx = None
+        if self.tx is not None:  # uncommitted settlements never happened
+            for tags, entries, _outcome in self.tx.settlements:
+                self.restore_unacked(tags, entries)
+            self.tx = None
         for consumer in list(self.consumers.values()):
             self.connection.remove_consumer(self, consumer)
         self.consumers.clear()

@@ -35,9 +35,11 @@ from amqpbroker.errors import (
     ConnectionForced,
     FrameError,
     NotAllowed,
+    SilentClose,
     UnexpectedFrame,
 )
-from amqpbroker.protocol.fastcodec import PUBLISH_INDEX, content_body_size, decode_publish
+from amqpbroker.protocol.assembler import CommandAssembler, Content
+from amqpbroker.protocol.erlang import frame_octets
 from amqpbroker.protocol.framing import (
     FRAME_BODY,
     FRAME_HEADER,
@@ -50,25 +52,29 @@ from amqpbroker.protocol.framing import (
     FrameReader,
     check_protocol_header,
 )
-from amqpbroker.protocol.methods import Method, decode_method, encode_method, method_ids
+from amqpbroker.protocol.methods import (
+    Method,
+    UnknownMethod,
+    decode_method,
+    encode_method,
+    make_method,
+    method_ids,
+)
 
-from .channel import Channel, ChannelState, PendingContent
+from .channel import Channel, ChannelState
 from .handlers import HANDLERS, handle_content
 
 log = logging.getLogger(__name__)
 
-_PUBLISH_PREFIX = PUBLISH_INDEX.to_bytes(4, "big")
 # What the broker advertises in connection.start: only what works.
+# (RabbitMQ also has connection.blocked, consumer_priorities and direct_reply_to.)
 CAPABILITIES = {
     "publisher_confirms": True,
     "exchange_exchange_bindings": True,
     "basic.nack": True,
     "consumer_cancel_notify": True,
-    "connection.blocked": True,
-    "consumer_priorities": True,
     "authentication_failure_close": True,
     "per_consumer_qos": True,
-    "direct_reply_to": True,
 }
 
 
@@ -90,6 +96,10 @@ _HANDSHAKE: dict[State, tuple[type[Method], State]] = {
 }
 
 
+# Before tune-ok RabbitMQ answers errors by dropping the socket, without connection.close.
+_SILENT_STATES = (State.AWAIT_START_OK, State.AWAIT_TUNE_OK)
+
+
 class ConnectionSession:
     """The AMQP side of one connection; synchronous and free of I/O."""
 
@@ -103,6 +113,7 @@ class ConnectionSession:
         self.state = State.AWAIT_HEADER
         self._header = b""
         self._reader = FrameReader(FRAME_MIN_SIZE)
+        self._assembler = CommandAssembler()
         self._out: list[bytes] = []
         self.channels: dict[int, Channel] = {}
         self.confirms_pending: set[Channel] = set()
@@ -152,7 +163,15 @@ class ConnectionSession:
                 if self.state is State.CLOSED:
                     return
         except AMQPError as error:
-            self.close_with_error(error)
+            if self.state in _SILENT_STATES and not isinstance(error, ConnectionAccessRefused):
+                log.info("dropping connection %s: %s", self.peer, error.reply_text)
+                self.state = State.CLOSED
+            else:
+                self.close_with_error(error)
+        except (SilentClose, UnknownMethod) as error:
+            log.info("dropping connection %s: %s", self.peer, error)
+            self.state = State.CLOSED
+            self.release()
         finally:
             self._flush_confirms()
 
@@ -198,14 +217,8 @@ class ConnectionSession:
             "version": __version__,
         }
 
-    def _handle_handshake(self, channel: int, method: Method) -> None:
-        expected, next_state = _HANDSHAKE[self.state]
-        if isinstance(method, commands.Connection.Close):
-            self._handle_connection_close()
-            return
-        if channel != 0 or not isinstance(method, expected):
-            raise CommandInvalid(f"expected '{_method_name(expected)}'",
-                                 class_id=method.index >> 16, method_id=method.index & 0xFFFF)
+    def _handle_handshake(self, method: Method) -> None:
+        _, next_state = _HANDSHAKE[self.state]
         if isinstance(method, commands.Connection.StartOk):
             self._start_ok(method)
         elif isinstance(method, commands.Connection.TuneOk):
@@ -215,6 +228,8 @@ class ConnectionSession:
         self.state = next_state
 
     def _start_ok(self, method: commands.Connection.StartOk) -> None:
+        props = method.client_properties
+        self.client_properties = props if isinstance(props, dict) else {}
         response = method.response
         if isinstance(response, str):
             response = response.encode("utf-8", "surrogateescape")
@@ -222,35 +237,32 @@ class ConnectionSession:
             user = self.users.authenticate(method.mechanism, response)
         except AuthError as error:
             log.info("connection from %s refused: %s", self.peer, error)
+            if not error.credentials_checked or \
+                    not self.client_capability("authentication_failure_close"):
+                raise SilentClose(str(error)) from None
             raise ConnectionAccessRefused(
                 f"Login was refused using authentication mechanism {method.mechanism}. "
-                "For details see the broker logfile.", class_id=10, method_id=11) from None
+                "For details see the broker logfile.") from None
         self.user = user.name
-        props = method.client_properties
-        self.client_properties = props if isinstance(props, dict) else {}
         self.send_method(0, commands.Connection.Tune(
             channel_max=self.config.channel_max, frame_max=self.config.frame_max,
             heartbeat=self.config.heartbeat))
 
     def _tune_ok(self, method: commands.Connection.TuneOk) -> None:
         server = self.config
-        frame_max = method.frame_max or server.frame_max
-        channel_max = method.channel_max or server.channel_max
-        if frame_max < FRAME_MIN_SIZE:
-            raise NotAllowed(f"frame_max={frame_max} < {FRAME_MIN_SIZE} min size",
-                             class_id=10, method_id=31)
-        if frame_max > server.frame_max:
-            raise NotAllowed(f"negotiated frame_max = {frame_max} is higher than the maximum "
-                             f"allowed value ({server.frame_max})", class_id=10, method_id=31)
-        if channel_max > server.channel_max:
-            raise NotAllowed(f"negotiated channel_max = {channel_max} is higher than the "
-                             f"maximum allowed value ({server.channel_max})",
-                             class_id=10, method_id=31)
-        self.frame_max = frame_max
-        self.max_body = frame_max - FRAME_OVERHEAD
-        self.channel_max = channel_max
+        # RabbitMQ drops the socket without a reply when tune-ok asks for more than it
+        # offered (channel_max 0 means "no limit", which is more).
+        if not FRAME_MIN_SIZE <= method.frame_max <= server.frame_max \
+                and method.frame_max != 0:
+            raise SilentClose(f"negotiated frame_max = {method.frame_max} is out of range")
+        if not 0 < method.channel_max <= server.channel_max:
+            raise SilentClose(f"negotiated channel_max = {method.channel_max} is higher than "
+                              f"the maximum allowed value ({server.channel_max})")
+        self.frame_max = method.frame_max or server.frame_max
+        self.max_body = self.frame_max - FRAME_OVERHEAD
+        self.channel_max = method.channel_max
         self.heartbeat = method.heartbeat
-        self._reader.frame_max = frame_max
+        self._reader.frame_max = self.frame_max
 
     def _open(self, method: commands.Connection.Open) -> None:
         try:
@@ -258,7 +270,6 @@ class ConnectionSession:
         except NotAllowed as error:
             error.class_id, error.method_id = 10, 40
             raise
-        self.vhost.on_queue_deleted.append(self._queue_deleted)
         self.send_method(0, commands.Connection.OpenOk())
 
     def client_capability(self, name: str) -> bool:
@@ -268,77 +279,109 @@ class ConnectionSession:
     # -- frames ---------------------------------------------------------------------------------
 
     def _handle_frame(self, frame_type: int, channel: int, payload: bytes) -> None:
-        if frame_type == FRAME_METHOD:
-            if payload[:4] == _PUBLISH_PREFIX and self.state is State.OPEN:
-                self._start_publish(channel, payload)
-                return
-            method = decode_method(payload)
-            self._handle_method(channel, method)
-        elif frame_type in (FRAME_HEADER, FRAME_BODY):
-            self._handle_content(frame_type, channel, payload)
-        elif frame_type == FRAME_HEARTBEAT:
+        if frame_type == FRAME_HEARTBEAT and not payload:
             if channel != 0:
-                raise FrameError(f"heartbeat frame on channel {channel}")
-        else:
-            raise FrameError(f"unknown frame type {frame_type}")
-
-    def _handle_method(self, channel: int, method: Method) -> None:
+                raise UnexpectedFrame(f"type 8, {frame_octets(payload)}")
+            return
         if self.state is State.CLOSING:
-            if isinstance(method, commands.Connection.CloseOk):
-                self.state = State.CLOSED
-            elif isinstance(method, commands.Connection.Close):
-                self.send_method(0, commands.Connection.CloseOk())
-                self.state = State.CLOSED
+            self._closing_frame(frame_type, channel, payload)
             return
         if self.state is not State.OPEN:
-            self._handle_handshake(channel, method)
+            self._handshake_frame(frame_type, channel, payload)
             return
+        if frame_type == FRAME_METHOD:
+            if channel == 0 and len(payload) >= 4:
+                self._handle_channel_zero(decode_method(payload))
+                return
+            command = self._assembler.method_frame(channel, payload)
+        elif frame_type in (FRAME_HEADER, FRAME_BODY):
+            if channel == 0:
+                raise UnexpectedFrame(f"type {frame_type}, {frame_octets(payload)}")
+            command = self._assembler.content_frame(frame_type, channel, payload)
+        else:
+            raise FrameError(f"type {frame_type}, {frame_octets(payload)}: unknown_frame")
+        if command is not None:
+            self._dispatch(channel, command)
+
+    def _handshake_frame(self, frame_type: int, channel: int, payload: bytes) -> None:
+        """Before connection.open only the next handshake method is welcome."""
+        expected, _ = _HANDSHAKE[self.state]
+        method = None
+        if frame_type == FRAME_METHOD and channel == 0 and len(payload) >= 4:
+            try:
+                method = decode_method(payload)
+            except (AMQPError, UnknownMethod):
+                method = None
+        if isinstance(method, expected):
+            self._handle_handshake(method)
+        elif isinstance(method, commands.Connection.Close):
+            self._handle_connection_close()
+        elif self.state is State.AWAIT_OPEN:
+            raise UnexpectedFrame(f"type {frame_type}, {frame_octets(payload)}")
+        else:
+            # RabbitMQ answers nothing before tune-ok: it drops the socket.
+            raise SilentClose(f"unexpected frame while {self.state.value}")
+
+    def _closing_frame(self, frame_type: int, channel: int, payload: bytes) -> None:
+        """After we sent connection.close, only close-ok (or a crossing close) matters."""
+        if frame_type != FRAME_METHOD or channel != 0 or len(payload) < 4:
+            return
+        try:
+            method = decode_method(payload)
+        except (AMQPError, UnknownMethod):
+            return
+        if isinstance(method, commands.Connection.Close):
+            self.send_method(0, commands.Connection.CloseOk())
+            self.state = State.CLOSED
+        elif isinstance(method, commands.Connection.CloseOk):
+            self.state = State.CLOSED
+
+    def _dispatch(self, channel: int, command: Method | Content) -> None:
         if channel == 0:
-            self._handle_channel_zero(method)
+            self._handle_channel_zero(command)
             return
         chan = self.channels.get(channel)
-        if isinstance(method, commands.Channel.Open):
+        if isinstance(command, commands.Channel.Open):
             self._open_channel(channel, chan)
             return
         if chan is None:
-            raise ChannelErrorHard(f"expected 'channel.open' on channel {channel}",
-                                   class_id=method.index >> 16, method_id=method.index & 0xFFFF)
+            class_id, method_id = _command_ids(command)
+            raise ChannelErrorHard("expected 'channel.open'",
+                                   class_id=class_id, method_id=method_id)
         if chan.state is ChannelState.CLOSING:
-            if isinstance(method, commands.Channel.CloseOk):
+            if isinstance(command, commands.Channel.CloseOk):
                 del self.channels[channel]
-            elif isinstance(method, commands.Channel.Close):
+            elif isinstance(command, commands.Channel.Close):
                 chan.send(commands.Channel.CloseOk())
             return
-        if chan.content is not None:
-            raise UnexpectedFrame(
-                f"expected content header for class 60, got non content header frame instead",
-                class_id=method.index >> 16, method_id=method.index & 0xFFFF)
-        self._run_handler(chan, method)
-
-    def _run_handler(self, chan: Channel, method: Method) -> None:
-        handler = HANDLERS.get(type(method))
-        class_id, method_id = method_ids(method)
-        if handler is None:
-            raise CommandInvalid("unimplemented method", class_id=class_id, method_id=method_id)
         try:
-            handler(chan, method)
+            if isinstance(command, Content):
+                handle_content(chan, command.publish, command.header, command.body)
+            else:
+                self._run_handler(chan, command)
         except AMQPError as error:
             if not error.class_id:
-                error.class_id, error.method_id = class_id, method_id
+                error.class_id, error.method_id = _command_ids(command)
             if error.connection_level:
                 raise
             self.close_channel_with_error(chan, error)
 
-    def _handle_channel_zero(self, method: Method) -> None:
-        if isinstance(method, commands.Connection.Close):
+    @staticmethod
+    def _run_handler(chan: Channel, method: Method) -> None:
+        handler = HANDLERS.get(type(method))
+        if handler is None:
+            raise CommandInvalid("unimplemented method")
+        handler(chan, method)
+
+    def _handle_channel_zero(self, command: Method | Content) -> None:
+        if isinstance(command, commands.Connection.Close):
             self._handle_connection_close()
-        elif isinstance(method, commands.Connection.CloseOk):
+        elif isinstance(command, commands.Connection.CloseOk):
             self.state = State.CLOSED
         else:
-            class_id, method_id = method_ids(method)
-            raise CommandInvalid("unimplemented method" if class_id == 10 else
-                                 f"channel 0 is reserved for connection methods",
-                                 class_id=class_id, method_id=method_id)
+            class_id, method_id = _command_ids(command)
+            raise ChannelErrorHard("unexpected method in connection state running",
+                                   class_id=class_id, method_id=method_id)
 
     def _handle_connection_close(self) -> None:
         self.send_method(0, commands.Connection.CloseOk())
@@ -346,69 +389,13 @@ class ConnectionSession:
         self.release()
 
     def _open_channel(self, number: int, existing: Channel | None) -> None:
-        if number > self.channel_max:
-            raise ChannelErrorHard(f"channel number {number} is above channel_max "
-                                   f"({self.channel_max})", class_id=20, method_id=10)
         if existing is not None:
             raise ChannelErrorHard("second 'channel.open' seen", class_id=20, method_id=10)
+        if len(self.channels) >= self.channel_max:
+            raise NotAllowed(f"number of channels opened ({len(self.channels)}) has reached "
+                             f"the negotiated channel_max ({self.channel_max})")
         self.channels[number] = Channel(number, self)
-        self.send_method(number, commands.Channel.OpenOk())
-
-    # -- content --------------------------------------------------------------------------------
-
-    def _start_publish(self, channel: int, payload: bytes) -> None:
-        chan = self.channels.get(channel)
-        if chan is None:
-            raise ChannelErrorHard(f"expected 'channel.open' on channel {channel}",
-                                   class_id=60, method_id=40)
-        if chan.state is ChannelState.CLOSING:
-            return
-        if chan.content is not None:
-            raise UnexpectedFrame("expected content header for class 60, got non content "
-                                  "header frame instead", class_id=60, method_id=40)
-        publish = decode_publish(payload)
-        chan.content = PendingContent(publish)
-
-    def _handle_content(self, frame_type: int, channel: int, payload: bytes) -> None:
-        if self.state is not State.OPEN:
-            if self.state is State.CLOSING:
-                return
-            raise UnexpectedFrame("expected method frame, got content frame instead")
-        chan = self.channels.get(channel)
-        if chan is None or channel == 0:
-            raise UnexpectedFrame(f"expected method frame, got non method frame instead")
-        if chan.state is ChannelState.CLOSING:
-            return
-        content = chan.content
-        if content is None:
-            raise UnexpectedFrame("expected method frame, got non method frame instead")
-        if frame_type == FRAME_HEADER:
-            if content.body_size >= 0:
-                raise UnexpectedFrame("expected content body, got non content body frame "
-                                      "instead", class_id=60, method_id=40)
-            content.header = payload
-            content.body_size = content_body_size(payload)
-        else:
-            if content.body_size < 0:
-                raise UnexpectedFrame("expected content header for class 60, got non "
-                                      "content header frame instead",
-                                      class_id=60, method_id=40)
-            content.body.append(payload)
-            content.received += len(payload)
-            if content.received > content.body_size:
-                raise FrameError(f"body of {content.received} bytes exceeds the "
-                                 f"{content.body_size} the content header announced")
-        if content.received == content.body_size:
-            chan.content = None
-            body = content.body[0] if len(content.body) == 1 else b"".join(content.body)
-            try:
-                handle_content(chan, content.publish, content.header, body)
-            except AMQPError as error:
-                if not error.class_id:
-                    error.class_id, error.method_id = 60, 40
-                if error.connection_level:
-                    raise
-                self.close_channel_with_error(chan, error)
+        self.send_method(number, make_method(commands.Channel.OpenOk, channel_id=""))
 
     # -- closing --------------------------------------------------------------------------------
 
@@ -457,9 +444,6 @@ class ConnectionSession:
         if self.vhost is not None:
             self.vhost.consumer_removed(queue)
 
-    def _queue_deleted(self, queue: Any) -> None:
-        """Hook from the vhost; consumers are cancelled through the channels' sinks."""
-
     def release(self) -> None:
         """Free everything the connection holds: channels (requeueing unacked), exclusive queues."""
         channels = list(self.channels.values())
@@ -470,8 +454,6 @@ class ConnectionSession:
                 chan.release()
         vhost = self.vhost
         if vhost is not None:
-            if self._queue_deleted in vhost.on_queue_deleted:
-                vhost.on_queue_deleted.remove(self._queue_deleted)
             vhost.connection_closed(self)
             self.vhost = None
 
@@ -482,8 +464,7 @@ class ConnectionSession:
         self.release()
 
 
-def _method_name(cls: type[Method]) -> str:
-    name: str = cls.name  # e.g. 'Connection.StartOk'
-    klass, _, meth = name.partition(".")
-    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in meth).lstrip("_")
-    return f"{klass.lower()}.{snake}"
+def _command_ids(command: Method | Content) -> tuple[int, int]:
+    if isinstance(command, Content):
+        return 60, 40
+    return method_ids(command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from pamqp import commands
@@ -18,6 +19,7 @@ from .exchange import _vhost
 from .queue import queue_name
 
 _USER_ID_FLAG = 0x10  # user-id's bit in the low byte of the property flags (header[13])
+_EXPIRATION_FLAG = 0x01  # expiration's bit in the high byte of the property flags (header[12])
 _NO_ROUTE = 312
 
 
@@ -33,8 +35,11 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
         raise AccessRefused(f"cannot publish to internal exchange '{exchange.name}' "
                             f"in vhost '{vhost.name}'")
     message = Message(publish.exchange, publish.routing_key, publish.route_bytes, header, body)
-    if len(header) >= 14 and header[13] & _USER_ID_FLAG:
-        _check_user_id(channel, message)
+    if len(header) >= 14:
+        if header[13] & _USER_ID_FLAG:
+            _check_user_id(channel, message)
+        if header[12] & _EXPIRATION_FLAG:
+            _check_expiration(message.properties.expiration)
     if channel.tx is not None:
         channel.tx.publishes.append((publish, message))
         return
@@ -49,6 +54,22 @@ def _check_user_id(channel: Channel, message: Message) -> None:
     if user_id and user_id != channel.connection.user:
         raise PreconditionFailed(f"user_id property set to '{user_id}' but authenticated "
                                  f"user was '{channel.connection.user}'")
+
+
+def _check_expiration(expiration: object) -> None:
+    """RabbitMQ's rule: a decimal integer of milliseconds, not negative."""
+    text = expiration.decode("utf-8", "replace") if isinstance(expiration, bytes) \
+        else str(expiration)
+    digits = re.match(r"[+-]?\d+", text)
+    if digits is None:
+        reason = "no_integer"
+    elif digits.end() != len(text):
+        reason = f'{{leftover_chars,"{text[digits.end():]}"}}'
+    elif int(digits.group()) < 0:
+        reason = f"{{value_negative,{int(digits.group())}}}"
+    else:
+        return
+    raise PreconditionFailed(f"invalid expiration '{text}': {reason}")
 
 
 def route(channel: Channel, exchange: Exchange, publish: Publish, message: Message) -> None:

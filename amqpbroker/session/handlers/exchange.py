@@ -5,6 +5,7 @@ from __future__ import annotations
 from pamqp import commands
 
 from amqpbroker.core.vhost import VirtualHost
+from amqpbroker.errors import AccessRefused
 from amqpbroker.session.channel import Channel
 
 
@@ -31,8 +32,10 @@ def exchange_delete(channel: Channel, method: commands.Exchange.Delete) -> None:
 
 def exchange_bind(channel: Channel, method: commands.Exchange.Bind) -> None:
     vhost = _vhost(channel)
-    destination = vhost.exchange(method.destination)
+    if method.destination == "":
+        raise AccessRefused("operation not permitted on the default exchange")
     vhost.exchange(method.source)
+    destination = vhost.exchange(method.destination)
     vhost.bind(method.source, destination, method.routing_key, method.arguments or {})
     if not method.nowait:
         channel.send(commands.Exchange.BindOk())
@@ -40,9 +43,12 @@ def exchange_bind(channel: Channel, method: commands.Exchange.Bind) -> None:
 
 def exchange_unbind(channel: Channel, method: commands.Exchange.Unbind) -> None:
     vhost = _vhost(channel)
-    destination = vhost.exchange(method.destination)
-    vhost.exchange(method.source)
-    vhost.unbind(method.source, destination, method.routing_key, method.arguments or {})
+    if method.destination == "":
+        raise AccessRefused("operation not permitted on the default exchange")
+    destination = vhost.exchanges.get(method.destination)
+    if destination is not None:
+        vhost.unbind(method.source, destination, method.routing_key,
+                     method.arguments or {})
     if not method.nowait:
         channel.send(commands.Exchange.UnbindOk())
 

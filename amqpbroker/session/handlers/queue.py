@@ -37,6 +37,7 @@ def queue_bind(channel: Channel, method: commands.Queue.Bind) -> None:
     vhost = _vhost(channel)
     name = queue_name(channel, method.queue)
     routing_key = method.routing_key if (method.queue or method.routing_key) else name
+    vhost.bindable_source(method.exchange)  # a missing exchange is reported first
     queue = vhost.queue(name, channel.connection)
     vhost.bind(method.exchange, queue, routing_key, method.arguments or {})
     if not method.nowait:
@@ -45,8 +46,10 @@ def queue_bind(channel: Channel, method: commands.Queue.Bind) -> None:
 
 def queue_unbind(channel: Channel, method: commands.Queue.Unbind) -> None:
     vhost = _vhost(channel)
-    queue = vhost.queue(queue_name(channel, method.queue), channel.connection)
-    vhost.unbind(method.exchange, queue, method.routing_key, method.arguments or {})
+    queue = vhost.queues.get(queue_name(channel, method.queue))
+    if queue is not None:  # unbinding from a missing queue is not an error
+        vhost.unbind(method.exchange, queue, method.routing_key, method.arguments or {},
+                     owner=channel.connection)
     channel.send(commands.Queue.UnbindOk())
 
 
@@ -57,11 +60,15 @@ def queue_purge(channel: Channel, method: commands.Queue.Purge) -> None:
 
 
 def queue_delete(channel: Channel, method: commands.Queue.Delete) -> None:
-    count = _vhost(channel).delete_queue(
-        queue_name(channel, method.queue), if_unused=method.if_unused,
-        if_empty=method.if_empty, owner=channel.connection)
+    vhost = _vhost(channel)
+    queue = vhost.queue_to_delete(queue_name(channel, method.queue), if_unused=method.if_unused,
+                                  if_empty=method.if_empty, owner=channel.connection)
+    # RabbitMQ answers delete-ok before it cancels the queue's consumers.
     if not method.nowait:
-        channel.send(commands.Queue.DeleteOk(message_count=count))
+        channel.send(commands.Queue.DeleteOk(
+            message_count=queue.message_count if queue is not None else 0))
+    if queue is not None:
+        vhost.remove_queue(queue)
 
 
 HANDLERS = {

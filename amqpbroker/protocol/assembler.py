@@ -1,0 +1,91 @@
+"""Per-channel command assembly (RabbitMQ's ``rabbit_command_assembler``).
+
+Theory of operation: a content-bearing method (basic.publish) opens an assembly on its
+channel; the content header must follow, then body frames until the announced size is
+reached, and only then is the whole command handed on.  Frames of other channels may
+interleave; anything else on the same channel is UNEXPECTED_FRAME with RabbitMQ's wording.
+Like RabbitMQ, a body that overshoots the announced size never completes, so the next
+method on that channel is unexpected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from amqpbroker.errors import FrameError, UnexpectedFrame
+
+from .erlang import frame_octets
+from .fastcodec import BASIC_CLASS, PUBLISH_INDEX, Publish, content_header_fields, decode_publish
+from .framing import FRAME_HEADER
+from .methods import Method, decode_method
+
+_PUBLISH_PREFIX = PUBLISH_INDEX.to_bytes(4, "big")
+EXPECTED_METHOD = "expected method frame, got non method frame instead"
+EXPECTED_HEADER = "expected content header for class 60, got non content header frame instead"
+EXPECTED_BODY = "expected content body, got non content body frame instead"
+
+
+@dataclass(slots=True)
+class Content:
+    """A complete basic.publish: method, raw content header, body."""
+
+    publish: Publish
+    header: bytes = b""
+    body_size: int = -1  # -1 until the content header arrived
+    parts: list[bytes] = field(default_factory=list)
+    received: int = 0
+
+    @property
+    def body(self) -> bytes:
+        return self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
+
+
+class CommandAssembler:
+    """Turns method, header and body frames into methods and complete publishes."""
+
+    __slots__ = ("_pending",)
+
+    def __init__(self) -> None:
+        self._pending: dict[int, Content] = {}
+
+    def method_frame(self, channel: int, payload: bytes) -> Method | Content | None:
+        """A method, or None when it opened a content assembly."""
+        pending = self._pending.get(channel)
+        if pending is not None:
+            expected = EXPECTED_HEADER if pending.body_size < 0 else EXPECTED_BODY
+            raise UnexpectedFrame(expected, class_id=60, method_id=40)
+        if len(payload) < 4:
+            raise FrameError(f"type 1, {frame_octets(payload)}: unknown_frame")
+        if payload[:4] == _PUBLISH_PREFIX:
+            self._pending[channel] = Content(decode_publish(payload))
+            return None
+        return decode_method(payload)
+
+    def content_frame(self, frame_type: int, channel: int, payload: bytes) -> Content | None:
+        """The complete publish once its last frame arrived, else None."""
+        pending = self._pending.get(channel)
+        if pending is None:
+            raise UnexpectedFrame(EXPECTED_METHOD)
+        if frame_type == FRAME_HEADER:
+            if pending.body_size >= 0:
+                raise UnexpectedFrame(EXPECTED_BODY, class_id=60, method_id=40)
+            class_id, body_size = content_header_fields(payload)
+            if class_id != BASIC_CLASS:
+                raise UnexpectedFrame(f"expected content header for class 60, got one for "
+                                      f"class {class_id} instead", class_id=60, method_id=40)
+            pending.header = payload
+            pending.body_size = body_size
+        else:
+            if pending.body_size < 0:
+                raise UnexpectedFrame(EXPECTED_HEADER, class_id=60, method_id=40)
+            if payload:
+                pending.parts.append(payload)
+                pending.received += len(payload)
+        if pending.received == pending.body_size:
+            del self._pending[channel]
+            return pending
+        return None
+
+    def discard(self, channel: int) -> None:
+        """Forget a half-assembled publish (its channel closed)."""
+        self._pending.pop(channel, None)

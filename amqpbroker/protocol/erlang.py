@@ -1,0 +1,24 @@
+"""Render octets the way RabbitMQ's error texts do (Erlang's ``~p`` / ``~w`` of a binary)."""
+
+from __future__ import annotations
+
+_PRINTABLE = frozenset(range(32, 127)) | frozenset(range(160, 256)) | frozenset(b"\t\n\r\v\f\b\x1b")
+_ESCAPES = {ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r", ord("\v"): "\\v",
+            ord("\f"): "\\f", ord("\b"): "\\b", 0x1B: "\\e", ord('"'): '\\"', ord("\\"): "\\\\"}
+
+
+def binary(data: bytes, *, as_numbers: bool = False) -> str:
+    """``<<"abc">>`` when every octet is printable (unless ``as_numbers``), else ``<<0,1>>``."""
+    if not data:
+        return "<<>>"
+    if not as_numbers and all(octet in _PRINTABLE for octet in data):
+        text = "".join(_ESCAPES.get(octet, chr(octet)) for octet in data)
+        return f'<<"{text}">>'
+    return "<<" + ",".join(str(octet) for octet in data) + ">>"
+
+
+def frame_octets(payload: bytes) -> str:
+    """RabbitMQ's frame description: all octets, or the first 16 of a longer payload."""
+    if len(payload) <= 16:
+        return f"all octets = {binary(payload)}"
+    return f"first 16 octets = {binary(payload[:16])}"
