@@ -35,12 +35,13 @@ class UserStore:
     def authenticate(self, mechanism: str, response: bytes) -> User:
         if mechanism not in MECHANISMS:
             raise AuthError(f"unsupported authentication mechanism '{mechanism}'")
-        name, password = (parse_plain(response) if mechanism == "PLAIN"
-                          else parse_amqplain(response))
+        name, password = parse_plain(response) if mechanism == "PLAIN" else parse_amqplain(response)
         user = self._users.get(name)
         if user is None or not hmac.compare_digest(user.password.encode(), password.encode()):
-            raise AuthError(f"{mechanism} login refused: user '{name}' - invalid credentials",
-                            credentials_checked=True)
+            raise AuthError(
+                f"{mechanism} login refused: user '{name}' - invalid credentials",
+                credentials_checked=True,
+            )
         return user
 
 

@@ -26,17 +26,28 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on [127.0.0.1].")
 @click.option("--port", type=int, default=None, help="AMQP port; 0 picks a free one [5672].")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), default=None, help="A rabbitmq.conf-style file.")
-@click.option("--log-level", default="info",
-              type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A rabbitmq.conf-style file.",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+)
 def serve(host: str | None, port: int | None, config_file: Path | None, log_level: str) -> None:
     """Run the broker in the foreground until Ctrl-C or SIGTERM."""
-    logging.basicConfig(level=log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     config = load_config(config_file) if config_file else BrokerConfig()
-    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    config = dataclasses.replace(config, **overrides)
+    if host is not None:
+        config = dataclasses.replace(config, host=host)
+    if port is not None:
+        config = dataclasses.replace(config, port=port)
     loop = _new_event_loop()
     try:
         loop.run_until_complete(_serve(config))
@@ -47,8 +58,11 @@ def serve(host: str | None, port: int | None, config_file: Path | None, log_leve
 async def _serve(config: BrokerConfig) -> None:
     server = BrokerServer(config)
     await server.start()
-    click.echo(f"amqpbroker listening on amqp://{config.default_user}:{config.default_pass}"
-               f"@{config.host}:{server.port}/", err=False)
+    click.echo(
+        f"amqpbroker listening on amqp://{config.default_user}:{config.default_pass}"
+        f"@{config.host}:{server.port}/",
+        err=False,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -59,8 +73,11 @@ async def _serve(config: BrokerConfig) -> None:
 
 
 _INT_KEYS = {"heartbeat": "heartbeat", "frame_max": "frame_max", "channel_max": "channel_max"}
-_STR_KEYS = {"default_user": "default_user", "default_pass": "default_pass",
-             "default_vhost": "default_vhost"}
+_STR_KEYS = {
+    "default_user": "default_user",
+    "default_pass": "default_pass",
+    "default_vhost": "default_vhost",
+}
 
 
 def load_config(path: Path) -> BrokerConfig:

@@ -12,11 +12,26 @@ from typing import Any
 
 # The queue arguments RabbitMQ checks for equivalence on redeclare (others may differ).
 QUEUE_EQUIVALENCE_KEYS = (
-    "x-expires", "x-message-ttl", "x-dead-letter-exchange", "x-dead-letter-routing-key",
-    "x-max-length", "x-max-length-bytes", "x-max-in-memory-length", "x-max-in-memory-bytes",
-    "x-max-priority", "x-overflow", "x-queue-mode", "x-single-active-consumer", "x-queue-type",
-    "x-queue-master-locator", "x-quorum-initial-group-size", "x-delivery-limit",
-    "x-dead-letter-strategy", "x-queue-leader-locator", "x-max-age", "x-stream-max-segment-size-bytes",
+    "x-expires",
+    "x-message-ttl",
+    "x-dead-letter-exchange",
+    "x-dead-letter-routing-key",
+    "x-max-length",
+    "x-max-length-bytes",
+    "x-max-in-memory-length",
+    "x-max-in-memory-bytes",
+    "x-max-priority",
+    "x-overflow",
+    "x-queue-mode",
+    "x-single-active-consumer",
+    "x-queue-type",
+    "x-queue-master-locator",
+    "x-quorum-initial-group-size",
+    "x-delivery-limit",
+    "x-dead-letter-strategy",
+    "x-queue-leader-locator",
+    "x-max-age",
+    "x-stream-max-segment-size-bytes",
     "x-initial-cluster-size",
 )
 EXCHANGE_EQUIVALENCE_KEYS = ("alternate-exchange",)
@@ -98,8 +113,9 @@ def same_value(left: Any, right: Any) -> bool:
     return _type_class(left) == _type_class(right) and freeze(left) == freeze(right)
 
 
-def first_inequivalent(current: dict[str, Any], received: dict[str, Any],
-                       keys: tuple[str, ...]) -> str | None:
+def first_inequivalent(
+    current: dict[str, Any], received: dict[str, Any], keys: tuple[str, ...]
+) -> str | None:
     """The first key (in RabbitMQ's order) whose value differs, or None."""
     for key in keys:
         in_current, in_received = key in current, key in received

@@ -30,12 +30,30 @@ class DeliverySink(Protocol):
 class Consumer:
     """A basic.consume subscription of one channel to one queue."""
 
-    __slots__ = ("arguments", "exclusive", "no_ack", "prefetch", "queue", "sink", "tag",
-                 "tag_bytes", "unacked")
+    __slots__ = (
+        "arguments",
+        "exclusive",
+        "no_ack",
+        "prefetch",
+        "queue",
+        "sink",
+        "tag",
+        "tag_bytes",
+        "unacked",
+    )
 
-    def __init__(self, tag: str, tag_bytes: bytes, queue: Queue, sink: DeliverySink, *,
-                 no_ack: bool, exclusive: bool, prefetch: int,
-                 arguments: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        tag: str,
+        tag_bytes: bytes,
+        queue: Queue,
+        sink: DeliverySink,
+        *,
+        no_ack: bool,
+        exclusive: bool,
+        prefetch: int,
+        arguments: dict[str, Any],
+    ) -> None:
         self.tag = tag
         self.tag_bytes = tag_bytes  # the wire short string, pre-encoded for the hot path
         self.queue = queue

@@ -44,9 +44,16 @@ class Exchange:
 
     type_name = ""
 
-    def __init__(self, name: str, vhost: str, *, durable: bool = False,
-                 auto_delete: bool = False, internal: bool = False,
-                 arguments: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        vhost: str,
+        *,
+        durable: bool = False,
+        auto_delete: bool = False,
+        internal: bool = False,
+        arguments: dict[str, Any] | None = None,
+    ) -> None:
         self.name = name
         self.vhost = vhost
         self.durable = durable
@@ -161,8 +168,11 @@ class HeadersExchange(Exchange):
         if not self.bindings:
             return ()
         headers = message.headers
-        return {b.destination for b in self.bindings.values()
-                if headers_match(b.raw_arguments or {}, headers)}
+        return {
+            b.destination
+            for b in self.bindings.values()
+            if headers_match(b.raw_arguments or {}, headers)
+        }
 
     def validate_binding(self, arguments: dict[str, Any]) -> None:
         if "x-match" not in arguments:
@@ -171,12 +181,15 @@ class HeadersExchange(Exchange):
         if not isinstance(mode, str | bytes):
             raise PreconditionFailed(
                 f"Invalid x-match field type {type_name(arguments, 'x-match')} "
-                f"(value {render(mode)}); expected longstr")
+                f"(value {render(mode)}); expected longstr"
+            )
         if isinstance(mode, bytes):
             mode = mode.decode("utf-8", "replace")
         if mode not in X_MATCH_MODES:
-            raise PreconditionFailed(f'Invalid x-match field value <<"{mode}">>; expected '
-                                     "all, any, all-with-x, or any-with-x")
+            raise PreconditionFailed(
+                f'Invalid x-match field value <<"{mode}">>; expected '
+                "all, any, all-with-x, or any-with-x"
+            )
 
     def _index(self, binding: Binding) -> None:
         pass
@@ -204,8 +217,7 @@ def headers_match(binding_args: dict[str, Any], headers: dict[str, Any]) -> bool
     with_x = mode in ("all-with-x", "any-with-x")
     if with_x:
         wanted = {k: v for k, v in binding_args.items() if k != "x-match"}
-    candidates = headers if with_x else {k: v for k, v in headers.items()
-                                         if not k.startswith("x-")}
+    candidates = headers if with_x else {k: v for k, v in headers.items() if not k.startswith("x-")}
 
     def matches(key: str, value: Any) -> bool:
         return key in candidates and (value is None or field_equal(candidates[key], value))
@@ -220,6 +232,7 @@ EXCHANGE_TYPES: dict[str, type[Exchange]] = {
 }
 
 
-def make_binding(source: str, destination: Destination, routing_key: str,
-                 arguments: dict[str, Any] | None) -> Binding:
+def make_binding(
+    source: str, destination: Destination, routing_key: str, arguments: dict[str, Any] | None
+) -> Binding:
     return Binding(source, destination, routing_key, freeze(arguments or {}), arguments or {})

@@ -17,8 +17,9 @@ class Message:
 
     __slots__ = ("_properties", "body", "exchange", "header", "routing", "routing_key")
 
-    def __init__(self, exchange: str, routing_key: str, routing: bytes, header: bytes,
-                 body: bytes) -> None:
+    def __init__(
+        self, exchange: str, routing_key: str, routing: bytes, header: bytes, body: bytes
+    ) -> None:
         self.exchange = exchange
         self.routing_key = routing_key
         self.routing = routing  # exchange + routing key as wire short strings

@@ -21,8 +21,16 @@ from .message import Envelope, Message
 class Queue:
     """One queue in one vhost."""
 
-    def __init__(self, name: str, vhost: str, *, durable: bool, exclusive_owner: object | None,
-                 auto_delete: bool, arguments: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        name: str,
+        vhost: str,
+        *,
+        durable: bool,
+        exclusive_owner: object | None,
+        auto_delete: bool,
+        arguments: dict[str, Any],
+    ) -> None:
         self.name = name
         self.vhost = vhost
         self.durable = durable

@@ -14,8 +14,9 @@ from amqpbroker.errors import PreconditionFailed
 
 from .arguments import type_name
 
-INTEGER_TYPES = frozenset({"byte", "unsignedbyte", "short", "unsignedshort", "signedint",
-                           "unsignedint", "long"})
+INTEGER_TYPES = frozenset(
+    {"byte", "unsignedbyte", "short", "unsignedshort", "signedint", "unsignedint", "long"}
+)
 OVERFLOW_MODES = ("drop-head", "reject-publish", "reject-publish-dlx")
 QUEUE_MODES = ("default", "lazy")
 QUEUE_TYPES = ("classic", "quorum", "stream")
@@ -59,6 +60,7 @@ def _string_in(choices: tuple[str, ...], bad_value: Callable[[str], str]) -> Che
         value = args[key]
         value = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
         return None if value in choices else bad_value(value)
+
     return check
 
 
@@ -82,9 +84,9 @@ CHECKS: dict[str, Check] = {
     "x-max-length-bytes": _non_negative,
     "x-max-priority": _max_priority,
     "x-overflow": _string_in(OVERFLOW_MODES, lambda v: "invalid_overflow"),
-    "x-queue-mode": _string_in(QUEUE_MODES, lambda v: f'"unsupported queue mode \'{v}\'"'),
+    "x-queue-mode": _string_in(QUEUE_MODES, lambda v: f"\"unsupported queue mode '{v}'\""),
     "x-single-active-consumer": _boolean,
-    "x-queue-type": _string_in(QUEUE_TYPES, lambda v: f'"unsupported queue type \'{v}\'"'),
+    "x-queue-type": _string_in(QUEUE_TYPES, lambda v: f"\"unsupported queue type '{v}'\""),
 }
 
 
@@ -95,7 +97,8 @@ def validate_queue_arguments(args: dict[str, Any], queue: str, vhost: str) -> No
         kind = type_name(args, "x-dead-letter-exchange")
         if kind != "longstr":
             raise PreconditionFailed(
-                f"invalid type '{kind}' for arg 'x-dead-letter-exchange' in {where}")
+                f"invalid type '{kind}' for arg 'x-dead-letter-exchange' in {where}"
+            )
     for key, check in CHECKS.items():
         if key in args:
             error = check(args, key)

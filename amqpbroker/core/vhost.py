@@ -82,16 +82,24 @@ class VirtualHost:
 
     def raise_locked(self, queue: Queue) -> None:
         raise ResourceLocked(
-                f"cannot obtain exclusive access to locked {self._where('queue', queue.name)}."
-                " It could be originally declared on another connection or the exclusive"
-                " property value does not match that of the original declaration."
-            )
+            f"cannot obtain exclusive access to locked {self._where('queue', queue.name)}."
+            " It could be originally declared on another connection or the exclusive"
+            " property value does not match that of the original declaration."
+        )
 
     # -- exchanges ------------------------------------------------------------------------------
 
-    def declare_exchange(self, name: str, type_name: str, *, passive: bool, durable: bool,
-                         auto_delete: bool, internal: bool,
-                         arguments: dict[str, Any]) -> Exchange:
+    def declare_exchange(
+        self,
+        name: str,
+        type_name: str,
+        *,
+        passive: bool,
+        durable: bool,
+        auto_delete: bool,
+        internal: bool,
+        arguments: dict[str, Any],
+    ) -> Exchange:
         if name == "":
             raise AccessRefused("operation not permitted on the default exchange")
         if passive:
@@ -106,40 +114,60 @@ class VirtualHost:
             raise CommandInvalid(f"unknown exchange type '{type_name}'")
         existing = self.exchanges.get(name)
         if existing is not None:
-            self._check_exchange_equivalence(existing, type_name, durable, auto_delete,
-                                             internal, arguments)
+            self._check_exchange_equivalence(
+                existing, type_name, durable, auto_delete, internal, arguments
+            )
             return existing
-        exchange = cls(name, self.name, durable=durable, auto_delete=auto_delete,
-                       internal=internal, arguments=arguments)
+        exchange = cls(
+            name,
+            self.name,
+            durable=durable,
+            auto_delete=auto_delete,
+            internal=internal,
+            arguments=arguments,
+        )
         self.exchanges[name] = exchange
         return exchange
 
-    def _check_exchange_equivalence(self, ex: Exchange, type_name: str, durable: bool,
-                                    auto_delete: bool, internal: bool,
-                                    arguments: dict[str, Any]) -> None:
+    def _check_exchange_equivalence(
+        self,
+        ex: Exchange,
+        type_name: str,
+        durable: bool,
+        auto_delete: bool,
+        internal: bool,
+        arguments: dict[str, Any],
+    ) -> None:
         where = self._where("exchange", ex.name)
         if ex.type_name != type_name:
-            raise PreconditionFailed(f"inequivalent arg 'type' for {where}: received "
-                                     f"'{type_name}' but current is '{ex.type_name}'")
-        for field, current, received in (("durable", ex.durable, durable),
-                                          ("auto_delete", ex.auto_delete, auto_delete),
-                                          ("internal", ex.internal, internal)):
+            raise PreconditionFailed(
+                f"inequivalent arg 'type' for {where}: received "
+                f"'{type_name}' but current is '{ex.type_name}'"
+            )
+        for field, current, received in (
+            ("durable", ex.durable, durable),
+            ("auto_delete", ex.auto_delete, auto_delete),
+            ("internal", ex.internal, internal),
+        ):
             if current != received:
                 raise PreconditionFailed(
                     f"inequivalent arg '{field}' for {where}: received "
-                    f"'{str(received).lower()}' but current is '{str(current).lower()}'")
+                    f"'{str(received).lower()}' but current is '{str(current).lower()}'"
+                )
         key = first_inequivalent(ex.arguments, arguments, EXCHANGE_EQUIVALENCE_KEYS)
         if key is not None:
             raise PreconditionFailed(
                 f"inequivalent arg '{key}' for {where}: "
-                f"{inequivalence_text(ex.arguments, arguments, key)}")
+                f"{inequivalence_text(ex.arguments, arguments, key)}"
+            )
 
     def delete_exchange(self, name: str, *, if_unused: bool) -> None:
         if name == "":
             raise AccessRefused("operation not permitted on the default exchange")
         if name in DEFAULT_EXCHANGES:
-            raise AccessRefused(f"deletion of system exchange '{name}' in vhost "
-                                f"'{self.name}' not allowed")
+            raise AccessRefused(
+                f"deletion of system exchange '{name}' in vhost '{self.name}' not allowed"
+            )
         exchange = self.exchanges.get(name)
         if exchange is None:
             return
@@ -157,15 +185,25 @@ class VirtualHost:
 
     # -- queues ---------------------------------------------------------------------------------
 
-    def declare_queue(self, name: str, *, passive: bool, durable: bool, exclusive: bool,
-                      auto_delete: bool, arguments: dict[str, Any], owner: object) -> Queue:
+    def declare_queue(
+        self,
+        name: str,
+        *,
+        passive: bool,
+        durable: bool,
+        exclusive: bool,
+        auto_delete: bool,
+        arguments: dict[str, Any],
+        owner: object,
+    ) -> Queue:
         if passive:
             return self.queue(name, owner)
         if not name:
             name = server_generated_name("amq.gen-")
         elif name.startswith(RESERVED_PREFIX) and name not in self.queues:
             raise AccessRefused(
-                f"queue name '{name}' contains reserved prefix '{RESERVED_PREFIX}*'")
+                f"queue name '{name}' contains reserved prefix '{RESERVED_PREFIX}*'"
+            )
         existing = self.queues.get(name)
         if existing is not None:
             self.check_exclusive(existing, owner)
@@ -174,30 +212,46 @@ class VirtualHost:
             self._check_queue_equivalence(existing, durable, exclusive, auto_delete, arguments)
             return existing
         validate_queue_arguments(arguments, name, self.name)
-        queue = Queue(name, self.name, durable=durable,
-                      exclusive_owner=owner if exclusive else None,
-                      auto_delete=auto_delete, arguments=arguments)
+        queue = Queue(
+            name,
+            self.name,
+            durable=durable,
+            exclusive_owner=owner if exclusive else None,
+            auto_delete=auto_delete,
+            arguments=arguments,
+        )
         self.queues[name] = queue
         return queue
 
-    def _check_queue_equivalence(self, queue: Queue, durable: bool, exclusive: bool,
-                                 auto_delete: bool, arguments: dict[str, Any]) -> None:
+    def _check_queue_equivalence(
+        self,
+        queue: Queue,
+        durable: bool,
+        exclusive: bool,
+        auto_delete: bool,
+        arguments: dict[str, Any],
+    ) -> None:
         where = self._where("queue", queue.name)
-        for field, current, received in (("durable", queue.durable, durable),
-                                          ("exclusive", queue.exclusive, exclusive),
-                                          ("auto_delete", queue.auto_delete, auto_delete)):
+        for field, current, received in (
+            ("durable", queue.durable, durable),
+            ("exclusive", queue.exclusive, exclusive),
+            ("auto_delete", queue.auto_delete, auto_delete),
+        ):
             if current != received:
                 raise PreconditionFailed(
                     f"inequivalent arg '{field}' for {where}: received "
-                    f"'{str(received).lower()}' but current is '{str(current).lower()}'")
+                    f"'{str(received).lower()}' but current is '{str(current).lower()}'"
+                )
         key = first_inequivalent(queue.arguments, arguments, QUEUE_EQUIVALENCE_KEYS)
         if key is not None:
             raise PreconditionFailed(
                 f"inequivalent arg '{key}' for {where}: "
-                f"{inequivalence_text(queue.arguments, arguments, key)}")
+                f"{inequivalence_text(queue.arguments, arguments, key)}"
+            )
 
-    def queue_to_delete(self, name: str, *, if_unused: bool, if_empty: bool,
-                        owner: object) -> Queue | None:
+    def queue_to_delete(
+        self, name: str, *, if_unused: bool, if_empty: bool, owner: object
+    ) -> Queue | None:
         """Check a queue.delete (None when there is no such queue: not an error)."""
         queue = self.queues.get(name)
         if queue is None:
@@ -243,14 +297,25 @@ class VirtualHost:
             raise AccessRefused("operation not permitted on the default exchange")
         return self.exchange(name)
 
-    def bind(self, source_name: str, destination: Destination, routing_key: str,
-             arguments: dict[str, Any]) -> None:
+    def bind(
+        self,
+        source_name: str,
+        destination: Destination,
+        routing_key: str,
+        arguments: dict[str, Any],
+    ) -> None:
         source = self.bindable_source(source_name)
         source.validate_binding(arguments)
         source.add_binding(make_binding(source_name, destination, routing_key, arguments))
 
-    def unbind(self, source_name: str, destination: Destination, routing_key: str,
-               arguments: dict[str, Any], owner: object | None = None) -> None:
+    def unbind(
+        self,
+        source_name: str,
+        destination: Destination,
+        routing_key: str,
+        arguments: dict[str, Any],
+        owner: object | None = None,
+    ) -> None:
         """Removing a binding that does not exist (or whose ends do not) is not an error."""
         if source_name == "":
             raise AccessRefused("operation not permitted on the default exchange")
@@ -289,8 +354,9 @@ class VirtualHost:
         return list(queues.values())
 
     @staticmethod
-    def _collect(destinations: Any, queues: dict[int, Queue], pending: list[Exchange],
-                 seen: set[str]) -> None:
+    def _collect(
+        destinations: Any, queues: dict[int, Queue], pending: list[Exchange], seen: set[str]
+    ) -> None:
         for destination in destinations:
             if isinstance(destination, Queue):
                 queues[id(destination)] = destination

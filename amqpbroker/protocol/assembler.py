@@ -71,8 +71,11 @@ class CommandAssembler:
                 raise UnexpectedFrame(EXPECTED_BODY, class_id=60, method_id=40)
             class_id, body_size = content_header_fields(payload)
             if class_id != BASIC_CLASS:
-                raise UnexpectedFrame(f"expected content header for class 60, got one for "
-                                      f"class {class_id} instead", class_id=60, method_id=40)
+                raise UnexpectedFrame(
+                    f"expected content header for class 60, got one for class {class_id} instead",
+                    class_id=60,
+                    method_id=40,
+                )
             pending.header = payload
             pending.body_size = body_size
         else:

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 _PRINTABLE = frozenset(range(32, 127)) | frozenset(range(160, 256)) | frozenset(b"\t\n\r\v\f\b\x1b")
-_ESCAPES = {ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r", ord("\v"): "\\v",
-            ord("\f"): "\\f", ord("\b"): "\\b", 0x1B: "\\e", ord('"'): '\\"', ord("\\"): "\\\\"}
+_ESCAPES = {
+    ord("\t"): "\\t",
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\v"): "\\v",
+    ord("\f"): "\\f",
+    ord("\b"): "\\b",
+    0x1B: "\\e",
+    ord('"'): '\\"',
+    ord("\\"): "\\\\",
+}
 
 
 def binary(data: bytes, *, as_numbers: bool = False) -> str:

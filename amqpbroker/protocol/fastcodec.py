@@ -14,7 +14,6 @@ from typing import NamedTuple
 from amqpbroker.errors import FrameError
 
 from .erlang import binary, frame_octets
-
 from .framing import FRAME_BODY, FRAME_END_BYTE, FRAME_HEADER, FRAME_HEADER_STRUCT, FRAME_METHOD
 
 BASIC_CLASS = 60
@@ -60,8 +59,9 @@ def decode_publish(payload: bytes) -> Publish:
         rk_end = ex_end + 1 + rk_len
         bits = payload[rk_end]
     except (struct.error, IndexError):
-        raise FrameError(f"cannot decode {binary(payload[4:], as_numbers=True)}",
-                         class_id=60, method_id=40) from None
+        raise FrameError(
+            f"cannot decode {binary(payload[4:], as_numbers=True)}", class_id=60, method_id=40
+        ) from None
     exchange = payload[7:ex_end].decode("utf-8", "surrogateescape")
     routing_key = payload[ex_end + 1 : rk_end].decode("utf-8", "surrogateescape")
     return Publish(exchange, routing_key, bool(bits & 1), bool(bits & 2), payload[6:rk_end])
@@ -80,12 +80,17 @@ def content_header_fields(header: bytes) -> tuple[int, int]:
     return int(class_id), int(body_size)
 
 
-def _content_frames(channel: int, method_payload: bytes, header: bytes, body: bytes,
-                    max_body: int) -> bytes:
+def _content_frames(
+    channel: int, method_payload: bytes, header: bytes, body: bytes, max_body: int
+) -> bytes:
     pack = FRAME_HEADER_STRUCT.pack
-    parts = [
-        pack(FRAME_METHOD, channel, len(method_payload)), method_payload, FRAME_END_BYTE,
-        pack(FRAME_HEADER, channel, len(header)), header, FRAME_END_BYTE,
+    parts: list[bytes | memoryview] = [
+        pack(FRAME_METHOD, channel, len(method_payload)),
+        method_payload,
+        FRAME_END_BYTE,
+        pack(FRAME_HEADER, channel, len(header)),
+        header,
+        FRAME_END_BYTE,
     ]
     size = len(body)
     if size <= max_body:
@@ -99,23 +104,52 @@ def _content_frames(channel: int, method_payload: bytes, header: bytes, body: by
     return b"".join(parts)
 
 
-def encode_deliver(channel: int, consumer_tag: bytes, delivery_tag: int, redelivered: bool,
-                   routing: bytes, header: bytes, body: bytes, max_body: int) -> bytes:
+def encode_deliver(
+    channel: int,
+    consumer_tag: bytes,
+    delivery_tag: int,
+    redelivered: bool,
+    routing: bytes,
+    header: bytes,
+    body: bytes,
+    max_body: int,
+) -> bytes:
     """Basic.Deliver + content; ``consumer_tag`` and ``routing`` are pre-encoded short strings."""
-    payload = _DELIVER_PREFIX + consumer_tag + _TAG_AND_BIT.pack(delivery_tag, redelivered) + routing
+    payload = (
+        _DELIVER_PREFIX + consumer_tag + _TAG_AND_BIT.pack(delivery_tag, redelivered) + routing
+    )
     return _content_frames(channel, payload, header, body, max_body)
 
 
-def encode_get_ok(channel: int, delivery_tag: int, redelivered: bool, routing: bytes,
-                  message_count: int, header: bytes, body: bytes, max_body: int) -> bytes:
+def encode_get_ok(
+    channel: int,
+    delivery_tag: int,
+    redelivered: bool,
+    routing: bytes,
+    message_count: int,
+    header: bytes,
+    body: bytes,
+    max_body: int,
+) -> bytes:
     """Basic.GetOk + content."""
-    payload = (_GET_OK_PREFIX + _TAG_AND_BIT.pack(delivery_tag, redelivered) + routing
-               + _U32.pack(message_count))
+    payload = (
+        _GET_OK_PREFIX
+        + _TAG_AND_BIT.pack(delivery_tag, redelivered)
+        + routing
+        + _U32.pack(message_count)
+    )
     return _content_frames(channel, payload, header, body, max_body)
 
 
-def encode_return(channel: int, reply_code: int, reply_text: str, routing: bytes,
-                  header: bytes, body: bytes, max_body: int) -> bytes:
+def encode_return(
+    channel: int,
+    reply_code: int,
+    reply_text: str,
+    routing: bytes,
+    header: bytes,
+    body: bytes,
+    max_body: int,
+) -> bytes:
     """Basic.Return + content."""
     payload = _RETURN_PREFIX + _U16.pack(reply_code) + short_str(reply_text) + routing
     return _content_frames(channel, payload, header, body, max_body)

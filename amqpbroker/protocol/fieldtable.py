@@ -14,10 +14,23 @@ from pamqp import decode, encode
 
 # RabbitMQ's names for the AMQP field types.
 TYPE_NAMES = {
-    "t": "bool", "b": "byte", "B": "unsignedbyte", "s": "short", "u": "unsignedshort",
-    "I": "signedint", "i": "unsignedint", "l": "long", "f": "float", "d": "double",
-    "D": "decimal", "S": "longstr", "x": "binary", "T": "timestamp", "F": "table",
-    "A": "array", "V": "void",
+    "t": "bool",
+    "b": "byte",
+    "B": "unsignedbyte",
+    "s": "short",
+    "u": "unsignedshort",
+    "I": "signedint",
+    "i": "unsignedint",
+    "l": "long",
+    "f": "float",
+    "d": "double",
+    "D": "decimal",
+    "S": "longstr",
+    "x": "binary",
+    "T": "timestamp",
+    "F": "table",
+    "A": "array",
+    "V": "void",
 }
 
 

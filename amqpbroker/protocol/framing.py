@@ -62,15 +62,19 @@ class FrameReader:
                 # RabbitMQ tolerates payloads up to frame_max: clients miscount the 8 octets
                 # of frame overhead.  The payload is not read, hence "all octets = <<>>".
                 if size > self.frame_max:
-                    raise FrameError(f"type {frame_type}, all octets = <<>>: {{frame_too_large,"
-                                     f"{size},{self.frame_max - FRAME_OVERHEAD}}}")
+                    raise FrameError(
+                        f"type {frame_type}, all octets = <<>>: {{frame_too_large,"
+                        f"{size},{self.frame_max - FRAME_OVERHEAD}}}"
+                    )
                 stop = offset + 7 + size
                 if stop >= end:
                     break
                 payload = bytes(buf[offset + 7 : stop])
                 if buf[stop] != FRAME_END:
-                    raise FrameError(f"type {frame_type}, {frame_octets(payload)}: "
-                                     f"{{invalid_frame_end_marker,{buf[stop]}}}")
+                    raise FrameError(
+                        f"type {frame_type}, {frame_octets(payload)}: "
+                        f"{{invalid_frame_end_marker,{buf[stop]}}}"
+                    )
                 offset = stop + 1
                 yield frame_type, channel, payload
         finally:

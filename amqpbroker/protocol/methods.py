@@ -51,10 +51,17 @@ def decode_method(payload: bytes) -> Method:
     except (struct.error, ValueError, TypeError, IndexError, KeyError):
         table_offset = -1
     if table_offset == -1:
-        raise FrameError(f"cannot decode {binary(arguments, as_numbers=True)}",
-                         class_id=index >> 16, method_id=index & 0xFFFF)
-    if table_offset is not None and method.arguments:
-        method.arguments = TypedTable(method.arguments, table_types(arguments, table_offset))
+        raise FrameError(
+            f"cannot decode {binary(arguments, as_numbers=True)}",
+            class_id=index >> 16,
+            method_id=index & 0xFFFF,
+        )
+    if table_offset is not None:
+        with_table: Any = method  # methods that have an ``arguments`` field
+        if with_table.arguments:
+            with_table.arguments = TypedTable(
+                with_table.arguments, table_types(arguments, table_offset)
+            )
     return method
 
 

@@ -37,7 +37,8 @@ class BrokerServer:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            self._new_protocol, self.config.host, self.config.port, reuse_address=True)
+            self._new_protocol, self.config.host, self.config.port, reuse_address=True
+        )
         log.info("listening on amqp://%s:%d/", self.config.host, self.port)
 
     def _new_protocol(self) -> AMQPProtocol:

@@ -9,6 +9,8 @@ import threading
 from types import TracebackType
 from typing import Any
 
+import uvloop
+
 from amqpbroker.config import BrokerConfig
 
 from .app import BrokerServer
@@ -23,8 +25,11 @@ def _config(overrides: dict[str, Any]) -> BrokerConfig:
 
 def _log_loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     exc = context.get("exception")
-    log.error("unhandled error in the event loop: %s", context.get("message"),
-              exc_info=exc if isinstance(exc, BaseException) else None)
+    log.error(
+        "unhandled error in the event loop: %s",
+        context.get("message"),
+        exc_info=exc if isinstance(exc, BaseException) else None,
+    )
 
 
 class Broker:
@@ -44,8 +49,9 @@ class Broker:
 
     @property
     def url(self) -> str:
-        return (f"amqp://{self.config.default_user}:{self.config.default_pass}"
-                f"@{self.host}:{self.port}/")
+        return (
+            f"amqp://{self.config.default_user}:{self.config.default_pass}@{self.host}:{self.port}/"
+        )
 
     async def start(self) -> None:
         await self.server.start()
@@ -128,15 +134,15 @@ class BrokerThread:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
 
 def _new_event_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency
-        return asyncio.new_event_loop()
     loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
     return loop

@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 class AMQPProtocol(asyncio.Protocol):
     """One client connection."""
 
-    def __init__(self, broker: BrokerState, users: UserStore,
-                 on_closed: Callable[[AMQPProtocol], None]) -> None:
+    def __init__(
+        self, broker: BrokerState, users: UserStore, on_closed: Callable[[AMQPProtocol], None]
+    ) -> None:
         self._broker = broker
         self._users = users
         self._on_closed = on_closed
@@ -45,11 +46,16 @@ class AMQPProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         peer = transport.get_extra_info("peername")
-        self.session = ConnectionSession(self._broker, self._users, self._schedule_flush,
-                                         peer=f"{peer[0]}:{peer[1]}" if peer else "?")
+        self.session = ConnectionSession(
+            self._broker,
+            self._users,
+            self._schedule_flush,
+            peer=f"{peer[0]}:{peer[1]}" if peer else "?",
+        )
         self._last_received = self._last_sent = time.monotonic()
-        self._timers.append(self._loop.call_later(
-            self._broker.config.handshake_timeout, self._handshake_deadline))
+        self._timers.append(
+            self._loop.call_later(self._broker.config.handshake_timeout, self._handshake_deadline)
+        )
 
     def data_received(self, data: bytes) -> None:
         session = self.session
@@ -116,8 +122,12 @@ class AMQPProtocol(asyncio.Protocol):
 
     def _handshake_deadline(self) -> None:
         session = self.session
-        if session is not None and session.vhost is None and not session.closed \
-                and self._transport is not None:
+        if (
+            session is not None
+            and session.vhost is None
+            and not session.closed
+            and self._transport is not None
+        ):
             log.info("connection %s: handshake timeout", session.peer)
             self._transport.close()
 
@@ -125,8 +135,7 @@ class AMQPProtocol(asyncio.Protocol):
         if self._close_armed:
             return
         self._close_armed = True
-        self._timers.append(self._loop.call_later(
-            self._broker.config.close_timeout, self._abort))
+        self._timers.append(self._loop.call_later(self._broker.config.close_timeout, self._abort))
 
     def _abort(self) -> None:
         if self._transport is not None:

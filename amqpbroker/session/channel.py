@@ -92,9 +92,18 @@ class Channel:
             consumer.unacked += 1
             self.limited_unacked += 1
         message = envelope.message
-        self.connection.write(encode_deliver(
-            self.number, consumer.tag_bytes, tag, envelope.redelivered, message.routing,
-            message.header, message.body, self.connection.max_body))
+        self.connection.write(
+            encode_deliver(
+                self.number,
+                consumer.tag_bytes,
+                tag,
+                envelope.redelivered,
+                message.routing,
+                message.header,
+                message.body,
+                self.connection.max_body,
+            )
+        )
 
     def consumer_cancelled(self, consumer: Consumer) -> None:
         if self.consumers.pop(consumer.tag, None) is None:

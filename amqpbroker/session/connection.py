@@ -103,8 +103,13 @@ _SILENT_STATES = (State.AWAIT_START_OK, State.AWAIT_TUNE_OK)
 class ConnectionSession:
     """The AMQP side of one connection; synchronous and free of I/O."""
 
-    def __init__(self, broker: BrokerState, users: UserStore,
-                 request_flush: Callable[[], None] = lambda: None, peer: str = "") -> None:
+    def __init__(
+        self,
+        broker: BrokerState,
+        users: UserStore,
+        request_flush: Callable[[], None] = lambda: None,
+        peer: str = "",
+    ) -> None:
         self.broker = broker
         self.config: BrokerConfig = broker.config
         self.users = users
@@ -160,7 +165,7 @@ class ConnectionSession:
                     return
             for frame_type, channel, payload in self._reader.feed(data):
                 self._handle_frame(frame_type, channel, payload)
-                if self.state is State.CLOSED:
+                if self.closed:
                     return
         except AMQPError as error:
             if self.state in _SILENT_STATES and not isinstance(error, ConnectionAccessRefused):
@@ -201,9 +206,16 @@ class ConnectionSession:
             self.state = State.CLOSED
             return b""
         self.state = State.AWAIT_START_OK
-        self.send_method(0, commands.Connection.Start(
-            version_major=0, version_minor=9, server_properties=self._server_properties(),
-            mechanisms=" ".join(MECHANISMS), locales="en_US"))
+        self.send_method(
+            0,
+            commands.Connection.Start(
+                version_major=0,
+                version_minor=9,
+                server_properties=self._server_properties(),
+                mechanisms=" ".join(MECHANISMS),
+                locales="en_US",
+            ),
+        )
         return rest
 
     def _server_properties(self) -> dict[str, Any]:
@@ -230,34 +242,41 @@ class ConnectionSession:
     def _start_ok(self, method: commands.Connection.StartOk) -> None:
         props = method.client_properties
         self.client_properties = props if isinstance(props, dict) else {}
-        response = method.response
-        if isinstance(response, str):
-            response = response.encode("utf-8", "surrogateescape")
+        raw = method.response
+        response = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
         try:
             user = self.users.authenticate(method.mechanism, response)
         except AuthError as error:
             log.info("connection from %s refused: %s", self.peer, error)
-            if not error.credentials_checked or \
-                    not self.client_capability("authentication_failure_close"):
+            if not error.credentials_checked or not self.client_capability(
+                "authentication_failure_close"
+            ):
                 raise SilentClose(str(error)) from None
             raise ConnectionAccessRefused(
                 f"Login was refused using authentication mechanism {method.mechanism}. "
-                "For details see the broker logfile.") from None
+                "For details see the broker logfile."
+            ) from None
         self.user = user.name
-        self.send_method(0, commands.Connection.Tune(
-            channel_max=self.config.channel_max, frame_max=self.config.frame_max,
-            heartbeat=self.config.heartbeat))
+        self.send_method(
+            0,
+            commands.Connection.Tune(
+                channel_max=self.config.channel_max,
+                frame_max=self.config.frame_max,
+                heartbeat=self.config.heartbeat,
+            ),
+        )
 
     def _tune_ok(self, method: commands.Connection.TuneOk) -> None:
         server = self.config
         # RabbitMQ drops the socket without a reply when tune-ok asks for more than it
         # offered (channel_max 0 means "no limit", which is more).
-        if not FRAME_MIN_SIZE <= method.frame_max <= server.frame_max \
-                and method.frame_max != 0:
+        if not FRAME_MIN_SIZE <= method.frame_max <= server.frame_max and method.frame_max != 0:
             raise SilentClose(f"negotiated frame_max = {method.frame_max} is out of range")
         if not 0 < method.channel_max <= server.channel_max:
-            raise SilentClose(f"negotiated channel_max = {method.channel_max} is higher than "
-                              f"the maximum allowed value ({server.channel_max})")
+            raise SilentClose(
+                f"negotiated channel_max = {method.channel_max} is higher than "
+                f"the maximum allowed value ({server.channel_max})"
+            )
         self.frame_max = method.frame_max or server.frame_max
         self.max_body = self.frame_max - FRAME_OVERHEAD
         self.channel_max = method.channel_max
@@ -346,8 +365,9 @@ class ConnectionSession:
             return
         if chan is None:
             class_id, method_id = _command_ids(command)
-            raise ChannelErrorHard("expected 'channel.open'",
-                                   class_id=class_id, method_id=method_id)
+            raise ChannelErrorHard(
+                "expected 'channel.open'", class_id=class_id, method_id=method_id
+            )
         if chan.state is ChannelState.CLOSING:
             if isinstance(command, commands.Channel.CloseOk):
                 del self.channels[channel]
@@ -380,8 +400,11 @@ class ConnectionSession:
             self.state = State.CLOSED
         else:
             class_id, method_id = _command_ids(command)
-            raise ChannelErrorHard("unexpected method in connection state running",
-                                   class_id=class_id, method_id=method_id)
+            raise ChannelErrorHard(
+                "unexpected method in connection state running",
+                class_id=class_id,
+                method_id=method_id,
+            )
 
     def _handle_connection_close(self) -> None:
         self.send_method(0, commands.Connection.CloseOk())
@@ -392,8 +415,10 @@ class ConnectionSession:
         if existing is not None:
             raise ChannelErrorHard("second 'channel.open' seen", class_id=20, method_id=10)
         if len(self.channels) >= self.channel_max:
-            raise NotAllowed(f"number of channels opened ({len(self.channels)}) has reached "
-                             f"the negotiated channel_max ({self.channel_max})")
+            raise NotAllowed(
+                f"number of channels opened ({len(self.channels)}) has reached "
+                f"the negotiated channel_max ({self.channel_max})"
+            )
         self.channels[number] = Channel(number, self)
         self.send_method(number, make_method(commands.Channel.OpenOk, channel_id=""))
 
@@ -403,9 +428,14 @@ class ConnectionSession:
         self.write(encode_method(channel, method))
 
     def close_channel_with_error(self, chan: Channel, error: AMQPError) -> None:
-        chan.send(commands.Channel.Close(
-            reply_code=error.reply_code, reply_text=error.reply_text[:255],
-            class_id=error.class_id, method_id=error.method_id))
+        chan.send(
+            commands.Channel.Close(
+                reply_code=error.reply_code,
+                reply_text=error.reply_text[:255],
+                class_id=error.class_id,
+                method_id=error.method_id,
+            )
+        )
         chan.release()
 
     def close_with_error(self, error: AMQPError) -> None:
@@ -417,17 +447,24 @@ class ConnectionSession:
             self.state = State.CLOSED
             return
         self.close_reason = error.reply_text
-        self.send_method(0, commands.Connection.Close(
-            reply_code=error.reply_code, reply_text=error.reply_text[:255],
-            class_id=error.class_id, method_id=error.method_id))
+        self.send_method(
+            0,
+            commands.Connection.Close(
+                reply_code=error.reply_code,
+                reply_text=error.reply_text[:255],
+                class_id=error.class_id,
+                method_id=error.method_id,
+            ),
+        )
         self.state = State.CLOSING
         self.release()
 
     def force_close(self, reason: str = "shutdown") -> None:
         """The broker closes the connection (shutdown, fault injection): 320 CONNECTION_FORCED."""
         if self.state is State.OPEN:
-            self.close_with_error(ConnectionForced(
-                f"broker forced connection closure with reason '{reason}'"))
+            self.close_with_error(
+                ConnectionForced(f"broker forced connection closure with reason '{reason}'")
+            )
         elif self.state is not State.CLOSING:
             self.state = State.CLOSED
             self.release()

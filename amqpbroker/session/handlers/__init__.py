@@ -8,12 +8,11 @@ connection decides whether that closes the channel or the connection.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from . import basic, channel_methods, confirm_tx, exchange, queue
 from .basic import handle_content
 
-Handler = Callable[[Any, Any], None]
+Handler = Callable[..., None]
 
 HANDLERS: dict[type, Handler] = {
     **channel_methods.HANDLERS,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 
 from pamqp import commands
 
@@ -25,6 +26,7 @@ _NO_ROUTE = 312
 
 # -- publishing ---------------------------------------------------------------------------------
 
+
 def handle_content(channel: Channel, publish: Publish, header: bytes, body: bytes) -> None:
     """A complete publish (method + header + body) arrived on ``channel``."""
     if publish.immediate:
@@ -32,8 +34,9 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     vhost = _vhost(channel)
     exchange = vhost.exchange(publish.exchange)
     if exchange.internal:
-        raise AccessRefused(f"cannot publish to internal exchange '{exchange.name}' "
-                            f"in vhost '{vhost.name}'")
+        raise AccessRefused(
+            f"cannot publish to internal exchange '{exchange.name}' in vhost '{vhost.name}'"
+        )
     message = Message(publish.exchange, publish.routing_key, publish.route_bytes, header, body)
     if len(header) >= 14:
         if header[13] & _USER_ID_FLAG:
@@ -52,19 +55,22 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
 def _check_user_id(channel: Channel, message: Message) -> None:
     user_id = message.properties.user_id
     if user_id and user_id != channel.connection.user:
-        raise PreconditionFailed(f"user_id property set to '{user_id}' but authenticated "
-                                 f"user was '{channel.connection.user}'")
+        raise PreconditionFailed(
+            f"user_id property set to '{user_id}' but authenticated "
+            f"user was '{channel.connection.user}'"
+        )
 
 
 def _check_expiration(expiration: object) -> None:
     """RabbitMQ's rule: a decimal integer of milliseconds, not negative."""
-    text = expiration.decode("utf-8", "replace") if isinstance(expiration, bytes) \
-        else str(expiration)
+    text = (
+        expiration.decode("utf-8", "replace") if isinstance(expiration, bytes) else str(expiration)
+    )
     digits = re.match(r"[+-]?\d+", text)
     if digits is None:
         reason = "no_integer"
     elif digits.end() != len(text):
-        reason = f'{{leftover_chars,"{text[digits.end():]}"}}'
+        reason = f'{{leftover_chars,"{text[digits.end() :]}"}}'
     elif int(digits.group()) < 0:
         reason = f"{{value_negative,{int(digits.group())}}}"
     else:
@@ -78,14 +84,24 @@ def route(channel: Channel, exchange: Exchange, publish: Publish, message: Messa
     if not queues:
         if publish.mandatory:
             conn = channel.connection
-            conn.write(encode_return(channel.number, _NO_ROUTE, "NO_ROUTE", message.routing,
-                                     message.header, message.body, conn.max_body))
+            conn.write(
+                encode_return(
+                    channel.number,
+                    _NO_ROUTE,
+                    "NO_ROUTE",
+                    message.routing,
+                    message.header,
+                    message.body,
+                    conn.max_body,
+                )
+            )
         return
     for queue in queues:
         queue.enqueue(message)
 
 
 # -- consuming ----------------------------------------------------------------------------------
+
 
 def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
     conn = channel.connection
@@ -96,9 +112,16 @@ def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
         raise NotAllowed(f"attempt to reuse consumer tag '{tag}'")
     if queue.has_exclusive_consumer() or (method.exclusive and queue.consumers):
         raise AccessRefused(f"queue '{queue.name}' in vhost '{vhost.name}' in exclusive use")
-    consumer = Consumer(tag, short_str(tag), queue, channel, no_ack=method.no_ack,
-                        exclusive=method.exclusive, prefetch=channel.prefetch_count,
-                        arguments=method.arguments or {})
+    consumer = Consumer(
+        tag,
+        short_str(tag),
+        queue,
+        channel,
+        no_ack=method.no_ack,
+        exclusive=method.exclusive,
+        prefetch=channel.prefetch_count,
+        arguments=method.arguments or {},
+    )
     channel.consumers[tag] = consumer
     if not method.nowait:
         channel.send(make_method(commands.Basic.ConsumeOk, consumer_tag=tag))
@@ -106,7 +129,7 @@ def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
 
 
 def basic_cancel(channel: Channel, method: commands.Basic.Cancel) -> None:
-    consumer = channel.consumers.get(method.consumer_tag)
+    consumer = channel.consumers.get(method.consumer_tag or "")
     if not method.nowait:
         channel.send(make_method(commands.Basic.CancelOk, consumer_tag=method.consumer_tag))
     if consumer is not None:
@@ -125,8 +148,18 @@ def basic_get(channel: Channel, method: commands.Basic.Get) -> None:
         channel.unacked[tag] = Unacked(envelope, queue, None)
     message = envelope.message
     conn = channel.connection
-    conn.write(encode_get_ok(channel.number, tag, envelope.redelivered, message.routing,
-                             queue.message_count, message.header, message.body, conn.max_body))
+    conn.write(
+        encode_get_ok(
+            channel.number,
+            tag,
+            envelope.redelivered,
+            message.routing,
+            queue.message_count,
+            message.header,
+            message.body,
+            conn.max_body,
+        )
+    )
 
 
 def basic_qos(channel: Channel, method: commands.Basic.Qos) -> None:
@@ -141,6 +174,7 @@ def basic_qos(channel: Channel, method: commands.Basic.Qos) -> None:
 
 
 # -- settling -----------------------------------------------------------------------------------
+
 
 def _settle(channel: Channel, delivery_tag: int, multiple: bool, outcome: str) -> None:
     if channel.tx is not None:
@@ -165,12 +199,11 @@ def basic_ack(channel: Channel, method: commands.Basic.Ack) -> None:
 
 
 def basic_nack(channel: Channel, method: commands.Basic.Nack) -> None:
-    _settle(channel, method.delivery_tag, method.multiple,
-            "requeue" if method.requeue else "drop")
+    _settle(channel, method.delivery_tag, method.multiple, "requeue" if method.requeue else "drop")
 
 
 def basic_reject(channel: Channel, method: commands.Basic.Reject) -> None:
-    _settle(channel, method.delivery_tag, False, "requeue" if method.requeue else "drop")
+    _settle(channel, method.delivery_tag or 0, False, "requeue" if method.requeue else "drop")
 
 
 def _recover(channel: Channel, requeue: bool) -> None:
@@ -190,7 +223,7 @@ def basic_recover_async(channel: Channel, method: commands.Basic.RecoverAsync) -
     _recover(channel, method.requeue)
 
 
-HANDLERS = {
+HANDLERS: dict[type, Callable[..., None]] = {
     commands.Basic.Consume: basic_consume,
     commands.Basic.Cancel: basic_cancel,
     commands.Basic.Get: basic_get,

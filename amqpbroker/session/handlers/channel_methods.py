@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pamqp import commands
 
 from amqpbroker.errors import NotImplemented_
@@ -21,7 +23,7 @@ def channel_flow(channel: Channel, method: commands.Channel.Flow) -> None:
     channel.send(commands.Channel.FlowOk(active=True))
 
 
-HANDLERS = {
+HANDLERS: dict[type, Callable[..., None]] = {
     commands.Channel.Close: channel_close,
     commands.Channel.Flow: channel_flow,
 }

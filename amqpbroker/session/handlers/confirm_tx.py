@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pamqp import commands
 
 from amqpbroker.errors import PreconditionFailed
@@ -54,7 +56,7 @@ def tx_rollback(channel: Channel, method: commands.Tx.Rollback) -> None:
     channel.send(commands.Tx.RollbackOk())
 
 
-HANDLERS = {
+HANDLERS: dict[type, Callable[..., None]] = {
     commands.Confirm.Select: confirm_select,
     commands.Tx.Select: tx_select,
     commands.Tx.Commit: tx_commit,

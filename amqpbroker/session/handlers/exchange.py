@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pamqp import commands
 
 from amqpbroker.core.vhost import VirtualHost
@@ -17,9 +19,14 @@ def _vhost(channel: Channel) -> VirtualHost:
 
 def exchange_declare(channel: Channel, method: commands.Exchange.Declare) -> None:
     _vhost(channel).declare_exchange(
-        method.exchange, method.exchange_type, passive=method.passive, durable=method.durable,
-        auto_delete=method.auto_delete, internal=method.internal,
-        arguments=method.arguments or {})
+        method.exchange,
+        method.exchange_type,
+        passive=method.passive,
+        durable=method.durable,
+        auto_delete=method.auto_delete,
+        internal=method.internal,
+        arguments=method.arguments or {},
+    )
     if not method.nowait:
         channel.send(commands.Exchange.DeclareOk())
 
@@ -47,13 +54,12 @@ def exchange_unbind(channel: Channel, method: commands.Exchange.Unbind) -> None:
         raise AccessRefused("operation not permitted on the default exchange")
     destination = vhost.exchanges.get(method.destination)
     if destination is not None:
-        vhost.unbind(method.source, destination, method.routing_key,
-                     method.arguments or {})
+        vhost.unbind(method.source, destination, method.routing_key, method.arguments or {})
     if not method.nowait:
         channel.send(commands.Exchange.UnbindOk())
 
 
-HANDLERS = {
+HANDLERS: dict[type, Callable[..., None]] = {
     commands.Exchange.Declare: exchange_declare,
     commands.Exchange.Delete: exchange_delete,
     commands.Exchange.Bind: exchange_bind,

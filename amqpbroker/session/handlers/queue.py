@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pamqp import commands
 
 from amqpbroker.errors import NotFound
@@ -24,13 +26,24 @@ def queue_declare(channel: Channel, method: commands.Queue.Declare) -> None:
     conn = channel.connection
     name = method.queue if not method.passive else queue_name(channel, method.queue)
     queue = _vhost(channel).declare_queue(
-        name, passive=method.passive, durable=method.durable, exclusive=method.exclusive,
-        auto_delete=method.auto_delete, arguments=method.arguments or {}, owner=conn)
+        name,
+        passive=method.passive,
+        durable=method.durable,
+        exclusive=method.exclusive,
+        auto_delete=method.auto_delete,
+        arguments=method.arguments or {},
+        owner=conn,
+    )
     channel.most_recent_queue = queue.name
     if not method.nowait:
-        channel.send(make_method(commands.Queue.DeclareOk, queue=queue.name,
-                                 message_count=queue.message_count,
-                                 consumer_count=queue.consumer_count))
+        channel.send(
+            make_method(
+                commands.Queue.DeclareOk,
+                queue=queue.name,
+                message_count=queue.message_count,
+                consumer_count=queue.consumer_count,
+            )
+        )
 
 
 def queue_bind(channel: Channel, method: commands.Queue.Bind) -> None:
@@ -48,8 +61,13 @@ def queue_unbind(channel: Channel, method: commands.Queue.Unbind) -> None:
     vhost = _vhost(channel)
     queue = vhost.queues.get(queue_name(channel, method.queue))
     if queue is not None:  # unbinding from a missing queue is not an error
-        vhost.unbind(method.exchange, queue, method.routing_key, method.arguments or {},
-                     owner=channel.connection)
+        vhost.unbind(
+            method.exchange,
+            queue,
+            method.routing_key,
+            method.arguments or {},
+            owner=channel.connection,
+        )
     channel.send(commands.Queue.UnbindOk())
 
 
@@ -61,17 +79,22 @@ def queue_purge(channel: Channel, method: commands.Queue.Purge) -> None:
 
 def queue_delete(channel: Channel, method: commands.Queue.Delete) -> None:
     vhost = _vhost(channel)
-    queue = vhost.queue_to_delete(queue_name(channel, method.queue), if_unused=method.if_unused,
-                                  if_empty=method.if_empty, owner=channel.connection)
+    queue = vhost.queue_to_delete(
+        queue_name(channel, method.queue),
+        if_unused=method.if_unused,
+        if_empty=method.if_empty,
+        owner=channel.connection,
+    )
     # RabbitMQ answers delete-ok before it cancels the queue's consumers.
     if not method.nowait:
-        channel.send(commands.Queue.DeleteOk(
-            message_count=queue.message_count if queue is not None else 0))
+        channel.send(
+            commands.Queue.DeleteOk(message_count=queue.message_count if queue is not None else 0)
+        )
     if queue is not None:
         vhost.remove_queue(queue)
 
 
-HANDLERS = {
+HANDLERS: dict[type, Callable[..., None]] = {
     commands.Queue.Declare: queue_declare,
     commands.Queue.Bind: queue_bind,
     commands.Queue.Unbind: queue_unbind,
