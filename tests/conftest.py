@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from amqpbroker.server.embedded import BrokerThread
+
 EXTERNAL_URL = os.environ.get("AMQPBROKER_TEST_URL")
 
 
@@ -43,8 +45,6 @@ def broker_factory() -> Iterator[Callable[..., Any]]:
     """Start brokers of our own with config overrides: ``broker_factory(heartbeat=1)``."""
     if EXTERNAL_URL:
         pytest.skip("needs a broker the test can configure")
-    from amqpbroker.server.embedded import BrokerThread
-
     started: list[BrokerThread] = []
 
     def start(**overrides: Any) -> BrokerThread:
@@ -64,8 +64,6 @@ def broker() -> Iterator[Any]:
     if EXTERNAL_URL:
         yield ExternalBroker(EXTERNAL_URL)
         return
-    from amqpbroker.server.embedded import BrokerThread
-
     with BrokerThread() as b:
         yield b
 

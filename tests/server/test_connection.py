@@ -21,8 +21,8 @@ import aiormq
 import pika
 import pika.exceptions
 import pytest
-from pamqp import commands, heartbeat
 from conftest import EXTERNAL_URL
+from pamqp import commands, heartbeat
 from rawamqp import PROTOCOL_HEADER, BrokerClosed, RawAMQP
 
 from amqpbroker import __version__
