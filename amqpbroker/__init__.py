@@ -1,3 +1,5 @@
 """amqpbroker: an AMQP 0-9-1 broker in Python that RabbitMQ clients use unchanged."""
 
-__version__ = "0.1.0"
+from amqpbroker.version import __version__
+
+__all__ = ["__version__"]

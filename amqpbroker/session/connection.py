@@ -21,7 +21,7 @@ from typing import Any
 
 from pamqp import commands
 
-from amqpbroker import __version__
+from amqpbroker.version import __version__
 from amqpbroker.auth import MECHANISMS, AuthError, UserStore
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
@@ -96,6 +96,8 @@ _HANDSHAKE: dict[State, tuple[type[Method], State]] = {
 }
 
 
+# Output bytes per loop tick after which deliveries wait for the next tick.
+OUTPUT_HIGH_WATER = 1 << 20
 # Before tune-ok RabbitMQ answers errors by dropping the socket, without connection.close.
 _SILENT_STATES = (State.AWAIT_START_OK, State.AWAIT_TUNE_OK)
 
@@ -129,7 +131,8 @@ class ConnectionSession:
         self.frame_max = self.config.frame_max
         self.max_body = self.frame_max - FRAME_OVERHEAD
         self.heartbeat = 0
-        self.writable = True  # False while the transport is paused for back-pressure
+        self._out_size = 0
+        self._transport_paused = False
         self.close_reason = ""
 
     # -- I/O boundary ---------------------------------------------------------------------------
@@ -143,16 +146,30 @@ class ConnectionSession:
     def closing(self) -> bool:
         return self.state is State.CLOSING
 
+    @property
+    def writable(self) -> bool:
+        """False while deliveries should wait: the socket is backed up or a tick's output is big.
+
+        Without the output bound, a consumer without prefetch would have a whole backlog
+        encoded in one loop tick.
+        """
+        return not self._transport_paused and self._out_size < OUTPUT_HIGH_WATER
+
     def write(self, data: bytes) -> None:
         if not self._out:
             self._request_flush()
         self._out.append(data)
+        self._out_size += len(data)
 
     def data_to_send(self) -> bytes:
         if not self._out:
             return b""
         data = b"".join(self._out)
         self._out.clear()
+        was_full = self._out_size >= OUTPUT_HIGH_WATER
+        self._out_size = 0
+        if was_full and not self._transport_paused:
+            self._resume_consumers()  # their next deliveries go out with the next flush
         return data
 
     def receive_data(self, data: bytes) -> None:
@@ -188,10 +205,13 @@ class ConnectionSession:
 
     def set_writable(self, writable: bool) -> None:
         """Transport back-pressure: stop dispatching while the socket buffer is full."""
-        self.writable = writable
+        self._transport_paused = not writable
         if writable:
-            for channel in list(self.channels.values()):
-                channel.resume_consumers()
+            self._resume_consumers()
+
+    def _resume_consumers(self) -> None:
+        for channel in list(self.channels.values()):
+            channel.resume_consumers()
 
     # -- handshake ------------------------------------------------------------------------------
 

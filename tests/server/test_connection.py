@@ -25,7 +25,7 @@ from conftest import EXTERNAL_URL
 from pamqp import commands, heartbeat
 from rawamqp import PROTOCOL_HEADER, BrokerClosed, RawAMQP
 
-from amqpbroker import __version__
+from amqpbroker.version import __version__
 
 AUTH_REFUSED = (
     "ACCESS_REFUSED - Login was refused using authentication mechanism {}. "
