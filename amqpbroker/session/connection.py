@@ -21,7 +21,6 @@ from typing import Any
 
 from pamqp import commands
 
-from amqpbroker.version import __version__
 from amqpbroker.auth import MECHANISMS, AuthError, UserStore
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
@@ -60,6 +59,7 @@ from amqpbroker.protocol.methods import (
     make_method,
     method_ids,
 )
+from amqpbroker.version import __version__
 
 from .channel import Channel, ChannelState
 from .handlers import HANDLERS, handle_content
