@@ -7,12 +7,13 @@ import dataclasses
 import logging
 import signal
 from pathlib import Path
+from typing import Any
 
 import click
 
 from amqpbroker.config import BrokerConfig
 from amqpbroker.server.app import BrokerServer
-from amqpbroker.server.embedded import _new_event_loop
+from amqpbroker.server.embedded import log_loop_exception, new_event_loop
 
 log = logging.getLogger("amqpbroker")
 
@@ -48,53 +49,63 @@ def serve(host: str | None, port: int | None, config_file: Path | None, log_leve
         config = dataclasses.replace(config, host=host)
     if port is not None:
         config = dataclasses.replace(config, port=port)
-    loop = _new_event_loop()
+    loop = new_event_loop()
+    loop.set_exception_handler(log_loop_exception)
     try:
         loop.run_until_complete(_serve(config))
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot listen on {config.host}:{config.port}: {error.strerror or error}"
+        ) from None
     finally:
         loop.close()
 
 
 async def _serve(config: BrokerConfig) -> None:
-    server = BrokerServer(config)
-    await server.start()
-    click.echo(
-        f"amqpbroker listening on amqp://{config.default_user}:{config.default_pass}"
-        f"@{config.host}:{server.port}/",
-        err=False,
-    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    server = BrokerServer(config)
+    await server.start()
+    click.echo(f"amqpbroker listening on {config.url(config.host, server.port)}")
     await stop.wait()
     log.info("shutting down")
     await server.stop()
 
 
-_INT_KEYS = {"heartbeat": "heartbeat", "frame_max": "frame_max", "channel_max": "channel_max"}
-_STR_KEYS = {
-    "default_user": "default_user",
-    "default_pass": "default_pass",
-    "default_vhost": "default_vhost",
+# rabbitmq.conf keys understood here, and the BrokerConfig field and type each sets.
+_KEYS: dict[str, tuple[str, type]] = {
+    "heartbeat": ("heartbeat", int),
+    "frame_max": ("frame_max", int),
+    "channel_max": ("channel_max", int),
+    "default_user": ("default_user", str),
+    "default_pass": ("default_pass", str),
+    "default_vhost": ("default_vhost", str),
 }
 
 
 def load_config(path: Path) -> BrokerConfig:
     """Read the common keys of RabbitMQ's ``rabbitmq.conf`` (sysctl-style ``key = value``)."""
-    values: dict[str, object] = {}
-    for raw_line in path.read_text().splitlines():
+    values: dict[str, Any] = {}
+    for number, raw_line in enumerate(path.read_text().splitlines(), start=1):
         line = raw_line.split("#", 1)[0].strip()
         if not line or "=" not in line:
             continue
         key, value = (part.strip() for part in line.split("=", 1))
-        if key in _INT_KEYS:
-            values[_INT_KEYS[key]] = int(value)
-        elif key in _STR_KEYS:
-            values[_STR_KEYS[key]] = value
-        elif key == "listeners.tcp.default":
-            host, _, port = value.rpartition(":")
-            values["port"] = int(port)
-            if host:
-                values["host"] = host
-    return dataclasses.replace(BrokerConfig(), **values)  # type: ignore[arg-type]
+        try:
+            values.update(_config_entry(key, value))
+        except ValueError:
+            message = f"{path}:{number}: invalid value for {key}: {value!r}"
+            raise click.ClickException(message) from None
+    return dataclasses.replace(BrokerConfig(), **values)
+
+
+def _config_entry(key: str, value: str) -> dict[str, Any]:
+    if key in _KEYS:
+        field, kind = _KEYS[key]
+        return {field: kind(value)}
+    if key == "listeners.tcp.default":
+        host, _, port = value.rpartition(":")
+        return {"port": int(port), **({"host": host.strip("[]")} if host else {})}
+    return {}  # other keys of rabbitmq.conf are not used by this broker yet

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,15 @@ class BrokerConfig:
     handshake_timeout: float = 10.0
     # How long the broker waits for connection.close-ok before dropping the socket.
     close_timeout: float = 3.0
-    product: str = "RabbitMQ"
-    version: str = "3.10.8"
     extra: dict[str, str] = field(default_factory=dict)
+
+    def url(self, host: str, port: int) -> str:
+        """The URL a client uses to reach this broker as its default user and vhost."""
+        return amqp_url(self.default_user, self.default_pass, host, port, self.default_vhost)
+
+
+def amqp_url(user: str, password: str, host: str, port: int, vhost: str) -> str:
+    """``amqp://user:pass@host:port/vhost``, quoted; the vhost '/' is the bare trailing slash."""
+    netloc_host = f"[{host}]" if ":" in host else host
+    path = "" if vhost == "/" else quote(vhost, safe="")
+    return f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{netloc_host}:{port}/{path}"

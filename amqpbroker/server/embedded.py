@@ -23,7 +23,7 @@ def _config(overrides: dict[str, Any]) -> BrokerConfig:
     return dataclasses.replace(BrokerConfig(), **overrides)
 
 
-def _log_loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+def log_loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     exc = context.get("exception")
     log.error(
         "unhandled error in the event loop: %s",
@@ -49,9 +49,7 @@ class Broker:
 
     @property
     def url(self) -> str:
-        return (
-            f"amqp://{self.config.default_user}:{self.config.default_pass}@{self.host}:{self.port}/"
-        )
+        return self.config.url(self.host, self.port)
 
     async def start(self) -> None:
         await self.server.start()
@@ -102,9 +100,9 @@ class BrokerThread:
             raise self._startup_error
 
     def _run(self) -> None:
-        loop = _new_event_loop()
+        loop = new_event_loop()
         self._loop = loop
-        loop.set_exception_handler(_log_loop_exception)
+        loop.set_exception_handler(log_loop_exception)
         try:
             loop.run_until_complete(self._serve())
         finally:
@@ -143,6 +141,6 @@ class BrokerThread:
         self.stop()
 
 
-def _new_event_loop() -> asyncio.AbstractEventLoop:
+def new_event_loop() -> asyncio.AbstractEventLoop:
     loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
     return loop

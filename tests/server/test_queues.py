@@ -697,3 +697,14 @@ def test_delete_of_missing_queue_is_ok_with_zero_count(channel, unique):
     assert channel.queue_delete(unique("missing")).method.message_count == 0
     ok = channel.queue_delete(unique("missing"), if_unused=True, if_empty=True)
     assert ok.method.message_count == 0
+
+
+def test_passive_declare_of_empty_name_is_not_the_last_declared_queue(connection):
+    ch = connection.channel()
+    ch.queue_declare("", exclusive=True)
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as info:
+        ch.queue_declare("", passive=True)
+    assert (info.value.reply_code, info.value.reply_text) == (
+        404,
+        "NOT_FOUND - no queue '' in vhost '/'",
+    )

@@ -24,9 +24,9 @@ def queue_name(channel: Channel, name: str) -> str:
 
 def queue_declare(channel: Channel, method: commands.Queue.Declare) -> None:
     conn = channel.connection
-    name = method.queue if not method.passive else queue_name(channel, method.queue)
+    # (A passive declare of '' does not mean the last declared queue: RabbitMQ says 404.)
     queue = _vhost(channel).declare_queue(
-        name,
+        method.queue,
         passive=method.passive,
         durable=method.durable,
         exclusive=method.exclusive,
