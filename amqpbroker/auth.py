@@ -46,9 +46,9 @@ class UserStore:
 
 
 def parse_plain(response: bytes) -> tuple[str, str]:
-    """SASL PLAIN: authzid NUL authcid NUL password."""
+    """SASL PLAIN as RabbitMQ reads it: NUL user NUL password (no authorisation identity)."""
     parts = response.split(b"\x00")
-    if len(parts) != 3:
+    if len(parts) != 3 or parts[0]:
         raise AuthError("PLAIN login refused: malformed response")
     return parts[1].decode("utf-8", "replace"), parts[2].decode("utf-8", "replace")
 

@@ -35,6 +35,8 @@ QUEUE_EQUIVALENCE_KEYS = (
     "x-initial-cluster-size",
 )
 EXCHANGE_EQUIVALENCE_KEYS = ("alternate-exchange",)
+# Omitting these is the same as giving the default explicitly.
+QUEUE_ARGUMENT_DEFAULTS = {"x-queue-type": "classic"}
 
 
 def freeze(value: Any) -> Any:
@@ -114,13 +116,22 @@ def same_value(left: Any, right: Any) -> bool:
 
 
 def first_inequivalent(
-    current: dict[str, Any], received: dict[str, Any], keys: tuple[str, ...]
+    current: dict[str, Any],
+    received: dict[str, Any],
+    keys: tuple[str, ...],
+    defaults: dict[str, Any] | None = None,
 ) -> str | None:
-    """The first key (in RabbitMQ's order) whose value differs, or None."""
+    """The first key (in RabbitMQ's order) whose value differs, or None.
+
+    A key in ``defaults`` that one side omits counts as having its default value.
+    """
+    defaults = defaults or {}
+    missing = object()
     for key in keys:
-        in_current, in_received = key in current, key in received
-        if in_current != in_received:
+        old = current.get(key, defaults.get(key, missing))
+        new = received.get(key, defaults.get(key, missing))
+        if (old is missing) != (new is missing):
             return key
-        if in_current and not same_value(current[key], received[key]):
+        if old is not missing and not same_value(old, new):
             return key
     return None

@@ -20,6 +20,7 @@ INTEGER_TYPES = frozenset(
 OVERFLOW_MODES = ("drop-head", "reject-publish", "reject-publish-dlx")
 QUEUE_MODES = ("default", "lazy")
 QUEUE_TYPES = ("classic", "quorum", "stream")
+MAX_EXPIRY = 315_360_000_000  # ten years in milliseconds, RabbitMQ's limit
 
 Check = Callable[[dict[str, Any], str], str | None]
 
@@ -38,11 +39,18 @@ def _non_negative(args: dict[str, Any], key: str) -> str | None:
     return error
 
 
-def _positive(args: dict[str, Any], key: str) -> str | None:
+def _expiry(args: dict[str, Any], key: str) -> str | None:
     error = _non_negative(args, key)
+    if error is None and args[key] > MAX_EXPIRY:
+        return f"{{value_too_large,{args[key]}}}"
+    return error
+
+
+def _positive_expiry(args: dict[str, Any], key: str) -> str | None:
+    error = _integer(args, key)
     if error is None and args[key] == 0:
         return "{value_zero,0}"
-    return error
+    return error or _expiry(args, key)
 
 
 def _max_priority(args: dict[str, Any], key: str) -> str | None:
@@ -70,15 +78,18 @@ def _boolean(args: dict[str, Any], key: str) -> str | None:
 
 
 def _dead_letter_routing_key(args: dict[str, Any], key: str) -> str | None:
-    if "x-dead-letter-exchange" not in args:
-        return "routing_key_but_no_dlx_defined"
     kind = type_name(args, key)
-    return None if kind == "longstr" else f"{{unacceptable_type,{kind}}}"
+    if kind != "longstr":
+        return f"{{unacceptable_type,{kind}}}"
+    return None if "x-dead-letter-exchange" in args else "routing_key_but_no_dlx_defined"
 
 
+_queue_type = _string_in(QUEUE_TYPES, lambda v: f"\"unsupported queue type '{v}'\"")
+
+# In RabbitMQ's order (x-queue-type and the dead-letter exchange's type come before these).
 CHECKS: dict[str, Check] = {
-    "x-expires": _positive,
-    "x-message-ttl": _non_negative,
+    "x-expires": _positive_expiry,
+    "x-message-ttl": _expiry,
     "x-dead-letter-routing-key": _dead_letter_routing_key,
     "x-max-length": _non_negative,
     "x-max-length-bytes": _non_negative,
@@ -86,13 +97,14 @@ CHECKS: dict[str, Check] = {
     "x-overflow": _string_in(OVERFLOW_MODES, lambda v: "invalid_overflow"),
     "x-queue-mode": _string_in(QUEUE_MODES, lambda v: f"\"unsupported queue mode '{v}'\""),
     "x-single-active-consumer": _boolean,
-    "x-queue-type": _string_in(QUEUE_TYPES, lambda v: f"\"unsupported queue type '{v}'\""),
 }
 
 
 def validate_queue_arguments(args: dict[str, Any], queue: str, vhost: str) -> None:
     """Raise RabbitMQ's 406 for the first known argument with a bad value."""
     where = f"queue '{queue}' in vhost '{vhost}'"
+    if "x-queue-type" in args:
+        _raise_if_invalid(_queue_type, args, "x-queue-type", where)
     if "x-dead-letter-exchange" in args:
         kind = type_name(args, "x-dead-letter-exchange")
         if kind != "longstr":
@@ -101,6 +113,16 @@ def validate_queue_arguments(args: dict[str, Any], queue: str, vhost: str) -> No
             )
     for key, check in CHECKS.items():
         if key in args:
-            error = check(args, key)
-            if error is not None:
-                raise PreconditionFailed(f"invalid arg '{key}' for {where}: {error}")
+            _raise_if_invalid(check, args, key, where)
+
+
+def validate_consumer_arguments(args: dict[str, Any], queue: str, vhost: str) -> None:
+    """basic.consume's x-priority must be an integer (RabbitMQ's text names the queue)."""
+    if "x-priority" in args:
+        _raise_if_invalid(_integer, args, "x-priority", f"queue '{queue}' in vhost '{vhost}'")
+
+
+def _raise_if_invalid(check: Check, args: dict[str, Any], key: str, where: str) -> None:
+    error = check(args, key)
+    if error is not None:
+        raise PreconditionFailed(f"invalid arg '{key}' for {where}: {error}")

@@ -20,6 +20,7 @@ from amqpbroker.errors import (
 
 from .arguments import (
     EXCHANGE_EQUIVALENCE_KEYS,
+    QUEUE_ARGUMENT_DEFAULTS,
     QUEUE_EQUIVALENCE_KEYS,
     first_inequivalent,
     inequivalence_text,
@@ -35,8 +36,16 @@ DEFAULT_EXCHANGES = {
     "amq.topic": "topic",
     "amq.headers": "headers",
     "amq.match": "headers",
+    "amq.rabbitmq.trace": "topic",  # internal: only the (future) firehose tracer publishes
 }
 RESERVED_PREFIX = "amq."
+
+
+def unknown_type_text(type_name: str) -> str:
+    """RabbitMQ says "invalid" for names that are atoms in its VM ('' and common words) and
+    "unknown" otherwise; only the empty name is predictable."""
+    adjective = "invalid" if type_name == "" else "unknown"
+    return f"{adjective} exchange type '{type_name}'"
 
 
 def server_generated_name(prefix: str) -> str:
@@ -53,7 +62,9 @@ class VirtualHost:
         self.queues: dict[str, Queue] = {}
         self.exchanges[""] = EXCHANGE_TYPES["direct"]("", name, durable=True)
         for ex_name, ex_type in DEFAULT_EXCHANGES.items():
-            self.exchanges[ex_name] = EXCHANGE_TYPES[ex_type](ex_name, name, durable=True)
+            self.exchanges[ex_name] = EXCHANGE_TYPES[ex_type](
+                ex_name, name, durable=True, internal=ex_name == "amq.rabbitmq.trace"
+            )
 
     # -- lookups --------------------------------------------------------------------------------
 
@@ -100,18 +111,18 @@ class VirtualHost:
         internal: bool,
         arguments: dict[str, Any],
     ) -> Exchange:
+        # RabbitMQ's order: type (unless passive), default exchange, reserved name.
+        cls = EXCHANGE_TYPES.get(type_name)
+        if cls is None and not passive:
+            raise CommandInvalid(unknown_type_text(type_name))
         if name == "":
             raise AccessRefused("operation not permitted on the default exchange")
-        if passive:
+        if passive or cls is None:
             return self.exchange(name)
         if name.startswith(RESERVED_PREFIX) and name not in self.exchanges:
             raise AccessRefused(
                 f"exchange name '{name}' contains reserved prefix '{RESERVED_PREFIX}*'"
             )
-        cls = EXCHANGE_TYPES.get(type_name)
-        if cls is None:
-            # (RabbitMQ says "invalid" instead for names that happen to be Erlang atoms.)
-            raise CommandInvalid(f"unknown exchange type '{type_name}'")
         existing = self.exchanges.get(name)
         if existing is not None:
             self._check_exchange_equivalence(
@@ -164,7 +175,7 @@ class VirtualHost:
     def delete_exchange(self, name: str, *, if_unused: bool) -> None:
         if name == "":
             raise AccessRefused("operation not permitted on the default exchange")
-        if name in DEFAULT_EXCHANGES:
+        if name.startswith(RESERVED_PREFIX):
             raise AccessRefused(
                 f"deletion of system exchange '{name}' in vhost '{self.name}' not allowed"
             )
@@ -200,16 +211,17 @@ class VirtualHost:
             return self.queue(name, owner)
         if not name:
             name = server_generated_name("amq.gen-")
-        elif name.startswith(RESERVED_PREFIX) and name not in self.queues:
+        elif name.startswith(RESERVED_PREFIX):  # even when it exists (amq.gen-...)
             raise AccessRefused(
                 f"queue name '{name}' contains reserved prefix '{RESERVED_PREFIX}*'"
             )
+        durable = durable and not exclusive  # exclusive queues are never durable
         existing = self.queues.get(name)
         if existing is not None:
             self.check_exclusive(existing, owner)
             if existing.exclusive != exclusive:
                 self.raise_locked(existing)
-            self._check_queue_equivalence(existing, durable, exclusive, auto_delete, arguments)
+            self._check_queue_equivalence(existing, durable, auto_delete, arguments)
             return existing
         validate_queue_arguments(arguments, name, self.name)
         queue = Queue(
@@ -227,14 +239,13 @@ class VirtualHost:
         self,
         queue: Queue,
         durable: bool,
-        exclusive: bool,
         auto_delete: bool,
         arguments: dict[str, Any],
     ) -> None:
+        # (An exclusive mismatch never gets here: it is 405 RESOURCE_LOCKED.)
         where = self._where("queue", queue.name)
         for field, current, received in (
             ("durable", queue.durable, durable),
-            ("exclusive", queue.exclusive, exclusive),
             ("auto_delete", queue.auto_delete, auto_delete),
         ):
             if current != received:
@@ -242,7 +253,9 @@ class VirtualHost:
                     f"inequivalent arg '{field}' for {where}: received "
                     f"'{str(received).lower()}' but current is '{str(current).lower()}'"
                 )
-        key = first_inequivalent(queue.arguments, arguments, QUEUE_EQUIVALENCE_KEYS)
+        key = first_inequivalent(
+            queue.arguments, arguments, QUEUE_EQUIVALENCE_KEYS, QUEUE_ARGUMENT_DEFAULTS
+        )
         if key is not None:
             raise PreconditionFailed(
                 f"inequivalent arg '{key}' for {where}: "

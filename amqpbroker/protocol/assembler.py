@@ -69,7 +69,9 @@ class CommandAssembler:
         if frame_type == FRAME_HEADER:
             if pending.body_size >= 0:
                 raise UnexpectedFrame(EXPECTED_BODY, class_id=60, method_id=40)
-            class_id, body_size = content_header_fields(payload)
+            class_id, weight, body_size = content_header_fields(payload)
+            if weight != 0:  # RabbitMQ only recognises weight 0 as a content header
+                raise UnexpectedFrame(EXPECTED_HEADER, class_id=60, method_id=40)
             if class_id != BASIC_CLASS:
                 raise UnexpectedFrame(
                     f"expected content header for class 60, got one for class {class_id} instead",

@@ -62,6 +62,7 @@ def decode_publish(payload: bytes) -> Publish:
         raise FrameError(
             f"cannot decode {binary(payload[4:], as_numbers=True)}", class_id=60, method_id=40
         ) from None
+    # RabbitMQ does not check publish names for UTF-8; keep any octets round-trippable.
     exchange = payload[7:ex_end].decode("utf-8", "surrogateescape")
     routing_key = payload[ex_end + 1 : rk_end].decode("utf-8", "surrogateescape")
     return Publish(exchange, routing_key, bool(bits & 1), bool(bits & 2), payload[6:rk_end])
@@ -72,12 +73,37 @@ def route_bytes(exchange: str, routing_key: str) -> bytes:
     return short_str(exchange) + short_str(routing_key)
 
 
-def content_header_fields(header: bytes) -> tuple[int, int]:
-    """(class id, body size) of a content header payload; FrameError when too short."""
+_DELIVERY_MODE_FLAG = 0x1000
+_SKIPPED_BEFORE_DELIVERY_MODE = ((0x8000, "shortstr"), (0x4000, "shortstr"), (0x2000, "table"))
+
+
+def delivery_mode(header: bytes) -> int:
+    """The delivery-mode property of a content header (0 when absent), without decoding it all.
+
+    Only content-type, content-encoding and headers come before it, so it is a few skips away.
+    """
+    (flags,) = _U16.unpack_from(header, 12)
+    if not flags & _DELIVERY_MODE_FLAG:
+        return 0
+    offset = 14
+    try:
+        for flag, kind in _SKIPPED_BEFORE_DELIVERY_MODE:
+            if flags & flag:
+                if kind == "shortstr":
+                    offset += 1 + header[offset]
+                else:
+                    offset += 4 + _U32.unpack_from(header, offset)[0]
+        return header[offset]
+    except (IndexError, struct.error):
+        return 0
+
+
+def content_header_fields(header: bytes) -> tuple[int, int, int]:
+    """(class id, weight, body size) of a content header; FrameError when too short."""
     if len(header) < 14:
         raise FrameError(f"type 2, {frame_octets(header)}: unknown_frame")
-    class_id, _, body_size = _CONTENT_HEADER.unpack_from(header)
-    return int(class_id), int(body_size)
+    class_id, weight, body_size = _CONTENT_HEADER.unpack_from(header)
+    return int(class_id), int(weight), int(body_size)
 
 
 def _content_frames(

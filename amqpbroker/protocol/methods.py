@@ -8,6 +8,7 @@ with pamqp's encoders and no validation.
 from __future__ import annotations
 
 import struct
+import typing
 from typing import Any
 
 from pamqp import commands, decode, encode
@@ -22,12 +23,43 @@ from .framing import FRAME_METHOD, encode_frame
 __all__ = ["Method", "UnknownMethod", "decode_method", "encode_method", "make_method", "method_ids"]
 
 _METHOD_ID = struct.Struct(">I")
-_INDEX = commands.INDEX_MAPPING
 
 
 def method_ids(method: Method) -> tuple[int, int]:
     """(class_id, method_id) of a pamqp method."""
     return method.index >> 16, method.index & 0xFFFF
+
+
+class AccessRequest(Method):
+    """access.request (class 30), dropped from 0-9-1; RabbitMQ still grants it to old clients."""
+
+    __slots__: typing.ClassVar[list[str]] = [  # noqa: RUF023 (wire order)
+        "realm",
+        "exclusive",
+        "passive",
+        "active",
+        "write",
+        "read",
+    ]
+    index = 0x001E000A
+    name = "Access.Request"
+    _realm = "shortstr"
+    _exclusive = _passive = _active = _write = _read = "bit"
+
+
+class AccessRequestOk(Method):
+    """The grant: a ticket number that 0-9-1 ignores everywhere."""
+
+    __slots__: typing.ClassVar[list[str]] = ["ticket"]
+    index = 0x001E000B
+    name = "Access.RequestOk"
+    _ticket = "short"
+
+    def __init__(self, ticket: int = 1) -> None:
+        self.ticket = ticket
+
+
+_INDEX = {**commands.INDEX_MAPPING, AccessRequest.index: AccessRequest}
 
 
 class UnknownMethod(Exception):
@@ -48,6 +80,8 @@ def decode_method(payload: bytes) -> Method:
     arguments = payload[4:]
     try:
         table_offset = _unmarshal(method, arguments)
+    except UnicodeDecodeError:
+        raise FrameError("Malformed UTF-8 in shortstr") from None
     except (struct.error, ValueError, TypeError, IndexError, KeyError):
         table_offset = -1
     if table_offset == -1:
@@ -79,7 +113,7 @@ def _unmarshal(method: Method, data: bytes) -> int | None:
         kind = method.amqp_type(name)
         if kind == "bit":
             if bit_index == 0:
-                bits = data[offset]
+                bits = data[offset]  # IndexError when truncated
                 offset += 1
             setattr(method, name, bool(bits & (1 << bit_index)))
             bit_index = (bit_index + 1) % 8

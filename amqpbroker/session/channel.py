@@ -21,7 +21,7 @@ from amqpbroker.core.message import Envelope, Message
 from amqpbroker.core.queue import Queue
 from amqpbroker.errors import PreconditionFailed
 from amqpbroker.protocol.fastcodec import Publish, encode_confirm, encode_deliver
-from amqpbroker.protocol.methods import Method, encode_method
+from amqpbroker.protocol.methods import Method, encode_method, make_method
 
 if TYPE_CHECKING:
     from .connection import ConnectionSession
@@ -68,6 +68,7 @@ class Channel:
         self.sent_confirm_seq = 0
         self.tx: Transaction | None = None
         self.most_recent_queue = ""
+        self.held_cancellations: list[str] | None = None
 
     def __repr__(self) -> str:
         return f"<Channel {self.number} {self.state.value}>"
@@ -108,8 +109,21 @@ class Channel:
     def consumer_cancelled(self, consumer: Consumer) -> None:
         if self.consumers.pop(consumer.tag, None) is None:
             return
-        if self.connection.client_capability("consumer_cancel_notify"):
-            self.send(commands.Basic.Cancel(consumer_tag=consumer.tag, nowait=True))
+        if not self.connection.client_capability("consumer_cancel_notify"):
+            return
+        if self.held_cancellations is not None:
+            self.held_cancellations.append(consumer.tag)
+        else:
+            self.send(make_method(commands.Basic.Cancel, consumer_tag=consumer.tag, nowait=True))
+
+    def hold_cancellations(self) -> None:
+        """Queue basic.cancel notifications until ``send_held_cancellations`` (see queue.delete)."""
+        self.held_cancellations = []
+
+    def send_held_cancellations(self) -> None:
+        tags, self.held_cancellations = self.held_cancellations or [], None
+        for tag in tags:
+            self.send(make_method(commands.Basic.Cancel, consumer_tag=tag, nowait=True))
 
     # -- acknowledgements ---------------------------------------------------------------------
 

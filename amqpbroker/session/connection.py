@@ -289,15 +289,15 @@ class ConnectionSession:
     def _tune_ok(self, method: commands.Connection.TuneOk) -> None:
         server = self.config
         # RabbitMQ drops the socket without a reply when tune-ok asks for more than it
-        # offered (channel_max 0 means "no limit", which is more).
-        if not FRAME_MIN_SIZE <= method.frame_max <= server.frame_max and method.frame_max != 0:
+        # offered (0 means "no limit", which is more).
+        if not FRAME_MIN_SIZE <= method.frame_max <= server.frame_max:
             raise SilentClose(f"negotiated frame_max = {method.frame_max} is out of range")
         if not 0 < method.channel_max <= server.channel_max:
             raise SilentClose(
                 f"negotiated channel_max = {method.channel_max} is higher than "
                 f"the maximum allowed value ({server.channel_max})"
             )
-        self.frame_max = method.frame_max or server.frame_max
+        self.frame_max = method.frame_max
         self.max_body = self.frame_max - FRAME_OVERHEAD
         self.channel_max = method.channel_max
         self.heartbeat = method.heartbeat
@@ -353,7 +353,7 @@ class ConnectionSession:
                 method = None
         if isinstance(method, expected):
             self._handle_handshake(method)
-        elif isinstance(method, commands.Connection.Close):
+        elif self.state is State.AWAIT_OPEN and isinstance(method, commands.Connection.Close):
             self._handle_connection_close()
         elif self.state is State.AWAIT_OPEN:
             raise UnexpectedFrame(f"type {frame_type}, {frame_octets(payload)}")

@@ -33,7 +33,9 @@ def queue(name: str) -> Queue:
 def message(routing_key: str = "", headers: dict | None = None) -> Message:
     properties = commands.Basic.Properties(headers=headers)
     header = ContentHeader(0, 0, properties).marshal()
-    return Message("x", routing_key, b"\x01x" + bytes((len(routing_key),)) + routing_key.encode(), header, b"")
+    return Message(
+        "x", routing_key, b"\x01x" + bytes((len(routing_key),)) + routing_key.encode(), header, b""
+    )
 
 
 # (binding arguments, message headers, match?)
@@ -181,9 +183,16 @@ def test_topic_routes_through_the_trie():
 def test_headers_exchange_routes_on_message_headers():
     exchange = HeadersExchange("h", "/")
     pdf, any_report = queue("pdf"), queue("report")
-    exchange.add_binding(make_binding("h", pdf, "", {"x-match": "all", "format": "pdf", "type": "report"}))
-    exchange.add_binding(make_binding("h", any_report, "", {"x-match": "any", "type": "report", "year": 2024}))
-    assert exchange.route("", message(headers={"format": "pdf", "type": "report"})) == {pdf, any_report}
+    exchange.add_binding(
+        make_binding("h", pdf, "", {"x-match": "all", "format": "pdf", "type": "report"})
+    )
+    exchange.add_binding(
+        make_binding("h", any_report, "", {"x-match": "any", "type": "report", "year": 2024})
+    )
+    assert exchange.route("", message(headers={"format": "pdf", "type": "report"})) == {
+        pdf,
+        any_report,
+    }
     assert exchange.route("", message(headers={"year": 2024})) == {any_report}
     assert exchange.route("", message(headers={"format": "pdf"})) == set()
     assert exchange.route("", message()) == set()
@@ -229,7 +238,10 @@ def test_headers_binding_rejects_non_string_mode_with_its_wire_type():
 
 
 def test_headers_binding_rejects_bool_mode():
-    with pytest.raises(PreconditionFailed, match=r"^Invalid x-match field type bool \(value true\); expected longstr$"):
+    with pytest.raises(
+        PreconditionFailed,
+        match=r"^Invalid x-match field type bool \(value true\); expected longstr$",
+    ):
         HeadersExchange("h", "/").validate_binding({"x-match": True})
 
 

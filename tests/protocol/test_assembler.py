@@ -63,7 +63,7 @@ def test_zero_size_body_completes_at_header():
     assert content is not None
     assert content.body == b""
     # the next frame on the channel is a method again
-    with pytest.raises(UnexpectedFrame, match=f"^{EXPECTED_METHOD}$"):
+    with pytest.raises(UnexpectedFrame, match=rf"^{EXPECTED_METHOD}$"):
         assembler.content_frame(FRAME_BODY, 1, b"")
 
 
@@ -104,7 +104,7 @@ def test_overshooting_body_never_completes():
     assembler.content_frame(FRAME_HEADER, 1, header(5))
     assert assembler.content_frame(FRAME_BODY, 1, b"123456") is None
     assert assembler.content_frame(FRAME_BODY, 1, b"7") is None
-    with pytest.raises(UnexpectedFrame, match=f"^{EXPECTED_BODY}$"):
+    with pytest.raises(UnexpectedFrame, match=rf"^{EXPECTED_BODY}$"):
         assembler.method_frame(1, publish())
 
 
@@ -128,7 +128,10 @@ def test_method_instead_of_content_header():
     assembler = CommandAssembler()
     assembler.method_frame(1, publish())
     error = unexpected(assembler.method_frame, 1, method(commands.Basic.Ack()))
-    assert error.message == "expected content header for class 60, got non content header frame instead"
+    assert (
+        error.message
+        == "expected content header for class 60, got non content header frame instead"
+    )
     assert error.reply_text.startswith("UNEXPECTED_FRAME - expected content header")
     assert (error.class_id, error.method_id) == (60, 40)
 

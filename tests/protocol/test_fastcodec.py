@@ -188,7 +188,9 @@ def test_client_properties_are_forwarded_unchanged():
 
 
 def body_frame_sizes(wire: bytes) -> list[int]:
-    return [len(payload) for kind, _, payload in FrameReader(1 << 20).feed(wire) if kind == FRAME_BODY]
+    return [
+        len(payload) for kind, _, payload in FrameReader(1 << 20).feed(wire) if kind == FRAME_BODY
+    ]
 
 
 @pytest.mark.parametrize(
@@ -219,8 +221,10 @@ def test_empty_body_sends_method_and_header_only():
 
 
 def test_content_header_fields():
-    assert content_header_fields(header_bytes(b"x" * 1234, delivery_mode=2)) == (60, 1234)
-    assert content_header_fields(b"\x00\x14\x00\x00" + (2**40).to_bytes(8, "big") + b"\x00\x00") == (20, 2**40)
+    assert content_header_fields(header_bytes(b"x" * 1234, delivery_mode=2)) == (60, 0, 1234)
+    assert content_header_fields(
+        b"\x00\x14\x00\x00" + (2**40).to_bytes(8, "big") + b"\x00\x00"
+    ) == (20, 0, 2**40)
 
 
 def test_short_content_header_is_frame_error():

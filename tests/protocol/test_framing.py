@@ -108,7 +108,9 @@ def test_payload_over_frame_max_is_frame_too_large():
 def test_frame_too_large_is_raised_from_the_header_alone():
     reader = FrameReader(frame_max=131072)
     header = encode_frame(FRAME_METHOD, 1, bytes(200000))[:7]
-    with pytest.raises(FrameError, match=r"^type 1, all octets = <<>>: \{frame_too_large,200000,131064\}$"):
+    with pytest.raises(
+        FrameError, match=r"^type 1, all octets = <<>>: \{frame_too_large,200000,131064\}$"
+    ):
         list(reader.feed(header))
 
 

@@ -21,7 +21,6 @@ from amqpbroker.protocol.methods import (
 )
 
 
-
 def recover_async():
     """pamqp warns that basic.recover-async is deprecated; RabbitMQ still accepts it."""
     with warnings.catch_warnings():
@@ -43,7 +42,9 @@ CLIENT_METHODS = [
     commands.Connection.SecureOk(response="secret"),
     commands.Connection.TuneOk(channel_max=2047, frame_max=131072, heartbeat=60),
     commands.Connection.Open(virtual_host="/"),
-    commands.Connection.Close(reply_code=200, reply_text="Normal shutdown", class_id=0, method_id=0),
+    commands.Connection.Close(
+        reply_code=200, reply_text="Normal shutdown", class_id=0, method_id=0
+    ),
     commands.Connection.CloseOk(),
     commands.Connection.UpdateSecret(new_secret="token", reason="refresh"),
     commands.Channel.Open(),
@@ -171,7 +172,9 @@ def test_decode_round_trips_client_methods(method):
     assert list(decoded) == list(method)
 
 
-@pytest.mark.parametrize("method", SERVER_METHODS + CLIENT_METHODS, ids=ids(SERVER_METHODS + CLIENT_METHODS))
+@pytest.mark.parametrize(
+    "method", SERVER_METHODS + CLIENT_METHODS, ids=ids(SERVER_METHODS + CLIENT_METHODS)
+)
 def test_encode_method_equals_pamqp_marshal(method):
     fields = {
         name: sorted_table(value) if method.amqp_type(name) == "table" else value
@@ -246,7 +249,10 @@ def test_empty_arguments_stay_a_plain_empty_value():
 def test_nested_tables_keep_values():
     method = commands.Basic.Consume(
         queue="q",
-        arguments={"x-args": {"inner": [1, "two", {"deep": True}]}, "when": datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC)},
+        arguments={
+            "x-args": {"inner": [1, "two", {"deep": True}]},
+            "when": datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC),
+        },
     )
     decoded = decode_method(payload_of(method))
     assert decoded.arguments == method.arguments
@@ -308,7 +314,7 @@ def test_cannot_decode_renders_printable_octets_as_numbers():
     ],
 )
 def test_unknown_method_ids(payload, text):
-    with pytest.raises(UnknownMethod, match=f"^{text}$"):
+    with pytest.raises(UnknownMethod, match=rf"^{text}$"):
         decode_method(payload)
 
 
@@ -320,9 +326,7 @@ def test_method_ids():
 def test_encode_accepts_names_pamqp_rejects():
     with pytest.raises(ValueError, match="Invalid value for queue"):
         commands.Queue.DeclareOk(queue="logs!", message_count=0, consumer_count=0)
-    method = make_method(
-        commands.Queue.DeclareOk, queue="logs!", message_count=1, consumer_count=2
-    )
+    method = make_method(commands.Queue.DeclareOk, queue="logs!", message_count=1, consumer_count=2)
     wire = encode_method(3, method)
     assert wire[:7] == b"\x01\x00\x03" + struct.pack(">I", len(wire) - 8)
     assert wire[-1:] == b"\xce"
@@ -357,6 +361,8 @@ def test_make_method_skips_validation():
 
 
 def test_bits_pack_in_order():
-    method = commands.Queue.Declare(queue="q", passive=False, durable=True, exclusive=False, auto_delete=True, nowait=True)
+    method = commands.Queue.Declare(
+        queue="q", passive=False, durable=True, exclusive=False, auto_delete=True, nowait=True
+    )
     wire = encode_method(1, method)
     assert wire[7 + 4 + 2 + 2] == 0b11010

@@ -708,3 +708,22 @@ def test_passive_declare_of_empty_name_is_not_the_last_declared_queue(connection
         404,
         "NOT_FOUND - no queue '' in vhost '/'",
     )
+
+
+def test_explicit_classic_queue_type_is_equivalent_to_none(connection, unique):
+    q = unique("q")
+    ch = connection.channel()
+    ch.queue_declare(q, exclusive=True)
+    ch.queue_declare(q, exclusive=True, arguments={"x-queue-type": "classic"})
+    ch.queue_declare(q, exclusive=True)
+
+
+def test_deleting_any_amq_exchange_is_refused_even_a_missing_one(connection, unique):
+    name = unique("amq.nosuch")
+    ch = connection.channel()
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as info:
+        ch.exchange_delete(name)
+    assert (info.value.reply_code, info.value.reply_text) == (
+        403,
+        f"ACCESS_REFUSED - deletion of system exchange '{name}' in vhost '/' not allowed",
+    )

@@ -11,8 +11,15 @@ from pamqp import commands
 from amqpbroker.core.consumer import Consumer
 from amqpbroker.core.exchanges import Exchange
 from amqpbroker.core.message import Message
+from amqpbroker.core.queue_arguments import validate_consumer_arguments
 from amqpbroker.errors import AccessRefused, NotAllowed, NotImplemented_, PreconditionFailed
-from amqpbroker.protocol.fastcodec import Publish, encode_get_ok, encode_return, short_str
+from amqpbroker.protocol.fastcodec import (
+    Publish,
+    delivery_mode,
+    encode_get_ok,
+    encode_return,
+    short_str,
+)
 from amqpbroker.protocol.methods import make_method
 from amqpbroker.session.channel import Channel, Unacked
 
@@ -43,6 +50,9 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
             _check_user_id(channel, message)
         if header[12] & _EXPIRATION_FLAG:
             _check_expiration(message.properties.expiration)
+        mode = delivery_mode(header)
+        if mode > 2:
+            raise PreconditionFailed(f"invalid message: {{delivery_mode_unknown,{mode}}}")
     if channel.tx is not None:
         channel.tx.publishes.append((publish, message))
         return
@@ -107,6 +117,7 @@ def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
     conn = channel.connection
     vhost = _vhost(channel)
     queue = vhost.queue(queue_name(channel, method.queue), conn)
+    validate_consumer_arguments(method.arguments or {}, queue.name, vhost.name)
     tag = method.consumer_tag or "amq.ctag-" + secrets.token_urlsafe(16)
     if tag in channel.consumers:
         raise NotAllowed(f"attempt to reuse consumer tag '{tag}'")
@@ -206,21 +217,23 @@ def basic_reject(channel: Channel, method: commands.Basic.Reject) -> None:
     _settle(channel, method.delivery_tag or 0, False, "requeue" if method.requeue else "drop")
 
 
-def _recover(channel: Channel, requeue: bool) -> None:
-    if not requeue:
-        raise NotImplemented_("requeue=false")
+def _requeue_unacked(channel: Channel) -> None:
     entries = list(channel.unacked.values())
     channel.unacked.clear()
     channel.settle(entries, "requeue")
 
 
 def basic_recover(channel: Channel, method: commands.Basic.Recover) -> None:
-    _recover(channel, method.requeue)
-    channel.send(commands.Basic.RecoverOk())
+    if not method.requeue:
+        raise NotImplemented_("requeue=false")
+    channel.send(commands.Basic.RecoverOk())  # before the redeliveries, as RabbitMQ does
+    _requeue_unacked(channel)
 
 
 def basic_recover_async(channel: Channel, method: commands.Basic.RecoverAsync) -> None:
-    _recover(channel, method.requeue)
+    if not method.requeue:
+        raise NotImplemented_("requeue=false")
+    _requeue_unacked(channel)
 
 
 HANDLERS: dict[type, Callable[..., None]] = {

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pamqp import commands
 
 from amqpbroker.errors import NotImplemented_
+from amqpbroker.protocol.methods import AccessRequest, AccessRequestOk
 from amqpbroker.session.channel import Channel
 
 
@@ -23,7 +24,12 @@ def channel_flow(channel: Channel, method: commands.Channel.Flow) -> None:
     channel.send(commands.Channel.FlowOk(active=True))
 
 
+def access_request(channel: Channel, method: AccessRequest) -> None:
+    channel.send(AccessRequestOk(ticket=1))
+
+
 HANDLERS: dict[type, Callable[..., None]] = {
     commands.Channel.Close: channel_close,
     commands.Channel.Flow: channel_flow,
+    AccessRequest: access_request,
 }

@@ -85,13 +85,15 @@ def queue_delete(channel: Channel, method: commands.Queue.Delete) -> None:
         if_empty=method.if_empty,
         owner=channel.connection,
     )
-    # RabbitMQ answers delete-ok before it cancels the queue's consumers.
-    if not method.nowait:
-        channel.send(
-            commands.Queue.DeleteOk(message_count=queue.message_count if queue is not None else 0)
-        )
+    count = queue.message_count if queue is not None else 0
+    # As in RabbitMQ: consumers on other channels hear basic.cancel before the deleter gets
+    # delete-ok; this channel's own consumers hear it after.
+    channel.hold_cancellations()
     if queue is not None:
         vhost.remove_queue(queue)
+    if not method.nowait:
+        channel.send(commands.Queue.DeleteOk(message_count=count))
+    channel.send_held_cancellations()
 
 
 HANDLERS: dict[type, Callable[..., None]] = {
