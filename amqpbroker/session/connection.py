@@ -1,27 +1,24 @@
-"""One client connection: the handshake state machine, frame dispatch and error scoping.
+"""One client connection: frame dispatch, channels and error scoping.
 
 Theory of operation: bytes go in through ``receive_data``; frames come out of the
 ``FrameReader`` and are handled in order.  Output accumulates and the transport collects it
 with ``data_to_send`` (one write per loop tick); ``request_flush`` tells the transport there
 is output produced outside ``receive_data`` (deliveries caused by another connection).
 
-States (transitions in ``_HANDSHAKE``):
-  AWAIT_HEADER -> AWAIT_START_OK -> AWAIT_TUNE_OK -> AWAIT_OPEN -> OPEN -> CLOSING -> CLOSED
+States are in ``states``; everything before connection.open-ok is ``Handshake``'s.
 A channel-level ``AMQPError`` closes that channel; any other closes the connection: we send
 connection.close, ignore everything but close/close-ok, and the transport drops the socket.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from pamqp import commands
 
-from amqpbroker.auth import MECHANISMS, AuthError, UserStore
+from amqpbroker.auth import UserStore
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.consumer import Consumer
@@ -47,9 +44,7 @@ from amqpbroker.protocol.framing import (
     FRAME_MIN_SIZE,
     FRAME_OVERHEAD,
     HEARTBEAT_FRAME,
-    PROTOCOL_HEADER,
     FrameReader,
-    check_protocol_header,
 )
 from amqpbroker.protocol.methods import (
     Method,
@@ -59,47 +54,16 @@ from amqpbroker.protocol.methods import (
     make_method,
     method_ids,
 )
-from amqpbroker.version import __version__
 
 from .channel import Channel, ChannelState
 from .handlers import HANDLERS, handle_content
+from .handshake import Handshake
+from .states import SILENT_STATES, State
 
 log = logging.getLogger(__name__)
 
-# What the broker advertises in connection.start: only what works.
-# (RabbitMQ also has connection.blocked, consumer_priorities and direct_reply_to.)
-CAPABILITIES = {
-    "publisher_confirms": True,
-    "exchange_exchange_bindings": True,
-    "basic.nack": True,
-    "consumer_cancel_notify": True,
-    "authentication_failure_close": True,
-    "per_consumer_qos": True,
-}
-
-
-class State(enum.Enum):
-    AWAIT_HEADER = "awaiting protocol header"
-    AWAIT_START_OK = "awaiting connection.start-ok"
-    AWAIT_TUNE_OK = "awaiting connection.tune-ok"
-    AWAIT_OPEN = "awaiting connection.open"
-    OPEN = "open"
-    CLOSING = "closing"
-    CLOSED = "closed"
-
-
-# The one connection method each handshake state accepts, and the state it leads to.
-_HANDSHAKE: dict[State, tuple[type[Method], State]] = {
-    State.AWAIT_START_OK: (commands.Connection.StartOk, State.AWAIT_TUNE_OK),
-    State.AWAIT_TUNE_OK: (commands.Connection.TuneOk, State.AWAIT_OPEN),
-    State.AWAIT_OPEN: (commands.Connection.Open, State.OPEN),
-}
-
-
 # Output bytes per loop tick after which deliveries wait for the next tick.
 OUTPUT_HIGH_WATER = 1 << 20
-# Before tune-ok RabbitMQ answers errors by dropping the socket, without connection.close.
-_SILENT_STATES = (State.AWAIT_START_OK, State.AWAIT_TUNE_OK)
 
 
 class ConnectionSession:
@@ -118,7 +82,7 @@ class ConnectionSession:
         self.peer = peer
         self._request_flush = request_flush
         self.state = State.AWAIT_HEADER
-        self._header = b""
+        self._handshake = Handshake(self)
         self._reader = FrameReader(FRAME_MIN_SIZE)
         self._assembler = CommandAssembler()
         self._out: list[bytes] = []
@@ -177,7 +141,7 @@ class ConnectionSession:
             return
         try:
             if self.state is State.AWAIT_HEADER:
-                data = self._receive_header(data)
+                data = self._handshake.receive_header(data)
                 if not data:
                     return
             for frame_type, channel, payload in self._reader.feed(data):
@@ -185,7 +149,7 @@ class ConnectionSession:
                 if self.closed:
                     return
         except AMQPError as error:
-            if self.state in _SILENT_STATES and not isinstance(error, ConnectionAccessRefused):
+            if self.state in SILENT_STATES and not isinstance(error, ConnectionAccessRefused):
                 log.info("dropping connection %s: %s", self.peer, error.reply_text)
                 self.state = State.CLOSED
             else:
@@ -213,103 +177,8 @@ class ConnectionSession:
         for channel in list(self.channels.values()):
             channel.resume_consumers()
 
-    # -- handshake ------------------------------------------------------------------------------
-
-    def _receive_header(self, data: bytes) -> bytes:
-        needed = 8 - len(self._header)
-        self._header += data[:needed]
-        rest = data[needed:]
-        if len(self._header) < 8:
-            return b""
-        if not check_protocol_header(self._header):
-            self.write(PROTOCOL_HEADER)
-            self.state = State.CLOSED
-            return b""
-        self.state = State.AWAIT_START_OK
-        self.send_method(
-            0,
-            commands.Connection.Start(
-                version_major=0,
-                version_minor=9,
-                server_properties=self._server_properties(),
-                mechanisms=" ".join(MECHANISMS),
-                locales="en_US",
-            ),
-        )
-        return rest
-
-    def _server_properties(self) -> dict[str, Any]:
-        return {
-            "capabilities": dict(CAPABILITIES),
-            "cluster_name": "amqpbroker@localhost",
-            "copyright": "amqpbroker contributors",
-            "information": "Licensed under the MIT licence",
-            "platform": f"Python {sys.version.split()[0]}",
-            "product": "amqpbroker",
-            "version": __version__,
-        }
-
-    def _handle_handshake(self, method: Method) -> None:
-        _, next_state = _HANDSHAKE[self.state]
-        if isinstance(method, commands.Connection.StartOk):
-            self._start_ok(method)
-        elif isinstance(method, commands.Connection.TuneOk):
-            self._tune_ok(method)
-        elif isinstance(method, commands.Connection.Open):
-            self._open(method)
-        self.state = next_state
-
-    def _start_ok(self, method: commands.Connection.StartOk) -> None:
-        props = method.client_properties
-        self.client_properties = props if isinstance(props, dict) else {}
-        raw = method.response
-        response = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
-        try:
-            user = self.users.authenticate(method.mechanism, response)
-        except AuthError as error:
-            log.info("connection from %s refused: %s", self.peer, error)
-            if not error.credentials_checked or not self.client_capability(
-                "authentication_failure_close"
-            ):
-                raise SilentClose(str(error)) from None
-            raise ConnectionAccessRefused(
-                f"Login was refused using authentication mechanism {method.mechanism}. "
-                "For details see the broker logfile."
-            ) from None
-        self.user = user.name
-        self.send_method(
-            0,
-            commands.Connection.Tune(
-                channel_max=self.config.channel_max,
-                frame_max=self.config.frame_max,
-                heartbeat=self.config.heartbeat,
-            ),
-        )
-
-    def _tune_ok(self, method: commands.Connection.TuneOk) -> None:
-        server = self.config
-        # RabbitMQ drops the socket without a reply when tune-ok asks for more than it
-        # offered (0 means "no limit", which is more).
-        if not FRAME_MIN_SIZE <= method.frame_max <= server.frame_max:
-            raise SilentClose(f"negotiated frame_max = {method.frame_max} is out of range")
-        if not 0 < method.channel_max <= server.channel_max:
-            raise SilentClose(
-                f"negotiated channel_max = {method.channel_max} is higher than "
-                f"the maximum allowed value ({server.channel_max})"
-            )
-        self.frame_max = method.frame_max
-        self.max_body = self.frame_max - FRAME_OVERHEAD
-        self.channel_max = method.channel_max
-        self.heartbeat = method.heartbeat
-        self._reader.frame_max = self.frame_max
-
-    def _open(self, method: commands.Connection.Open) -> None:
-        try:
-            self.vhost = self.broker.vhost(method.virtual_host)
-        except NotAllowed as error:
-            error.class_id, error.method_id = 10, 40
-            raise
-        self.send_method(0, commands.Connection.OpenOk())
+    def set_frame_max(self, frame_max: int) -> None:
+        self._reader.frame_max = frame_max
 
     def client_capability(self, name: str) -> bool:
         capabilities = self.client_properties.get("capabilities")
@@ -326,7 +195,7 @@ class ConnectionSession:
             self._closing_frame(frame_type, channel, payload)
             return
         if self.state is not State.OPEN:
-            self._handshake_frame(frame_type, channel, payload)
+            self._handshake.frame(frame_type, channel, payload)
             return
         if frame_type == FRAME_METHOD:
             if channel == 0 and len(payload) >= 4:
@@ -341,25 +210,6 @@ class ConnectionSession:
             raise FrameError(f"type {frame_type}, {frame_octets(payload)}: unknown_frame")
         if command is not None:
             self._dispatch(channel, command)
-
-    def _handshake_frame(self, frame_type: int, channel: int, payload: bytes) -> None:
-        """Before connection.open only the next handshake method is welcome."""
-        expected, _ = _HANDSHAKE[self.state]
-        method = None
-        if frame_type == FRAME_METHOD and channel == 0 and len(payload) >= 4:
-            try:
-                method = decode_method(payload)
-            except (AMQPError, UnknownMethod):
-                method = None
-        if isinstance(method, expected):
-            self._handle_handshake(method)
-        elif self.state is State.AWAIT_OPEN and isinstance(method, commands.Connection.Close):
-            self._handle_connection_close()
-        elif self.state is State.AWAIT_OPEN:
-            raise UnexpectedFrame(f"type {frame_type}, {frame_octets(payload)}")
-        else:
-            # RabbitMQ answers nothing before tune-ok: it drops the socket.
-            raise SilentClose(f"unexpected frame while {self.state.value}")
 
     def _closing_frame(self, frame_type: int, channel: int, payload: bytes) -> None:
         """After we sent connection.close, only close-ok (or a crossing close) matters."""
@@ -415,7 +265,7 @@ class ConnectionSession:
 
     def _handle_channel_zero(self, command: Method | Content) -> None:
         if isinstance(command, commands.Connection.Close):
-            self._handle_connection_close()
+            self.handle_connection_close()
         elif isinstance(command, commands.Connection.CloseOk):
             self.state = State.CLOSED
         else:
@@ -426,7 +276,7 @@ class ConnectionSession:
                 method_id=method_id,
             )
 
-    def _handle_connection_close(self) -> None:
+    def handle_connection_close(self) -> None:
         self.send_method(0, commands.Connection.CloseOk())
         self.state = State.CLOSED
         self.release()
