@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import aio_pika
 import aiormq
@@ -28,12 +28,6 @@ CTAG_RE = re.compile(r"^amq\.ctag-[A-Za-z0-9_-]{22}$")
 
 
 # -- helpers -------------------------------------------------------------------------------------
-@pytest.fixture
-def conn(broker_url: str) -> Iterator[pika.BlockingConnection]:
-    c = pika.BlockingConnection(pika.URLParameters(broker_url))
-    yield c
-    if c.is_open:
-        c.close()
 
 
 @pytest.fixture

@@ -20,14 +20,6 @@ from rawamqp import RawAMQP
 
 
 @pytest.fixture
-def conn(broker_url: str) -> Iterator[pika.BlockingConnection]:
-    c = pika.BlockingConnection(pika.URLParameters(broker_url))
-    yield c
-    if c.is_open:
-        c.close()
-
-
-@pytest.fixture
 def raw(broker: Any) -> Iterator[RawAMQP]:
     with RawAMQP.connect(broker.host, broker.port) as c:
         yield c

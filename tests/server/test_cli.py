@@ -31,7 +31,7 @@ import aiormq
 import pika
 import pika.exceptions
 import pytest
-from conftest import EXTERNAL_URL
+from clientutil import EXTERNAL_URL
 from pamqp import commands
 from rawamqp import PROTOCOL_HEADER, BrokerClosed, RawAMQP
 

@@ -10,7 +10,7 @@ outside a tx and for mixing confirm and tx modes. Expected codes and texts are R
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import aio_pika
 import aiormq
@@ -19,14 +19,6 @@ import pika.exceptions
 import pytest
 from pamqp import commands
 from rawamqp import RawAMQP
-
-
-@pytest.fixture
-def conn(broker_url: str) -> Iterator[pika.BlockingConnection]:
-    c = pika.BlockingConnection(pika.URLParameters(broker_url))
-    yield c
-    if c.is_open:
-        c.close()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ either in the queue or dropped; basic.get then observes the result without waiti
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import aio_pika
@@ -21,6 +21,7 @@ import aiormq
 import pika
 import pika.exceptions
 import pytest
+from clientutil import channel_error, connection_error
 from pamqp import commands
 from rawamqp import RawAMQP
 
@@ -33,21 +34,6 @@ pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.fixture
-def connection(broker_url: str) -> Iterator[pika.BlockingConnection]:
-    conn = pika.BlockingConnection(pika.URLParameters(broker_url))
-    yield conn
-    if conn.is_open:
-        conn.close()
-
-
-@pytest.fixture
-def channel(connection: pika.BlockingConnection) -> Any:
-    ch = connection.channel()
-    ch.confirm_delivery()
-    return ch
-
-
-@pytest.fixture
 def cleanup(broker_url: str) -> Iterator[list[str]]:
     """Exchanges appended to this list are deleted after the test (they may be durable)."""
     exchanges: list[str] = []
@@ -57,22 +43,6 @@ def cleanup(broker_url: str) -> Iterator[list[str]]:
             ch = conn.channel()
             for name in exchanges:
                 ch.exchange_delete(name)
-
-
-def channel_error(connection: pika.BlockingConnection, action: Callable[[Any], Any]) -> tuple:
-    """Run ``action`` on a fresh channel; return the (reply_code, reply_text) closing it."""
-    ch = connection.channel()
-    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as info:
-        action(ch)
-    return info.value.reply_code, info.value.reply_text
-
-
-def connection_error(broker_url: str, action: Callable[[Any], Any]) -> tuple:
-    with pika.BlockingConnection(pika.URLParameters(broker_url)) as conn:
-        ch = conn.channel()
-        with pytest.raises(pika.exceptions.ConnectionClosedByBroker) as info:
-            action(ch)
-        return info.value.reply_code, info.value.reply_text
 
 
 def passive_error(connection: pika.BlockingConnection, exchange: str) -> tuple:

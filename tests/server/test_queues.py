@@ -15,7 +15,7 @@ import asyncio
 import re
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import aio_pika
@@ -23,6 +23,7 @@ import aiormq
 import pika
 import pika.exceptions
 import pytest
+from clientutil import channel_error
 from pamqp import commands
 from rawamqp import RawAMQP
 
@@ -35,29 +36,6 @@ pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.fixture
-def connection(broker_url: str) -> Iterator[pika.BlockingConnection]:
-    conn = pika.BlockingConnection(pika.URLParameters(broker_url))
-    yield conn
-    if conn.is_open:
-        conn.close()
-
-
-@pytest.fixture
-def other_connection(broker_url: str) -> Iterator[pika.BlockingConnection]:
-    conn = pika.BlockingConnection(pika.URLParameters(broker_url))
-    yield conn
-    if conn.is_open:
-        conn.close()
-
-
-@pytest.fixture
-def channel(connection: pika.BlockingConnection) -> Any:
-    ch = connection.channel()
-    ch.confirm_delivery()
-    return ch
-
-
-@pytest.fixture
 def cleanup(broker_url: str) -> Iterator[list[str]]:
     """Queues appended to this list are deleted after the test."""
     queues: list[str] = []
@@ -67,14 +45,6 @@ def cleanup(broker_url: str) -> Iterator[list[str]]:
             ch = conn.channel()
             for name in queues:
                 ch.queue_delete(name)
-
-
-def channel_error(connection: pika.BlockingConnection, action: Callable[[Any], Any]) -> tuple:
-    """Run ``action`` on a fresh channel; return the (reply_code, reply_text) closing it."""
-    ch = connection.channel()
-    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as info:
-        action(ch)
-    return info.value.reply_code, info.value.reply_text
 
 
 def passive_error(connection: pika.BlockingConnection, queue: str) -> tuple:
