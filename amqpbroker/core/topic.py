@@ -63,23 +63,45 @@ class TopicTrie(Generic[T]):
 
     def match(self, routing_key: str) -> set[T]:
         found: set[T] = set()
-        self._walk(self._root, split_words(routing_key), 0, found)
+        self._walk(self._root, split_words(routing_key), 0, found, set())
         return found
 
-    def _walk(self, node: _Node[T], words: list[str], index: int, found: set[T]) -> None:
+    def _walk(
+        self,
+        node: _Node[T],
+        words: list[str],
+        index: int,
+        found: set[T],
+        hash_states: set[tuple[int, int]],
+    ) -> None:
         children = node.children
         hash_node = children.get("#")
         if index == len(words):
             found.update(node.destinations)
             if hash_node is not None:
-                self._walk(hash_node, words, index, found)
+                self._walk_hash(hash_node, words, index, found, hash_states)
             return
         literal = children.get(words[index])
         if literal is not None:
-            self._walk(literal, words, index + 1, found)
+            self._walk(literal, words, index + 1, found, hash_states)
         star = children.get("*")
         if star is not None:
-            self._walk(star, words, index + 1, found)
+            self._walk(star, words, index + 1, found, hash_states)
         if hash_node is not None:
             for next_index in range(index, len(words) + 1):
-                self._walk(hash_node, words, next_index, found)
+                self._walk_hash(hash_node, words, next_index, found, hash_states)
+
+    def _walk_hash(
+        self,
+        node: _Node[T],
+        words: list[str],
+        index: int,
+        found: set[T],
+        hash_states: set[tuple[int, int]],
+    ) -> None:
+        """Enter a '#' node at ``index`` once only: patterns like '#.#.#' would otherwise
+        revisit the same (node, position) exponentially often."""
+        state = (id(node), index)
+        if state not in hash_states:
+            hash_states.add(state)
+            self._walk(node, words, index, found, hash_states)

@@ -321,9 +321,9 @@ class CountingTrie(TopicTrie[str]):
         super().__init__()
         self.visits = 0
 
-    def _walk(self, node, words, index, found):
+    def _walk(self, node, words, index, found, hash_states):
         self.visits += 1
-        super()._walk(node, words, index, found)
+        super()._walk(node, words, index, found, hash_states)
 
 
 def visits_for(trie: CountingTrie, key: str) -> tuple[set[str], int]:
@@ -354,3 +354,14 @@ def test_matching_cost_with_wildcards_stays_small():
     found, visits = visits_for(trie, "7.a.b")
     assert found == {"q7", "all", "star", "hash"}
     assert visits <= 30
+
+
+def test_repeated_hash_patterns_stay_polynomial():
+    """'#.#.#...' against a long key revisits no (node, position) pair: a handful of visits
+    per pair, where naive backtracking would take exponentially many."""
+    trie = CountingTrie()
+    trie.add("#.#.#.#.#.#.#.#.z", "never")
+    trie.add("a.#", "a")
+    found, visits = visits_for(trie, ".".join(["a"] * 40))
+    assert found == {"a"}
+    assert visits < 20 * 41 * 10
