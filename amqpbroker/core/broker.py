@@ -5,21 +5,23 @@ from __future__ import annotations
 from amqpbroker.config import BrokerConfig
 from amqpbroker.errors import NotAllowed
 
+from .ports import NullStore, Store
 from .vhost import VirtualHost
 
 
 class BrokerState:
     """All vhosts of one broker; created with the configured default vhost."""
 
-    def __init__(self, config: BrokerConfig) -> None:
+    def __init__(self, config: BrokerConfig, store: Store | None = None) -> None:
         self.config = config
+        self.store: Store = store or NullStore()
         self.vhosts: dict[str, VirtualHost] = {}
         self.add_vhost(config.default_vhost)
 
     def add_vhost(self, name: str) -> VirtualHost:
         vhost = self.vhosts.get(name)
         if vhost is None:
-            vhost = self.vhosts[name] = VirtualHost(name)
+            vhost = self.vhosts[name] = VirtualHost(name, self.store)
         return vhost
 
     def vhost(self, name: str) -> VirtualHost:

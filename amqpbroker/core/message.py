@@ -11,20 +11,39 @@ from typing import Any
 
 from pamqp.header import ContentHeader
 
+from .ports import StoreRef
+
 
 class Message:
     """One published message; shared by every queue it was routed to."""
 
-    __slots__ = ("_properties", "body", "exchange", "header", "routing", "routing_key")
+    __slots__ = (
+        "_properties",
+        "body",
+        "exchange",
+        "header",
+        "persistent",
+        "routing",
+        "routing_key",
+        "store_ref",
+    )
 
     def __init__(
-        self, exchange: str, routing_key: str, routing: bytes, header: bytes, body: bytes
+        self,
+        exchange: str,
+        routing_key: str,
+        routing: bytes,
+        header: bytes,
+        body: bytes,
+        persistent: bool = False,
     ) -> None:
         self.exchange = exchange
         self.routing_key = routing_key
         self.routing = routing  # exchange + routing key as wire short strings
         self.header = header
         self.body = body
+        self.persistent = persistent  # delivery_mode 2
+        self.store_ref: StoreRef | None = None  # where the store wrote it, once it did
         self._properties: Any = None
 
     @property

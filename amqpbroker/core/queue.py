@@ -6,16 +6,30 @@ it, so it is redelivered in its original position.  ``dispatch`` hands ready mes
 consumers round-robin, skipping consumers that are at their prefetch limit or whose channel
 cannot take more; it is called whenever something that could unblock delivery happens
 (a publish, an ack, a new consumer, qos, flow).
+
+Durable queues tell the store about persistent messages (enqueued, delivered, removed).
+With a paging store, a durable queue keeps at most ``WINDOW`` messages in memory; the rest
+wait in the ``Backlog`` (bodies on disk) and are read back, off the loop, as the window
+drains.  A basic.get that finds the window empty but a backlog behind it waits for that read
+(``when_head_ready``).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from .consumer import Consumer
 from .message import Envelope, Message
+from .paging import Backlog
+from .ports import NullStore, Store, StoreRef
+
+WINDOW = 20_000  # messages a durable queue keeps in memory before paging the rest out
+REFILL_BATCH = 5_000  # messages read back from disk at a time
+
+_NULL_STORE = NullStore()
 
 
 class Queue:
@@ -30,6 +44,7 @@ class Queue:
         exclusive_owner: object | None,
         auto_delete: bool,
         arguments: dict[str, Any],
+        store: Store | None = None,
     ) -> None:
         self.name = name
         self.vhost = vhost
@@ -37,13 +52,18 @@ class Queue:
         self.exclusive_owner = exclusive_owner
         self.auto_delete = auto_delete
         self.arguments = arguments
+        self.store: Store = store or _NULL_STORE
         self.consumers: list[Consumer] = []
         self.had_consumers = False
         self.deleted = False
         self._ready: deque[Envelope] = deque()
+        self._backlog = Backlog()
+        self._loading = False
+        self._head_waiters: list[Callable[[], None]] = []
         self._next_seq = 0
         self._ring = 0
         self._dispatching = False
+        self._pageable = durable and getattr(self.store, "paging", False)
 
     def __repr__(self) -> str:
         return f"<Queue {self.name!r} in {self.vhost!r}>"
@@ -54,30 +74,80 @@ class Queue:
 
     @property
     def message_count(self) -> int:
-        return len(self._ready)
+        return len(self._ready) + len(self._backlog)
 
     @property
     def consumer_count(self) -> int:
         return len(self.consumers)
 
     def ready_messages(self) -> Iterable[Envelope]:
+        """The in-memory window (paged-out messages are not included)."""
         return iter(self._ready)
 
     # -- messages -------------------------------------------------------------------------------
 
     def enqueue(self, message: Message) -> None:
         self._next_seq += 1
-        self._ready.append(Envelope(message, self._next_seq))
+        envelope = Envelope(message, self._next_seq)
+        stored = self.durable and message.persistent
+        if stored:
+            self.store.enqueued(self, envelope)
+        if self._backlog or (self._pageable and len(self._ready) >= WINDOW):
+            if stored and message.store_ref is not None:
+                self._backlog.add_stored(envelope.seq, message.store_ref)
+            else:
+                self._backlog.add_in_memory(envelope)
+        else:
+            self._ready.append(envelope)
         if self.consumers:
             self.dispatch()
 
+    def restore(self, seq: int, ref: StoreRef, redelivered: bool) -> None:
+        """A stored message found at recovery (its body stays on disk until needed)."""
+        self._next_seq = max(self._next_seq, seq)
+        self._backlog.add_stored(seq, ref, redelivered)
+
+    def head_ready(self) -> bool:
+        """True when ``get`` can answer now (a message in memory, or none at all)."""
+        return bool(self._ready) or not self._backlog
+
+    def when_head_ready(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the window holds a message again (after a read from disk)."""
+        self._head_waiters.append(callback)
+        self._refill(force=True)
+
     def get(self) -> Envelope | None:
-        """Take the head message for basic.get."""
-        return self._ready.popleft() if self._ready else None
+        """Take the head message for basic.get (see ``head_ready``)."""
+        if not self._ready:
+            return None
+        envelope = self._ready.popleft()
+        self._refill()
+        return envelope
+
+    def handed_out(self, envelope: Envelope, acknowledged_later: bool) -> None:
+        """A message left the queue for a consumer or basic.get."""
+        message = envelope.message
+        if self.durable and message.persistent and message.store_ref is not None:
+            if acknowledged_later:
+                self.store.delivered(self, envelope)
+            else:
+                self.store.removed(self, [envelope.seq], [message.store_ref])
+
+    def forget(self, envelopes: list[Envelope]) -> None:
+        """Acked or dropped (or requeued into a deleted queue): they leave for good."""
+        if not self.durable:
+            return
+        stored = [e for e in envelopes if e.message.persistent and e.message.store_ref]
+        if stored:
+            refs = [e.message.store_ref for e in stored if e.message.store_ref is not None]
+            self.store.removed(self, [e.seq for e in stored], refs)
 
     def requeue(self, envelopes: list[Envelope]) -> None:
         """Put unacked messages back in their original positions, marked redelivered."""
-        if not envelopes or self.deleted:
+        if not envelopes:
+            return
+        if self.deleted:
+            self.forget(envelopes)
             return
         for envelope in envelopes:
             envelope.redelivered = True
@@ -91,9 +161,67 @@ class Queue:
         self.dispatch()
 
     def purge(self) -> int:
-        count = len(self._ready)
+        count = self.message_count
+        stored = [
+            (e.seq, e.message.store_ref)
+            for e in self._ready
+            if e.message.persistent and e.message.store_ref is not None
+        ]
+        stored += self._backlog.clear()
         self._ready.clear()
+        if self.durable and stored:
+            self.store.removed(self, [seq for seq, _ in stored], [ref for _, ref in stored])
         return count
+
+    def stored_entries(self) -> list[tuple[int, StoreRef]]:
+        """Every stored message still in the queue (for the store, when it is deleted)."""
+        entries = [
+            (e.seq, e.message.store_ref)
+            for e in self._ready
+            if e.message.persistent and e.message.store_ref is not None
+        ]
+        entries.extend(self._backlog.stored_entries())
+        return entries
+
+    # -- paging ---------------------------------------------------------------------------------
+
+    def _refill(self, force: bool = False) -> None:
+        """Move backlog into the window when it runs low: in-memory chunks at once, stored
+        messages by an asynchronous read."""
+        while self._backlog and not self._loading and (force or len(self._ready) < WINDOW // 2):
+            force = False
+            chunk = self._backlog.chunks[0]
+            if isinstance(chunk, deque):
+                self._backlog.chunks.popleft()
+                self._backlog.count -= len(chunk)
+                self._ready.extend(chunk)
+                continue
+            entries = chunk.take(REFILL_BATCH)
+            self._backlog.count -= len(entries)
+            if not chunk:
+                self._backlog.chunks.popleft()
+            self._loading = True
+            self.store.read([ref for _, ref, _ in entries], partial(self._loaded, entries))
+        if self._ready and self._head_waiters:
+            self._wake_head_waiters()
+
+    def _loaded(self, entries: list[tuple[int, StoreRef, bool]], messages: list[Message]) -> None:
+        self._loading = False
+        if not self.deleted:
+            for (seq, ref, redelivered), message in zip(entries, messages, strict=True):
+                message.store_ref = ref
+                envelope = Envelope(message, seq)
+                envelope.redelivered = redelivered
+                self._ready.append(envelope)
+        self._wake_head_waiters()
+        if not self.deleted:
+            self.dispatch()
+            self._refill()
+
+    def _wake_head_waiters(self) -> None:
+        waiters, self._head_waiters = self._head_waiters, []
+        for waiter in waiters:
+            waiter()
 
     # -- consumers ------------------------------------------------------------------------------
 
@@ -125,9 +253,13 @@ class Queue:
                 consumer = self._next_consumer()
                 if consumer is None:
                     break
-                consumer.sink.deliver(consumer, ready.popleft())
+                envelope = ready.popleft()
+                self.handed_out(envelope, not consumer.no_ack)
+                consumer.sink.deliver(consumer, envelope)
         finally:
             self._dispatching = False
+        if self._backlog:
+            self._refill()
 
     def _next_consumer(self) -> Consumer | None:
         consumers = self.consumers

@@ -27,6 +27,7 @@ from .arguments import (
 )
 from .exchanges import EXCHANGE_TYPES, Binding, Destination, Exchange, make_binding
 from .message import Message
+from .ports import NullStore, Store
 from .queue import Queue
 from .queue_arguments import validate_queue_arguments
 
@@ -56,8 +57,9 @@ def server_generated_name(prefix: str) -> str:
 class VirtualHost:
     """Exchanges, queues and bindings of one vhost."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, store: Store | None = None) -> None:
         self.name = name
+        self.store: Store = store or NullStore()
         self.exchanges: dict[str, Exchange] = {}
         self.queues: dict[str, Queue] = {}
         self.exchanges[""] = EXCHANGE_TYPES["direct"]("", name, durable=True)
@@ -138,6 +140,8 @@ class VirtualHost:
             arguments=arguments,
         )
         self.exchanges[name] = exchange
+        if exchange.durable:
+            self.store.exchange_declared(exchange)
         return exchange
 
     def _check_exchange_equivalence(
@@ -188,6 +192,8 @@ class VirtualHost:
 
     def _remove_exchange(self, exchange: Exchange) -> None:
         del self.exchanges[exchange.name]
+        if exchange.durable:
+            self.store.exchange_deleted(exchange)  # its bindings go with it
         exchange.bindings.clear()
         # drop bindings where this exchange is the destination
         for source in list(self.exchanges.values()):
@@ -231,8 +237,11 @@ class VirtualHost:
             exclusive_owner=owner if exclusive else None,
             auto_delete=auto_delete,
             arguments=arguments,
+            store=self.store,
         )
         self.queues[name] = queue
+        if queue.durable:
+            self.store.queue_declared(queue)
         return queue
 
     def _check_queue_equivalence(
@@ -289,6 +298,8 @@ class VirtualHost:
             queue.remove_consumer(consumer)
             consumer.sink.consumer_cancelled(consumer)
         queue.purge()
+        if queue.durable:
+            self.store.queue_deleted(queue)
 
     def purge_queue(self, name: str, owner: object) -> int:
         return self.queue(name, owner).purge()
@@ -319,7 +330,9 @@ class VirtualHost:
     ) -> None:
         source = self.bindable_source(source_name)
         source.validate_binding(arguments)
-        source.add_binding(make_binding(source_name, destination, routing_key, arguments))
+        binding = make_binding(source_name, destination, routing_key, arguments)
+        if source.add_binding(binding) and source.durable and destination.durable:
+            self.store.binding_added(binding)
 
     def unbind(
         self,
@@ -344,6 +357,8 @@ class VirtualHost:
 
     def _unbind(self, source: Exchange, binding: Binding) -> None:
         source.remove_binding(binding)
+        if source.durable and binding.destination.durable:
+            self.store.binding_removed(binding)
         if source.auto_delete and not source.bindings and source.name in self.exchanges:
             self._remove_exchange(source)
 

@@ -49,8 +49,15 @@ class FrameReader:
         self._buffer = bytearray()
         self.frame_max = frame_max
 
+    def push(self, data: bytes) -> None:
+        """Buffer bytes without parsing them yet (the reader's owner is busy)."""
+        self._buffer += data
+
     def feed(self, data: bytes) -> Iterator[Frame]:
-        """Yield each complete frame; a framing error is raised after the frames before it."""
+        """Yield each complete frame; a framing error is raised after the frames before it.
+
+        Frames the caller does not consume (it stops iterating) stay buffered.
+        """
         buf = self._buffer
         buf += data
         offset = 0

@@ -37,6 +37,7 @@ class AMQPProtocol(asyncio.Protocol):
         self._heartbeat_timer: asyncio.TimerHandle | None = None
         self._heartbeat_interval = 0
         self._close_armed = False
+        self._reading_paused = False
         self._received_since_check = True
         self._silent_checks = 0
         self._ticks = 0
@@ -119,6 +120,12 @@ class AMQPProtocol(asyncio.Protocol):
             self._last_sent = time.monotonic()
         if session.closed:
             transport.close()
+        elif session.commands_held != self._reading_paused:
+            self._reading_paused = session.commands_held
+            if self._reading_paused:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
 
     # -- timers ---------------------------------------------------------------------------------
 

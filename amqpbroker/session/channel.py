@@ -11,7 +11,9 @@ whatever is still unacked, in order.
 from __future__ import annotations
 
 import enum
+from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from pamqp import commands
@@ -69,6 +71,7 @@ class Channel:
         self.tx: Transaction | None = None
         self.most_recent_queue = ""
         self.held_cancellations: list[str] | None = None
+        self._awaiting_disk: deque[list[int]] = deque()  # [seq, safe] in publish order
 
     def __repr__(self) -> str:
         return f"<Channel {self.number} {self.state.value}>"
@@ -153,16 +156,18 @@ class Channel:
 
     def settle(self, entries: list[Unacked], outcome: str) -> None:
         """Apply an ack ('ack'), a requeue ('requeue') or a drop ('drop') to deliveries."""
-        requeue: dict[int, tuple[Queue, list[Envelope]]] = {}
+        by_queue: dict[int, tuple[Queue, list[Envelope]]] = {}
         for entry in entries:
             consumer = entry.consumer
             if consumer is not None:
                 consumer.unacked -= 1
                 self.limited_unacked -= 1
+            by_queue.setdefault(id(entry.queue), (entry.queue, []))[1].append(entry.envelope)
+        for queue, envelopes in by_queue.values():
             if outcome == "requeue":
-                requeue.setdefault(id(entry.queue), (entry.queue, []))[1].append(entry.envelope)
-        for queue, envelopes in requeue.values():
-            queue.requeue(envelopes)
+                queue.requeue(envelopes)
+            else:
+                queue.forget(envelopes)
         self.resume_consumers()
 
     def resume_consumers(self) -> None:
@@ -172,9 +177,27 @@ class Channel:
 
     # -- confirms -------------------------------------------------------------------------------
 
-    def confirm_published(self, seq: int) -> None:
-        self.confirmed_seq = seq
-        self.connection.confirms_pending.add(self)
+    def confirm_published(self, seq: int, after_disk: bool = False) -> None:
+        """Publish ``seq`` may be confirmed (once on disk when ``after_disk``).
+
+        Confirms go out in order: one waiting for the disk holds back those after it, so a
+        ``multiple`` ack never covers a message that is not yet safe.
+        """
+        if not after_disk and not self._awaiting_disk:
+            self.confirmed_seq = seq
+            self.connection.confirms_pending.add(self)
+            return
+        entry = [seq, not after_disk]
+        self._awaiting_disk.append(entry)
+        if after_disk:
+            self.connection.broker.store.when_durable(partial(self._on_disk, entry))
+
+    def _on_disk(self, entry: list[int]) -> None:
+        entry[1] = True
+        waiting = self._awaiting_disk
+        while waiting and waiting[0][1]:
+            self.confirmed_seq = waiting.popleft()[0]
+        self.flush_confirms()
 
     def flush_confirms(self) -> None:
         """One basic.ack covering every publish confirmed since the last (multiple when > 1)."""

@@ -97,6 +97,7 @@ class ConnectionSession:
         self.heartbeat = 0
         self._out_size = 0
         self._transport_paused = False
+        self.commands_held = False
         self.close_reason = ""
 
     # -- I/O boundary ---------------------------------------------------------------------------
@@ -139,6 +140,9 @@ class ConnectionSession:
     def receive_data(self, data: bytes) -> None:
         if self.state is State.CLOSED:
             return
+        if self.commands_held:
+            self._reader.push(data)
+            return
         try:
             if self.state is State.AWAIT_HEADER:
                 data = self._handshake.receive_header(data)
@@ -146,7 +150,7 @@ class ConnectionSession:
                     return
             for frame_type, channel, payload in self._reader.feed(data):
                 self._handle_frame(frame_type, channel, payload)
-                if self.closed:
+                if self.closed or self.commands_held:
                     return
         except AMQPError as error:
             if self.state in SILENT_STATES and not isinstance(error, ConnectionAccessRefused):
@@ -160,6 +164,17 @@ class ConnectionSession:
             self.release()
         finally:
             self._flush_confirms()
+
+    def hold_commands(self) -> None:
+        """Stop handling input (it stays buffered) until ``release_commands``: a reply this
+        connection owes waits for the disk, and later replies must not overtake it."""
+        self.commands_held = True
+        self._request_flush()  # lets the transport pause reading
+
+    def release_commands(self) -> None:
+        self.commands_held = False
+        self.receive_data(b"")
+        self._request_flush()
 
     def _flush_confirms(self) -> None:
         if self.confirms_pending:

@@ -11,6 +11,7 @@ from pamqp import commands
 from amqpbroker.core.consumer import Consumer
 from amqpbroker.core.exchanges import Exchange
 from amqpbroker.core.message import Message
+from amqpbroker.core.queue import Queue
 from amqpbroker.core.queue_arguments import validate_consumer_arguments
 from amqpbroker.errors import AccessRefused, NotAllowed, NotImplemented_, PreconditionFailed
 from amqpbroker.protocol.fastcodec import (
@@ -21,7 +22,7 @@ from amqpbroker.protocol.fastcodec import (
     short_str,
 )
 from amqpbroker.protocol.methods import make_method
-from amqpbroker.session.channel import Channel, Unacked
+from amqpbroker.session.channel import Channel, ChannelState, Unacked
 
 from .exchange import _vhost
 from .queue import queue_name
@@ -53,13 +54,14 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
         mode = delivery_mode(header)
         if mode > 2:
             raise PreconditionFailed(f"invalid message: {{delivery_mode_unknown,{mode}}}")
+        message.persistent = mode == 2
     if channel.tx is not None:
         channel.tx.publishes.append((publish, message))
         return
-    route(channel, exchange, publish, message)
+    stored = route(channel, exchange, publish, message)
     if channel.confirm_mode:
         channel.publish_seq += 1
-        channel.confirm_published(channel.publish_seq)
+        channel.confirm_published(channel.publish_seq, after_disk=stored)
 
 
 def _check_user_id(channel: Channel, message: Message) -> None:
@@ -88,8 +90,11 @@ def _check_expiration(expiration: object) -> None:
     raise PreconditionFailed(f"invalid expiration '{text}': {reason}")
 
 
-def route(channel: Channel, exchange: Exchange, publish: Publish, message: Message) -> None:
-    """Deliver to every queue the exchange routes to; return it if mandatory and unroutable."""
+def route(channel: Channel, exchange: Exchange, publish: Publish, message: Message) -> bool:
+    """Deliver to every queue the exchange routes to; return it if mandatory and unroutable.
+
+    True when the message went to disk (persistent, into a durable queue).
+    """
     queues = _vhost(channel).route(exchange, publish.routing_key, message)
     if not queues:
         if publish.mandatory:
@@ -105,9 +110,10 @@ def route(channel: Channel, exchange: Exchange, publish: Publish, message: Messa
                     conn.max_body,
                 )
             )
-        return
+        return False
     for queue in queues:
         queue.enqueue(message)
+    return message.store_ref is not None
 
 
 # -- consuming ----------------------------------------------------------------------------------
@@ -149,13 +155,31 @@ def basic_cancel(channel: Channel, method: commands.Basic.Cancel) -> None:
 
 def basic_get(channel: Channel, method: commands.Basic.Get) -> None:
     queue = _vhost(channel).queue(queue_name(channel, method.queue), channel.connection)
+    if queue.head_ready():
+        _answer_get(channel, queue, method.no_ack)
+        return
+    # The next message is on disk: hold this connection's later commands until it is read,
+    # so replies keep their order.
+    conn = channel.connection
+    conn.hold_commands()
+
+    def answer() -> None:
+        if channel.state is ChannelState.OPEN:
+            _answer_get(channel, queue, method.no_ack)
+        conn.release_commands()
+
+    queue.when_head_ready(answer)
+
+
+def _answer_get(channel: Channel, queue: Queue, no_ack: bool) -> None:
     envelope = queue.get()
     if envelope is None:
         channel.send(commands.Basic.GetEmpty())
         return
     tag = channel.next_delivery_tag
     channel.next_delivery_tag = tag + 1
-    if not method.no_ack:
+    queue.handed_out(envelope, not no_ack)
+    if not no_ack:
         channel.unacked[tag] = Unacked(envelope, queue, None)
     message = envelope.message
     conn = channel.connection

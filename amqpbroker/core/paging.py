@@ -1,0 +1,109 @@
+"""The part of a queue's backlog that lives on disk.
+
+Theory of operation: a durable queue keeps at most a window of messages in memory.  Behind
+that window the backlog is a sequence of chunks in queue order: ``DiskChunk``s hold only
+where each persistent message is stored (compact arrays, ~25 bytes a message, bodies on
+disk), and in-memory chunks hold messages that cannot be paged (transient ones, which have
+no disk copy).  The queue pages back in from the front as its window drains.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import deque
+from collections.abc import Iterator
+
+from .message import Envelope
+from .ports import StoreRef
+
+
+class DiskChunk:
+    """Stored messages in queue order: sequence numbers, store refs and redelivered flags."""
+
+    __slots__ = ("_flags", "_offsets", "_segments", "_seqs", "_sizes", "start")
+
+    def __init__(self) -> None:
+        self._seqs = array("Q")
+        self._segments = array("I")
+        self._offsets = array("Q")
+        self._sizes = array("I")
+        self._flags = array("B")
+        self.start = 0  # entries before this were paged back in
+
+    def __len__(self) -> int:
+        return len(self._seqs) - self.start
+
+    def append(self, seq: int, ref: StoreRef, redelivered: bool) -> None:
+        self._seqs.append(seq)
+        segment, offset, size = ref
+        self._segments.append(segment)
+        self._offsets.append(offset)
+        self._sizes.append(size)
+        self._flags.append(redelivered)
+
+    def take(self, count: int) -> list[tuple[int, StoreRef, bool]]:
+        """Remove and return up to ``count`` entries from the front."""
+        stop = min(self.start + count, len(self._seqs))
+        taken = [
+            (
+                self._seqs[i],
+                (self._segments[i], self._offsets[i], self._sizes[i]),
+                bool(self._flags[i]),
+            )
+            for i in range(self.start, stop)
+        ]
+        self.start = stop
+        return taken
+
+    def entries(self) -> Iterator[tuple[int, StoreRef]]:
+        for i in range(self.start, len(self._seqs)):
+            yield self._seqs[i], (self._segments[i], self._offsets[i], self._sizes[i])
+
+
+Chunk = DiskChunk | deque[Envelope]
+
+
+class Backlog:
+    """The chunks behind a queue's in-memory window."""
+
+    __slots__ = ("chunks", "count")
+
+    def __init__(self) -> None:
+        self.chunks: deque[Chunk] = deque()
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def add_stored(self, seq: int, ref: StoreRef, redelivered: bool = False) -> None:
+        last = self.chunks[-1] if self.chunks else None
+        if not isinstance(last, DiskChunk):
+            last = DiskChunk()
+            self.chunks.append(last)
+        last.append(seq, ref, redelivered)
+        self.count += 1
+
+    def add_in_memory(self, envelope: Envelope) -> None:
+        last = self.chunks[-1] if self.chunks else None
+        if not isinstance(last, deque):
+            last = deque()
+            self.chunks.append(last)
+        last.append(envelope)
+        self.count += 1
+
+    def clear(self) -> list[tuple[int, StoreRef]]:
+        """Drop everything; return the stored entries that were dropped."""
+        dropped = [
+            entry
+            for chunk in self.chunks
+            if isinstance(chunk, DiskChunk)
+            for entry in chunk.entries()
+        ]
+        self.chunks.clear()
+        self.count = 0
+        return dropped
+
+    def stored_entries(self) -> Iterator[tuple[int, StoreRef]]:
+        for chunk in self.chunks:
+            if isinstance(chunk, DiskChunk):
+                yield from chunk.entries()

@@ -1,0 +1,83 @@
+"""What the core asks of durable storage (implemented by ``amqpbroker.storage``).
+
+The core calls these synchronously and they must not block: a store records the intent and
+writes it later from its own thread.  ``NullStore`` is the in-memory broker's store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .exchanges import Binding, Exchange
+    from .message import Envelope, Message
+    from .queue import Queue
+
+# Where a stored message lives: (segment number, offset, record size).
+StoreRef = tuple[int, int, int]
+
+
+class Store(Protocol):
+    """Durable definitions and persistent messages in durable queues."""
+
+    def exchange_declared(self, exchange: Exchange) -> None: ...
+    def exchange_deleted(self, exchange: Exchange) -> None: ...
+    def queue_declared(self, queue: Queue) -> None: ...
+    def queue_deleted(self, queue: Queue) -> None: ...
+    def binding_added(self, binding: Binding) -> None: ...
+    def binding_removed(self, binding: Binding) -> None: ...
+
+    def enqueued(self, queue: Queue, envelope: Envelope) -> None:
+        """A persistent message entered a durable queue (written once across queues)."""
+
+    def delivered(self, queue: Queue, envelope: Envelope) -> None:
+        """A stored message went out unacknowledged (so it comes back redelivered)."""
+
+    def removed(self, queue: Queue, seqs: list[int], refs: list[StoreRef]) -> None:
+        """Stored messages left a queue (acked, dropped, purged)."""
+
+    def when_durable(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once everything recorded so far is on disk."""
+
+    def read(self, refs: list[StoreRef], callback: Callable[[list[Message]], None]) -> None:
+        """Read paged-out messages back, off the loop; ``callback`` gets them in order."""
+
+
+class NullStore:
+    """No durability: the in-memory broker."""
+
+    paging = False
+
+    def exchange_declared(self, exchange: Any) -> None:
+        pass
+
+    def exchange_deleted(self, exchange: Any) -> None:
+        pass
+
+    def queue_declared(self, queue: Any) -> None:
+        pass
+
+    def queue_deleted(self, queue: Any) -> None:
+        pass
+
+    def binding_added(self, binding: Any) -> None:
+        pass
+
+    def binding_removed(self, binding: Any) -> None:
+        pass
+
+    def enqueued(self, queue: Any, envelope: Any) -> None:
+        pass
+
+    def delivered(self, queue: Any, envelope: Any) -> None:
+        pass
+
+    def removed(self, queue: Any, seqs: list[int], refs: list[StoreRef]) -> None:
+        pass
+
+    def when_durable(self, callback: Callable[[], None]) -> None:
+        callback()
+
+    def read(self, refs: list[StoreRef], callback: Callable[[list[Any]], None]) -> None:
+        raise RuntimeError("the in-memory store never pages messages out")
