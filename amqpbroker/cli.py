@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import signal
 from pathlib import Path
 from typing import Any
 
 import click
 
-from amqpbroker.config import BrokerConfig
+from amqpbroker.config import MEMORY, BrokerConfig
 from amqpbroker.server.app import BrokerServer
 from amqpbroker.server.embedded import log_loop_exception, new_event_loop
+from amqpbroker.storage.lock import DataDirInUse
+from amqpbroker.storage.records import CorruptStore
 
 log = logging.getLogger("amqpbroker")
 
@@ -35,11 +38,23 @@ def main() -> None:
     help="A rabbitmq.conf-style file.",
 )
 @click.option(
+    "--data-dir",
+    default=None,
+    help="Where durable state lives, or :memory:. [~/.local/share/amqpbroker/PORT; "
+    "in memory with --port 0]",
+)
+@click.option(
     "--log-level",
     default="info",
     type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
 )
-def serve(host: str | None, port: int | None, config_file: Path | None, log_level: str) -> None:
+def serve(
+    host: str | None,
+    port: int | None,
+    config_file: Path | None,
+    data_dir: str | None,
+    log_level: str,
+) -> None:
     """Run the broker in the foreground until Ctrl-C or SIGTERM."""
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -49,6 +64,7 @@ def serve(host: str | None, port: int | None, config_file: Path | None, log_leve
         config = dataclasses.replace(config, host=host)
     if port is not None:
         config = dataclasses.replace(config, port=port)
+    config = dataclasses.replace(config, data_dir=data_dir or default_data_dir(config.port))
     loop = new_event_loop()
     loop.set_exception_handler(log_loop_exception)
     try:
@@ -57,6 +73,8 @@ def serve(host: str | None, port: int | None, config_file: Path | None, log_leve
         raise click.ClickException(
             f"cannot listen on {config.host}:{config.port}: {error.strerror or error}"
         ) from None
+    except (DataDirInUse, CorruptStore) as error:
+        raise click.ClickException(str(error)) from None
     finally:
         loop.close()
 
@@ -72,6 +90,14 @@ async def _serve(config: BrokerConfig) -> None:
     await stop.wait()
     log.info("shutting down")
     await server.stop()
+
+
+def default_data_dir(port: int) -> str:
+    """State is kept per port; a broker on an ephemeral port (0) keeps it in memory."""
+    if port == 0:
+        return MEMORY
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "amqpbroker" / str(port))
 
 
 # rabbitmq.conf keys understood here, and the BrokerConfig field and type each sets.

@@ -22,11 +22,22 @@ class BrokerConfig:
     handshake_timeout: float = 10.0
     # How long the broker waits for connection.close-ok before dropping the socket.
     close_timeout: float = 3.0
+    # Where durable state lives; None (or ":memory:") keeps everything in memory.
+    data_dir: str | None = None
+    # fsync before confirming (turning it off trades crash safety for speed, for tests).
+    fsync: bool = True
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def in_memory(self) -> bool:
+        return self.data_dir in (None, "", MEMORY)
 
     def url(self, host: str, port: int) -> str:
         """The URL a client uses to reach this broker as its default user and vhost."""
         return amqp_url(self.default_user, self.default_pass, host, port, self.default_vhost)
+
+
+MEMORY = ":memory:"
 
 
 def amqp_url(user: str, password: str, host: str, port: int, vhost: str) -> str:

@@ -205,8 +205,13 @@ class Queue:
         if self._ready and self._head_waiters:
             self._wake_head_waiters()
 
-    def _loaded(self, entries: list[tuple[int, StoreRef, bool]], messages: list[Message]) -> None:
+    def _loaded(
+        self, entries: list[tuple[int, StoreRef, bool]], messages: list[Message] | None
+    ) -> None:
         self._loading = False
+        if messages is None:  # the store failed to read them (and logged why)
+            messages = []
+            entries = []
         if not self.deleted:
             for (seq, ref, redelivered), message in zip(entries, messages, strict=True):
                 message.store_ref = ref

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 from amqpbroker.auth import UserStore
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.storage.lock import DataDirLock
+from amqpbroker.storage.recovery import recover
+from amqpbroker.storage.store import DurableStore
 
 from .transport import AMQPProtocol
 
@@ -20,7 +24,13 @@ class BrokerServer:
 
     def __init__(self, config: BrokerConfig) -> None:
         self.config = config
-        self.state = BrokerState(config)
+        self._lock: DataDirLock | None = None
+        self.store: DurableStore | None = None
+        if not config.in_memory:
+            data_dir = Path(config.data_dir or ".")
+            self._lock = DataDirLock(data_dir)
+            self.store = DurableStore(data_dir, fsync=config.fsync)
+        self.state = BrokerState(config, self.store)
         self.users = UserStore()
         self.users.add(config.default_user, config.default_pass)
         self.connections: set[AMQPProtocol] = set()
@@ -35,7 +45,16 @@ class BrokerServer:
         return int(sockname[1])
 
     async def start(self) -> None:
+        """Recover durable state (if any), then listen."""
         loop = asyncio.get_running_loop()
+        if self.store is not None and self._lock is not None:
+            self._lock.acquire()
+            try:
+                await asyncio.to_thread(recover, self.store, self.state)
+            except BaseException:
+                self._lock.release()
+                raise
+            self.store.start(loop)
         self._server = await loop.create_server(
             self._new_protocol, self.config.host, self.config.port, reuse_address=True
         )
@@ -65,3 +84,7 @@ class BrokerServer:
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
+        if self.store is not None:
+            await asyncio.to_thread(self.store.close)
+        if self._lock is not None:
+            self._lock.release()

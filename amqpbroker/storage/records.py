@@ -84,3 +84,17 @@ def read_records(path: Path, data: bytes | None = None) -> Iterator[tuple[int, b
         payload, next_offset = found
         yield offset, payload
         offset = next_offset
+
+
+def read_records_at(path: Path, spans: list[tuple[int, int]]) -> list[bytes]:
+    """The payloads of the records at ``(offset, size)`` spans of a file, checked."""
+    payloads = []
+    with path.open("rb") as handle:
+        for offset, size in spans:
+            handle.seek(offset)
+            data = handle.read(size)
+            found = _record_at(data, 0)
+            if found is None:
+                raise CorruptStore(f"{path}: damaged message record at offset {offset}")
+            payloads.append(found[0])
+    return payloads

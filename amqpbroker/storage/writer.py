@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +33,15 @@ class Batch:
     appends: dict[Path, list[bytes]] = field(default_factory=dict)
     deletes: list[Path] = field(default_factory=list)
     callbacks: list[Callback] = field(default_factory=list)
+    # Work for the thread after the writes (reads that must see them), and where its
+    # result goes on the loop.
+    reads: list[tuple[Callable[[], Any], Callable[[Any], None]]] = field(default_factory=list)
 
     def append(self, path: Path, data: bytes) -> None:
         self.appends.setdefault(path, []).append(data)
 
     def __bool__(self) -> bool:
-        return bool(self.appends or self.deletes or self.callbacks)
+        return bool(self.appends or self.deletes or self.callbacks or self.reads)
 
 
 class GroupCommitWriter:
@@ -83,6 +86,9 @@ class GroupCommitWriter:
                 callbacks = []
             if callbacks:
                 self._loop.call_soon_threadsafe(_run_all, callbacks)
+            for batch in work:
+                for read, deliver in batch.reads:
+                    self._loop.call_soon_threadsafe(deliver, _attempt(read))
         for handle in self._files.values():
             handle.close()
         self._files.clear()
@@ -122,6 +128,15 @@ class GroupCommitWriter:
                 self._new_dirs.add(path.parent)
             handle = self._files[path] = path.open("ab")
         return handle
+
+
+def _attempt(read: Callable[[], Any]) -> Any:
+    """A read's result, or None when the store could not give it (logged)."""
+    try:
+        return read()
+    except Exception:
+        log.exception("reading messages back from the store failed")
+        return None
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -1,0 +1,287 @@
+"""Start-up: rebuild durable state from the data directory.
+
+Theory of operation: the definitions log is replayed into the core (durable exchanges,
+queues, bindings between durable ends) and rewritten compactly.  Each durable queue's index
+segments are replayed (enqueue, delivered, removed) to find the messages still in it; those
+go back into the queue as paged-out entries — message bodies are not read until delivered.
+Message segments no live message refers to are deleted.  Only then does the broker listen.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amqpbroker.core.broker import BrokerState
+from amqpbroker.core.queue import Queue
+from amqpbroker.core.vhost import VirtualHost
+
+from .codec import (
+    DELIVERED,
+    ENQUEUE,
+    REMOVED,
+    decode_arguments,
+    decode_definition,
+    decode_index_entry,
+    encode_definition,
+)
+from .records import encode_record, read_records
+from .store import DurableStore, QueueIndex
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 1_000_000  # index entries between progress lines
+
+
+@dataclass
+class RecoveryReport:
+    exchanges: int = 0
+    queues: int = 0
+    bindings: int = 0
+    messages: int = 0
+    seconds: float = 0.0
+
+
+def recover(store: DurableStore, broker: BrokerState) -> RecoveryReport:
+    """Load ``store.data_dir`` into ``broker`` (blocking file I/O: run it before serving)."""
+    started = time.monotonic()
+    report = RecoveryReport()
+    definitions = _replay_definitions(store.definitions_path)
+    queues = _apply_definitions(definitions, broker, report)
+    _rewrite_definitions(store, definitions)
+    known_dirs = set()
+    for queue in queues:
+        index = store.index_for(queue)
+        known_dirs.add(index.directory.name)
+        report.messages += _recover_queue(store, queue, index, report)
+    _remove_unknown_queue_dirs(store.data_dir / "queues", known_dirs)
+    _collect_segments(store)
+    report.seconds = time.monotonic() - started
+    log.info(
+        "recovered %d exchanges, %d queues, %d bindings, %d messages in %.3f s",
+        report.exchanges,
+        report.queues,
+        report.bindings,
+        report.messages,
+        report.seconds,
+    )
+    return report
+
+
+# -- definitions ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Definitions:
+    exchanges: dict[tuple[str, str], dict[str, Any]]
+    queues: dict[tuple[str, str], dict[str, Any]]
+    bindings: dict[tuple[Any, ...], dict[str, Any]]
+
+
+def _binding_key(entry: dict[str, Any]) -> tuple[Any, ...]:
+    arguments = entry["arguments"]
+    return (
+        entry["vhost"],
+        entry["source"],
+        entry["destination_kind"],
+        entry["destination"],
+        entry["routing_key"],
+        arguments["table"],
+    )
+
+
+def _replay_definitions(path: Path) -> Definitions:
+    definitions = Definitions({}, {}, {})
+    if not path.exists():
+        return definitions
+    for _, payload in read_records(path):
+        entry = decode_definition(payload)
+        op = entry.pop("op")
+        key = (entry.get("vhost", "/"), entry.get("name", ""))
+        if op == "exchange":
+            definitions.exchanges[key] = entry
+        elif op == "exchange.delete":
+            definitions.exchanges.pop(key, None)
+            _drop_bindings(definitions, key[0], "exchange", key[1])
+        elif op == "queue":
+            definitions.queues[key] = entry
+        elif op == "queue.delete":
+            definitions.queues.pop(key, None)
+            _drop_bindings(definitions, key[0], "queue", key[1])
+        elif op == "binding":
+            definitions.bindings[_binding_key(entry)] = entry
+        elif op == "binding.delete":
+            definitions.bindings.pop(_binding_key(entry), None)
+    return definitions
+
+
+def _drop_bindings(definitions: Definitions, vhost: str, kind: str, name: str) -> None:
+    for key, entry in list(definitions.bindings.items()):
+        if entry["vhost"] != vhost:
+            continue
+        if (kind == "exchange" and entry["source"] == name) or (
+            entry["destination_kind"] == kind and entry["destination"] == name
+        ):
+            del definitions.bindings[key]
+
+
+def _apply_definitions(
+    definitions: Definitions, broker: BrokerState, report: RecoveryReport
+) -> list[Queue]:
+    store = broker.store
+    recovering: Any = store
+    recovering.replaying = True  # the core's declarations must not be written again
+    try:
+        for (vhost_name, name), entry in definitions.exchanges.items():
+            vhost = broker.add_vhost(vhost_name)
+            if name in vhost.exchanges:
+                continue
+            vhost.declare_exchange(
+                name,
+                entry["type"],
+                passive=False,
+                durable=True,
+                auto_delete=entry["auto_delete"],
+                internal=entry["internal"],
+                arguments=decode_arguments(entry["arguments"]),
+            )
+            report.exchanges += 1
+        queues = []
+        for (vhost_name, name), entry in definitions.queues.items():
+            vhost = broker.add_vhost(vhost_name)
+            queue = Queue(
+                name,
+                vhost_name,
+                durable=True,
+                exclusive_owner=None,
+                auto_delete=entry["auto_delete"],
+                arguments=decode_arguments(entry["arguments"]),
+                store=store,
+            )
+            vhost.queues[name] = queue
+            queues.append(queue)
+            report.queues += 1
+        for entry in definitions.bindings.values():
+            if _restore_binding(broker.add_vhost(entry["vhost"]), entry):
+                report.bindings += 1
+        return queues
+    finally:
+        recovering.replaying = False
+
+
+def _restore_binding(vhost: VirtualHost, entry: dict[str, Any]) -> bool:
+    source = vhost.exchanges.get(entry["source"])
+    names = vhost.queues if entry["destination_kind"] == "queue" else vhost.exchanges
+    destination = names.get(entry["destination"])
+    if source is None or destination is None:
+        return False
+    vhost.bind(
+        entry["source"], destination, entry["routing_key"], decode_arguments(entry["arguments"])
+    )
+    return True
+
+
+def _rewrite_definitions(store: DurableStore, definitions: Definitions) -> None:
+    """Replace the log by one declaration per surviving definition (atomically)."""
+    path = store.definitions_path
+    records = [
+        encode_record(encode_definition("exchange", **e)) for e in definitions.exchanges.values()
+    ]
+    records += [encode_record(encode_definition("queue", **e)) for e in definitions.queues.values()]
+    records += [
+        encode_record(encode_definition("binding", **e)) for e in definitions.bindings.values()
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_suffix(".new")
+    with fresh.open("wb") as handle:
+        handle.write(b"".join(records))
+        handle.flush()
+        os.fsync(handle.fileno())
+    fresh.replace(path)
+
+
+# -- queue indexes --------------------------------------------------------------------------------
+
+
+def _recover_queue(
+    store: DurableStore, queue: Queue, index: QueueIndex, report: RecoveryReport
+) -> int:
+    live: dict[int, list[Any]] = {}  # seq -> [ref, delivered, index segment]
+    first_enqueued: dict[int, int] = {}  # index segment -> first seq it enqueued
+    files = sorted(index.directory.glob("*.idx")) if index.directory.exists() else []
+    entries_seen = 0
+    for path in files:
+        number = int(path.stem)
+        count = 0
+        for _, payload in read_records(path):
+            kind, seq, ref = decode_index_entry(payload)
+            if kind == ENQUEUE:
+                live[seq] = [ref, False, number]
+                first_enqueued.setdefault(number, seq)
+            elif kind == DELIVERED and seq in live:
+                live[seq][1] = True
+            elif kind == REMOVED:
+                live.pop(seq, None)
+            count += 1
+        entries_seen += count
+        index.segment, index.entries_in_segment = number, count
+        if entries_seen >= PROGRESS_EVERY:
+            log.info("recovering %s: %d index entries read", queue, entries_seen)
+            entries_seen = 0
+    per_segment: dict[int, list[int]] = {}
+    for seq in sorted(live):
+        ref, delivered, number = live[seq]
+        queue.restore(seq, tuple(ref), delivered)
+        store.live_in_segment[ref[0]] = store.live_in_segment.get(ref[0], 0) + 1
+        per_segment.setdefault(number, []).append(seq)
+    _restore_index_segments(index, files, per_segment, first_enqueued)
+    return len(live)
+
+
+def _restore_index_segments(
+    index: QueueIndex,
+    files: list[Path],
+    per_segment: dict[int, list[int]],
+    first_enqueued: dict[int, int],
+) -> None:
+    """Rebuild which index segments are still needed; delete leading ones that are not.
+
+    Only segments that enqueued something are tracked (removals are counted against them);
+    others are kept while anything older lives, and collected at a later start.
+    """
+    for path in files:
+        number = int(path.stem)
+        live = len(per_segment.get(number, ()))
+        if not live and not index.segments and number != index.segment:
+            path.unlink(missing_ok=True)  # nothing live in it, nothing older left
+            continue
+        if number in first_enqueued:
+            index.segments.append(number)
+            index.first_seqs.append(first_enqueued[number])
+            index.live.append(live)
+
+
+def _remove_unknown_queue_dirs(queues_dir: Path, known: set[str]) -> None:
+    if not queues_dir.exists():
+        return
+    for directory in queues_dir.iterdir():
+        if directory.name not in known:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _collect_segments(store: DurableStore) -> None:
+    """Delete unreferenced message segments; new messages go to a fresh segment."""
+    messages_dir = store.data_dir / "messages"
+    numbers = (
+        sorted(int(p.stem) for p in messages_dir.glob("*.seg")) if messages_dir.exists() else []
+    )
+    for number in numbers:
+        if store.live_in_segment.get(number, 0) <= 0:
+            store.message_path(number).unlink(missing_ok=True)
+    store.segment = (numbers[-1] + 1) if numbers else 1
+    store.segment_offset = 0

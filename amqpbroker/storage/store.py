@@ -1,0 +1,298 @@
+"""The durable store: definitions, a shared message store, and one index per durable queue.
+
+Theory of operation (layout under the data directory):
+  definitions.log        durable exchanges, queues and bindings, as a replayable log
+  messages/NNNNNNNN.seg  message records; a message routed to several queues is written once
+  queues/<id>/NNNNNNNN.idx  per durable queue: enqueue (seq -> message ref), delivered, removed
+
+Everything is appended through the group-commit writer; the loop only assigns offsets.  A
+message's location (segment, offset, size) is known as soon as it is appended, so queues can
+page it out while the bytes are still on their way to disk; reads go through the writer
+thread after the writes before them, so they always find their bytes.
+
+Space comes back in two ways.  A message segment is deleted once no queue holds any message
+in it.  A queue's index is itself segmented: its oldest index segment is deleted once every
+message it enqueued has left the queue (only the oldest, so no later record refers to it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from amqpbroker.core.exchanges import Binding, Exchange
+from amqpbroker.core.message import Envelope, Message
+from amqpbroker.core.ports import StoreRef
+from amqpbroker.core.queue import Queue
+
+from .codec import (
+    DELIVERED,
+    REMOVED,
+    decode_message,
+    encode_arguments,
+    encode_definition,
+    encode_enqueue,
+    encode_message,
+    encode_seq_event,
+)
+from .records import encode_record, read_records_at
+from .writer import Batch, GroupCommitWriter
+
+log = logging.getLogger(__name__)
+
+SEGMENT_SIZE = 64 * 1024 * 1024
+INDEX_SEGMENT_ENTRIES = 100_000
+
+
+def queue_directory_name(vhost: str, name: str) -> str:
+    return hashlib.sha256(f"{vhost}\0{name}".encode()).hexdigest()[:32]
+
+
+def segment_name(number: int, suffix: str) -> str:
+    return f"{number:08d}.{suffix}"
+
+
+@dataclass(slots=True)
+class QueueIndex:
+    """Where one durable queue's index lives and which of its segments can go."""
+
+    directory: Path
+    segment: int = 1
+    entries_in_segment: int = 0
+    first_seqs: list[int] = field(default_factory=list)  # first seq of each live segment
+    segments: list[int] = field(default_factory=list)  # their numbers, oldest first
+    live: list[int] = field(default_factory=list)  # live messages enqueued in each
+
+    def path(self, number: int) -> Path:
+        return self.directory / segment_name(number, "idx")
+
+    def note_enqueue(self, seq: int) -> None:
+        if not self.segments or self.segments[-1] != self.segment:
+            self.segments.append(self.segment)
+            self.first_seqs.append(seq)
+            self.live.append(0)
+        self.live[-1] += 1
+        self.entries_in_segment += 1
+
+    def note_removed(self, seq: int) -> None:
+        position = bisect_right(self.first_seqs, seq) - 1
+        if position >= 0:
+            self.live[position] -= 1
+
+    def dead_oldest(self) -> list[int]:
+        """Pop and return the oldest segments that hold no live message (not the current)."""
+        dead = []
+        while self.segments and self.live[0] <= 0 and self.segments[0] != self.segment:
+            dead.append(self.segments[0])
+            del self.segments[0], self.first_seqs[0], self.live[0]
+        return dead
+
+
+class DurableStore:
+    """Implements ``core.ports.Store`` on a data directory (see the module docstring)."""
+
+    paging = True
+
+    def __init__(
+        self, data_dir: Path, *, fsync: bool = True, segment_size: int = SEGMENT_SIZE
+    ) -> None:
+        self.data_dir = data_dir
+        self.segment_size = segment_size
+        self._fsync = fsync
+        self._writer: GroupCommitWriter | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._batch = Batch()
+        self._flush_scheduled = False
+        self.segment = 1  # the message segment being appended to
+        self.segment_offset = 0
+        self.live_in_segment: dict[int, int] = {}
+        self.indexes: dict[Queue, QueueIndex] = {}
+        self.replaying = False  # recovery re-declares definitions it read: not written again
+
+    # -- life cycle -----------------------------------------------------------------------------
+
+    @property
+    def definitions_path(self) -> Path:
+        return self.data_dir / "definitions.log"
+
+    def message_path(self, segment: int) -> Path:
+        return self.data_dir / "messages" / segment_name(segment, "seg")
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._writer = GroupCommitWriter(loop, fsync=self._fsync)
+
+    def close(self) -> None:
+        """Write everything pending and stop the writer (blocks: call at shutdown)."""
+        if self._writer is not None:
+            self.flush()
+            self._writer.close()
+            self._writer = None
+
+    def flush(self) -> None:
+        """Hand this tick's records to the writer thread as one batch."""
+        self._flush_scheduled = False
+        if self._batch and self._writer is not None:
+            batch, self._batch = self._batch, Batch()
+            self._writer.submit(batch)
+
+    def _dirty(self) -> None:
+        if not self._flush_scheduled and self._loop is not None:
+            self._flush_scheduled = True
+            self._loop.call_soon(self.flush)
+
+    def _append(self, path: Path, payload: bytes) -> None:
+        self._batch.append(path, encode_record(payload))
+        self._dirty()
+
+    # -- definitions ----------------------------------------------------------------------------
+
+    def _definition(self, op: str, **fields: Any) -> None:
+        if not self.replaying:
+            self._append(self.definitions_path, encode_definition(op, **fields))
+
+    def exchange_declared(self, exchange: Exchange) -> None:
+        self._definition(
+            "exchange",
+            vhost=exchange.vhost,
+            name=exchange.name,
+            type=exchange.type_name,
+            auto_delete=exchange.auto_delete,
+            internal=exchange.internal,
+            arguments=encode_arguments(exchange.arguments),
+        )
+
+    def exchange_deleted(self, exchange: Exchange) -> None:
+        self._definition("exchange.delete", vhost=exchange.vhost, name=exchange.name)
+
+    def queue_declared(self, queue: Queue) -> None:
+        self._definition(
+            "queue",
+            vhost=queue.vhost,
+            name=queue.name,
+            auto_delete=queue.auto_delete,
+            arguments=encode_arguments(queue.arguments),
+        )
+        self.index_for(queue)
+
+    def queue_deleted(self, queue: Queue) -> None:
+        self._definition("queue.delete", vhost=queue.vhost, name=queue.name)
+        index = self.indexes.pop(queue, None)
+        if index is not None:
+            self._batch.deletes.extend(index.path(n) for n in range(1, index.segment + 1))
+            self._dirty()
+
+    def binding_added(self, binding: Binding) -> None:
+        self._definition("binding", **self._binding_fields(binding))
+
+    def binding_removed(self, binding: Binding) -> None:
+        self._definition("binding.delete", **self._binding_fields(binding))
+
+    @staticmethod
+    def _binding_fields(binding: Binding) -> dict[str, Any]:
+        destination = binding.destination
+        return {
+            "vhost": destination.vhost,
+            "source": binding.source,
+            "destination": destination.name,
+            "destination_kind": "queue" if isinstance(destination, Queue) else "exchange",
+            "routing_key": binding.routing_key,
+            "arguments": encode_arguments(binding.raw_arguments or {}),
+        }
+
+    # -- messages -------------------------------------------------------------------------------
+
+    def index_for(self, queue: Queue) -> QueueIndex:
+        index = self.indexes.get(queue)
+        if index is None:
+            directory = self.data_dir / "queues" / queue_directory_name(queue.vhost, queue.name)
+            index = self.indexes[queue] = QueueIndex(directory)
+        return index
+
+    def enqueued(self, queue: Queue, envelope: Envelope) -> None:
+        message = envelope.message
+        ref = message.store_ref
+        if ref is None:
+            ref = message.store_ref = self._write_message(message)
+        self.live_in_segment[ref[0]] = self.live_in_segment.get(ref[0], 0) + 1
+        index = self.index_for(queue)
+        if index.entries_in_segment >= INDEX_SEGMENT_ENTRIES:
+            index.segment += 1
+            index.entries_in_segment = 0
+        index.note_enqueue(envelope.seq)
+        self._append(index.path(index.segment), encode_enqueue(envelope.seq, ref))
+
+    def _write_message(self, message: Message) -> StoreRef:
+        record = encode_record(encode_message(message))
+        if self.segment_offset and self.segment_offset + len(record) > self.segment_size:
+            self._close_segment()
+        ref = (self.segment, self.segment_offset, len(record))
+        self.segment_offset += len(record)
+        self._batch.append(self.message_path(self.segment), record)
+        self._dirty()
+        return ref
+
+    def _close_segment(self) -> None:
+        finished = self.segment
+        self.segment += 1
+        self.segment_offset = 0
+        if self.live_in_segment.get(finished, 0) <= 0:
+            self._delete_segment(finished)
+
+    def _delete_segment(self, segment: int) -> None:
+        self.live_in_segment.pop(segment, None)
+        self._batch.deletes.append(self.message_path(segment))
+        self._dirty()
+
+    def delivered(self, queue: Queue, envelope: Envelope) -> None:
+        index = self.indexes.get(queue)
+        if index is not None:
+            self._append(index.path(index.segment), encode_seq_event(DELIVERED, envelope.seq))
+
+    def removed(self, queue: Queue, seqs: list[int], refs: list[StoreRef]) -> None:
+        for segment, _, _ in refs:
+            left = self.live_in_segment.get(segment, 0) - 1
+            self.live_in_segment[segment] = left
+            if left <= 0 and segment != self.segment:
+                self._delete_segment(segment)
+        index = self.indexes.get(queue)
+        if index is None:  # the queue was deleted; its index went with it
+            return
+        path = index.path(index.segment)
+        for seq in seqs:
+            self._append(path, encode_seq_event(REMOVED, seq))
+            index.note_removed(seq)
+        dead = index.dead_oldest()
+        if dead:
+            self._batch.deletes.extend(index.path(n) for n in dead)
+
+    def when_durable(self, callback: Callable[[], None]) -> None:
+        self._batch.callbacks.append(callback)
+        self._dirty()
+
+    def read(self, refs: list[StoreRef], callback: Callable[[list[Message]], None]) -> None:
+        self._batch.reads.append((partial(self.read_now, refs), callback))
+        self._dirty()
+
+    def read_now(self, refs: list[StoreRef]) -> list[Message]:
+        """Read messages from their segments (called on the writer thread, or at start-up)."""
+        messages = []
+        by_segment: dict[int, list[tuple[int, int]]] = {}
+        for segment, offset, size in refs:
+            by_segment.setdefault(segment, []).append((offset, size))
+        payloads: dict[tuple[int, int], bytes] = {}
+        for segment, spans in by_segment.items():
+            for (offset, _), payload in zip(
+                spans, read_records_at(self.message_path(segment), spans), strict=True
+            ):
+                payloads[(segment, offset)] = payload
+        for segment, offset, _ in refs:
+            messages.append(decode_message(payloads[(segment, offset)]))
+        return messages
