@@ -214,6 +214,8 @@ def _recover_queue(
     live: dict[int, list[Any]] = {}  # seq -> [ref, delivered, index segment]
     first_enqueued: dict[int, int] = {}  # index segment -> first seq it enqueued
     files = sorted(index.directory.glob("*.idx")) if index.directory.exists() else []
+    if files:
+        index.oldest_file = int(files[0].stem)
     entries_seen = 0
     for path in files:
         number = int(path.stem)
@@ -259,6 +261,7 @@ def _restore_index_segments(
         live = len(per_segment.get(number, ()))
         if not live and not index.segments and number != index.segment:
             path.unlink(missing_ok=True)  # nothing live in it, nothing older left
+            index.oldest_file = number + 1
             continue
         if number in first_enqueued:
             index.segments.append(number)

@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 SEGMENT_SIZE = 64 * 1024 * 1024
 INDEX_SEGMENT_ENTRIES = 100_000
+# An index whose queue holds no stored message restarts in a new file after this many entries.
+INDEX_RESET_ENTRIES = 10_000
 
 
 def queue_directory_name(vhost: str, name: str) -> str:
@@ -64,8 +66,9 @@ class QueueIndex:
     """Where one durable queue's index lives and which of its segments can go."""
 
     directory: Path
-    segment: int = 1
+    segment: int = 1  # the index segment being appended to
     entries_in_segment: int = 0
+    oldest_file: int = 1  # no index segment below this exists any more
     first_seqs: list[int] = field(default_factory=list)  # first seq of each live segment
     segments: list[int] = field(default_factory=list)  # their numbers, oldest first
     live: list[int] = field(default_factory=list)  # live messages enqueued in each
@@ -79,19 +82,26 @@ class QueueIndex:
             self.first_seqs.append(seq)
             self.live.append(0)
         self.live[-1] += 1
-        self.entries_in_segment += 1
 
     def note_removed(self, seq: int) -> None:
         position = bisect_right(self.first_seqs, seq) - 1
         if position >= 0:
             self.live[position] -= 1
 
-    def dead_oldest(self) -> list[int]:
-        """Pop and return the oldest segments that hold no live message (not the current)."""
-        dead = []
+    def dead_files(self) -> list[Path]:
+        """Index files that can go: the oldest segments without live messages, or, once the
+        queue holds no stored message at all and the current segment has grown, every file
+        (appending then starts afresh)."""
         while self.segments and self.live[0] <= 0 and self.segments[0] != self.segment:
-            dead.append(self.segments[0])
             del self.segments[0], self.first_seqs[0], self.live[0]
+        if not self.segments and self.entries_in_segment >= INDEX_RESET_ENTRIES:
+            last = self.segment
+            self.segment += 1
+            self.entries_in_segment = 0
+        else:
+            last = self.segments[0] - 1 if self.segments else self.segment - 1
+        dead = [self.path(n) for n in range(self.oldest_file, last + 1)]
+        self.oldest_file = max(self.oldest_file, last + 1)
         return dead
 
 
@@ -186,7 +196,9 @@ class DurableStore:
         self._definition("queue.delete", vhost=queue.vhost, name=queue.name)
         index = self.indexes.pop(queue, None)
         if index is not None:
-            self._batch.deletes.extend(index.path(n) for n in range(1, index.segment + 1))
+            self._batch.deletes.extend(
+                index.path(n) for n in range(index.oldest_file, index.segment + 1)
+            )
             self._dirty()
 
     def binding_added(self, binding: Binding) -> None:
@@ -223,11 +235,15 @@ class DurableStore:
             ref = message.store_ref = self._write_message(message)
         self.live_in_segment[ref[0]] = self.live_in_segment.get(ref[0], 0) + 1
         index = self.index_for(queue)
+        self._append_index(index, encode_enqueue(envelope.seq, ref))
+        index.note_enqueue(envelope.seq)
+
+    def _append_index(self, index: QueueIndex, payload: bytes) -> None:
         if index.entries_in_segment >= INDEX_SEGMENT_ENTRIES:
             index.segment += 1
             index.entries_in_segment = 0
-        index.note_enqueue(envelope.seq)
-        self._append(index.path(index.segment), encode_enqueue(envelope.seq, ref))
+        index.entries_in_segment += 1
+        self._append(index.path(index.segment), payload)
 
     def _write_message(self, message: Message) -> StoreRef:
         record = encode_record(encode_message(message))
@@ -254,7 +270,7 @@ class DurableStore:
     def delivered(self, queue: Queue, envelope: Envelope) -> None:
         index = self.indexes.get(queue)
         if index is not None:
-            self._append(index.path(index.segment), encode_seq_event(DELIVERED, envelope.seq))
+            self._append_index(index, encode_seq_event(DELIVERED, envelope.seq))
 
     def removed(self, queue: Queue, seqs: list[int], refs: list[StoreRef]) -> None:
         for segment, _, _ in refs:
@@ -265,13 +281,12 @@ class DurableStore:
         index = self.indexes.get(queue)
         if index is None:  # the queue was deleted; its index went with it
             return
-        path = index.path(index.segment)
         for seq in seqs:
-            self._append(path, encode_seq_event(REMOVED, seq))
+            self._append_index(index, encode_seq_event(REMOVED, seq))
             index.note_removed(seq)
-        dead = index.dead_oldest()
+        dead = index.dead_files()
         if dead:
-            self._batch.deletes.extend(index.path(n) for n in dead)
+            self._batch.deletes.extend(dead)
 
     def when_durable(self, callback: Callable[[], None]) -> None:
         self._batch.callbacks.append(callback)
