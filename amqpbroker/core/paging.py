@@ -20,7 +20,7 @@ from .ports import StoreRef
 class DiskChunk:
     """Stored messages in queue order: sequence numbers, store refs and redelivered flags."""
 
-    __slots__ = ("_flags", "_offsets", "_segments", "_seqs", "_sizes", "start")
+    __slots__ = ("_flags", "_offsets", "_segments", "_seqs", "_sizes", "segments_used", "start")
 
     def __init__(self) -> None:
         self._seqs = array("Q")
@@ -29,6 +29,7 @@ class DiskChunk:
         self._sizes = array("I")
         self._flags = array("B")
         self.start = 0  # entries before this were paged back in
+        self.segments_used: set[int] = set()  # store segments referenced (for compaction)
 
     def __len__(self) -> int:
         return len(self._seqs) - self.start
@@ -36,6 +37,7 @@ class DiskChunk:
     def append(self, seq: int, ref: StoreRef, redelivered: bool) -> None:
         self._seqs.append(seq)
         segment, offset, size = ref
+        self.segments_used.add(segment)
         self._segments.append(segment)
         self._offsets.append(offset)
         self._sizes.append(size)
@@ -58,6 +60,23 @@ class DiskChunk:
     def entries(self) -> Iterator[tuple[int, StoreRef]]:
         for i in range(self.start, len(self._seqs)):
             yield self._seqs[i], (self._segments[i], self._offsets[i], self._sizes[i])
+
+    def in_segment(self, segment: int) -> Iterator[tuple[int, int, StoreRef]]:
+        """(position, seq, ref) of the entries stored in ``segment``."""
+        if segment not in self.segments_used:
+            return
+        segments = self._segments
+        for i in range(self.start, len(segments)):
+            if segments[i] == segment:
+                yield i, self._seqs[i], (segment, self._offsets[i], self._sizes[i])
+
+    def move(self, position: int, ref: StoreRef) -> None:
+        """The entry at ``position`` now lives at ``ref`` (compaction moved it)."""
+        segment, offset, size = ref
+        self.segments_used.add(segment)
+        self._segments[position] = segment
+        self._offsets[position] = offset
+        self._sizes[position] = size
 
 
 Chunk = DiskChunk | deque[Envelope]

@@ -23,7 +23,7 @@ from typing import Any
 
 from .consumer import Consumer
 from .message import Envelope, Message
-from .paging import Backlog
+from .paging import Backlog, DiskChunk
 from .ports import NullStore, Store, StoreRef
 
 WINDOW = 20_000  # messages a durable queue keeps in memory before paging the rest out
@@ -172,6 +172,30 @@ class Queue:
         if self.durable and stored:
             self.store.removed(self, [seq for seq, _ in stored], [ref for _, ref in stored])
         return count
+
+    def stored_in_segment(self, segment: int) -> list[tuple[int, StoreRef, Any]]:
+        """(seq, ref, place) of the stored messages of ``segment`` still in this queue;
+        ``place`` is what ``move_stored`` needs to point one elsewhere (compaction)."""
+        found: list[tuple[int, StoreRef, Any]] = [
+            (e.seq, e.message.store_ref, e.message)
+            for e in self._ready
+            if e.message.store_ref is not None and e.message.store_ref[0] == segment
+        ]
+        for chunk in self._backlog.chunks:
+            if isinstance(chunk, DiskChunk):
+                found.extend(
+                    (seq, ref, (chunk, position))
+                    for position, seq, ref in chunk.in_segment(segment)
+                )
+        return found
+
+    @staticmethod
+    def move_stored(place: Any, ref: StoreRef) -> None:
+        if isinstance(place, Message):
+            place.store_ref = ref
+        else:
+            chunk, position = place
+            chunk.move(position, ref)
 
     def stored_entries(self) -> list[tuple[int, StoreRef]]:
         """Every stored message still in the queue (for the store, when it is deleted)."""

@@ -14,7 +14,7 @@ from amqpbroker.core.message import Message
 _U32 = struct.Struct(">I")
 _ENQUEUE = struct.Struct(">cQIQI")  # b"E", seq, segment, offset, size
 _SEQ = struct.Struct(">cQ")  # b"D" delivered / b"A" removed, seq
-ENQUEUE, DELIVERED, REMOVED = b"E", b"D", b"A"
+ENQUEUE, DELIVERED, REMOVED, MOVED = b"E", b"D", b"A", b"M"
 
 
 # -- messages -------------------------------------------------------------------------------------
@@ -41,8 +41,9 @@ def decode_message(payload: bytes) -> Message:
 # -- queue indexes --------------------------------------------------------------------------------
 
 
-def encode_enqueue(seq: int, ref: tuple[int, int, int]) -> bytes:
-    return _ENQUEUE.pack(ENQUEUE, seq, *ref)
+def encode_enqueue(seq: int, ref: tuple[int, int, int], kind: bytes = ENQUEUE) -> bytes:
+    """An enqueue, or (kind MOVED) a message compaction moved to ``ref``."""
+    return _ENQUEUE.pack(kind, seq, *ref)
 
 
 def encode_seq_event(kind: bytes, seq: int) -> bytes:
@@ -52,7 +53,7 @@ def encode_seq_event(kind: bytes, seq: int) -> bytes:
 def decode_index_entry(payload: bytes) -> tuple[bytes, int, tuple[int, int, int] | None]:
     """(kind, seq, ref or None)."""
     kind = payload[:1]
-    if kind == ENQUEUE:
+    if kind in (ENQUEUE, MOVED):
         _, seq, segment, offset, size = _ENQUEUE.unpack(payload)
         return kind, seq, (segment, offset, size)
     _, seq = _SEQ.unpack(payload)

@@ -24,6 +24,7 @@ from amqpbroker.core.vhost import VirtualHost
 from .codec import (
     DELIVERED,
     ENQUEUE,
+    MOVED,
     REMOVED,
     decode_arguments,
     decode_definition,
@@ -227,6 +228,8 @@ def _recover_queue(
                 first_enqueued.setdefault(number, seq)
             elif kind == DELIVERED and seq in live:
                 live[seq][1] = True
+            elif kind == MOVED and seq in live:
+                live[seq][0] = ref
             elif kind == REMOVED:
                 live.pop(seq, None)
             count += 1
@@ -239,7 +242,7 @@ def _recover_queue(
     for seq in sorted(live):
         ref, delivered, number = live[seq]
         queue.restore(seq, tuple(ref), delivered)
-        store.live_in_segment[ref[0]] = store.live_in_segment.get(ref[0], 0) + 1
+        store.hold(tuple(ref))
         per_segment.setdefault(number, []).append(seq)
     _restore_index_segments(index, files, per_segment, first_enqueued)
     return len(live)
@@ -284,7 +287,10 @@ def _collect_segments(store: DurableStore) -> None:
         sorted(int(p.stem) for p in messages_dir.glob("*.seg")) if messages_dir.exists() else []
     )
     for number in numbers:
+        path = store.message_path(number)
         if store.live_in_segment.get(number, 0) <= 0:
-            store.message_path(number).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+        else:
+            store.segment_bytes[number] = path.stat().st_size
     store.segment = (numbers[-1] + 1) if numbers else 1
     store.segment_offset = 0

@@ -10,9 +10,12 @@ message's location (segment, offset, size) is known as soon as it is appended, s
 page it out while the bytes are still on their way to disk; reads go through the writer
 thread after the writes before them, so they always find their bytes.
 
-Space comes back in two ways.  A message segment is deleted once no queue holds any message
-in it.  A queue's index is itself segmented: its oldest index segment is deleted once every
-message it enqueued has left the queue (only the oldest, so no later record refers to it).
+Space comes back in three ways.  A message segment is deleted once no queue holds any message
+in it.  A closed segment that is mostly dead is compacted: the messages queues still hold
+are copied to the current segment, each queue's index records the move, and the old segment
+goes once nothing (such as an unacked delivery) refers to it any more.  And a queue's index
+is itself segmented: its oldest index segment is deleted once every message it enqueued has
+left the queue (only the oldest, so no later record refers to it).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from amqpbroker.core.queue import Queue
 
 from .codec import (
     DELIVERED,
+    MOVED,
     REMOVED,
     decode_message,
     encode_arguments,
@@ -48,6 +52,10 @@ from .writer import Batch, GroupCommitWriter
 log = logging.getLogger(__name__)
 
 SEGMENT_SIZE = 64 * 1024 * 1024
+# A closed segment is compacted once less than this share of its bytes is still live, and
+# still is after a delay: a backlog being drained empties its segments by itself.
+COMPACT_BELOW = 0.1
+COMPACT_DELAY = 30.0
 INDEX_SEGMENT_ENTRIES = 100_000
 # An index whose queue holds no stored message restarts in a new file after this many entries.
 INDEX_RESET_ENTRIES = 10_000
@@ -111,10 +119,16 @@ class DurableStore:
     paging = True
 
     def __init__(
-        self, data_dir: Path, *, fsync: bool = True, segment_size: int = SEGMENT_SIZE
+        self,
+        data_dir: Path,
+        *,
+        fsync: bool = True,
+        segment_size: int = SEGMENT_SIZE,
+        compact_delay: float = COMPACT_DELAY,
     ) -> None:
         self.data_dir = data_dir
         self.segment_size = segment_size
+        self.compact_delay = compact_delay
         self._fsync = fsync
         self._writer: GroupCommitWriter | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -123,6 +137,9 @@ class DurableStore:
         self.segment = 1  # the message segment being appended to
         self.segment_offset = 0
         self.live_in_segment: dict[int, int] = {}
+        self.live_bytes: dict[int, int] = {}  # per segment, counting every reference
+        self.segment_bytes: dict[int, int] = {}  # bytes written to each segment
+        self._compacting: set[int] = set()
         self.indexes: dict[Queue, QueueIndex] = {}
         self.replaying = False  # recovery re-declares definitions it read: not written again
 
@@ -233,7 +250,7 @@ class DurableStore:
         ref = message.store_ref
         if ref is None:
             ref = message.store_ref = self._write_message(message)
-        self.live_in_segment[ref[0]] = self.live_in_segment.get(ref[0], 0) + 1
+        self.hold(ref)
         index = self.index_for(queue)
         self._append_index(index, encode_enqueue(envelope.seq, ref))
         index.note_enqueue(envelope.seq)
@@ -251,6 +268,7 @@ class DurableStore:
             self._close_segment()
         ref = (self.segment, self.segment_offset, len(record))
         self.segment_offset += len(record)
+        self.segment_bytes[self.segment] = self.segment_offset
         self._batch.append(self.message_path(self.segment), record)
         self._dirty()
         return ref
@@ -262,8 +280,35 @@ class DurableStore:
         if self.live_in_segment.get(finished, 0) <= 0:
             self._delete_segment(finished)
 
+    def hold(self, ref: StoreRef) -> None:
+        segment = ref[0]
+        self.live_in_segment[segment] = self.live_in_segment.get(segment, 0) + 1
+        self.live_bytes[segment] = self.live_bytes.get(segment, 0) + ref[2]
+
+    def _release(self, ref: StoreRef) -> None:
+        segment = ref[0]
+        left = self.live_in_segment.get(segment, 0) - 1
+        self.live_in_segment[segment] = left
+        self.live_bytes[segment] = self.live_bytes.get(segment, 0) - ref[2]
+        if segment == self.segment:
+            return
+        if left <= 0:
+            self._delete_segment(segment)
+        elif (
+            segment not in self._compacting
+            and self._mostly_dead(segment)
+            and self._loop is not None
+        ):
+            self._compacting.add(segment)
+            self._loop.call_later(self.compact_delay, self._compact, segment)
+
+    def _mostly_dead(self, segment: int) -> bool:
+        return self.live_bytes.get(segment, 0) < self.segment_bytes.get(segment, 0) * COMPACT_BELOW
+
     def _delete_segment(self, segment: int) -> None:
         self.live_in_segment.pop(segment, None)
+        self.live_bytes.pop(segment, None)
+        self.segment_bytes.pop(segment, None)
         self._batch.deletes.append(self.message_path(segment))
         self._dirty()
 
@@ -273,11 +318,8 @@ class DurableStore:
             self._append_index(index, encode_seq_event(DELIVERED, envelope.seq))
 
     def removed(self, queue: Queue, seqs: list[int], refs: list[StoreRef]) -> None:
-        for segment, _, _ in refs:
-            left = self.live_in_segment.get(segment, 0) - 1
-            self.live_in_segment[segment] = left
-            if left <= 0 and segment != self.segment:
-                self._delete_segment(segment)
+        for ref in refs:
+            self._release(ref)
         index = self.indexes.get(queue)
         if index is None:  # the queue was deleted; its index went with it
             return
@@ -287,6 +329,49 @@ class DurableStore:
         dead = index.dead_files()
         if dead:
             self._batch.deletes.extend(dead)
+
+    # -- compaction -----------------------------------------------------------------------------
+
+    def _holders(self, segment: int) -> list[tuple[Queue, int, StoreRef, Any]]:
+        """Every (queue, seq, ref, place) still referring to ``segment`` (unacked deliveries
+        are not seen: they keep the segment until acked)."""
+        return [
+            (queue, seq, ref, place)
+            for queue in self.indexes
+            for seq, ref, place in queue.stored_in_segment(segment)
+        ]
+
+    def _compact(self, segment: int) -> None:
+        if segment not in self.live_in_segment or not self._mostly_dead(segment):
+            self._compacting.discard(segment)
+            return
+        holders = self._holders(segment)
+        if not holders:
+            self._compacting.discard(segment)
+            return
+        refs = sorted({ref for _, _, ref, _ in holders})
+        self.read(refs, partial(self._move_out, segment, refs))
+
+    def _move_out(self, segment: int, refs: list[StoreRef], messages: list[Message] | None) -> None:
+        """Copy the still-held messages of ``segment`` forward and point their holders there."""
+        self._compacting.discard(segment)
+        if messages is None:
+            return
+        read = dict(zip(refs, messages, strict=True))
+        moved: dict[StoreRef, StoreRef] = {}
+        for queue, seq, ref, place in self._holders(segment):  # who holds them *now*
+            message = read.get(ref)
+            index = self.indexes.get(queue)
+            if message is None or index is None:
+                continue  # became held after the read started (requeued): it stays
+            new_ref = moved.get(ref)
+            if new_ref is None:
+                new_ref = moved[ref] = self._write_message(message)
+            queue.move_stored(place, new_ref)
+            self._append_index(index, encode_enqueue(seq, new_ref, MOVED))
+            self.hold(new_ref)
+            self._release(ref)
+        log.info("compacted segment %d: %d messages moved", segment, len(moved))
 
     def when_durable(self, callback: Callable[[], None]) -> None:
         self._batch.callbacks.append(callback)
