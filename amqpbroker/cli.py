@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import os
 import signal
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
+from amqpbroker.bench import scenarios
 from amqpbroker.config import MEMORY, BrokerConfig
 from amqpbroker.server.app import BrokerServer
-from amqpbroker.server.embedded import log_loop_exception, new_event_loop
+from amqpbroker.server.embedded import Broker, log_loop_exception, new_event_loop
 from amqpbroker.storage.lock import DataDirInUse
 from amqpbroker.storage.records import CorruptStore
 
@@ -90,6 +93,35 @@ async def _serve(config: BrokerConfig) -> None:
     await stop.wait()
     log.info("shutting down")
     await server.stop()
+
+
+@main.command()
+@click.option("--url", default=None, help="Broker to load; default: start one of ours.")
+@click.option(
+    "--scenario",
+    type=click.Choice(["persistent-confirms", "recovery"]),
+    default="persistent-confirms",
+)
+@click.option("--count", type=int, default=100_000, help="Messages.")
+@click.option("--size", type=int, default=1024, help="Body bytes.")
+def bench(url: str | None, scenario: str, count: int, size: int) -> None:
+    """Measure a broker (prints a summary and one JSON line)."""
+    if scenario == "recovery":
+        figures = scenarios.recovery(count, size)
+    else:
+        figures = asyncio.run(_bench_against(url, count, size))
+    click.echo(" ".join(f"{key}={value}" for key, value in figures.items()))
+    click.echo(json.dumps(figures))
+
+
+async def _bench_against(url: str | None, count: int, size: int) -> dict[str, Any]:
+    if url is not None:
+        return await scenarios.persistent_confirms(url, count, size)
+    with tempfile.TemporaryDirectory(prefix="amqpbroker-bench-") as data_dir:
+        broker = Broker(port=0, data_dir=data_dir)
+        async with broker:
+            figures = await scenarios.persistent_confirms(broker.url, count, size)
+    return {**figures, "broker": "amqpbroker (in-process)"}
 
 
 def default_data_dir(port: int) -> str:
