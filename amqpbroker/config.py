@@ -22,6 +22,9 @@ class BrokerConfig:
     handshake_timeout: float = 10.0
     # How long the broker waits for connection.close-ok before dropping the socket.
     close_timeout: float = 3.0
+    # Like RabbitMQ, a client that fails the handshake before tune-ok is dropped without a
+    # reply after this pause (it slows down password guessing).
+    silent_close_delay: float = 3.0
     # Where durable state lives; None (or ":memory:") keeps everything in memory.
     data_dir: str | None = None
     # fsync before confirming (turning it off trades crash safety for speed, for tests).

@@ -20,7 +20,7 @@ class AMQPError(Exception):
     reply_name: str = "INTERNAL_ERROR"
     connection_level: bool = True
 
-    def __init__(self, message: str, *, class_id: int = 0, method_id: int = 0) -> None:
+    def __init__(self, message: str, class_id: int = 0, method_id: int = 0) -> None:
         super().__init__(message)
         self.message = message
         self.class_id = class_id
@@ -28,7 +28,7 @@ class AMQPError(Exception):
 
     @property
     def reply_text(self) -> str:
-        return f"{self.reply_name} - {self.message}"
+        return f"{self.reply_name} - {self.message}" if self.message else self.reply_name
 
 
 class ChannelError(AMQPError):

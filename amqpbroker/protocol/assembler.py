@@ -12,14 +12,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from amqpbroker.errors import FrameError, UnexpectedFrame
+from amqpbroker.errors import FrameError, InternalError, UnexpectedFrame
 
 from .erlang import frame_octets
-from .fastcodec import BASIC_CLASS, PUBLISH_INDEX, Publish, content_header_fields, decode_publish
+from .fastcodec import (
+    BASIC_CLASS,
+    PUBLISH_INDEX,
+    Publish,
+    content_header_fields,
+    decode_publish,
+    properties_well_formed,
+)
 from .framing import FRAME_HEADER
 from .methods import Method, decode_method
 
 _PUBLISH_PREFIX = PUBLISH_INDEX.to_bytes(4, "big")
+# basic.return, basic.deliver, basic.get-ok: content-bearing, but never sent by clients.
+_OTHER_CONTENT_METHODS = frozenset({b"\x00\x3c\x00\x32", b"\x00\x3c\x00\x3c", b"\x00\x3c\x00\x47"})
 EXPECTED_METHOD = "expected method frame, got non method frame instead"
 EXPECTED_HEADER = "expected content header for class 60, got non content header frame instead"
 EXPECTED_BODY = "expected content body, got non content body frame instead"
@@ -27,9 +36,14 @@ EXPECTED_BODY = "expected content body, got non content body frame instead"
 
 @dataclass(slots=True)
 class Content:
-    """A complete basic.publish: method, raw content header, body."""
+    """A complete content-bearing command: its method, raw content header and body.
 
-    publish: Publish
+    Clients send content only with basic.publish; the other content-bearing methods
+    (basic.return, deliver, get-ok) are assembled too, as RabbitMQ does, and refused after.
+    """
+
+    publish: Publish | None
+    method: Method | None = None  # set for the methods that are not basic.publish
     header: bytes = b""
     body_size: int = -1  # -1 until the content header arrived
     parts: list[bytes] = field(default_factory=list)
@@ -38,6 +52,13 @@ class Content:
     @property
     def body(self) -> bytes:
         return self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
+
+    @property
+    def ids(self) -> tuple[int, int]:
+        """(class id, method id) of the method carrying this content."""
+        if self.method is None:
+            return 60, 40
+        return self.method.index >> 16, self.method.index & 0xFFFF
 
 
 class CommandAssembler:
@@ -53,13 +74,18 @@ class CommandAssembler:
         pending = self._pending.get(channel)
         if pending is not None:
             expected = EXPECTED_HEADER if pending.body_size < 0 else EXPECTED_BODY
-            raise UnexpectedFrame(expected, class_id=60, method_id=40)
+            raise UnexpectedFrame(expected, *pending.ids)
         if len(payload) < 4:
             raise FrameError(f"type 1, {frame_octets(payload)}: unknown_frame")
-        if payload[:4] == _PUBLISH_PREFIX:
+        head = payload[:4]
+        if head == _PUBLISH_PREFIX:
             self._pending[channel] = Content(decode_publish(payload))
             return None
-        return decode_method(payload)
+        method = decode_method(payload)
+        if head in _OTHER_CONTENT_METHODS:
+            self._pending[channel] = Content(None, method)
+            return None
+        return method
 
     def content_frame(self, frame_type: int, channel: int, payload: bytes) -> Content | None:
         """The complete publish once its last frame arrived, else None."""
@@ -68,21 +94,22 @@ class CommandAssembler:
             raise UnexpectedFrame(EXPECTED_METHOD)
         if frame_type == FRAME_HEADER:
             if pending.body_size >= 0:
-                raise UnexpectedFrame(EXPECTED_BODY, class_id=60, method_id=40)
+                raise UnexpectedFrame(EXPECTED_BODY, *pending.ids)
             class_id, weight, body_size = content_header_fields(payload)
             if weight != 0:  # RabbitMQ only recognises weight 0 as a content header
-                raise UnexpectedFrame(EXPECTED_HEADER, class_id=60, method_id=40)
+                raise UnexpectedFrame(EXPECTED_HEADER, *pending.ids)
             if class_id != BASIC_CLASS:
                 raise UnexpectedFrame(
                     f"expected content header for class 60, got one for class {class_id} instead",
-                    class_id=60,
-                    method_id=40,
+                    *pending.ids,
                 )
+            if not properties_well_formed(payload):
+                raise InternalError("")  # what RabbitMQ answers to unparsable properties
             pending.header = payload
             pending.body_size = body_size
         else:
             if pending.body_size < 0:
-                raise UnexpectedFrame(EXPECTED_HEADER, class_id=60, method_id=40)
+                raise UnexpectedFrame(EXPECTED_HEADER, *pending.ids)
             if payload:
                 pending.parts.append(payload)
                 pending.received += len(payload)

@@ -31,3 +31,16 @@ def frame_octets(payload: bytes) -> str:
     if len(payload) <= 16:
         return f"all octets = {binary(payload)}"
     return f"first 16 octets = {binary(payload[:16])}"
+
+
+LINE_LENGTH = 80  # Erlang's ~p wraps terms that would run past this column
+
+
+def after(prefix: str, *elements: str) -> str:
+    """``prefix`` followed by the tuple ``{elements}`` printed as ``~p`` would print it there:
+    on one line if it fits, else one element per line, indented past the brace."""
+    column = len(prefix) - prefix.rfind("\n") - 1
+    one_line = "{" + ",".join(elements) + "}"
+    if column + len(one_line) <= LINE_LENGTH:
+        return prefix + one_line
+    return prefix + "{" + (",\n" + " " * (column + 1)).join(elements) + "}"

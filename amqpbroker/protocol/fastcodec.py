@@ -98,6 +98,49 @@ def delivery_mode(header: bytes) -> int:
         return 0
 
 
+# Basic's properties in wire order: flag bit and how to skip the value.
+_PROPERTY_LAYOUT = (
+    (0x8000, "s"),
+    (0x4000, "s"),
+    (0x2000, "t"),
+    (0x1000, 1),
+    (0x0800, 1),
+    (0x0400, "s"),
+    (0x0200, "s"),
+    (0x0100, "s"),
+    (0x0080, "s"),
+    (0x0040, 8),
+    (0x0020, "s"),
+    (0x0010, "s"),
+    (0x0008, "s"),
+    (0x0004, "s"),
+)
+_LAYOUTS: dict[int, tuple[int | str, ...]] = {}
+
+
+def properties_well_formed(header: bytes) -> bool:
+    """True when the properties the flags announce are all there (as RabbitMQ, the
+    continuation bit is ignored: basic has only 14 properties)."""
+    flags = _U16.unpack_from(header, 12)[0] & 0xFFFE
+    if not flags:
+        return True
+    kinds = _LAYOUTS.get(flags)
+    if kinds is None:
+        kinds = _LAYOUTS[flags] = tuple(kind for bit, kind in _PROPERTY_LAYOUT if flags & bit)
+    offset, end = 14, len(header)
+    try:
+        for kind in kinds:
+            if kind == "s":
+                offset += 1 + header[offset]
+            elif kind == "t":
+                offset += 4 + _U32.unpack_from(header, offset)[0]
+            else:
+                offset += int(kind)
+    except (IndexError, struct.error):
+        return False
+    return offset <= end
+
+
 def content_header_fields(header: bytes) -> tuple[int, int, int]:
     """(class id, weight, body size) of a content header; FrameError when too short."""
     if len(header) < 14:

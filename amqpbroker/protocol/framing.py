@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from amqpbroker.errors import FrameError
 
-from .erlang import frame_octets
+from . import erlang
 
 FRAME_METHOD = 1
 FRAME_HEADER = 2
@@ -70,8 +70,12 @@ class FrameReader:
                 # of frame overhead.  The payload is not read, hence "all octets = <<>>".
                 if size > self.frame_max:
                     raise FrameError(
-                        f"type {frame_type}, all octets = <<>>: {{frame_too_large,"
-                        f"{size},{self.frame_max - FRAME_OVERHEAD}}}"
+                        erlang.after(
+                            f"type {frame_type}, all octets = <<>>: ",
+                            "frame_too_large",
+                            str(size),
+                            str(self.frame_max - FRAME_OVERHEAD),
+                        )
                     )
                 stop = offset + 7 + size
                 if stop >= end:
@@ -79,8 +83,11 @@ class FrameReader:
                 payload = bytes(buf[offset + 7 : stop])
                 if buf[stop] != FRAME_END:
                     raise FrameError(
-                        f"type {frame_type}, {frame_octets(payload)}: "
-                        f"{{invalid_frame_end_marker,{buf[stop]}}}"
+                        erlang.after(
+                            f"type {frame_type}, {erlang.frame_octets(payload)}: ",
+                            "invalid_frame_end_marker",
+                            str(buf[stop]),
+                        )
                     )
                 offset = stop + 1
                 yield frame_type, channel, payload

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 import typing
+import warnings
 from typing import Any
 
 from pamqp import commands, decode, encode
@@ -63,7 +64,8 @@ _INDEX = {**commands.INDEX_MAPPING, AccessRequest.index: AccessRequest}
 
 
 class UnknownMethod(Exception):
-    """A class or method id this broker does not know (RabbitMQ drops such connections)."""
+    """A method this broker cannot even parse: an unknown class or method id, or a field table
+    with an unknown value type (RabbitMQ's reader crashes on these: the socket just drops)."""
 
 
 def decode_method(payload: bytes) -> Method:
@@ -76,13 +78,19 @@ def decode_method(payload: bytes) -> Method:
     cls = _INDEX.get(index)
     if cls is None:
         raise UnknownMethod(f"unknown method {index >> 16}.{index & 0xFFFF}")
-    method: Method = cls()
+    with warnings.catch_warnings():  # pamqp warns on constructing deprecated methods
+        warnings.simplefilter("ignore", DeprecationWarning)
+        method: Method = cls()
     arguments = payload[4:]
     try:
         table_offset = _unmarshal(method, arguments)
     except UnicodeDecodeError:
         raise FrameError("Malformed UTF-8 in shortstr") from None
-    except (struct.error, ValueError, TypeError, IndexError, KeyError):
+    except ValueError as error:
+        if str(error).startswith("Unknown type"):  # a field type no table may hold
+            raise UnknownMethod(f"unknown field type in {method.name}") from None
+        table_offset = -1
+    except (struct.error, TypeError, IndexError, KeyError):
         table_offset = -1
     if table_offset == -1:
         raise FrameError(

@@ -38,6 +38,7 @@ class AMQPProtocol(asyncio.Protocol):
         self._heartbeat_interval = 0
         self._close_armed = False
         self._reading_paused = False
+        self._drop_scheduled = False
         self._received_since_check = True
         self._silent_checks = 0
         self._ticks = 0
@@ -119,7 +120,7 @@ class AMQPProtocol(asyncio.Protocol):
             transport.write(data)
             self._last_sent = time.monotonic()
         if session.closed:
-            transport.close()
+            self._drop(transport, session.close_delay)
         elif session.commands_held != self._reading_paused:
             self._reading_paused = session.commands_held
             if self._reading_paused:
@@ -145,6 +146,15 @@ class AMQPProtocol(asyncio.Protocol):
             return
         self._close_armed = True
         self._timers.append(self._loop.call_later(self._broker.config.close_timeout, self._abort))
+
+    def _drop(self, transport: asyncio.Transport, delay: float) -> None:
+        """Close now, or after ``delay`` with input ignored (a silent handshake failure)."""
+        if not delay:
+            transport.close()
+        elif not self._drop_scheduled:
+            self._drop_scheduled = True
+            transport.pause_reading()
+            self._timers.append(self._loop.call_later(delay, self._abort))
 
     def _abort(self) -> None:
         if self._transport is not None:

@@ -98,6 +98,7 @@ class ConnectionSession:
         self._out_size = 0
         self._transport_paused = False
         self.commands_held = False
+        self.close_delay = 0.0  # once closed: how long the transport waits to drop the socket
         self.close_reason = ""
 
     # -- I/O boundary ---------------------------------------------------------------------------
@@ -156,10 +157,13 @@ class ConnectionSession:
             if self.state in SILENT_STATES and not isinstance(error, ConnectionAccessRefused):
                 log.info("dropping connection %s: %s", self.peer, error.reply_text)
                 self.state = State.CLOSED
+                self.close_delay = self.config.silent_close_delay
             else:
                 self.close_with_error(error)
         except (SilentClose, UnknownMethod) as error:
             log.info("dropping connection %s: %s", self.peer, error)
+            if isinstance(error, SilentClose):
+                self.close_delay = self.config.silent_close_delay
             self.state = State.CLOSED
             self.release()
         finally:
@@ -173,6 +177,7 @@ class ConnectionSession:
 
     def release_commands(self) -> None:
         self.commands_held = False
+        self.close_delay = 0.0  # once closed: how long the transport waits to drop the socket
         self.receive_data(b"")
         self._request_flush()
 
@@ -261,6 +266,8 @@ class ConnectionSession:
             return
         try:
             if isinstance(command, Content):
+                if command.publish is None:  # deliver, return or get-ok from a client
+                    raise CommandInvalid("unimplemented method", *command.ids)
                 handle_content(chan, command.publish, command.header, command.body)
             else:
                 self._run_handler(chan, command)
@@ -387,6 +394,4 @@ class ConnectionSession:
 
 
 def _command_ids(command: Method | Content) -> tuple[int, int]:
-    if isinstance(command, Content):
-        return 60, 40
-    return method_ids(command)
+    return command.ids if isinstance(command, Content) else method_ids(command)

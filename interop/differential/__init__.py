@@ -1,0 +1,1 @@
+"""The differential suite: the same scenarios against real RabbitMQ and against amqpbroker."""

@@ -1,0 +1,15 @@
+"""Scenario modules, one per area; importing this package registers them all."""
+
+from . import (  # noqa: F401
+    basic,
+    channels,
+    clients,
+    confirms_tx,
+    connection,
+    consumers,
+    content,
+    exchanges,
+    malformed,
+    queues,
+    routing,
+)
