@@ -32,7 +32,8 @@ interop: $(STAMP)
 	$(PY) -m pytest -q interop
 
 bench: $(STAMP)
-	@echo "benchmarks arrive with the performance issue"
+	$(VENV)/bin/amqpbroker bench --scenario persistent-confirms --count 100000
+	$(VENV)/bin/amqpbroker bench --scenario recovery --count 1000000
 
 soak: $(STAMP)
 	@echo "soak tests arrive with the durability issue"
