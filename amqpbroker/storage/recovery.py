@@ -30,6 +30,7 @@ from .codec import (
     decode_definition,
     decode_index_entry,
     encode_definition,
+    encode_seq_event,
 )
 from .records import encode_record, read_records
 from .store import DurableStore, QueueIndex
@@ -56,10 +57,11 @@ def recover(store: DurableStore, broker: BrokerState) -> RecoveryReport:
     queues = _apply_definitions(definitions, broker, report)
     _rewrite_definitions(store, definitions)
     known_dirs = set()
+    sizes = _segment_sizes(store)
     for queue in queues:
         index = store.index_for(queue)
         known_dirs.add(index.directory.name)
-        report.messages += _recover_queue(store, queue, index, report)
+        report.messages += _recover_queue(store, queue, index, sizes)
     _remove_unknown_queue_dirs(store.data_dir / "queues", known_dirs)
     _collect_segments(store)
     report.seconds = time.monotonic() - started
@@ -209,8 +211,15 @@ def _rewrite_definitions(store: DurableStore, definitions: Definitions) -> None:
 # -- queue indexes --------------------------------------------------------------------------------
 
 
+def _segment_sizes(store: DurableStore) -> dict[int, int]:
+    directory = store.data_dir / "messages"
+    if not directory.exists():
+        return {}
+    return {int(path.stem): path.stat().st_size for path in directory.glob("*.seg")}
+
+
 def _recover_queue(
-    store: DurableStore, queue: Queue, index: QueueIndex, report: RecoveryReport
+    store: DurableStore, queue: Queue, index: QueueIndex, sizes: dict[int, int]
 ) -> int:
     live: dict[int, list[Any]] = {}  # seq -> [ref, delivered, index segment]
     first_enqueued: dict[int, int] = {}  # index segment -> first seq it enqueued
@@ -239,13 +248,37 @@ def _recover_queue(
             log.info("recovering %s: %d index entries read", queue, entries_seen)
             entries_seen = 0
     per_segment: dict[int, list[int]] = {}
+    lost = []
     for seq in sorted(live):
         ref, delivered, number = live[seq]
+        segment, offset, size = ref
+        if offset + size > sizes.get(segment, 0):
+            lost.append(seq)  # its index entry reached the disk, the message never did
+            continue
         queue.restore(seq, tuple(ref), delivered)
         store.hold(tuple(ref))
         per_segment.setdefault(number, []).append(seq)
     _restore_index_segments(index, files, per_segment, first_enqueued)
-    return len(live)
+    if lost:
+        log.warning(
+            "%s: %d messages whose write was cut short by a crash are gone "
+            "(none of them had been confirmed)",
+            queue,
+            len(lost),
+        )
+        _append_removals(index, lost)
+    return len(live) - len(lost)
+
+
+def _append_removals(index: QueueIndex, seqs: list[int]) -> None:
+    """Record that ``seqs`` are gone, so the next start does not find them again."""
+    path = index.path(index.segment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as handle:
+        handle.write(b"".join(encode_record(encode_seq_event(REMOVED, seq)) for seq in seqs))
+        handle.flush()
+        os.fsync(handle.fileno())
+    index.entries_in_segment += len(seqs)
 
 
 def _restore_index_segments(
