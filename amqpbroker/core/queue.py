@@ -59,6 +59,7 @@ class Queue:
         self._ready: deque[Envelope] = deque()
         self._backlog = Backlog()
         self._loading = False
+        self._loading_count = 0  # messages on their way back from disk
         self._head_waiters: list[Callable[[], None]] = []
         self._next_seq = 0
         self._ring = 0
@@ -74,7 +75,7 @@ class Queue:
 
     @property
     def message_count(self) -> int:
-        return len(self._ready) + len(self._backlog)
+        return len(self._ready) + len(self._backlog) + self._loading_count
 
     @property
     def consumer_count(self) -> int:
@@ -92,7 +93,8 @@ class Queue:
         stored = self.durable and message.persistent
         if stored:
             self.store.enqueued(self, envelope)
-        if self._backlog or (self._pageable and len(self._ready) >= WINDOW):
+        # Behind a backlog (or a read in flight) a new message must wait its turn.
+        if self._backlog or self._loading or (self._pageable and len(self._ready) >= WINDOW):
             if stored and message.store_ref is not None:
                 self._backlog.add_stored(envelope.seq, message.store_ref)
             else:
@@ -109,7 +111,7 @@ class Queue:
 
     def head_ready(self) -> bool:
         """True when ``get`` can answer now (a message in memory, or none at all)."""
-        return bool(self._ready) or not self._backlog
+        return bool(self._ready) or not (self._backlog or self._loading)
 
     def when_head_ready(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the window holds a message again (after a read from disk)."""
@@ -225,6 +227,7 @@ class Queue:
             if not chunk:
                 self._backlog.chunks.popleft()
             self._loading = True
+            self._loading_count = len(entries)
             self.store.read([ref for _, ref, _ in entries], partial(self._loaded, entries))
         if self._ready and self._head_waiters:
             self._wake_head_waiters()
@@ -233,6 +236,7 @@ class Queue:
         self, entries: list[tuple[int, StoreRef, bool]], messages: list[Message] | None
     ) -> None:
         self._loading = False
+        self._loading_count = 0
         if messages is None:  # the store failed to read them (and logged why)
             messages = []
             entries = []

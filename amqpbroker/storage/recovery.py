@@ -168,6 +168,7 @@ def _apply_definitions(
             )
             vhost.queues[name] = queue
             queues.append(queue)
+            store.index_for(queue, entry.get("directory"))
             report.queues += 1
         for entry in definitions.bindings.values():
             if _restore_binding(broker.add_vhost(entry["vhost"]), entry):

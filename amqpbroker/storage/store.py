@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import secrets
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,7 +63,9 @@ INDEX_RESET_ENTRIES = 10_000
 
 
 def queue_directory_name(vhost: str, name: str) -> str:
-    return hashlib.sha256(f"{vhost}\0{name}".encode()).hexdigest()[:32]
+    """Unique to one incarnation of the queue (a redeclared queue starts afresh)."""
+    digest = hashlib.sha256(f"{vhost}\0{name}".encode()).hexdigest()[:24]
+    return f"{digest}-{secrets.token_hex(4)}"
 
 
 def segment_name(number: int, suffix: str) -> str:
@@ -200,14 +203,15 @@ class DurableStore:
         self._definition("exchange.delete", vhost=exchange.vhost, name=exchange.name)
 
     def queue_declared(self, queue: Queue) -> None:
+        index = self.index_for(queue)
         self._definition(
             "queue",
             vhost=queue.vhost,
             name=queue.name,
             auto_delete=queue.auto_delete,
             arguments=encode_arguments(queue.arguments),
+            directory=index.directory.name,
         )
-        self.index_for(queue)
 
     def queue_deleted(self, queue: Queue) -> None:
         self._definition("queue.delete", vhost=queue.vhost, name=queue.name)
@@ -238,11 +242,13 @@ class DurableStore:
 
     # -- messages -------------------------------------------------------------------------------
 
-    def index_for(self, queue: Queue) -> QueueIndex:
+    def index_for(self, queue: Queue, directory_name: str | None = None) -> QueueIndex:
+        """The queue's index; a new queue gets a directory of its own (never reused, so the
+        writer may delete a dead queue's files after the writes of the same batch)."""
         index = self.indexes.get(queue)
         if index is None:
-            directory = self.data_dir / "queues" / queue_directory_name(queue.vhost, queue.name)
-            index = self.indexes[queue] = QueueIndex(directory)
+            name = directory_name or queue_directory_name(queue.vhost, queue.name)
+            index = self.indexes[queue] = QueueIndex(self.data_dir / "queues" / name)
         return index
 
     def enqueued(self, queue: Queue, envelope: Envelope) -> None:

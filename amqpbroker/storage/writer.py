@@ -94,19 +94,17 @@ class GroupCommitWriter:
         self._files.clear()
 
     def _write(self, batches: list[Batch]) -> list[Callback]:
+        """Append, fsync, then delete: a file is only removed once what replaced it (a
+        compacted copy, a removal record) is on disk.  Deleted paths are never reused."""
         touched: dict[Path, BinaryIO] = {}
         callbacks: list[Callback] = []
+        deletes: list[Path] = []
         for batch in batches:
             for path, chunks in batch.appends.items():
                 handle = self._handle(path)
                 handle.write(b"".join(chunks))
                 touched[path] = handle
-            for path in batch.deletes:
-                closing = self._files.pop(path, None)
-                if closing is not None:
-                    closing.close()
-                touched.pop(path, None)
-                path.unlink(missing_ok=True)
+            deletes.extend(batch.deletes)
             callbacks.extend(batch.callbacks)
         for handle in touched.values():
             handle.flush()
@@ -117,6 +115,11 @@ class GroupCommitWriter:
             for directory in self._new_dirs:  # make new files' directory entries durable
                 _fsync_directory(directory)
         self._new_dirs.clear()
+        for path in deletes:
+            closing = self._files.pop(path, None)
+            if closing is not None:
+                closing.close()
+            path.unlink(missing_ok=True)
         self.batches_written += len(batches)
         return callbacks
 
