@@ -36,7 +36,7 @@ bench: $(STAMP)
 	$(VENV)/bin/amqpbroker bench --scenario recovery --count 1000000
 
 soak: $(STAMP)
-	@echo "soak tests arrive with the durability issue"
+	AMQPBROKER_SOAK=1 $(PY) -m pytest -q -s tests/durability/test_crash.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

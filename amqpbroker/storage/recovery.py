@@ -54,7 +54,7 @@ def recover(store: DurableStore, broker: BrokerState) -> RecoveryReport:
     started = time.monotonic()
     report = RecoveryReport()
     definitions = _replay_definitions(store.definitions_path)
-    queues = _apply_definitions(definitions, broker, report)
+    queues = _apply_definitions(definitions, broker, store, report)
     _rewrite_definitions(store, definitions)
     known_dirs = set()
     sizes = _segment_sizes(store)
@@ -134,11 +134,9 @@ def _drop_bindings(definitions: Definitions, vhost: str, kind: str, name: str) -
 
 
 def _apply_definitions(
-    definitions: Definitions, broker: BrokerState, report: RecoveryReport
+    definitions: Definitions, broker: BrokerState, store: DurableStore, report: RecoveryReport
 ) -> list[Queue]:
-    store = broker.store
-    recovering: Any = store
-    recovering.replaying = True  # the core's declarations must not be written again
+    store.replaying = True  # the core's declarations must not be written again
     try:
         for (vhost_name, name), entry in definitions.exchanges.items():
             vhost = broker.add_vhost(vhost_name)
@@ -175,7 +173,7 @@ def _apply_definitions(
                 report.bindings += 1
         return queues
     finally:
-        recovering.replaying = False
+        store.replaying = False
 
 
 def _restore_binding(vhost: VirtualHost, entry: dict[str, Any]) -> bool:

@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 log = logging.getLogger(__name__)
 
 Callback = Callable[[], None]
+DATA_SUFFIX = ".seg"  # message segments: written before anything that refers to them
 
 
 @dataclass(slots=True)
@@ -94,18 +95,32 @@ class GroupCommitWriter:
         self._files.clear()
 
     def _write(self, batches: list[Batch]) -> list[Callback]:
-        """Append, fsync, then delete: a file is only removed once what replaced it (a
-        compacted copy, a removal record) is on disk.  Deleted paths are never reused."""
-        touched: dict[Path, BinaryIO] = {}
-        callbacks: list[Callback] = []
-        deletes: list[Path] = []
+        """Data files first, then the files that point into them, then deletes.
+
+        Message segments are written and fsynced before any index or log record of the same
+        group reaches the OS, so no record can point at bytes a crash lost; a file is only
+        removed once what replaced it (a compacted copy, a removal record) is on disk.
+        Deleted paths are never reused.
+        """
+        for data_first in (True, False):
+            touched: dict[Path, BinaryIO] = {}
+            for batch in batches:
+                for path, chunks in batch.appends.items():
+                    if (path.suffix == DATA_SUFFIX) == data_first:
+                        handle = self._handle(path)
+                        handle.write(b"".join(chunks))
+                        touched[path] = handle
+            self._sync(touched)
         for batch in batches:
-            for path, chunks in batch.appends.items():
-                handle = self._handle(path)
-                handle.write(b"".join(chunks))
-                touched[path] = handle
-            deletes.extend(batch.deletes)
-            callbacks.extend(batch.callbacks)
+            for path in batch.deletes:
+                closing = self._files.pop(path, None)
+                if closing is not None:
+                    closing.close()
+                path.unlink(missing_ok=True)
+        self.batches_written += len(batches)
+        return [callback for batch in batches for callback in batch.callbacks]
+
+    def _sync(self, touched: dict[Path, BinaryIO]) -> None:
         for handle in touched.values():
             handle.flush()
             if self._fsync:
@@ -115,13 +130,6 @@ class GroupCommitWriter:
             for directory in self._new_dirs:  # make new files' directory entries durable
                 _fsync_directory(directory)
         self._new_dirs.clear()
-        for path in deletes:
-            closing = self._files.pop(path, None)
-            if closing is not None:
-                closing.close()
-            path.unlink(missing_ok=True)
-        self.batches_written += len(batches)
-        return callbacks
 
     def _handle(self, path: Path) -> BinaryIO:
         handle = self._files.get(path)
