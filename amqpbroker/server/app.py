@@ -85,6 +85,7 @@ class BrokerServer:
             await self._server.wait_closed()
             self._server = None
         if self.store is not None:
+            self.store.flush()  # on the loop, which owns the pending batch
             await asyncio.to_thread(self.store.close)
         if self._lock is not None:
             self._lock.release()
