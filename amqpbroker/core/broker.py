@@ -5,23 +5,32 @@ from __future__ import annotations
 from amqpbroker.config import BrokerConfig
 from amqpbroker.errors import NotAllowed
 
-from .ports import NullStore, Store
+from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchanged_header
 from .vhost import VirtualHost
 
 
 class BrokerState:
     """All vhosts of one broker; created with the configured default vhost."""
 
-    def __init__(self, config: BrokerConfig, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        config: BrokerConfig,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        rewrite_dead_letter: HeaderRewriter = unchanged_header,
+    ) -> None:
         self.config = config
+        self.rewrite_dead_letter = rewrite_dead_letter
         self.store: Store = store or NullStore()
+        self.clock: Clock = clock or ManualClock()
         self.vhosts: dict[str, VirtualHost] = {}
         self.add_vhost(config.default_vhost)
 
     def add_vhost(self, name: str) -> VirtualHost:
         vhost = self.vhosts.get(name)
         if vhost is None:
-            vhost = self.vhosts[name] = VirtualHost(name, self.store)
+            vhost = self.vhosts[name] = VirtualHost(name, self.store, self.clock)
+            vhost.rewrite_dead_letter = self.rewrite_dead_letter
         return vhost
 
     def vhost(self, name: str) -> VirtualHost:

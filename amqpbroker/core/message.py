@@ -26,6 +26,7 @@ class Message:
         "routing",
         "routing_key",
         "store_ref",
+        "ttl",
     )
 
     def __init__(
@@ -44,6 +45,7 @@ class Message:
         self.body = body
         self.persistent = persistent  # delivery_mode 2
         self.store_ref: StoreRef | None = None  # where the store wrote it, once it did
+        self.ttl: int | None = None  # per-message TTL in ms (the expiration property)
         self._properties: Any = None
 
     @property
@@ -68,12 +70,22 @@ class Message:
         return len(self.body)
 
 
+def routing_bytes(exchange: str, routing_key: str) -> bytes:
+    """Exchange and routing key as the wire short strings a delivery carries."""
+    parts = []
+    for name in (exchange, routing_key):
+        raw = name.encode("utf-8", "surrogateescape")[:255]
+        parts.append(bytes((len(raw),)) + raw)
+    return b"".join(parts)
+
+
 class Envelope:
     """A message's place in one queue: its sequence number there and its redelivered flag."""
 
-    __slots__ = ("message", "redelivered", "seq")
+    __slots__ = ("expires_at", "message", "redelivered", "seq")
 
-    def __init__(self, message: Message, seq: int) -> None:
+    def __init__(self, message: Message, seq: int, expires_at: float | None = None) -> None:
         self.message = message
         self.seq = seq
         self.redelivered = False
+        self.expires_at = expires_at  # clock time after which it is dead (None: never)

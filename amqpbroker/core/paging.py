@@ -12,15 +12,36 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from .message import Envelope
 from .ports import StoreRef
+
+NO_EXPIRY = -1.0
+
+
+class Stored(NamedTuple):
+    """A paged-out message: where it is and what its queue knows of it."""
+
+    seq: int
+    ref: StoreRef
+    redelivered: bool
+    expires_at: float | None
 
 
 class DiskChunk:
     """Stored messages in queue order: sequence numbers, store refs and redelivered flags."""
 
-    __slots__ = ("_flags", "_offsets", "_segments", "_seqs", "_sizes", "segments_used", "start")
+    __slots__ = (
+        "_expires",
+        "_flags",
+        "_offsets",
+        "_segments",
+        "_seqs",
+        "_sizes",
+        "segments_used",
+        "start",
+    )
 
     def __init__(self) -> None:
         self._seqs = array("Q")
@@ -28,13 +49,17 @@ class DiskChunk:
         self._offsets = array("Q")
         self._sizes = array("I")
         self._flags = array("B")
+        self._expires = array("d")  # clock time, or NO_EXPIRY
         self.start = 0  # entries before this were paged back in
         self.segments_used: set[int] = set()  # store segments referenced (for compaction)
 
     def __len__(self) -> int:
         return len(self._seqs) - self.start
 
-    def append(self, seq: int, ref: StoreRef, redelivered: bool) -> None:
+    def append(
+        self, seq: int, ref: StoreRef, redelivered: bool, expires_at: float | None = None
+    ) -> None:
+        self._expires.append(NO_EXPIRY if expires_at is None else expires_at)
         self._seqs.append(seq)
         segment, offset, size = ref
         self.segments_used.add(segment)
@@ -43,14 +68,15 @@ class DiskChunk:
         self._sizes.append(size)
         self._flags.append(redelivered)
 
-    def take(self, count: int) -> list[tuple[int, StoreRef, bool]]:
+    def take(self, count: int) -> list[Stored]:
         """Remove and return up to ``count`` entries from the front."""
         stop = min(self.start + count, len(self._seqs))
         taken = [
-            (
+            Stored(
                 self._seqs[i],
                 (self._segments[i], self._offsets[i], self._sizes[i]),
                 bool(self._flags[i]),
+                None if self._expires[i] == NO_EXPIRY else self._expires[i],
             )
             for i in range(self.start, stop)
         ]
@@ -94,12 +120,14 @@ class Backlog:
     def __len__(self) -> int:
         return self.count
 
-    def add_stored(self, seq: int, ref: StoreRef, redelivered: bool = False) -> None:
+    def add_stored(
+        self, seq: int, ref: StoreRef, redelivered: bool = False, expires_at: float | None = None
+    ) -> None:
         last = self.chunks[-1] if self.chunks else None
         if not isinstance(last, DiskChunk):
             last = DiskChunk()
             self.chunks.append(last)
-        last.append(seq, ref, redelivered)
+        last.append(seq, ref, redelivered, expires_at)
         self.count += 1
 
     def add_in_memory(self, envelope: Envelope) -> None:

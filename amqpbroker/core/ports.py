@@ -81,3 +81,77 @@ class NullStore:
 
     def read(self, refs: list[StoreRef], callback: Callable[[list[Any]], None]) -> None:
         raise RuntimeError("the in-memory store never pages messages out")
+
+
+# Rewrites a content header for dead-lettering: (header, queue, reason, exchange,
+# routing keys, time) -> header.  The protocol layer provides it (protocol.deadletter).
+HeaderRewriter = Callable[[bytes, str, str, str, tuple[str, ...], int], bytes]
+
+
+def unchanged_header(
+    header: bytes, queue: str, reason: str, exchange: str, keys: tuple[str, ...], time: int
+) -> bytes:
+    return header
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """All broker timing (TTL, expiry, x-expires) reads and schedules through this, so a test
+    can drive it (``ManualClock``) instead of waiting."""
+
+    def now(self) -> float:
+        """Seconds, monotonic."""
+
+    def wall(self) -> float:
+        """Seconds since the epoch (for timestamps such as x-death's)."""
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
+        """Run ``callback`` once ``now() >= when``."""
+
+
+class _ManualTimer:
+    __slots__ = ("callback", "cancelled", "when")
+
+    def __init__(self, when: float, callback: Callable[[], None]) -> None:
+        self.when = when
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class ManualClock:
+    """A clock that moves only when told to: ``advance(seconds)`` runs what fell due."""
+
+    def __init__(self, start: float = 0.0, wall_start: float = 1_700_000_000.0) -> None:
+        self._now = start
+        self._wall_offset = wall_start - start
+        self._timers: list[_ManualTimer] = []
+
+    def now(self) -> float:
+        return self._now
+
+    def wall(self) -> float:
+        return self._now + self._wall_offset
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> _ManualTimer:
+        timer = _ManualTimer(when, callback)
+        self._timers.append(timer)
+        return timer
+
+    def advance(self, seconds: float) -> None:
+        target = self._now + seconds
+        while True:
+            due = [t for t in self._timers if not t.cancelled and t.when <= target]
+            if not due:
+                break
+            timer = min(due, key=lambda t: t.when)
+            self._timers.remove(timer)
+            self._now = max(self._now, timer.when)
+            timer.callback()
+        self._timers = [t for t in self._timers if not t.cancelled]
+        self._now = target

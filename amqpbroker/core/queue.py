@@ -23,8 +23,8 @@ from typing import Any
 
 from .consumer import Consumer
 from .message import Envelope, Message
-from .paging import Backlog, DiskChunk
-from .ports import NullStore, Store, StoreRef
+from .paging import Backlog, DiskChunk, Stored
+from .ports import Clock, ManualClock, NullStore, Store, StoreRef, Timer
 
 WINDOW = 20_000  # messages a durable queue keeps in memory before paging the rest out
 REFILL_BATCH = 5_000  # messages read back from disk at a time
@@ -45,6 +45,7 @@ class Queue:
         auto_delete: bool,
         arguments: dict[str, Any],
         store: Store | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.name = name
         self.vhost = vhost
@@ -65,6 +66,12 @@ class Queue:
         self._ring = 0
         self._dispatching = False
         self._pageable = durable and getattr(self.store, "paging", False)
+        self.clock: Clock = clock or ManualClock()
+        # Where messages that expire (or are otherwise dead-lettered) go; the vhost sets it.
+        self.dead_letter: Callable[[Queue, list[Envelope], str], None] = _discard
+        self.message_ttl: int | None = _int_argument(arguments, "x-message-ttl")
+        self._head_timer: Timer | None = None
+        self._head_timer_at = 0.0
 
     def __repr__(self) -> str:
         return f"<Queue {self.name!r} in {self.vhost!r}>"
@@ -89,20 +96,53 @@ class Queue:
 
     def enqueue(self, message: Message) -> None:
         self._next_seq += 1
-        envelope = Envelope(message, self._next_seq)
+        envelope = Envelope(message, self._next_seq, self._expiry_for(message))
         stored = self.durable and message.persistent
         if stored:
             self.store.enqueued(self, envelope)
         # Behind a backlog (or a read in flight) a new message must wait its turn.
         if self._backlog or self._loading or (self._pageable and len(self._ready) >= WINDOW):
             if stored and message.store_ref is not None:
-                self._backlog.add_stored(envelope.seq, message.store_ref)
+                self._backlog.add_stored(
+                    envelope.seq, message.store_ref, expires_at=envelope.expires_at
+                )
             else:
                 self._backlog.add_in_memory(envelope)
         else:
             self._ready.append(envelope)
         if self.consumers:
             self.dispatch()
+        if envelope.expires_at is not None:
+            self.expire_head()
+
+    def _expiry_for(self, message: Message) -> float | None:
+        """The lower of the queue's and the message's TTL wins."""
+        ttls = [t for t in (self.message_ttl, message.ttl) if t is not None]
+        return self.clock.now() + min(ttls) / 1000 if ttls else None
+
+    def expire_head(self) -> None:
+        """Drop expired messages at the head (dead-lettered as 'expired'), and wake up when
+        the new head expires.  As in RabbitMQ, expired messages behind the head wait."""
+        ready = self._ready
+        now = self.clock.now()
+        expired = []
+        while ready and ready[0].expires_at is not None and ready[0].expires_at <= now:
+            expired.append(ready.popleft())
+        if expired:
+            self.forget(expired)
+            self.dead_letter(self, expired, "expired")
+        head = ready[0].expires_at if ready else None
+        if head is not None and (self._head_timer is None or self._head_timer_at != head):
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+            self._head_timer_at = head
+            self._head_timer = self.clock.call_at(head, self._head_timer_fired)
+
+    def _head_timer_fired(self) -> None:
+        self._head_timer = None
+        if not self.deleted:
+            self.expire_head()
+            self._refill()
 
     def restore(self, seq: int, ref: StoreRef, redelivered: bool) -> None:
         """A stored message found at recovery (its body stays on disk until needed)."""
@@ -120,6 +160,7 @@ class Queue:
 
     def get(self) -> Envelope | None:
         """Take the head message for basic.get (see ``head_ready``)."""
+        self.expire_head()
         if not self._ready:
             return None
         envelope = self._ready.popleft()
@@ -228,24 +269,23 @@ class Queue:
                 self._backlog.chunks.popleft()
             self._loading = True
             self._loading_count = len(entries)
-            self.store.read([ref for _, ref, _ in entries], partial(self._loaded, entries))
+            self.store.read([entry.ref for entry in entries], partial(self._loaded, entries))
         if self._ready and self._head_waiters:
             self._wake_head_waiters()
 
-    def _loaded(
-        self, entries: list[tuple[int, StoreRef, bool]], messages: list[Message] | None
-    ) -> None:
+    def _loaded(self, entries: list[Stored], messages: list[Message] | None) -> None:
         self._loading = False
         self._loading_count = 0
         if messages is None:  # the store failed to read them (and logged why)
             messages = []
             entries = []
         if not self.deleted:
-            for (seq, ref, redelivered), message in zip(entries, messages, strict=True):
-                message.store_ref = ref
-                envelope = Envelope(message, seq)
-                envelope.redelivered = redelivered
+            for entry, message in zip(entries, messages, strict=True):
+                message.store_ref = entry.ref
+                envelope = Envelope(message, entry.seq, entry.expires_at)
+                envelope.redelivered = entry.redelivered
                 self._ready.append(envelope)
+            self.expire_head()
         self._wake_head_waiters()
         if not self.deleted:
             self.dispatch()
@@ -282,7 +322,12 @@ class Queue:
         self._dispatching = True
         try:
             ready = self._ready
+            now = self.clock.now()
             while ready:
+                head_expiry = ready[0].expires_at
+                if head_expiry is not None and head_expiry <= now:
+                    self.expire_head()
+                    continue
                 consumer = self._next_consumer()
                 if consumer is None:
                     break
@@ -305,3 +350,12 @@ class Queue:
                 self._ring = (index + 1) % count
                 return consumer
         return None
+
+
+def _discard(queue: Queue, envelopes: list[Envelope], reason: str) -> None:
+    """Dead-lettering without a dead-letter exchange: the messages are simply gone."""
+
+
+def _int_argument(arguments: dict[str, Any], key: str) -> int | None:
+    value = arguments.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

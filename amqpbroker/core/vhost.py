@@ -26,8 +26,8 @@ from .arguments import (
     inequivalence_text,
 )
 from .exchanges import EXCHANGE_TYPES, Binding, Destination, Exchange, make_binding
-from .message import Message
-from .ports import NullStore, Store
+from .message import Envelope, Message, routing_bytes
+from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchanged_header
 from .queue import Queue
 from .queue_arguments import validate_queue_arguments
 
@@ -57,9 +57,11 @@ def server_generated_name(prefix: str) -> str:
 class VirtualHost:
     """Exchanges, queues and bindings of one vhost."""
 
-    def __init__(self, name: str, store: Store | None = None) -> None:
+    def __init__(self, name: str, store: Store | None = None, clock: Clock | None = None) -> None:
         self.name = name
         self.store: Store = store or NullStore()
+        self.clock: Clock = clock or ManualClock()
+        self.rewrite_dead_letter: HeaderRewriter = unchanged_header
         self.exchanges: dict[str, Exchange] = {}
         self.queues: dict[str, Queue] = {}
         self.exchanges[""] = EXCHANGE_TYPES["direct"]("", name, durable=True)
@@ -238,7 +240,9 @@ class VirtualHost:
             auto_delete=auto_delete,
             arguments=arguments,
             store=self.store,
+            clock=self.clock,
         )
+        queue.dead_letter = self.dead_letter
         self.queues[name] = queue
         if queue.durable:
             self.store.queue_declared(queue)
@@ -362,6 +366,43 @@ class VirtualHost:
         if source.auto_delete and not source.bindings and source.name in self.exchanges:
             self._remove_exchange(source)
 
+    # -- dead-lettering ------------------------------------------------------------------------
+
+    def dead_letter(self, queue: Queue, envelopes: list[Envelope], reason: str) -> None:
+        """Republish messages that died in ``queue`` to its dead-letter exchange, if any,
+        with x-death recording why; cycles that no client broke are dropped, as RabbitMQ."""
+        exchange_name = _text(queue.arguments.get("x-dead-letter-exchange"))
+        exchange = self.exchanges.get(exchange_name) if exchange_name is not None else None
+        if exchange is None:
+            return
+        fixed_key = _text(queue.arguments.get("x-dead-letter-routing-key"))
+        now = int(self.clock.wall())
+        for envelope in envelopes:
+            original = envelope.message
+            header = self.rewrite_dead_letter(
+                original.header,
+                queue.name,
+                reason,
+                original.exchange,
+                (original.routing_key,),
+                now,
+            )
+            routing_key = fixed_key if fixed_key is not None else original.routing_key
+            message = Message(
+                exchange.name,
+                routing_key,
+                routing_bytes(exchange.name, routing_key),
+                header,
+                original.body,
+                persistent=original.persistent,
+            )
+            targets = self.route(exchange, routing_key, message)
+            if reason != "rejected":
+                deaths = message.headers.get("x-death")
+                targets = [q for q in targets if not _is_cycle(q.name, deaths)]
+            for target in targets:
+                target.enqueue(message)
+
     # -- routing --------------------------------------------------------------------------------
 
     def route(self, exchange: Exchange, routing_key: str, message: Message) -> list[Queue]:
@@ -391,3 +432,22 @@ class VirtualHost:
             elif destination.name not in seen:
                 seen.add(destination.name)
                 pending.append(destination)
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
+
+
+def _is_cycle(queue: str, deaths: Any) -> bool:
+    """RabbitMQ's rule: the message already died in ``queue`` and nothing on the way since
+    (that death included) was a client's rejection."""
+    if not isinstance(deaths, list):
+        return False
+    for death in deaths:
+        if not isinstance(death, dict) or death.get("reason") == "rejected":
+            return False
+        if death.get("queue") == queue:
+            return True
+    return False

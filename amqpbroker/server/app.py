@@ -10,10 +10,12 @@ from typing import Any
 from amqpbroker.auth import UserStore
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.protocol.deadletter import rewrite_dead_letter
 from amqpbroker.storage.lock import DataDirLock
 from amqpbroker.storage.recovery import recover
 from amqpbroker.storage.store import DurableStore
 
+from .clock import LoopClock
 from .transport import AMQPProtocol
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,10 @@ class BrokerServer:
             data_dir = Path(config.data_dir or ".")
             self._lock = DataDirLock(data_dir)
             self.store = DurableStore(data_dir, fsync=config.fsync)
-        self.state = BrokerState(config, self.store)
+        self.clock = LoopClock()
+        self.state = BrokerState(
+            config, self.store, self.clock, rewrite_dead_letter=rewrite_dead_letter
+        )
         self.users = UserStore()
         self.users.add(config.default_user, config.default_pass)
         self.connections: set[AMQPProtocol] = set()
@@ -47,6 +52,7 @@ class BrokerServer:
     async def start(self) -> None:
         """Recover durable state (if any), then listen."""
         loop = asyncio.get_running_loop()
+        self.clock.bind(loop)
         if self.store is not None and self._lock is not None:
             self._lock.acquire()
             try:

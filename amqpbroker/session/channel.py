@@ -168,6 +168,8 @@ class Channel:
                 queue.requeue(envelopes)
             else:
                 queue.forget(envelopes)
+                if outcome == "drop":  # rejected or nacked without requeue
+                    queue.dead_letter(queue, envelopes, "rejected")
         self.resume_consumers()
 
     def resume_consumers(self) -> None:

@@ -163,7 +163,9 @@ def _apply_definitions(
                 auto_delete=entry["auto_delete"],
                 arguments=decode_arguments(entry["arguments"]),
                 store=store,
+                clock=vhost.clock,
             )
+            queue.dead_letter = vhost.dead_letter
             vhost.queues[name] = queue
             queues.append(queue)
             store.index_for(queue, entry.get("directory"))

@@ -50,7 +50,7 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
         if header[13] & _USER_ID_FLAG:
             _check_user_id(channel, message)
         if header[12] & _EXPIRATION_FLAG:
-            _check_expiration(message.properties.expiration)
+            message.ttl = _expiration_ms(message.properties.expiration)
         mode = delivery_mode(header)
         if mode > 2:
             raise PreconditionFailed(f"invalid message: {{delivery_mode_unknown,{mode}}}")
@@ -73,8 +73,8 @@ def _check_user_id(channel: Channel, message: Message) -> None:
         )
 
 
-def _check_expiration(expiration: object) -> None:
-    """RabbitMQ's rule: a decimal integer of milliseconds, not negative."""
+def _expiration_ms(expiration: object) -> int:
+    """The expiration property in ms; RabbitMQ's rule: a decimal integer, not negative."""
     text = (
         expiration.decode("utf-8", "replace") if isinstance(expiration, bytes) else str(expiration)
     )
@@ -86,7 +86,7 @@ def _check_expiration(expiration: object) -> None:
     elif int(digits.group()) < 0:
         reason = f"{{value_negative,{int(digits.group())}}}"
     else:
-        return
+        return int(digits.group())
     raise PreconditionFailed(f"invalid expiration '{text}': {reason}")
 
 

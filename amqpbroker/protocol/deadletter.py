@@ -1,0 +1,192 @@
+"""Rewriting a content header for dead-lettering, touching only what RabbitMQ changes.
+
+The message keeps every property and header byte for byte, except: the ``expiration``
+property goes (its value is remembered in the x-death entry), and the ``headers`` table gets
+``x-death`` (most recent death first, one entry per queue and reason, with a count) and the
+``x-first-death-*`` headers when they are not there yet.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pamqp import decode
+
+_HEADERS_FLAG = 0x2000
+_EXPIRATION_FLAG = 0x0100
+_U32 = struct.Struct(">I")
+# Basic's properties in wire order: flag bit and value kind ("s" short string, "t" table,
+# or a fixed size in octets).
+_LAYOUT = (
+    (0x8000, "s"), (0x4000, "s"), (0x2000, "t"), (0x1000, 1), (0x0800, 1), (0x0400, "s"),
+    (0x0200, "s"), (0x0100, "s"), (0x0080, "s"), (0x0040, 8), (0x0020, "s"), (0x0010, "s"),
+    (0x0008, "s"), (0x0004, "s"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Death:
+    """Why and where a message died."""
+
+    queue: str
+    reason: str  # rejected | expired | maxlen | delivery_limit
+    exchange: str
+    routing_keys: tuple[str, ...]
+    time: int  # seconds since the epoch
+
+
+def property_spans(header: bytes) -> dict[int, tuple[int, int]]:
+    """Flag bit -> (start, end) of each property present in a content header."""
+    flags = _U32.unpack_from(b"\0\0" + header[12:14])[0] & 0xFFFE
+    spans: dict[int, tuple[int, int]] = {}
+    offset = 14
+    for bit, kind in _LAYOUT:
+        if not flags & bit:
+            continue
+        start = offset
+        if kind == "s":
+            offset += 1 + header[offset]
+        elif kind == "t":
+            offset += 4 + _U32.unpack_from(header, offset)[0]
+        else:
+            offset += int(kind)
+        spans[bit] = (start, offset)
+    return spans
+
+
+def dead_letter_header(header: bytes, death: Death) -> bytes:
+    """The content header of ``header``'s message after ``death``."""
+    spans = property_spans(header)
+    expiration = None
+    if _EXPIRATION_FLAG in spans:
+        start, end = spans[_EXPIRATION_FLAG]
+        expiration = header[start + 1 : end].decode("utf-8", "replace")
+    entries = _table_entries(header, spans.get(_HEADERS_FLAG))
+    entries = _with_death(entries, death, expiration)
+    table = b"".join(entries.values())
+    new_spans: list[bytes] = []
+    flags = 0
+    for bit, _ in _LAYOUT:
+        if bit == _HEADERS_FLAG:
+            new_spans.append(_U32.pack(len(table)) + table)
+            flags |= bit
+        elif bit in spans and bit != _EXPIRATION_FLAG:
+            start, end = spans[bit]
+            new_spans.append(header[start:end])
+            flags |= bit
+    return header[:12] + struct.pack(">H", flags) + b"".join(new_spans)
+
+
+def rewrite_dead_letter(
+    header: bytes, queue: str, reason: str, exchange: str, keys: tuple[str, ...], time: int
+) -> bytes:
+    """``core.ports.HeaderRewriter``: the header after a death in ``queue``."""
+    return dead_letter_header(header, Death(queue, reason, exchange, keys, time))
+
+
+def _table_entries(header: bytes, span: tuple[int, int] | None) -> dict[str, bytes]:
+    """Key -> the entry's raw bytes (key, type and value), in table order."""
+    entries: dict[str, bytes] = {}
+    if span is None:
+        return entries
+    table = header[span[0] + 4 : span[1]]
+    offset = 0
+    while offset < len(table):
+        key_length = table[offset]
+        key = table[offset + 1 : offset + 1 + key_length].decode("utf-8", "replace")
+        value_start = offset + 1 + key_length
+        consumed, _ = decode.embedded_value(table[value_start:])
+        entries[key] = table[offset : value_start + consumed]
+        offset = value_start + consumed
+    return entries
+
+
+def _with_death(
+    entries: dict[str, bytes], death: Death, expiration: str | None
+) -> dict[str, bytes]:
+    deaths = _existing_deaths(entries.get("x-death"))
+    for index, existing in enumerate(deaths):
+        if existing.get("queue") == death.queue and existing.get("reason") == death.reason:
+            del deaths[index]
+            count = int(existing.get("count", 0)) + 1
+            rest = {k: v for k, v in existing.items() if k != "count"}
+            deaths.insert(0, {"count": count, **rest})
+            break
+    else:
+        entry: dict[str, Any] = {
+            "count": 1,
+            "reason": death.reason,
+            "queue": death.queue,
+            "time": death.time,
+            "exchange": death.exchange,
+            "routing-keys": list(death.routing_keys),
+        }
+        if expiration is not None:
+            entry["original-expiration"] = expiration
+        deaths.insert(0, entry)
+    updated = dict(entries)
+    updated["x-death"] = _entry("x-death", b"A" + _array(_table(d) for d in deaths))
+    for suffix, value in (
+        ("reason", death.reason),
+        ("queue", death.queue),
+        ("exchange", death.exchange),
+    ):
+        key = f"x-first-death-{suffix}"
+        if key not in updated:
+            updated[key] = _entry(key, b"S" + _long_string(value))
+    return updated
+
+
+def _existing_deaths(raw: bytes | None) -> list[dict[str, Any]]:
+    if raw is None:
+        return []
+    value_start = 1 + raw[0]
+    if raw[value_start : value_start + 1] != b"A":
+        return []
+    _, values = decode.field_array(raw[value_start + 1 :])
+    deaths = []
+    for value in values:
+        if isinstance(value, dict):
+            death = dict(value)
+            stamp = death.get("time")
+            if isinstance(stamp, datetime):
+                death["time"] = int(stamp.timestamp())
+            deaths.append(death)
+    return deaths
+
+
+# -- encoding, with the types RabbitMQ uses for x-death -------------------------------------------
+
+
+def _entry(key: str, typed_value: bytes) -> bytes:
+    raw_key = key.encode()
+    return bytes((len(raw_key),)) + raw_key + typed_value
+
+
+def _long_string(value: str) -> bytes:
+    raw = value.encode("utf-8", "surrogateescape")
+    return _U32.pack(len(raw)) + raw
+
+
+def _array(values: Iterable[bytes]) -> bytes:
+    body = b"".join(values)
+    return _U32.pack(len(body)) + body
+
+
+def _table(death: dict[str, Any]) -> bytes:
+    parts = []
+    for key, value in death.items():
+        if key == "count":
+            parts.append(_entry(key, b"l" + struct.pack(">q", int(value))))
+        elif key == "time":
+            parts.append(_entry(key, b"T" + struct.pack(">Q", int(value))))
+        elif key == "routing-keys":
+            parts.append(_entry(key, b"A" + _array(b"S" + _long_string(str(v)) for v in value)))
+        else:
+            parts.append(_entry(key, b"S" + _long_string(str(value))))
+    body = b"".join(parts)
+    return b"F" + _U32.pack(len(body)) + body
