@@ -72,6 +72,17 @@ class Queue:
         self.message_ttl: int | None = _int_argument(arguments, "x-message-ttl")
         self._head_timer: Timer | None = None
         self._head_timer_at = 0.0
+        # Length limits (x-max-length, x-max-length-bytes) and what happens beyond them.
+        self.max_length = _int_argument(arguments, "x-max-length")
+        self.max_bytes = _int_argument(arguments, "x-max-length-bytes")
+        self.overflow = _text(arguments.get("x-overflow")) or "drop-head"
+        self._bytes = 0  # body bytes of the messages waiting in the queue
+        # x-expires: the queue goes once unused that long; the vhost sets on_expired.
+        self.expires = _int_argument(arguments, "x-expires")
+        self.on_expired: Callable[[Queue], None] = _ignore
+        self._last_used = self.clock.now()
+        self._expiry_timer: Timer | None = None
+        self.touch()
 
     def __repr__(self) -> str:
         return f"<Queue {self.name!r} in {self.vhost!r}>"
@@ -94,9 +105,17 @@ class Queue:
 
     # -- messages -------------------------------------------------------------------------------
 
-    def enqueue(self, message: Message) -> None:
+    def enqueue(self, message: Message) -> bool:
+        """Add a message; False when the queue is full and refuses it (reject-publish)."""
+        if self.overflow != "drop-head" and self._full_for(message):
+            if self.overflow == "reject-publish-dlx":
+                self.dead_letter(self, [Envelope(message, 0)], "maxlen")
+            return False
         self._next_seq += 1
+        self._bytes += len(message.body)
         envelope = Envelope(message, self._next_seq, self._expiry_for(message))
+        if envelope.expires_at == self.clock.now() and not self._ready and not self._backlog:
+            return self._deliver_now_or_expire(envelope)  # a TTL of 0
         stored = self.durable and message.persistent
         if stored:
             self.store.enqueued(self, envelope)
@@ -114,6 +133,67 @@ class Queue:
             self.dispatch()
         if envelope.expires_at is not None:
             self.expire_head()
+        if self.overflow == "drop-head":
+            self._drop_head_over_limit()
+        return True
+
+    # -- length limits --------------------------------------------------------------------------
+
+    def _full_for(self, message: Message) -> bool:
+        if self.max_length is not None and self.message_count >= self.max_length:
+            return True
+        return self.max_bytes is not None and self._bytes + len(message.body) > self.max_bytes
+
+    def _over_limit(self) -> bool:
+        if self.max_length is not None and self.message_count > self.max_length:
+            return True
+        return self.max_bytes is not None and self._bytes > self.max_bytes
+
+    def _drop_head_over_limit(self) -> None:
+        """drop-head: the oldest messages make room (dead-lettered as 'maxlen')."""
+        dropped = []
+        while self._ready and self._over_limit():
+            dropped.append(self._take_head())
+        if dropped:
+            self.forget(dropped)
+            self.dead_letter(self, dropped, "maxlen")
+
+    def _take_head(self) -> Envelope:
+        envelope = self._ready.popleft()
+        self._bytes -= len(envelope.message.body)
+        return envelope
+
+    # -- x-expires ------------------------------------------------------------------------------
+
+    def touch(self) -> None:
+        """The queue was used (declared, read, left by its last consumer)."""
+        self._last_used = self.clock.now()
+        if self.expires is not None and self._expiry_timer is None:
+            self._expiry_timer = self.clock.call_at(
+                self._last_used + self.expires / 1000, self._expiry_due
+            )
+
+    def _expiry_due(self) -> None:
+        self._expiry_timer = None
+        if self.deleted or self.consumers or self.expires is None:
+            return  # (a queue with consumers is in use; their leaving touches it again)
+        due = self._last_used + self.expires / 1000
+        if self.clock.now() < due:
+            self._expiry_timer = self.clock.call_at(due, self._expiry_due)
+        else:
+            self.on_expired(self)
+
+    def _deliver_now_or_expire(self, envelope: Envelope) -> bool:
+        """TTL 0: a consumer that can take the message now gets it, else it expires."""
+        consumer = self._next_consumer()
+        self._bytes -= len(envelope.message.body)
+        if consumer is not None:
+            self.handed_out(envelope, not consumer.no_ack)
+            consumer.sink.deliver(consumer, envelope)
+        else:
+            self.forget([envelope])
+            self.dead_letter(self, [envelope], "expired")
+        return True
 
     def _expiry_for(self, message: Message) -> float | None:
         """The lower of the queue's and the message's TTL wins."""
@@ -127,7 +207,7 @@ class Queue:
         now = self.clock.now()
         expired = []
         while ready and ready[0].expires_at is not None and ready[0].expires_at <= now:
-            expired.append(ready.popleft())
+            expired.append(self._take_head())
         if expired:
             self.forget(expired)
             self.dead_letter(self, expired, "expired")
@@ -147,6 +227,7 @@ class Queue:
     def restore(self, seq: int, ref: StoreRef, redelivered: bool) -> None:
         """A stored message found at recovery (its body stays on disk until needed)."""
         self._next_seq = max(self._next_seq, seq)
+        self._bytes += ref[2]  # (the record's size: the body's is not known until read)
         self._backlog.add_stored(seq, ref, redelivered)
 
     def head_ready(self) -> bool:
@@ -160,11 +241,13 @@ class Queue:
 
     def get(self) -> Envelope | None:
         """Take the head message for basic.get (see ``head_ready``)."""
+        self.touch()
         self.expire_head()
         if not self._ready:
             return None
-        envelope = self._ready.popleft()
+        envelope = self._take_head()
         self._refill()
+        self.expire_head()  # an expired message that just became the head leaves now
         return envelope
 
     def handed_out(self, envelope: Envelope, acknowledged_later: bool) -> None:
@@ -194,6 +277,7 @@ class Queue:
             return
         for envelope in envelopes:
             envelope.redelivered = True
+            self._bytes += len(envelope.message.body)
         envelopes.sort(key=lambda e: e.seq)
         ready = self._ready
         if not ready or envelopes[-1].seq < ready[0].seq:
@@ -212,6 +296,7 @@ class Queue:
         ]
         stored += self._backlog.clear()
         self._ready.clear()
+        self._bytes = 0
         if self.durable and stored:
             self.store.removed(self, [seq for seq, _ in stored], [ref for _, ref in stored])
         return count
@@ -311,6 +396,8 @@ class Queue:
         del self.consumers[index]
         if index < self._ring:
             self._ring -= 1
+        if not self.consumers:
+            self.touch()
 
     def has_exclusive_consumer(self) -> bool:
         return any(c.exclusive for c in self.consumers)
@@ -331,11 +418,13 @@ class Queue:
                 consumer = self._next_consumer()
                 if consumer is None:
                     break
-                envelope = ready.popleft()
+                envelope = self._take_head()
                 self.handed_out(envelope, not consumer.no_ack)
                 consumer.sink.deliver(consumer, envelope)
         finally:
             self._dispatching = False
+        if self._ready and self._ready[0].expires_at is not None:
+            self.expire_head()
         if self._backlog:
             self._refill()
 
@@ -359,3 +448,13 @@ def _discard(queue: Queue, envelopes: list[Envelope], reason: str) -> None:
 def _int_argument(arguments: dict[str, Any], key: str) -> int | None:
     value = arguments.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _ignore(queue: Queue) -> None:
+    pass
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None

@@ -216,7 +216,9 @@ class VirtualHost:
         owner: object,
     ) -> Queue:
         if passive:
-            return self.queue(name, owner)
+            queue = self.queue(name, owner)
+            queue.touch()  # a redeclare, even passive, counts as use for x-expires
+            return queue
         if not name:
             name = server_generated_name("amq.gen-")
         elif name.startswith(RESERVED_PREFIX):  # even when it exists (amq.gen-...)
@@ -230,6 +232,7 @@ class VirtualHost:
             if existing.exclusive != exclusive:
                 self.raise_locked(existing)
             self._check_queue_equivalence(existing, durable, auto_delete, arguments)
+            existing.touch()
             return existing
         validate_queue_arguments(arguments, name, self.name)
         queue = Queue(
@@ -243,6 +246,7 @@ class VirtualHost:
             clock=self.clock,
         )
         queue.dead_letter = self.dead_letter
+        queue.on_expired = self.remove_queue
         self.queues[name] = queue
         if queue.durable:
             self.store.queue_declared(queue)

@@ -26,6 +26,15 @@ def binary(data: bytes, *, as_numbers: bool = False) -> str:
     return "<<" + ",".join(str(octet) for octet in data) + ">>"
 
 
+def char_list(data: bytes) -> str:
+    """A list of octets as ``~p`` prints an Erlang string: quoted if printable, else numbers."""
+    if all(octet in _PRINTABLE for octet in data):
+        # The octets go out as they are (surrogateescape carries any that are not UTF-8).
+        text = data.decode("utf-8", "surrogateescape")
+        return '"' + "".join(_ESCAPES.get(ord(c), c) for c in text) + '"'
+    return "[" + ",".join(str(octet) for octet in data) + "]"
+
+
 def frame_octets(payload: bytes) -> str:
     """RabbitMQ's frame description: all octets, or the first 16 of a longer payload."""
     if len(payload) <= 16:
@@ -41,6 +50,6 @@ def after(prefix: str, *elements: str) -> str:
     on one line if it fits, else one element per line, indented past the brace."""
     column = len(prefix) - prefix.rfind("\n") - 1
     one_line = "{" + ",".join(elements) + "}"
-    if column + len(one_line) <= LINE_LENGTH:
+    if column + len(one_line) < LINE_LENGTH - 1:  # (observed: 79 columns already wrap)
         return prefix + one_line
     return prefix + "{" + (",\n" + " " * (column + 1)).join(elements) + "}"

@@ -155,7 +155,14 @@ def _encode_arguments(method: Method) -> bytes:
         if bit_count:
             parts.append(bytes((bits,)))
             bits = bit_count = 0
-        parts.append(encode_table(value or {}) if kind == "table" else encode.by_type(value, kind))
+        if kind == "table":
+            parts.append(encode_table(value or {}))
+        elif kind == "shortstr" and isinstance(value, str):
+            # surrogateescape: reply texts may echo a client's octets that are not UTF-8
+            raw = value.encode("utf-8", "surrogateescape")[:255]
+            parts.append(bytes((len(raw),)) + raw)
+        else:
+            parts.append(encode.by_type(value, kind))
     if bit_count:
         parts.append(bytes((bits,)))
     return b"".join(parts)

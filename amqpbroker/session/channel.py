@@ -14,7 +14,7 @@ import enum
 from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pamqp import commands
 
@@ -66,12 +66,10 @@ class Channel:
         self.limited_unacked = 0  # unacked deliveries to consumers, for global_prefetch
         self.confirm_mode = False
         self.publish_seq = 0
-        self.confirmed_seq = 0
-        self.sent_confirm_seq = 0
         self.tx: Transaction | None = None
         self.most_recent_queue = ""
         self.held_cancellations: list[str] | None = None
-        self._awaiting_disk: deque[list[int]] = deque()  # [seq, safe] in publish order
+        self._unconfirmed: deque[list[Any]] = deque()  # [seq, settled, ok], publish order
 
     def __repr__(self) -> str:
         return f"<Channel {self.number} {self.state.value}>"
@@ -179,34 +177,41 @@ class Channel:
 
     # -- confirms -------------------------------------------------------------------------------
 
-    def confirm_published(self, seq: int, after_disk: bool = False) -> None:
-        """Publish ``seq`` may be confirmed (once on disk when ``after_disk``).
+    def confirm_published(self, seq: int, after_disk: bool = False, ok: bool = True) -> None:
+        """Publish ``seq`` is settled: ack (``ok``) or nack, once on disk when ``after_disk``.
 
-        Confirms go out in order: one waiting for the disk holds back those after it, so a
-        ``multiple`` ack never covers a message that is not yet safe.
+        Confirms go out in publish order: one waiting for the disk holds back those after
+        it, so a ``multiple`` ack never covers a message that is not yet safe.
         """
-        if not after_disk and not self._awaiting_disk:
-            self.confirmed_seq = seq
-            self.connection.confirms_pending.add(self)
-            return
-        entry = [seq, not after_disk]
-        self._awaiting_disk.append(entry)
+        entry: list[Any] = [seq, not after_disk, ok]
+        self._unconfirmed.append(entry)
         if after_disk:
             self.connection.broker.store.when_durable(partial(self._on_disk, entry))
+        else:
+            self.connection.confirms_pending.add(self)
 
-    def _on_disk(self, entry: list[int]) -> None:
+    def _on_disk(self, entry: list[Any]) -> None:
         entry[1] = True
-        waiting = self._awaiting_disk
-        while waiting and waiting[0][1]:
-            self.confirmed_seq = waiting.popleft()[0]
         self.flush_confirms()
 
     def flush_confirms(self) -> None:
-        """One basic.ack covering every publish confirmed since the last (multiple when > 1)."""
-        last, upto = self.sent_confirm_seq, self.confirmed_seq
-        if upto > last and self.state is ChannelState.OPEN:
-            self.connection.write(encode_confirm(self.number, upto, upto - last > 1))
-            self.sent_confirm_seq = upto
+        """Send the settled prefix: runs of acks as one (multiple) ack, nacks one by one."""
+        pending = self._unconfirmed
+        if self.state is not ChannelState.OPEN:
+            pending.clear()
+            return
+        run_end, run_length = 0, 0
+        while pending and pending[0][1]:
+            seq, _, ok = pending.popleft()
+            if ok:
+                run_end, run_length = seq, run_length + 1
+                continue
+            if run_length:
+                self.connection.write(encode_confirm(self.number, run_end, run_length > 1))
+                run_length = 0
+            self.connection.write(encode_confirm(self.number, seq, False, ack=False))
+        if run_length:
+            self.connection.write(encode_confirm(self.number, run_end, run_length > 1))
 
     # -- teardown -------------------------------------------------------------------------------
 

@@ -166,6 +166,7 @@ def _apply_definitions(
                 clock=vhost.clock,
             )
             queue.dead_letter = vhost.dead_letter
+            queue.on_expired = vhost.remove_queue
             vhost.queues[name] = queue
             queues.append(queue)
             store.index_for(queue, entry.get("directory"))

@@ -12,8 +12,10 @@ from amqpbroker.core.consumer import Consumer
 from amqpbroker.core.exchanges import Exchange
 from amqpbroker.core.message import Message
 from amqpbroker.core.queue import Queue
-from amqpbroker.core.queue_arguments import validate_consumer_arguments
+from amqpbroker.core.queue_arguments import MAX_EXPIRY, validate_consumer_arguments
 from amqpbroker.errors import AccessRefused, NotAllowed, NotImplemented_, PreconditionFailed
+from amqpbroker.protocol import erlang
+from amqpbroker.protocol.deadletter import property_spans
 from amqpbroker.protocol.fastcodec import (
     Publish,
     delivery_mode,
@@ -29,6 +31,7 @@ from .queue import queue_name
 
 _USER_ID_FLAG = 0x10  # user-id's bit in the low byte of the property flags (header[13])
 _EXPIRATION_FLAG = 0x01  # expiration's bit in the high byte of the property flags (header[12])
+_EXPIRATION_PROPERTY = 0x0100
 _NO_ROUTE = 312
 
 
@@ -50,7 +53,8 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
         if header[13] & _USER_ID_FLAG:
             _check_user_id(channel, message)
         if header[12] & _EXPIRATION_FLAG:
-            message.ttl = _expiration_ms(message.properties.expiration)
+            start, end = property_spans(header)[_EXPIRATION_PROPERTY]
+            message.ttl = _expiration_ms(header[start + 1 : end])
         mode = delivery_mode(header)
         if mode > 2:
             raise PreconditionFailed(f"invalid message: {{delivery_mode_unknown,{mode}}}")
@@ -58,10 +62,10 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     if channel.tx is not None:
         channel.tx.publishes.append((publish, message))
         return
-    stored = route(channel, exchange, publish, message)
+    stored, accepted = route(channel, exchange, publish, message)
     if channel.confirm_mode:
         channel.publish_seq += 1
-        channel.confirm_published(channel.publish_seq, after_disk=stored)
+        channel.confirm_published(channel.publish_seq, after_disk=stored, ok=accepted)
 
 
 def _check_user_id(channel: Channel, message: Message) -> None:
@@ -73,27 +77,30 @@ def _check_user_id(channel: Channel, message: Message) -> None:
         )
 
 
-def _expiration_ms(expiration: object) -> int:
+def _expiration_ms(raw: bytes) -> int:
     """The expiration property in ms; RabbitMQ's rule: a decimal integer, not negative."""
-    text = (
-        expiration.decode("utf-8", "replace") if isinstance(expiration, bytes) else str(expiration)
-    )
-    digits = re.match(r"[+-]?\d+", text)
+    text = raw.decode("utf-8", "surrogateescape")
+    digits = re.match(rb"[+-]?[0-9]+", raw)
+    prefix = f"invalid expiration '{text}': "
     if digits is None:
-        reason = "no_integer"
-    elif digits.end() != len(text):
-        reason = f'{{leftover_chars,"{text[digits.end() :]}"}}'
-    elif int(digits.group()) < 0:
-        reason = f"{{value_negative,{int(digits.group())}}}"
-    else:
-        return int(digits.group())
-    raise PreconditionFailed(f"invalid expiration '{text}': {reason}")
+        raise PreconditionFailed(prefix + "no_integer")
+    if digits.end() != len(raw):
+        leftover = erlang.char_list(raw[digits.end() :])
+        raise PreconditionFailed(erlang.after(prefix, "leftover_string", leftover))
+    value = int(digits.group())
+    if value < 0:
+        raise PreconditionFailed(erlang.after(prefix, "value_negative", str(value)))
+    if value > MAX_EXPIRY:
+        raise PreconditionFailed(erlang.after(prefix, "value_too_large", str(value)))
+    return value
 
 
-def route(channel: Channel, exchange: Exchange, publish: Publish, message: Message) -> bool:
+def route(
+    channel: Channel, exchange: Exchange, publish: Publish, message: Message
+) -> tuple[bool, bool]:
     """Deliver to every queue the exchange routes to; return it if mandatory and unroutable.
 
-    True when the message went to disk (persistent, into a durable queue).
+    Returns (stored: it went to disk, accepted: no full queue refused it).
     """
     queues = _vhost(channel).route(exchange, publish.routing_key, message)
     if not queues:
@@ -110,10 +117,11 @@ def route(channel: Channel, exchange: Exchange, publish: Publish, message: Messa
                     conn.max_body,
                 )
             )
-        return False
+        return False, True
+    accepted = True
     for queue in queues:
-        queue.enqueue(message)
-    return message.store_ref is not None
+        accepted = queue.enqueue(message) and accepted
+    return message.store_ref is not None, accepted
 
 
 # -- consuming ----------------------------------------------------------------------------------
