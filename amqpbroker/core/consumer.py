@@ -35,6 +35,7 @@ class Consumer:
         "exclusive",
         "no_ack",
         "prefetch",
+        "priority",
         "queue",
         "sink",
         "tag",
@@ -63,6 +64,8 @@ class Consumer:
         self.prefetch = prefetch  # 0 = unlimited
         self.arguments = arguments
         self.unacked = 0
+        priority = arguments.get("x-priority", 0)
+        self.priority = priority if isinstance(priority, int) else 0  # x-priority
 
     def can_take(self) -> bool:
         if not self.no_ack and self.prefetch and self.unacked >= self.prefetch:

@@ -23,6 +23,7 @@ class Message:
         "exchange",
         "header",
         "persistent",
+        "priority",
         "routing",
         "routing_key",
         "store_ref",
@@ -46,6 +47,7 @@ class Message:
         self.persistent = persistent  # delivery_mode 2
         self.store_ref: StoreRef | None = None  # where the store wrote it, once it did
         self.ttl: int | None = None  # per-message TTL in ms (the expiration property)
+        self.priority = 0  # the priority property (0 when absent)
         self._properties: Any = None
 
     @property

@@ -65,7 +65,14 @@ class Queue:
         self._next_seq = 0
         self._ring = 0
         self._dispatching = False
-        self._pageable = durable and getattr(self.store, "paging", False)
+        # x-max-priority: higher priorities first, FIFO within one (such queues do not page).
+        self.max_priority = _int_argument(arguments, "x-max-priority")
+        self._pageable = (
+            durable and getattr(self.store, "paging", False) and self.max_priority is None
+        )
+        # x-single-active-consumer: only the first consumer gets messages until it leaves.
+        self.single_active = arguments.get("x-single-active-consumer") is True
+        self._consumer_priorities = False  # any consumer with a non-zero x-priority
         self.clock: Clock = clock or ManualClock()
         # Where messages that expire (or are otherwise dead-lettered) go; the vhost sets it.
         self.dead_letter: Callable[[Queue, list[Envelope], str], None] = _discard
@@ -127,6 +134,8 @@ class Queue:
                 )
             else:
                 self._backlog.add_in_memory(envelope)
+        elif self.max_priority is not None:
+            self._insert_by_priority(envelope)
         else:
             self._ready.append(envelope)
         if self.consumers:
@@ -182,6 +191,18 @@ class Queue:
             self._expiry_timer = self.clock.call_at(due, self._expiry_due)
         else:
             self.on_expired(self)
+
+    def _priority(self, envelope: Envelope) -> int:
+        return min(envelope.message.priority, self.max_priority or 0)
+
+    def _insert_by_priority(self, envelope: Envelope) -> None:
+        """Behind every message of the same or a higher priority."""
+        ready = self._ready
+        priority = self._priority(envelope)
+        index = len(ready)
+        while index and self._priority(ready[index - 1]) < priority:
+            index -= 1
+        ready.insert(index, envelope)
 
     def _deliver_now_or_expire(self, envelope: Envelope) -> bool:
         """TTL 0: a consumer that can take the message now gets it, else it expires."""
@@ -280,7 +301,11 @@ class Queue:
             self._bytes += len(envelope.message.body)
         envelopes.sort(key=lambda e: e.seq)
         ready = self._ready
-        if not ready or envelopes[-1].seq < ready[0].seq:
+        if self.max_priority is not None:
+            self._ready = deque(
+                sorted([*ready, *envelopes], key=lambda e: (-self._priority(e), e.seq))
+            )
+        elif not ready or envelopes[-1].seq < ready[0].seq:
             ready.extendleft(reversed(envelopes))
         else:
             merged = sorted([*ready, *envelopes], key=lambda e: e.seq)
@@ -385,6 +410,7 @@ class Queue:
 
     def add_consumer(self, consumer: Consumer) -> None:
         self.consumers.append(consumer)
+        self._consumer_priorities = any(c.priority for c in self.consumers)
         self.had_consumers = True
         self.dispatch()
 
@@ -394,6 +420,7 @@ class Queue:
         except ValueError:
             return
         del self.consumers[index]
+        self._consumer_priorities = any(c.priority for c in self.consumers)
         if index < self._ring:
             self._ring -= 1
         if not self.consumers:
@@ -429,13 +456,23 @@ class Queue:
             self._refill()
 
     def _next_consumer(self) -> Consumer | None:
+        """Round-robin over the consumers that can take a message; with consumer priorities
+        (x-priority) only among the highest priority that can; with a single active
+        consumer, only the first."""
         consumers = self.consumers
+        if self.single_active:
+            return consumers[0] if consumers and consumers[0].can_take() else None
         count = len(consumers)
         start = self._ring
+        best: int | None = None
+        if self._consumer_priorities:
+            best = max((c.priority for c in consumers if c.can_take()), default=None)
+            if best is None:
+                return None
         for step in range(count):
             index = (start + step) % count
             consumer = consumers[index]
-            if consumer.can_take():
+            if (best is None or consumer.priority == best) and consumer.can_take():
                 self._ring = (index + 1) % count
                 return consumer
         return None

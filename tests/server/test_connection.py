@@ -43,9 +43,8 @@ RABBITMQ_CAPABILITIES = {
     "per_consumer_qos": True,
     "direct_reply_to": True,
 }
-# amqpbroker advertises only what works; connection.blocked, consumer_priorities and
-# direct_reply_to arrive with later issues.
-LATER = {"connection.blocked", "consumer_priorities", "direct_reply_to"}
+# amqpbroker advertises only what works; connection.blocked and direct_reply_to arrive later.
+LATER = {"connection.blocked", "direct_reply_to"}
 CAPABILITIES = (
     RABBITMQ_CAPABILITIES
     if EXTERNAL_URL

@@ -32,6 +32,8 @@ from .queue import queue_name
 _USER_ID_FLAG = 0x10  # user-id's bit in the low byte of the property flags (header[13])
 _EXPIRATION_FLAG = 0x01  # expiration's bit in the high byte of the property flags (header[12])
 _EXPIRATION_PROPERTY = 0x0100
+_PRIORITY_FLAG = 0x08  # priority's bit in header[12]
+_PRIORITY_PROPERTY = 0x0800
 _NO_ROUTE = 312
 
 
@@ -52,9 +54,13 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     if len(header) >= 14:
         if header[13] & _USER_ID_FLAG:
             _check_user_id(channel, message)
-        if header[12] & _EXPIRATION_FLAG:
-            start, end = property_spans(header)[_EXPIRATION_PROPERTY]
-            message.ttl = _expiration_ms(header[start + 1 : end])
+        if header[12] & (_EXPIRATION_FLAG | _PRIORITY_FLAG):
+            spans = property_spans(header)
+            if _EXPIRATION_PROPERTY in spans:
+                start, end = spans[_EXPIRATION_PROPERTY]
+                message.ttl = _expiration_ms(header[start + 1 : end])
+            if _PRIORITY_PROPERTY in spans:
+                message.priority = header[spans[_PRIORITY_PROPERTY][0]]
         mode = delivery_mode(header)
         if mode > 2:
             raise PreconditionFailed(f"invalid message: {{delivery_mode_unknown,{mode}}}")
