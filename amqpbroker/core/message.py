@@ -62,6 +62,10 @@ class Message:
                 self._properties = ContentHeader().properties
         return self._properties
 
+    def reset_properties(self) -> None:
+        """The header bytes changed: decode them afresh when next asked."""
+        self._properties = None
+
     @property
     def headers(self) -> dict[str, Any]:
         headers = self.properties.headers

@@ -409,22 +409,48 @@ class VirtualHost:
 
     # -- routing --------------------------------------------------------------------------------
 
-    def route(self, exchange: Exchange, routing_key: str, message: Message) -> list[Queue]:
-        """Every queue the message reaches, once each, following exchange-to-exchange bindings."""
-        if exchange.name == "":  # the default exchange: implicitly bound to every queue by name
-            queue = self.queues.get(routing_key)
-            return [queue] if queue is not None else []
-        destinations = exchange.route(routing_key, message)
-        if not exchange.bindings or not destinations:
-            return []
+    def route(
+        self,
+        exchange: Exchange,
+        routing_key: str,
+        message: Message,
+        extra_keys: tuple[str, ...] = (),
+    ) -> list[Queue]:
+        """Every queue the message reaches, once each: exchange-to-exchange bindings are
+        followed, an exchange that routes nowhere hands over to its alternate-exchange, and
+        ``extra_keys`` (sender-selected CC/BCC) route as well as the routing key."""
+        if not extra_keys:
+            if exchange.name == "":  # the default exchange: bound to every queue by name
+                queue = self.queues.get(routing_key)
+                return [queue] if queue is not None else []
+            if not exchange.bindings and "alternate-exchange" not in exchange.arguments:
+                return []
         queues: dict[int, Queue] = {}
-        pending: list[Exchange] = []
-        seen = {exchange.name}
-        self._collect(destinations, queues, pending, seen)
-        while pending:
-            next_exchange = pending.pop()
-            self._collect(next_exchange.route(routing_key, message), queues, pending, seen)
+        for key in (routing_key, *extra_keys):
+            self._route_key(exchange, key, message, queues)
         return list(queues.values())
+
+    def _route_key(
+        self, exchange: Exchange, key: str, message: Message, queues: dict[int, Queue]
+    ) -> None:
+        pending = [exchange]
+        seen = {exchange.name}
+        while pending:
+            current = pending.pop()
+            if current.name == "":
+                queue = self.queues.get(key)
+                destinations: Any = [queue] if queue is not None else []
+            else:
+                destinations = current.route(key, message)
+            if not destinations:
+                alternate = self.exchanges.get(
+                    _text(current.arguments.get("alternate-exchange")) or ""
+                )
+                if alternate is not None and alternate.name and alternate.name not in seen:
+                    seen.add(alternate.name)
+                    pending.append(alternate)
+                continue
+            self._collect(destinations, queues, pending, seen)
 
     @staticmethod
     def _collect(

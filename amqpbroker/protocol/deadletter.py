@@ -81,6 +81,19 @@ def dead_letter_header(header: bytes, death: Death) -> bytes:
     return header[:12] + struct.pack(">H", flags) + b"".join(new_spans)
 
 
+def without_header(header: bytes, key: str) -> bytes:
+    """The content header minus one entry of its headers table (BCC before delivery)."""
+    spans = property_spans(header)
+    span = spans.get(_HEADERS_FLAG)
+    if span is None:
+        return header
+    entries = _table_entries(header, span)
+    if entries.pop(key, None) is None:
+        return header
+    table = b"".join(entries.values())
+    return header[: span[0]] + _U32.pack(len(table)) + table + header[span[1] :]
+
+
 def rewrite_dead_letter(
     header: bytes, queue: str, reason: str, exchange: str, keys: tuple[str, ...], time: int
 ) -> bytes:

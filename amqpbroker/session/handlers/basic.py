@@ -15,7 +15,7 @@ from amqpbroker.core.queue import Queue
 from amqpbroker.core.queue_arguments import MAX_EXPIRY, validate_consumer_arguments
 from amqpbroker.errors import AccessRefused, NotAllowed, NotImplemented_, PreconditionFailed
 from amqpbroker.protocol import erlang
-from amqpbroker.protocol.deadletter import property_spans
+from amqpbroker.protocol.deadletter import property_spans, without_header
 from amqpbroker.protocol.fastcodec import (
     Publish,
     delivery_mode,
@@ -33,6 +33,7 @@ _USER_ID_FLAG = 0x10  # user-id's bit in the low byte of the property flags (hea
 _EXPIRATION_FLAG = 0x01  # expiration's bit in the high byte of the property flags (header[12])
 _EXPIRATION_PROPERTY = 0x0100
 _PRIORITY_FLAG = 0x08  # priority's bit in header[12]
+_HEADERS_FLAG = 0x20  # headers' bit in header[12]
 _PRIORITY_PROPERTY = 0x0800
 _NO_ROUTE = 312
 
@@ -68,7 +69,7 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     if channel.tx is not None:
         channel.tx.publishes.append((publish, message))
         return
-    stored, accepted = route(channel, exchange, publish, message)
+    stored, accepted = route(channel, exchange, publish, message, _sender_selected(message))
     if channel.confirm_mode:
         channel.publish_seq += 1
         channel.confirm_published(channel.publish_seq, after_disk=stored, ok=accepted)
@@ -101,14 +102,40 @@ def _expiration_ms(raw: bytes) -> int:
     return value
 
 
+def _sender_selected(message: Message) -> tuple[str, ...]:
+    """Routing keys from the CC and BCC headers; BCC is removed before delivery."""
+    header = message.header
+    if not (len(header) >= 14 and header[12] & _HEADERS_FLAG):
+        return ()
+    if b"\x02CC" not in header and b"\x03BCC" not in header:
+        return ()
+    keys: list[str] = []
+    for name in ("CC", "BCC"):
+        value = message.headers.get(name)
+        if isinstance(value, list):
+            keys.extend(
+                v.decode() if isinstance(v, bytes) else v
+                for v in value
+                if isinstance(v, str | bytes)
+            )
+    if "BCC" in message.headers:
+        message.header = without_header(header, "BCC")
+        message.reset_properties()
+    return tuple(keys)
+
+
 def route(
-    channel: Channel, exchange: Exchange, publish: Publish, message: Message
+    channel: Channel,
+    exchange: Exchange,
+    publish: Publish,
+    message: Message,
+    extra_keys: tuple[str, ...] = (),
 ) -> tuple[bool, bool]:
     """Deliver to every queue the exchange routes to; return it if mandatory and unroutable.
 
     Returns (stored: it went to disk, accepted: no full queue refused it).
     """
-    queues = _vhost(channel).route(exchange, publish.routing_key, message)
+    queues = _vhost(channel).route(exchange, publish.routing_key, message, extra_keys)
     if not queues:
         if publish.mandatory:
             conn = channel.connection
