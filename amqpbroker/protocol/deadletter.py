@@ -3,7 +3,8 @@
 The message keeps every property and header byte for byte, except: the ``expiration``
 property goes (its value is remembered in the x-death entry), and the ``headers`` table gets
 ``x-death`` (most recent death first, one entry per queue and reason, with a count) and the
-``x-first-death-*`` headers when they are not there yet.
+``x-first-death-*`` headers when they are not there yet; like RabbitMQ, the changed table is
+written back sorted by key.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def dead_letter_header(header: bytes, death: Death) -> bytes:
         expiration = header[start + 1 : end].decode("utf-8", "replace")
     entries = _table_entries(header, spans.get(_HEADERS_FLAG))
     entries = _with_death(entries, death, expiration)
-    table = b"".join(entries.values())
+    # RabbitMQ writes the table it changed back sorted by key.
+    table = b"".join(entries[key] for key in sorted(entries, key=lambda k: k.encode()))
     new_spans: list[bytes] = []
     flags = 0
     for bit, _ in _LAYOUT:
@@ -144,9 +146,9 @@ def _with_death(
     updated = dict(entries)
     updated["x-death"] = _entry("x-death", b"A" + _array(_table(d) for d in deaths))
     for suffix, value in (
-        ("reason", death.reason),
-        ("queue", death.queue),
         ("exchange", death.exchange),
+        ("queue", death.queue),
+        ("reason", death.reason),
     ):
         key = f"x-first-death-{suffix}"
         if key not in updated:
