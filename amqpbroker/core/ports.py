@@ -84,12 +84,19 @@ class NullStore:
 
 
 # Rewrites a content header for dead-lettering: (header, queue, reason, exchange,
-# routing keys, time) -> header.  The protocol layer provides it (protocol.deadletter).
-HeaderRewriter = Callable[[bytes, str, str, str, tuple[str, ...], int], bytes]
+# routing keys, time, drop CC) -> header.  The protocol layer provides it
+# (protocol.deadletter).
+HeaderRewriter = Callable[[bytes, str, str, str, tuple[str, ...], int, bool], bytes]
 
 
 def unchanged_header(
-    header: bytes, queue: str, reason: str, exchange: str, keys: tuple[str, ...], time: int
+    header: bytes,
+    queue: str,
+    reason: str,
+    exchange: str,
+    keys: tuple[str, ...],
+    time: int,
+    drop_cc: bool,
 ) -> bytes:
     return header
 

@@ -63,7 +63,6 @@ class Queue:
         self._loading_count = 0  # messages on their way back from disk
         self._head_waiters: list[Callable[[], None]] = []
         self._next_seq = 0
-        self._ring = 0
         self._dispatching = False
         # x-max-priority: higher priorities first, FIFO within one (such queues do not page).
         self.max_priority = _int_argument(arguments, "x-max-priority")
@@ -73,6 +72,7 @@ class Queue:
         # x-single-active-consumer: only the first consumer gets messages until it leaves.
         self.single_active = arguments.get("x-single-active-consumer") is True
         self._consumer_priorities = False  # any consumer with a non-zero x-priority
+        self._active: Consumer | None = None  # the single active consumer
         self.clock: Clock = clock or ManualClock()
         # Where messages that expire (or are otherwise dead-lettered) go; the vhost sets it.
         self.dead_letter: Callable[[Queue, list[Envelope], str], None] = _discard
@@ -310,6 +310,8 @@ class Queue:
         else:
             merged = sorted([*ready, *envelopes], key=lambda e: e.seq)
             self._ready = deque(merged)
+        if self.overflow == "drop-head":
+            self._drop_head_over_limit()
         self.dispatch()
 
     def purge(self) -> int:
@@ -410,6 +412,8 @@ class Queue:
 
     def add_consumer(self, consumer: Consumer) -> None:
         self.consumers.append(consumer)
+        if self.single_active and self._active is None:
+            self._active = consumer
         self._consumer_priorities = any(c.priority for c in self.consumers)
         self.had_consumers = True
         self.dispatch()
@@ -421,8 +425,9 @@ class Queue:
             return
         del self.consumers[index]
         self._consumer_priorities = any(c.priority for c in self.consumers)
-        if index < self._ring:
-            self._ring -= 1
+        if consumer is self._active:  # the highest priority takes over, earliest among equals
+            # (a single-active queue never rotates: self.consumers is in registration order)
+            self._active = max(self.consumers, key=lambda c: c.priority, default=None)
         if not self.consumers:
             self.touch()
 
@@ -461,19 +466,25 @@ class Queue:
         consumer, only the first."""
         consumers = self.consumers
         if self.single_active:
-            return consumers[0] if consumers and consumers[0].can_take() else None
-        count = len(consumers)
-        start = self._ring
+            active = self._active
+            return active if active is not None and active.can_take() else None
         best: int | None = None
         if self._consumer_priorities:
             best = max((c.priority for c in consumers if c.can_take()), default=None)
             if best is None:
                 return None
-        for step in range(count):
-            index = (start + step) % count
-            consumer = consumers[index]
-            if (best is None or consumer.priority == best) and consumer.can_take():
-                self._ring = (index + 1) % count
+        skipped: list[Consumer] = []
+        for index, consumer in enumerate(consumers):
+            if not consumer.can_take():
+                skipped.append(consumer)
+            elif best is None or consumer.priority == best:
+                # RabbitMQ's rotation: the served consumer goes to the back, and consumers
+                # found at their limit on the way leave it and come back behind it.
+                del consumers[index]
+                consumers.append(consumer)
+                for blocked in skipped:
+                    consumers.remove(blocked)
+                    consumers.append(blocked)
                 return consumer
         return None
 

@@ -383,13 +383,15 @@ class VirtualHost:
         now = int(self.clock.wall())
         for envelope in envelopes:
             original = envelope.message
+            cc = _cc_keys(original)
             header = self.rewrite_dead_letter(
                 original.header,
                 queue.name,
                 reason,
                 original.exchange,
-                (original.routing_key,),
+                (original.routing_key, *cc),
                 now,
+                fixed_key is not None,
             )
             routing_key = fixed_key if fixed_key is not None else original.routing_key
             message = Message(
@@ -400,7 +402,7 @@ class VirtualHost:
                 original.body,
                 persistent=original.persistent,
             )
-            targets = self.route(exchange, routing_key, message)
+            targets = self.route(exchange, routing_key, message, () if fixed_key else cc)
             if reason != "rejected":
                 deaths = message.headers.get("x-death")
                 targets = [q for q in targets if not _is_cycle(q.name, deaths)]
@@ -468,6 +470,17 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value if isinstance(value, str) else None
+
+
+def _cc_keys(message: Message) -> tuple[str, ...]:
+    if b"\x02CC" not in message.header:
+        return ()
+    value = message.headers.get("CC")
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        v.decode() if isinstance(v, bytes) else v for v in value if isinstance(v, str | bytes)
+    )
 
 
 def _is_cycle(queue: str, deaths: Any) -> bool:

@@ -59,14 +59,17 @@ def property_spans(header: bytes) -> dict[int, tuple[int, int]]:
     return spans
 
 
-def dead_letter_header(header: bytes, death: Death) -> bytes:
-    """The content header of ``header``'s message after ``death``."""
+def dead_letter_header(header: bytes, death: Death, drop_cc: bool = False) -> bytes:
+    """The content header of ``header``'s message after ``death`` (without its CC header
+    when the dead-letter routing key replaces the message's routing keys)."""
     spans = property_spans(header)
     expiration = None
     if _EXPIRATION_FLAG in spans:
         start, end = spans[_EXPIRATION_FLAG]
         expiration = header[start + 1 : end].decode("utf-8", "replace")
     entries = _table_entries(header, spans.get(_HEADERS_FLAG))
+    if drop_cc:
+        entries.pop("CC", None)
     entries = _with_death(entries, death, expiration)
     # RabbitMQ writes the table it changed back sorted by key.
     table = b"".join(entries[key] for key in sorted(entries, key=lambda k: k.encode()))
@@ -97,10 +100,16 @@ def without_header(header: bytes, key: str) -> bytes:
 
 
 def rewrite_dead_letter(
-    header: bytes, queue: str, reason: str, exchange: str, keys: tuple[str, ...], time: int
+    header: bytes,
+    queue: str,
+    reason: str,
+    exchange: str,
+    keys: tuple[str, ...],
+    time: int,
+    drop_cc: bool,
 ) -> bytes:
     """``core.ports.HeaderRewriter``: the header after a death in ``queue``."""
-    return dead_letter_header(header, Death(queue, reason, exchange, keys, time))
+    return dead_letter_header(header, Death(queue, reason, exchange, keys, time), drop_cc)
 
 
 def _table_entries(header: bytes, span: tuple[int, int] | None) -> dict[str, bytes]:
@@ -123,13 +132,17 @@ def _table_entries(header: bytes, span: tuple[int, int] | None) -> dict[str, byt
 def _with_death(
     entries: dict[str, bytes], death: Death, expiration: str | None
 ) -> dict[str, bytes]:
+    had_deaths = "x-death" in entries
     deaths = _existing_deaths(entries.get("x-death"))
+    # RabbitMQ writes a first x-death entry in its own order, and any entry it adds to or
+    # updates in an existing x-death with its keys sorted.
+    order = sorted if deaths else list
     for index, existing in enumerate(deaths):
         if existing.get("queue") == death.queue and existing.get("reason") == death.reason:
             del deaths[index]
             count = int(existing.get("count", 0)) + 1
-            rest = {k: v for k, v in existing.items() if k != "count"}
-            deaths.insert(0, {"count": count, **rest})
+            updated_entry = {**existing, "count": count}
+            deaths.insert(0, {k: updated_entry[k] for k in sorted(updated_entry)})
             break
     else:
         entry: dict[str, Any] = {
@@ -142,9 +155,11 @@ def _with_death(
         }
         if expiration is not None:
             entry["original-expiration"] = expiration
-        deaths.insert(0, entry)
+        deaths.insert(0, {k: entry[k] for k in order(entry)})
     updated = dict(entries)
     updated["x-death"] = _entry("x-death", b"A" + _array(_table(d) for d in deaths))
+    if had_deaths:
+        return updated  # x-first-death-* only on a message's first death
     for suffix, value in (
         ("exchange", death.exchange),
         ("queue", death.queue),

@@ -225,6 +225,10 @@ def encode_return(
 
 
 def encode_confirm(channel: int, delivery_tag: int, multiple: bool, ack: bool = True) -> bytes:
-    """Basic.Ack (or Basic.Nack with requeue=false) for publisher confirms."""
-    index = _ACK_INDEX if ack else _NACK_INDEX
-    return _ACK.pack(FRAME_METHOD, channel, 13, index, delivery_tag, multiple) + FRAME_END_BYTE
+    """Basic.Ack, or Basic.Nack (with RabbitMQ's requeue bit set) for publisher confirms."""
+    if ack:
+        return _ACK.pack(FRAME_METHOD, channel, 13, _ACK_INDEX, delivery_tag, multiple) + (
+            FRAME_END_BYTE
+        )
+    bits = multiple | 2  # requeue=true, as RabbitMQ sends it
+    return _ACK.pack(FRAME_METHOD, channel, 13, _NACK_INDEX, delivery_tag, bits) + FRAME_END_BYTE

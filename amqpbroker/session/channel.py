@@ -209,7 +209,8 @@ class Channel:
             if run_length:
                 self.connection.write(encode_confirm(self.number, run_end, run_length > 1))
                 run_length = 0
-            self.connection.write(encode_confirm(self.number, seq, False, ack=False))
+            # Everything before it is settled, so RabbitMQ's multiple=true covers just it.
+            self.connection.write(encode_confirm(self.number, seq, True, ack=False))
         if run_length:
             self.connection.write(encode_confirm(self.number, run_end, run_length > 1))
 

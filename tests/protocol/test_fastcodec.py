@@ -170,7 +170,8 @@ def test_encode_confirm_ack_matches_pamqp(channel, delivery_tag, multiple):
 
 @given(channel=channels, delivery_tag=delivery_tags, multiple=st.booleans())
 def test_encode_confirm_nack_matches_pamqp(channel, delivery_tag, multiple):
-    expected = frame.marshal(commands.Basic.Nack(delivery_tag, multiple, requeue=False), channel)
+    # requeue is set, as RabbitMQ sends its publisher nacks
+    expected = frame.marshal(commands.Basic.Nack(delivery_tag, multiple, requeue=True), channel)
     assert encode_confirm(channel, delivery_tag, multiple, ack=False) == expected
 
 

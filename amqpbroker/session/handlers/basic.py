@@ -168,7 +168,9 @@ def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
     tag = method.consumer_tag or "amq.ctag-" + secrets.token_urlsafe(16)
     if tag in channel.consumers:
         raise NotAllowed(f"attempt to reuse consumer tag '{tag}'")
-    if queue.has_exclusive_consumer() or (method.exclusive and queue.consumers):
+    if queue.has_exclusive_consumer() or (
+        method.exclusive and (queue.consumers or queue.single_active)
+    ):
         raise AccessRefused(f"queue '{queue.name}' in vhost '{vhost.name}' in exclusive use")
     consumer = Consumer(
         tag,

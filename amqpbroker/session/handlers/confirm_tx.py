@@ -39,12 +39,16 @@ def tx_commit(channel: Channel, method: commands.Tx.Commit) -> None:
     tx = _transaction(channel)
     channel.tx = Transaction()
     vhost = _vhost(channel)
+    complete = True
     for publish, message in tx.publishes:
         exchange = vhost.exchanges.get(publish.exchange)
         if exchange is not None:
-            route(channel, exchange, publish, message)
+            _, accepted = route(channel, exchange, publish, message)
+            complete = complete and accepted
     for _tags, entries, outcome in tx.settlements:
         channel.settle(entries, outcome)
+    if not complete:  # a full queue (reject-publish) refused some of it
+        raise PreconditionFailed("partial tx completion")
     channel.send(commands.Tx.CommitOk())
 
 
