@@ -17,16 +17,11 @@ from typing import Any
 
 from pamqp import decode
 
+from .fastcodec import PROPERTY_LAYOUT
+
 _HEADERS_FLAG = 0x2000
 _EXPIRATION_FLAG = 0x0100
 _U32 = struct.Struct(">I")
-# Basic's properties in wire order: flag bit and value kind ("s" short string, "t" table,
-# or a fixed size in octets).
-_LAYOUT = (
-    (0x8000, "s"), (0x4000, "s"), (0x2000, "t"), (0x1000, 1), (0x0800, 1), (0x0400, "s"),
-    (0x0200, "s"), (0x0100, "s"), (0x0080, "s"), (0x0040, 8), (0x0020, "s"), (0x0010, "s"),
-    (0x0008, "s"), (0x0004, "s"),
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +40,7 @@ def property_spans(header: bytes) -> dict[int, tuple[int, int]]:
     flags = _U32.unpack_from(b"\0\0" + header[12:14])[0] & 0xFFFE
     spans: dict[int, tuple[int, int]] = {}
     offset = 14
-    for bit, kind in _LAYOUT:
+    for bit, kind in PROPERTY_LAYOUT:
         if not flags & bit:
             continue
         start = offset
@@ -75,7 +70,7 @@ def dead_letter_header(header: bytes, death: Death, drop_cc: bool = False) -> by
     table = b"".join(entries[key] for key in sorted(entries, key=lambda k: k.encode()))
     new_spans: list[bytes] = []
     flags = 0
-    for bit, _ in _LAYOUT:
+    for bit, _ in PROPERTY_LAYOUT:
         if bit == _HEADERS_FLAG:
             new_spans.append(_U32.pack(len(table)) + table)
             flags |= bit

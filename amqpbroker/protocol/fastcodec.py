@@ -99,7 +99,7 @@ def delivery_mode(header: bytes) -> int:
 
 
 # Basic's properties in wire order: flag bit and how to skip the value.
-_PROPERTY_LAYOUT = (
+PROPERTY_LAYOUT = (
     (0x8000, "s"),
     (0x4000, "s"),
     (0x2000, "t"),
@@ -126,7 +126,7 @@ def properties_well_formed(header: bytes) -> bool:
         return True
     kinds = _LAYOUTS.get(flags)
     if kinds is None:
-        kinds = _LAYOUTS[flags] = tuple(kind for bit, kind in _PROPERTY_LAYOUT if flags & bit)
+        kinds = _LAYOUTS[flags] = tuple(kind for bit, kind in PROPERTY_LAYOUT if flags & bit)
     offset, end = 14, len(header)
     try:
         for kind in kinds:
