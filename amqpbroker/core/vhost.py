@@ -219,7 +219,12 @@ class VirtualHost:
             queue = self.queue(name, owner)
             queue.touch()  # a redeclare, even passive, counts as use for x-expires
             return queue
+        quorum = _text(arguments.get("x-queue-type")) == "quorum"
         if not name:
+            if quorum:
+                raise PreconditionFailed(
+                    "Cannot declare a server-named queue for type rabbit_quorum_queue"
+                )
             name = server_generated_name("amq.gen-")
         elif name.startswith(RESERVED_PREFIX):  # even when it exists (amq.gen-...)
             raise AccessRefused(
@@ -235,6 +240,8 @@ class VirtualHost:
             existing.touch()
             return existing
         validate_queue_arguments(arguments, name, self.name)
+        if quorum:
+            _check_quorum_properties(self._where("queue", name), durable, exclusive, auto_delete)
         queue = Queue(
             name,
             self.name,
@@ -470,6 +477,17 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value if isinstance(value, str) else None
+
+
+def _check_quorum_properties(where: str, durable: bool, exclusive: bool, auto_delete: bool) -> None:
+    """Quorum queues are durable, shared and kept: RabbitMQ's 406s, in its order."""
+    for name, invalid in (
+        ("auto-delete", auto_delete),
+        ("exclusive-owner", exclusive),
+        ("non-durable", not durable),
+    ):
+        if invalid:
+            raise PreconditionFailed(f"invalid property '{name}' for {where}")
 
 
 def _cc_keys(message: Message) -> tuple[str, ...]:
