@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import selectors
 import signal
 import socket
 import subprocess
@@ -19,6 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TypeVar
+
+from procutil import read_first_line
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 20.0  # until the URL line appears
@@ -45,25 +46,6 @@ def poll_until(check: Callable[[], T], timeout: float, what: str) -> T:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.01)
-
-
-def read_first_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
-    """stdout's first line, waiting on the pipe with a selector; '' if stdout hits EOF."""
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    data = b""
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        while b"\n" not in data:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not selector.select(remaining):
-                raise TimeoutError(f"no line on stdout within {timeout} s (got {data!r})")
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            data += chunk
-    return data.decode().partition("\n")[0]
 
 
 class Node:

@@ -13,9 +13,7 @@ The last tests pin the CLI's error handling and URL printing.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import selectors
 import signal
 import socket
 import subprocess
@@ -33,6 +31,7 @@ import pika.exceptions
 import pytest
 from clientutil import EXTERNAL_URL
 from pamqp import commands
+from procutil import read_first_line
 from rawamqp import PROTOCOL_HEADER, BrokerClosed, RawAMQP
 
 from amqpbroker import __version__
@@ -57,25 +56,6 @@ STOP_SIGNALS = [
     pytest.param(signal.SIGTERM, id="SIGTERM"),
     pytest.param(signal.SIGINT, id="SIGINT"),
 ]
-
-
-def read_first_line(proc: subprocess.Popen[str], timeout: float) -> str:
-    """stdout's first line, waiting on the pipe with a selector; '' if stdout hits EOF."""
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    data = b""
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        while b"\n" not in data:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not selector.select(remaining):
-                raise TimeoutError(f"no line on stdout within {timeout} s (got {data!r})")
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            data += chunk
-    return data.decode().partition("\n")[0]
 
 
 class BrokerProcess:
