@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from amqpbroker.config import BrokerConfig
 from amqpbroker.errors import NotAllowed
 
@@ -24,6 +26,9 @@ class BrokerState:
         self.store: Store = store or NullStore()
         self.clock: Clock = clock or ManualClock()
         self.vhosts: dict[str, VirtualHost] = {}
+        # Direct reply-to consumers by the suffix of their amq.rabbitmq.reply-to.* name: the
+        # session layer owns them; they are broker-wide, as a reply may come from any vhost.
+        self.reply_consumers: dict[str, Any] = {}
         self.add_vhost(config.default_vhost)
 
     def add_vhost(self, name: str) -> VirtualHost:

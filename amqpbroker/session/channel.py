@@ -25,6 +25,8 @@ from amqpbroker.errors import PreconditionFailed
 from amqpbroker.protocol.fastcodec import Publish, encode_confirm, encode_deliver
 from amqpbroker.protocol.methods import Method, encode_method, make_method
 
+from . import direct_reply
+
 if TYPE_CHECKING:
     from .connection import ConnectionSession
 
@@ -61,6 +63,7 @@ class Channel:
         self.next_delivery_tag = 1
         self.unacked: dict[int, Unacked] = {}
         self.consumers: dict[str, Consumer] = {}
+        self.reply_consumer: direct_reply.ReplyConsumer | None = None  # amq.rabbitmq.reply-to
         self.prefetch_count = 0  # for consumers created from now on (global=false)
         self.global_prefetch = 0  # shared by the channel (global=true)
         self.limited_unacked = 0  # unacked deliveries to consumers, for global_prefetch
@@ -219,6 +222,7 @@ class Channel:
     def release(self) -> None:
         """The channel is going away: cancel its consumers and requeue its unacked messages."""
         self.state = ChannelState.CLOSING
+        direct_reply.stop_consumer(self)
         if self.tx is not None:  # uncommitted settlements never happened
             for tags, entries, _outcome in self.tx.settlements:
                 self.restore_unacked(tags, entries)

@@ -55,7 +55,11 @@ __all__ = [
 
 REFERENCE_URL = os.environ.get("AMQPBROKER_REFERENCE_URL", "amqp://guest:guest@127.0.0.1:5673/")
 IDENTITY_KEYS = ("cluster_name", "copyright", "information", "platform", "product", "version")
-_GENERATED = re.compile(r"amq\.(gen|ctag)-[A-Za-z0-9_-]{22}")
+# Server-generated names: queues, consumer tags and direct reply-to names.
+_GENERATED = re.compile(
+    r"amq\.(gen|ctag)-[A-Za-z0-9_-]{22}"
+    r"|amq\.(rabbitmq\.reply-to)\.[A-Za-z0-9_=+/-]{16,}\.[A-Za-z0-9_=+/-]+"
+)
 
 
 def load_scenarios() -> dict[str, Scenario]:
@@ -232,10 +236,10 @@ def normalise(observation: Any, token: str) -> Any:
     ]
 
     def generated(match: re.Match[str]) -> str:
-        name = match.group(0)
+        name, kind = match.group(0), match.group(1) or match.group(2)
         if name not in numbering:
-            count = sum(1 for v in numbering.values() if v.startswith(f"amq.{match.group(1)}-"))
-            numbering[name] = f"amq.{match.group(1)}-#{count + 1}"
+            count = sum(1 for v in numbering.values() if v.startswith(f"amq.{kind}-"))
+            numbering[name] = f"amq.{kind}-#{count + 1}"
         return numbering[name]
 
     def text(value: str) -> str:

@@ -24,6 +24,7 @@ from amqpbroker.protocol.fastcodec import (
     short_str,
 )
 from amqpbroker.protocol.methods import make_method
+from amqpbroker.session import direct_reply
 from amqpbroker.session.channel import Channel, ChannelState, Unacked
 
 from .exchange import _vhost
@@ -34,6 +35,10 @@ _EXPIRATION_FLAG = 0x01  # expiration's bit in the high byte of the property fla
 _EXPIRATION_PROPERTY = 0x0100
 _PRIORITY_FLAG = 0x08  # priority's bit in header[12]
 _HEADERS_FLAG = 0x20  # headers' bit in header[12]
+_REPLY_TO_FLAG = 0x02  # reply-to's bit in header[12]
+_REPLY_TO_PROPERTY = 0x0200
+_REPLY_QUEUE = direct_reply.REPLY_QUEUE.encode()
+_REPLY_PREFIX = direct_reply.REPLY_PREFIX
 _PRIORITY_PROPERTY = 0x0800
 _NO_ROUTE = 312
 
@@ -55,13 +60,8 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     if len(header) >= 14:
         if header[13] & _USER_ID_FLAG:
             _check_user_id(channel, message)
-        if header[12] & (_EXPIRATION_FLAG | _PRIORITY_FLAG):
-            spans = property_spans(header)
-            if _EXPIRATION_PROPERTY in spans:
-                start, end = spans[_EXPIRATION_PROPERTY]
-                message.ttl = _expiration_ms(header[start + 1 : end])
-            if _PRIORITY_PROPERTY in spans:
-                message.priority = header[spans[_PRIORITY_PROPERTY][0]]
+        if header[12] & (_EXPIRATION_FLAG | _PRIORITY_FLAG | _REPLY_TO_FLAG):
+            _read_properties(channel, message)
         mode = delivery_mode(header)
         if mode > 2:
             raise PreconditionFailed(f"invalid message: {{delivery_mode_unknown,{mode}}}")
@@ -73,6 +73,22 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     if channel.confirm_mode:
         channel.publish_seq += 1
         channel.confirm_published(channel.publish_seq, after_disk=stored, ok=accepted)
+
+
+def _read_properties(channel: Channel, message: Message) -> None:
+    """Expiration and priority, and reply-to rewritten for direct reply-to (RabbitMQ's order)."""
+    spans = property_spans(message.header)
+    if _EXPIRATION_PROPERTY in spans:
+        start, end = spans[_EXPIRATION_PROPERTY]
+        message.ttl = _expiration_ms(message.header[start + 1 : end])
+    if _PRIORITY_PROPERTY in spans:
+        message.priority = message.header[spans[_PRIORITY_PROPERTY][0]]
+    if _REPLY_TO_PROPERTY in spans:
+        start, end = spans[_REPLY_TO_PROPERTY]
+        if message.header[start + 1 : end] == _REPLY_QUEUE:
+            name = short_str(direct_reply.reply_name(channel))
+            message.header = message.header[:start] + name + message.header[end:]
+            message.reset_properties()
 
 
 def _check_user_id(channel: Channel, message: Message) -> None:
@@ -136,6 +152,10 @@ def route(
     Returns (stored: it went to disk, accepted: no full queue refused it).
     """
     queues = _vhost(channel).route(exchange, publish.routing_key, message, extra_keys)
+    if not exchange.name and (extra_keys or publish.routing_key.startswith(_REPLY_PREFIX)):
+        # Direct replies are delivered on the side and, as in RabbitMQ, do not count as routed.
+        keys = (publish.routing_key, *extra_keys)
+        direct_reply.deliver_replies(channel.connection.broker, keys, message)
     if not queues:
         if publish.mandatory:
             conn = channel.connection
@@ -163,11 +183,12 @@ def route(
 def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
     conn = channel.connection
     vhost = _vhost(channel)
+    if method.queue == direct_reply.REPLY_QUEUE:
+        _consume_replies(channel, method)
+        return
     queue = vhost.queue(queue_name(channel, method.queue), conn)
     validate_consumer_arguments(method.arguments or {}, queue.name, vhost.name)
-    tag = method.consumer_tag or "amq.ctag-" + secrets.token_urlsafe(16)
-    if tag in channel.consumers:
-        raise NotAllowed(f"attempt to reuse consumer tag '{tag}'")
+    tag = _consumer_tag(channel, method)
     if queue.has_exclusive_consumer() or (
         method.exclusive and (queue.consumers or queue.single_active)
     ):
@@ -188,7 +209,23 @@ def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
     queue.add_consumer(consumer)
 
 
+def _consumer_tag(channel: Channel, method: commands.Basic.Consume) -> str:
+    tag = method.consumer_tag or "amq.ctag-" + secrets.token_urlsafe(16)
+    if tag in channel.consumers:
+        raise NotAllowed(f"attempt to reuse consumer tag '{tag}'")
+    return tag
+
+
+def _consume_replies(channel: Channel, method: commands.Basic.Consume) -> None:
+    consumer = direct_reply.start_consumer(channel, _consumer_tag(channel, method), method.no_ack)
+    if not method.nowait:
+        channel.send(make_method(commands.Basic.ConsumeOk, consumer_tag=consumer.tag))
+
+
 def basic_cancel(channel: Channel, method: commands.Basic.Cancel) -> None:
+    reply_consumer = channel.reply_consumer
+    if reply_consumer is not None and reply_consumer.tag == method.consumer_tag:
+        direct_reply.stop_consumer(channel)
     consumer = channel.consumers.get(method.consumer_tag or "")
     if not method.nowait:
         channel.send(make_method(commands.Basic.CancelOk, consumer_tag=method.consumer_tag))

@@ -8,6 +8,7 @@ from pamqp import commands
 
 from amqpbroker.errors import NotFound
 from amqpbroker.protocol.methods import make_method
+from amqpbroker.session import direct_reply
 from amqpbroker.session.channel import Channel
 
 from .exchange import _vhost
@@ -24,6 +25,10 @@ def queue_name(channel: Channel, name: str) -> str:
 
 def queue_declare(channel: Channel, method: commands.Queue.Declare) -> None:
     conn = channel.connection
+    if method.queue.startswith(direct_reply.REPLY_QUEUE):
+        direct_reply.declare(channel, method.queue, _vhost(channel).name)
+        _declare_ok(channel, method, method.queue, message_count=0, consumer_count=1)
+        return
     # (A passive declare of '' does not mean the last declared queue: RabbitMQ says 404.)
     queue = _vhost(channel).declare_queue(
         method.queue,
@@ -34,14 +39,24 @@ def queue_declare(channel: Channel, method: commands.Queue.Declare) -> None:
         arguments=method.arguments or {},
         owner=conn,
     )
-    channel.most_recent_queue = queue.name
+    _declare_ok(channel, method, queue.name, queue.message_count, queue.consumer_count)
+
+
+def _declare_ok(
+    channel: Channel,
+    method: commands.Queue.Declare,
+    name: str,
+    message_count: int,
+    consumer_count: int,
+) -> None:
+    channel.most_recent_queue = name
     if not method.nowait:
         channel.send(
             make_method(
                 commands.Queue.DeclareOk,
-                queue=queue.name,
-                message_count=queue.message_count,
-                consumer_count=queue.consumer_count,
+                queue=name,
+                message_count=message_count,
+                consumer_count=consumer_count,
             )
         )
 

@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     connection,
     consumers,
     content,
+    direct_reply,
     dlx,
     exchanges,
     limits,
