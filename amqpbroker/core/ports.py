@@ -106,8 +106,8 @@ class Timer(Protocol):
 
 
 class Clock(Protocol):
-    """All broker timing (TTL, expiry, x-expires) reads and schedules through this, so a test
-    can drive it (``ManualClock``) instead of waiting."""
+    """All broker timing (TTL, expiry, x-expires, heartbeats) reads and schedules through this,
+    so a test can drive it (``ManualClock``) instead of waiting."""
 
     def now(self) -> float:
         """Seconds, monotonic."""

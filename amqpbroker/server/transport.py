@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from typing import cast
 
 from amqpbroker.auth import UserStore
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.core.ports import Timer
 from amqpbroker.session.connection import ConnectionSession
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class AMQPProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._flush_scheduled = False
         self._timers: list[asyncio.TimerHandle] = []
-        self._heartbeat_timer: asyncio.TimerHandle | None = None
+        self._heartbeat_timer: Timer | None = None  # on the broker's clock, like all its timing
         self._heartbeat_interval = 0
         self._close_armed = False
         self._reading_paused = False
@@ -56,7 +56,7 @@ class AMQPProtocol(asyncio.Protocol):
             self._schedule_flush,
             peer=f"{peer[0]}:{peer[1]}" if peer else "?",
         )
-        self._last_sent = time.monotonic()
+        self._last_sent = self._broker.clock.now()
         self._timers.append(
             self._loop.call_later(self._broker.config.handshake_timeout, self._handshake_deadline)
         )
@@ -118,7 +118,7 @@ class AMQPProtocol(asyncio.Protocol):
         data = session.data_to_send()
         if data:
             transport.write(data)
-            self._last_sent = time.monotonic()
+            self._last_sent = self._broker.clock.now()
         if session.closed:
             self._drop(transport, session.close_delay)
         elif session.commands_held != self._reading_paused:
@@ -165,7 +165,12 @@ class AMQPProtocol(asyncio.Protocol):
         every second tick check the peer.  Like RabbitMQ, two checks in a row without a byte
         from the peer drop it, so a silent client goes after two to three intervals."""
         self._heartbeat_interval = interval
-        self._heartbeat_timer = self._loop.call_later(interval / 2, self._heartbeat_tick)
+        self._schedule_heartbeat_tick()
+
+    def _schedule_heartbeat_tick(self) -> None:
+        clock = self._broker.clock
+        when = clock.now() + self._heartbeat_interval / 2
+        self._heartbeat_timer = clock.call_at(when, self._heartbeat_tick)
 
     def _heartbeat_tick(self) -> None:
         session, transport = self.session, self._transport
@@ -180,11 +185,11 @@ class AMQPProtocol(asyncio.Protocol):
                 log.info("connection %s: missed heartbeats, closing", session.peer)
                 transport.abort()
                 return
-        now = time.monotonic()
+        now = self._broker.clock.now()
         if now - self._last_sent >= half:
             transport.write(session.heartbeat_frame())
             self._last_sent = now
-        self._heartbeat_timer = self._loop.call_later(half, self._heartbeat_tick)
+        self._schedule_heartbeat_tick()
 
     # -- shutdown -------------------------------------------------------------------------------
 
