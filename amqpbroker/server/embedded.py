@@ -1,13 +1,22 @@
-"""Run a broker inside another program: ``Broker`` (async) and ``BrokerThread`` (sync)."""
+"""Run a broker inside another program: ``Broker`` (async) and ``BrokerThread`` (sync).
+
+Both are in memory by default and listen on a free port (``port=0``).  Besides starting and
+stopping, they give tests powers no other broker has (inspection, a virtual clock, fault
+injection); each family of powers is a mixin of ``BrokerPowers``, which runs code on the
+broker's event loop: directly for ``Broker`` (the caller is on that loop), through the loop
+thread for ``BrokerThread``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import logging
 import threading
+from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import uvloop
 
@@ -16,6 +25,8 @@ from amqpbroker.config import BrokerConfig
 from .app import BrokerServer
 
 log = logging.getLogger("amqpbroker.server")
+
+T = TypeVar("T")
 
 
 def _config(overrides: dict[str, Any]) -> BrokerConfig:
@@ -32,12 +43,18 @@ def log_loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
     )
 
 
-class Broker:
-    """``async with Broker(port=0) as broker: broker.url``: a broker on the running loop."""
+class BrokerPowers:
+    """What every embedded broker offers: its server, and a way to act on its loop safely."""
 
-    def __init__(self, **overrides: Any) -> None:
-        self.config = _config(overrides)
-        self.server = BrokerServer(self.config)
+    server: BrokerServer
+
+    def _on_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the broker's event loop and return its result."""
+        raise NotImplementedError
+
+    @property
+    def config(self) -> BrokerConfig:
+        return self.server.config
 
     @property
     def host(self) -> str:
@@ -49,12 +66,24 @@ class Broker:
 
     @property
     def url(self) -> str:
+        """``amqp://guest:guest@HOST:PORT/``: what to hand to clients."""
         return self.config.url(self.host, self.port)
+
+
+class Broker(BrokerPowers):
+    """``async with Broker(port=0) as broker: broker.url``: a broker on the running loop."""
+
+    def __init__(self, **overrides: Any) -> None:
+        self.server = BrokerServer(_config(overrides))
+
+    def _on_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        return fn(*args)
 
     async def start(self) -> None:
         await self.server.start()
 
     async def stop(self) -> None:
+        """Graceful: clients get connection.close 320."""
         await self.server.stop()
 
     async def __aenter__(self) -> Broker:
@@ -65,32 +94,39 @@ class Broker:
         await self.stop()
 
 
-class BrokerThread:
+class BrokerThread(BrokerPowers):
     """A broker on its own event loop in a background thread, for synchronous code."""
 
     def __init__(self, **overrides: Any) -> None:
         self._broker = Broker(**overrides)
+        self.server = self._broker.server
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._stop_requested: asyncio.Event | None = None
 
-    @property
-    def config(self) -> BrokerConfig:
-        return self._broker.config
+    def _on_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = self._loop
+        if loop is None or threading.get_ident() == getattr(self._thread, "ident", None):
+            return fn(*args)  # not started yet, or already on the loop's thread
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
 
-    @property
-    def host(self) -> str:
-        return self._broker.host
+        def run() -> None:
+            try:
+                done.set_result(fn(*args))
+            except BaseException as error:
+                done.set_exception(error)
 
-    @property
-    def port(self) -> int:
-        return self._broker.port
+        loop.call_soon_threadsafe(run)
+        return done.result()
 
-    @property
-    def url(self) -> str:
-        return self._broker.url
+    def _await_on_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the broker's loop and wait for its result."""
+        if self._loop is None:
+            coroutine.close()
+            raise RuntimeError("the broker is not running")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="amqpbroker", daemon=True)
@@ -106,6 +142,7 @@ class BrokerThread:
         try:
             loop.run_until_complete(self._serve())
         finally:
+            self._loop = None
             loop.close()
 
     async def _serve(self) -> None:
