@@ -15,7 +15,7 @@ from amqpbroker.core.queue import Queue
 from amqpbroker.core.queue_arguments import MAX_EXPIRY, validate_consumer_arguments
 from amqpbroker.errors import AccessRefused, NotAllowed, NotImplemented_, PreconditionFailed
 from amqpbroker.protocol import erlang
-from amqpbroker.protocol.deadletter import property_spans, without_header
+from amqpbroker.protocol.deadletter import property_spans
 from amqpbroker.protocol.fastcodec import (
     Publish,
     delivery_mode,
@@ -24,6 +24,7 @@ from amqpbroker.protocol.fastcodec import (
     short_str,
 )
 from amqpbroker.protocol.methods import make_method
+from amqpbroker.protocol.routing_headers import UnacceptableType, sender_selected
 from amqpbroker.session.channel import Channel, ChannelState, Unacked
 
 from .exchange import _vhost
@@ -62,6 +63,8 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
                 message.ttl = _expiration_ms(header[start + 1 : end])
             if _PRIORITY_PROPERTY in spans:
                 message.priority = header[spans[_PRIORITY_PROPERTY][0]]
+        if header[12] & _HEADERS_FLAG:
+            _sender_selected(message)
         mode = delivery_mode(header)
         if mode > 2:
             raise PreconditionFailed(f"invalid message: {{delivery_mode_unknown,{mode}}}")
@@ -69,7 +72,7 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     if channel.tx is not None:
         channel.tx.publishes.append((publish, message))
         return
-    stored, accepted = route(channel, exchange, publish, message, _sender_selected(message))
+    stored, accepted = route(channel, exchange, publish, message)
     if channel.confirm_mode:
         channel.publish_seq += 1
         channel.confirm_published(channel.publish_seq, after_disk=stored, ok=accepted)
@@ -102,26 +105,19 @@ def _expiration_ms(raw: bytes) -> int:
     return value
 
 
-def _sender_selected(message: Message) -> tuple[str, ...]:
-    """Routing keys from the CC and BCC headers; BCC is removed before delivery."""
-    header = message.header
-    if not (len(header) >= 14 and header[12] & _HEADERS_FLAG):
-        return ()
-    if b"\x02CC" not in header and b"\x03BCC" not in header:
-        return ()
-    keys: list[str] = []
-    for name in ("CC", "BCC"):
-        value = message.headers.get(name)
-        if isinstance(value, list):
-            keys.extend(
-                v.decode() if isinstance(v, bytes) else v
-                for v in value
-                if isinstance(v, str | bytes)
-            )
-    if "BCC" in message.headers:
-        message.header = without_header(header, "BCC")
+def _sender_selected(message: Message) -> None:
+    """Take the routing keys of the CC and BCC headers; BCC is removed before delivery."""
+    if b"\x02CC" not in message.header and b"\x03BCC" not in message.header:
+        return
+    try:
+        message.sender_keys, header = sender_selected(message.header)
+    except UnacceptableType as exc:
+        name = erlang.char_list(exc.header.encode())
+        text = erlang.after("invalid message: ", "unacceptable_type_in_header", name, exc.type_name)
+        raise PreconditionFailed(text) from None
+    if header is not message.header:
+        message.header = header
         message.reset_properties()
-    return tuple(keys)
 
 
 def route(
@@ -129,13 +125,12 @@ def route(
     exchange: Exchange,
     publish: Publish,
     message: Message,
-    extra_keys: tuple[str, ...] = (),
 ) -> tuple[bool, bool]:
     """Deliver to every queue the exchange routes to; return it if mandatory and unroutable.
 
     Returns (stored: it went to disk, accepted: no full queue refused it).
     """
-    queues = _vhost(channel).route(exchange, publish.routing_key, message, extra_keys)
+    queues = _vhost(channel).route(exchange, publish.routing_key, message)
     if not queues:
         if publish.mandatory:
             conn = channel.connection
