@@ -92,14 +92,29 @@ def render(value: Any) -> str:
 def inequivalence_text(current: dict[str, Any], received: dict[str, Any], key: str) -> str:
     """RabbitMQ's wording: bare values when both sides have the key, typed values otherwise."""
     if key in current and key in received:
-        return f"received '{render(received[key])}' but current is '{render(current[key])}'"
+        return f"received {_bare(received, key)} but current is {_bare(current, key)}"
     return f"received {_describe(received, key)} but current is {_describe(current, key)}"
+
+
+def _bare(table: dict[str, Any], key: str) -> str:
+    # RabbitMQ prints a bare void (Erlang's undefined) as none, like a missing key.
+    return "none" if table[key] is None else f"'{_term(table, key)}'"
 
 
 def _describe(table: dict[str, Any], key: str) -> str:
     if key not in table:
         return "none"
-    return f"the value '{render(table[key])}' of type '{type_name(table, key)}'"
+    return f"the value '{_term(table, key)}' of type '{type_name(table, key)}'"
+
+
+def _term(table: dict[str, Any], key: str) -> str:
+    """``table[key]`` as Erlang prints it (tables from the wire carry what Python cannot
+    show: nested types, timestamps as integers)."""
+    terms = getattr(table, "terms", None)
+    if terms and key in terms:
+        return str(terms[key])
+    value = table[key]
+    return "undefined" if value is None else render(value)
 
 
 def _type_class(value: Any) -> str:
@@ -112,7 +127,17 @@ def _type_class(value: Any) -> str:
 
 
 def same_value(left: Any, right: Any) -> bool:
-    return _type_class(left) == _type_class(right) and freeze(left) == freeze(right)
+    if _type_class(left) == _type_class(right) and freeze(left) == freeze(right):
+        return True
+    # Values of different type classes match when Erlang holds them as the same term: a
+    # longstr and a binary with the same octets are both binaries.
+    return _octets(left) is not None and _octets(left) == _octets(right)
+
+
+def _octets(value: Any) -> bytes | None:
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    return bytes(value) if isinstance(value, bytes | bytearray) else None
 
 
 def first_inequivalent(

@@ -8,7 +8,7 @@ arguments); the vhost resolves exchange-to-exchange chains and deduplicates queu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
@@ -83,7 +83,7 @@ class Exchange:
     def bindings_to(self, destination: Destination) -> list[Binding]:
         return [b for b in self.bindings.values() if b.destination is destination]
 
-    def route(self, routing_key: str, message: Message) -> Iterable[Destination]:
+    def route(self, routing_key: str, message: Message) -> Collection[Destination]:
         raise NotImplementedError
 
     def validate_binding(self, arguments: dict[str, Any]) -> None:
@@ -103,7 +103,7 @@ class DirectExchange(Exchange):
         super().__init__(*args, **kwargs)
         self._by_key: dict[str, dict[Destination, int]] = {}
 
-    def route(self, routing_key: str, message: Message) -> Iterable[Destination]:
+    def route(self, routing_key: str, message: Message) -> Collection[Destination]:
         return self._by_key.get(routing_key, ())
 
     def _index(self, binding: Binding) -> None:
@@ -128,7 +128,7 @@ class FanoutExchange(Exchange):
         super().__init__(*args, **kwargs)
         self._targets: dict[Destination, int] = {}
 
-    def route(self, routing_key: str, message: Message) -> Iterable[Destination]:
+    def route(self, routing_key: str, message: Message) -> Collection[Destination]:
         return self._targets
 
     def _index(self, binding: Binding) -> None:
@@ -149,7 +149,7 @@ class TopicExchange(Exchange):
         super().__init__(*args, **kwargs)
         self._trie: TopicTrie[Destination] = TopicTrie()
 
-    def route(self, routing_key: str, message: Message) -> Iterable[Destination]:
+    def route(self, routing_key: str, message: Message) -> Collection[Destination]:
         return self._trie.match(routing_key)
 
     def _index(self, binding: Binding) -> None:
@@ -164,7 +164,7 @@ class HeadersExchange(Exchange):
 
     type_name = "headers"
 
-    def route(self, routing_key: str, message: Message) -> Iterable[Destination]:
+    def route(self, routing_key: str, message: Message) -> Collection[Destination]:
         if not self.bindings:
             return ()
         headers = message.headers

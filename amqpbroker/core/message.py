@@ -26,6 +26,7 @@ class Message:
         "priority",
         "routing",
         "routing_key",
+        "sender_keys",
         "store_ref",
         "ttl",
     )
@@ -42,6 +43,8 @@ class Message:
         self.exchange = exchange
         self.routing_key = routing_key
         self.routing = routing  # exchange + routing key as wire short strings
+        # The keys of its CC and BCC headers: it is routed by these too, wherever it goes.
+        self.sender_keys: tuple[str, ...] = ()
         self.header = header
         self.body = body
         self.persistent = persistent  # delivery_mode 2

@@ -8,6 +8,7 @@ connection that asks (for exclusive queues); they are opaque to the core.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from typing import Any
 
 from amqpbroker.errors import (
@@ -25,6 +26,7 @@ from .arguments import (
     first_inequivalent,
     inequivalence_text,
 )
+from .arguments import type_name as argument_type
 from .exchanges import EXCHANGE_TYPES, Binding, Destination, Exchange, make_binding
 from .message import Envelope, Message, routing_bytes
 from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchanged_header
@@ -133,6 +135,7 @@ class VirtualHost:
                 existing, type_name, durable, auto_delete, internal, arguments
             )
             return existing
+        self._check_alternate_argument(name, arguments)
         exchange = cls(
             name,
             self.name,
@@ -145,6 +148,15 @@ class VirtualHost:
         if exchange.durable:
             self.store.exchange_declared(exchange)
         return exchange
+
+    def _check_alternate_argument(self, name: str, arguments: dict[str, Any]) -> None:
+        """A new exchange's alternate-exchange names an exchange: a longstr, nothing else."""
+        key = "alternate-exchange"
+        if key in arguments and argument_type(arguments, key) != "longstr":
+            raise PreconditionFailed(
+                f"invalid type '{argument_type(arguments, key)}' for arg '{key}' in "
+                + self._where("exchange", name)
+            )
 
     def _check_exchange_equivalence(
         self,
@@ -409,7 +421,11 @@ class VirtualHost:
                 original.body,
                 persistent=original.persistent,
             )
-            targets = self.route(exchange, routing_key, message, () if fixed_key else cc)
+            if fixed_key is None:
+                # A message read back from disk lost its BCC keys; its CC header still holds
+                # the rest.
+                message.sender_keys = original.sender_keys or cc
+            targets = self.route(exchange, routing_key, message)
             if reason != "rejected":
                 deaths = message.headers.get("x-death")
                 targets = [q for q in targets if not _is_cycle(q.name, deaths)]
@@ -418,52 +434,58 @@ class VirtualHost:
 
     # -- routing --------------------------------------------------------------------------------
 
-    def route(
-        self,
-        exchange: Exchange,
-        routing_key: str,
-        message: Message,
-        extra_keys: tuple[str, ...] = (),
-    ) -> list[Queue]:
-        """Every queue the message reaches, once each: exchange-to-exchange bindings are
-        followed, an exchange that routes nowhere hands over to its alternate-exchange, and
-        ``extra_keys`` (sender-selected CC/BCC) route as well as the routing key."""
-        if not extra_keys:
+    def route(self, exchange: Exchange, routing_key: str, message: Message) -> list[Queue]:
+        """Every queue the message reaches, once each, as RabbitMQ routes: each exchange on
+        the way matches all the message's keys (the routing key, then its CC and BCC keys)
+        against its bindings, follows exchange-to-exchange bindings, and hands the message
+        to its alternate-exchange when none of the keys matched anything."""
+        if not message.sender_keys:
             if exchange.name == "":  # the default exchange: bound to every queue by name
                 queue = self.queues.get(routing_key)
                 return [queue] if queue is not None else []
             if not exchange.bindings and "alternate-exchange" not in exchange.arguments:
                 return []
+        keys = (routing_key, *message.sender_keys)
         queues: dict[int, Queue] = {}
-        for key in (routing_key, *extra_keys):
-            self._route_key(exchange, key, message, queues)
-        return list(queues.values())
-
-    def _route_key(
-        self, exchange: Exchange, key: str, message: Message, queues: dict[int, Queue]
-    ) -> None:
         pending = [exchange]
         seen = {exchange.name}
         while pending:
             current = pending.pop()
-            if current.name == "":
-                queue = self.queues.get(key)
-                destinations: Any = [queue] if queue is not None else []
-            else:
-                destinations = current.route(key, message)
-            if not destinations:
-                alternate = self.exchanges.get(
-                    _text(current.arguments.get("alternate-exchange")) or ""
-                )
-                if alternate is not None and alternate.name and alternate.name not in seen:
-                    seen.add(alternate.name)
-                    pending.append(alternate)
+            destinations = self._destinations(current, keys, message)
+            if destinations:
+                self._collect(destinations, queues, pending, seen)
                 continue
-            self._collect(destinations, queues, pending, seen)
+            alternate = self._alternate(current)
+            if alternate is not None and alternate.name not in seen:
+                seen.add(alternate.name)
+                pending.append(alternate)
+        return list(queues.values())
+
+    def _destinations(
+        self, exchange: Exchange, keys: tuple[str, ...], message: Message
+    ) -> Collection[Destination]:
+        """What ``exchange``'s bindings match for any of ``keys``."""
+        if exchange.name == "":
+            return [queue for key in keys if (queue := self.queues.get(key)) is not None]
+        if len(keys) == 1:
+            return exchange.route(keys[0], message)
+        out: list[Destination] = []
+        for key in keys:
+            out.extend(exchange.route(key, message))
+        return out
+
+    def _alternate(self, exchange: Exchange) -> Exchange | None:
+        """The alternate-exchange of ``exchange`` if it names one that exists (the default
+        exchange never serves as one)."""
+        name = _text(exchange.arguments.get("alternate-exchange"))
+        return self.exchanges.get(name) if name else None
 
     @staticmethod
     def _collect(
-        destinations: Any, queues: dict[int, Queue], pending: list[Exchange], seen: set[str]
+        destinations: Collection[Destination],
+        queues: dict[int, Queue],
+        pending: list[Exchange],
+        seen: set[str],
     ) -> None:
         for destination in destinations:
             if isinstance(destination, Queue):
@@ -491,14 +513,14 @@ def _check_quorum_properties(where: str, durable: bool, exclusive: bool, auto_de
 
 
 def _cc_keys(message: Message) -> tuple[str, ...]:
+    """The keys its CC header names now: the longstr elements (decoded as text; binary
+    ones come back as bytes and are not keys)."""
     if b"\x02CC" not in message.header:
         return ()
     value = message.headers.get("CC")
     if not isinstance(value, list):
         return ()
-    return tuple(
-        v.decode() if isinstance(v, bytes) else v for v in value if isinstance(v, str | bytes)
-    )
+    return tuple(v for v in value if isinstance(v, str))
 
 
 def _is_cycle(queue: str, deaths: Any) -> bool:

@@ -62,7 +62,7 @@ def dead_letter_header(header: bytes, death: Death, drop_cc: bool = False) -> by
     if _EXPIRATION_FLAG in spans:
         start, end = spans[_EXPIRATION_FLAG]
         expiration = header[start + 1 : end].decode("utf-8", "replace")
-    entries = _table_entries(header, spans.get(_HEADERS_FLAG))
+    entries = table_entries(header, spans.get(_HEADERS_FLAG))
     if drop_cc:
         entries.pop("CC", None)
     entries = _with_death(entries, death, expiration)
@@ -87,7 +87,7 @@ def without_header(header: bytes, key: str) -> bytes:
     span = spans.get(_HEADERS_FLAG)
     if span is None:
         return header
-    entries = _table_entries(header, span)
+    entries = table_entries(header, span)
     if entries.pop(key, None) is None:
         return header
     table = b"".join(entries.values())
@@ -107,7 +107,7 @@ def rewrite_dead_letter(
     return dead_letter_header(header, Death(queue, reason, exchange, keys, time), drop_cc)
 
 
-def _table_entries(header: bytes, span: tuple[int, int] | None) -> dict[str, bytes]:
+def table_entries(header: bytes, span: tuple[int, int] | None) -> dict[str, bytes]:
     """Key -> the entry's raw bytes (key, type and value), in table order."""
     entries: dict[str, bytes] = {}
     if span is None:

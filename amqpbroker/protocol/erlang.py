@@ -35,6 +35,17 @@ def char_list(data: bytes) -> str:
     return "[" + ",".join(str(octet) for octet in data) + "]"
 
 
+def float_(value: float) -> str:
+    """A float as ``~p`` prints it: shortest round trip, ``1.0e20`` rather than ``1e+20``."""
+    text = repr(value)
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return f"{mantissa}e{int(exponent)}"
+
+
 def frame_octets(payload: bytes) -> str:
     """RabbitMQ's frame description: all octets, or the first 16 of a longer payload."""
     if len(payload) <= 16:

@@ -12,6 +12,8 @@ from typing import Any
 
 from pamqp import decode, encode
 
+from . import erlang
+
 # RabbitMQ's names for the AMQP field types.
 TYPE_NAMES = {
     "t": "bool",
@@ -35,13 +37,19 @@ TYPE_NAMES = {
 
 
 class TypedTable(dict[str, Any]):
-    """A decoded field table plus the RabbitMQ type name of each top-level value."""
+    """A decoded field table plus the RabbitMQ type name of each top-level value, and how
+    Erlang prints the values whose decoded form cannot show it (tables, arrays, timestamps,
+    decimals, floats: ``[{<<"a">>,signedint,1}]``)."""
 
     types: dict[str, str]
+    terms: dict[str, str]
 
-    def __init__(self, values: dict[str, Any], types: dict[str, str]) -> None:
+    def __init__(
+        self, values: dict[str, Any], types: dict[str, str], terms: dict[str, str] | None = None
+    ) -> None:
         super().__init__(values)
         self.types = types
+        self.terms = terms or {}
 
 
 def table_types(data: bytes, offset: int) -> dict[str, str]:
@@ -58,6 +66,79 @@ def table_types(data: bytes, offset: int) -> dict[str, str]:
         types[key] = TYPE_NAMES.get(kind, kind)
         position += consumed
     return types
+
+
+_TERM_TYPES = frozenset(("table", "array", "timestamp", "decimal", "float", "double"))
+_NUMBERS = {
+    "b": struct.Struct(">b"),
+    "B": struct.Struct(">B"),
+    "s": struct.Struct(">h"),
+    "u": struct.Struct(">H"),
+    "I": struct.Struct(">i"),
+    "i": struct.Struct(">I"),
+    "l": struct.Struct(">q"),
+    "T": struct.Struct(">Q"),
+    "f": struct.Struct(">f"),
+    "d": struct.Struct(">d"),
+}
+
+
+def table_terms(data: bytes, offset: int, types: dict[str, str]) -> dict[str, str]:
+    """Erlang's ``~p`` of the top-level values of the table at ``data[offset:]`` whose
+    decoded form prints differently (see ``TypedTable``); nothing when it has none."""
+    if not _TERM_TYPES.intersection(types.values()):
+        return {}
+    (length,) = struct.unpack_from(">I", data, offset)
+    table = data[offset + 4 : offset + 4 + length]
+    terms: dict[str, str] = {}
+    position = 0
+    try:
+        while position < len(table):
+            key_length = table[position]
+            key = table[position + 1 : position + 1 + key_length].decode("utf-8", "replace")
+            term, position = erlang_term(table, position + 1 + key_length)
+            if types.get(key) in _TERM_TYPES:
+                terms[key] = term
+    except ValueError:  # a type pamqp reads but RabbitMQ would not: print what pamqp made
+        return {}
+    return terms
+
+
+def erlang_term(data: bytes, position: int) -> tuple[str, int]:
+    """The field value encoded at ``data[position:]`` as RabbitMQ's ``~p`` prints it, and
+    where it ends."""
+    kind = chr(data[position])
+    position += 1
+    if kind in _NUMBERS:
+        number = _NUMBERS[kind]
+        (value,) = number.unpack_from(data, position)
+        text = erlang.float_(value) if kind in "fd" else str(value)
+        return text, position + number.size
+    if kind == "t":
+        return ("true" if data[position] else "false"), position + 1
+    if kind == "V":
+        return "undefined", position
+    if kind == "D":
+        scale, unscaled = struct.unpack_from(">BI", data, position)
+        return f"{{{scale},{unscaled}}}", position + 5
+    (length,) = struct.unpack_from(">I", data, position)
+    start, end = position + 4, position + 4 + length
+    if kind in "Sx":
+        return erlang.binary(data[start:end]), end
+    if kind not in "FA":
+        raise ValueError(f"unknown field type {kind!r}")
+    items = []
+    while start < end:
+        if kind == "F":  # {Key, Type, Value}
+            key_length = data[start]
+            key = data[start + 1 : start + 1 + key_length]
+            start += 1 + key_length
+            prefix = f"{erlang.binary(key)},{TYPE_NAMES.get(chr(data[start]), '?')}"
+        else:  # A: {Type, Value}
+            prefix = TYPE_NAMES.get(chr(data[start]), "?")
+        term, start = erlang_term(data, start)
+        items.append(f"{{{prefix},{term}}}")
+    return "[" + ",".join(items) + "]", end
 
 
 def encode_table(table: dict[str, Any]) -> bytes:

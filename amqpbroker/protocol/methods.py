@@ -18,7 +18,7 @@ from pamqp.base import Frame as Method
 from amqpbroker.errors import FrameError
 
 from .erlang import binary
-from .fieldtable import TypedTable, encode_table, table_types
+from .fieldtable import TypedTable, encode_table, table_terms, table_types
 from .framing import FRAME_METHOD, encode_frame
 
 __all__ = ["Method", "UnknownMethod", "decode_method", "encode_method", "make_method", "method_ids"]
@@ -101,9 +101,9 @@ def decode_method(payload: bytes) -> Method:
     if table_offset is not None:
         with_table: Any = method  # methods that have an ``arguments`` field
         if with_table.arguments:
-            with_table.arguments = TypedTable(
-                with_table.arguments, table_types(arguments, table_offset)
-            )
+            types = table_types(arguments, table_offset)
+            terms = table_terms(arguments, table_offset, types)
+            with_table.arguments = TypedTable(with_table.arguments, types, terms)
     return method
 
 

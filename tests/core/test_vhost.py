@@ -630,6 +630,60 @@ def test_headers_exchange_in_a_chain(vhost):
     assert routed(vhost, "amq.fanout", "", message({"kind": "txt"})) == []
 
 
+def test_sender_keys_route_through_every_exchange_on_the_way(vhost):
+    declare_exchange(vhost, "src", "direct")
+    declare_exchange(vhost, "dst", "direct")
+    q_k, q_cc = declare_queue(vhost, "k"), declare_queue(vhost, "cc")
+    vhost.bind("src", vhost.exchange("dst"), "cc", {})
+    vhost.bind("dst", q_k, "k", {})
+    msg = message()
+    msg.sender_keys = ("cc",)
+    assert routed(vhost, "src", "k", msg) == ["k"]  # cc leads to dst, k picks the queue
+    vhost.bind("src", q_cc, "cc", {})
+    assert routed(vhost, "src", "k", msg) == ["cc", "k"]
+    assert routed(vhost, "", "k", msg) == ["cc", "k"]  # the default exchange: by name
+
+
+def test_alternate_exchange_only_when_no_key_routes(vhost):
+    declare_exchange(vhost, "ae", "fanout")
+    declare_exchange(vhost, "x", "direct", arguments={"alternate-exchange": "ae"})
+    vhost.bind("ae", declare_queue(vhost, "caught"), "", {})
+    vhost.bind("x", declare_queue(vhost, "q"), "k", {})
+    with_unroutable_cc = message()
+    with_unroutable_cc.sender_keys = ("none",)
+    assert routed(vhost, "x", "k", with_unroutable_cc) == ["q"]
+    assert routed(vhost, "x", "none", with_unroutable_cc) == ["caught"]
+
+
+def test_alternate_exchanges_chain_and_cycles_end(vhost):
+    declare_exchange(vhost, "x", "direct", arguments={"alternate-exchange": "y"})
+    declare_exchange(vhost, "y", "direct", arguments={"alternate-exchange": "x"})
+    vhost.bind("y", declare_queue(vhost, "q"), "k", {})
+    assert routed(vhost, "x", "k") == ["q"]
+    assert routed(vhost, "x", "other") == []
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name"),
+    [(5, "long"), (None, "void"), (b"ae", "binary"), ({"a": 1}, "table")],
+)
+def test_alternate_exchange_must_be_a_longstr(vhost, value, type_name):
+    with pytest.raises(PreconditionFailed) as info:
+        declare_exchange(vhost, "x", arguments={"alternate-exchange": value})
+    assert info.value.message == (
+        f"invalid type '{type_name}' for arg 'alternate-exchange' in exchange 'x' in vhost '/'"
+    )
+    assert "x" not in vhost.exchanges
+
+
+def test_alternate_exchange_binary_equals_longstr_on_redeclare(vhost):
+    declare_exchange(vhost, "x", arguments={"alternate-exchange": "ae"})
+    declare_exchange(vhost, "x", arguments={"alternate-exchange": b"ae"})
+    with pytest.raises(PreconditionFailed) as info:
+        declare_exchange(vhost, "x", arguments={"alternate-exchange": None})
+    assert info.value.message.endswith("received none but current is 'ae'")
+
+
 def test_exchange_without_bindings_routes_nowhere(vhost):
     declare_exchange(vhost, "x", "fanout")
     assert routed(vhost, "x", "k") == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from amqpbroker.protocol.erlang import binary, frame_octets
+from amqpbroker.protocol.erlang import binary, float_, frame_octets
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,11 @@ def test_binary_as_numbers_even_when_printable():
 )
 def test_frame_octets(payload, text):
     assert frame_octets(payload) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(1.5, "1.5"), (100.0, "100.0"), (1e20, "1.0e20"), (1.5e-7, "1.5e-7"), (-2e-5, "-2.0e-5")],
+)
+def test_float_rendering(value, text):
+    assert float_(value) == text

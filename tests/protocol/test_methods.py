@@ -11,7 +11,7 @@ import pytest
 from pamqp import commands, frame
 
 from amqpbroker.errors import FrameError
-from amqpbroker.protocol.fieldtable import TypedTable, encode_table, table_types
+from amqpbroker.protocol.fieldtable import TypedTable, encode_table, table_terms, table_types
 from amqpbroker.protocol.methods import (
     UnknownMethod,
     decode_method,
@@ -238,6 +238,27 @@ def test_every_wire_type_is_named_as_rabbitmq_names_it():
 def test_table_types_reads_from_an_offset():
     encoded = b"junk" + encode_table({"a": 1, "b": "text", "c": 2**40})
     assert table_types(encoded, 4) == {"a": "byte", "b": "longstr", "c": "long"}
+
+
+def test_table_terms_print_what_python_values_cannot_show():
+    """Erlang's ~p of tables, arrays, timestamps and floats, as RabbitMQ's 406 texts show
+    them; values that print the same from Python get no term."""
+    entries = b"".join(
+        (
+            b"\x01FF\x00\x00\x00\x0c\x01aA\x00\x00\x00\x05I\x00\x00\x00\x01",  # {a: [1]}
+            b"\x01TT\x00\x00\x00\x00\x00\x00\x00\x05",  # timestamp 5
+            b"\x01dd" + struct.pack(">d", 1e22),
+            b"\x01SS\x00\x00\x00\x01s",
+        )
+    )
+    encoded = struct.pack(">I", len(entries)) + entries
+    types = table_types(encoded, 0)
+    assert table_terms(encoded, 0, types) == {
+        "F": '[{<<"a">>,array,[{signedint,1}]}]',
+        "T": "5",
+        "d": "1.0e22",
+    }
+    assert table_terms(encoded, 0, {"S": "longstr"}) == {}
 
 
 def test_empty_arguments_stay_a_plain_empty_value():

@@ -384,6 +384,23 @@ def test_cc_keys_in_x_death_and_removed_with_dead_letter_routing_key(ch, unique)
     assert [message_count(ch, q) for q in (seen_k, seen_cc, seen_dlrk)] == [0, 0, 0]
 
 
+def test_bcc_keys_route_the_dead_lettered_copy(ch, unique):
+    """BCC is gone from the headers, yet RabbitMQ routes the dead-lettered copy by every key
+    the message was published with; x-death routing-keys lists only the key and CC."""
+    seen = {key: declare(ch, unique(key)) for key in ("k", "cc", "bcc")}
+    dlx = exchange(ch, unique("dlx"), "direct", *((q, key) for key, q in seen.items()))
+    source = declare(ch, unique("src"), **{"x-dead-letter-exchange": dlx})
+    via = exchange(ch, unique("via"), "direct", (source, "bcc"))
+    headers = {"CC": ["cc"], "BCC": ["bcc"]}
+    ch.basic_publish(via, "k", b"m", pika.BasicProperties(headers=headers))
+    reject_head(ch, source)
+    for queue in seen.values():
+        method, props, _body = arrival(ch, queue)
+        assert method.routing_key == "k"
+        assert "BCC" not in props.headers
+        assert props.headers["x-death"][0]["routing-keys"] == ["k", "cc"]
+
+
 def test_missing_dlx_drops_silently(ch, unique):
     dlx = unique("dlx")
     q = declare(ch, unique("q"), **{"x-dead-letter-exchange": dlx})

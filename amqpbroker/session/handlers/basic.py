@@ -15,7 +15,7 @@ from amqpbroker.core.queue import Queue
 from amqpbroker.core.queue_arguments import MAX_EXPIRY, validate_consumer_arguments
 from amqpbroker.errors import AccessRefused, NotAllowed, NotImplemented_, PreconditionFailed
 from amqpbroker.protocol import erlang
-from amqpbroker.protocol.deadletter import property_spans, without_header
+from amqpbroker.protocol.deadletter import property_spans
 from amqpbroker.protocol.fastcodec import (
     Publish,
     delivery_mode,
@@ -24,6 +24,7 @@ from amqpbroker.protocol.fastcodec import (
     short_str,
 )
 from amqpbroker.protocol.methods import make_method
+from amqpbroker.protocol.routing_headers import UnacceptableType, sender_selected
 from amqpbroker.session import direct_reply
 from amqpbroker.session.channel import Channel, ChannelState, Unacked
 
@@ -57,11 +58,15 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
             f"cannot publish to internal exchange '{exchange.name}' in vhost '{vhost.name}'"
         )
     message = Message(publish.exchange, publish.routing_key, publish.route_bytes, header, body)
-    if len(header) >= 14:
+    if len(header) >= 14:  # the property checks, in RabbitMQ's order
+        if header[12] & _REPLY_TO_FLAG:
+            _direct_reply_to(channel, message)
         if header[13] & _USER_ID_FLAG:
             _check_user_id(channel, message)
-        if header[12] & (_EXPIRATION_FLAG | _PRIORITY_FLAG | _REPLY_TO_FLAG):
-            _read_properties(channel, message)
+        if header[12] & (_EXPIRATION_FLAG | _PRIORITY_FLAG):
+            _read_ttl_and_priority(message)
+        if header[12] & _HEADERS_FLAG:
+            _sender_selected(message)
         mode = delivery_mode(header)
         if mode > 2:
             raise PreconditionFailed(f"invalid message: {{delivery_mode_unknown,{mode}}}")
@@ -69,26 +74,28 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     if channel.tx is not None:
         channel.tx.publishes.append((publish, message))
         return
-    stored, accepted = route(channel, exchange, publish, message, _sender_selected(message))
+    stored, accepted = route(channel, exchange, publish, message)
     if channel.confirm_mode:
         channel.publish_seq += 1
         channel.confirm_published(channel.publish_seq, after_disk=stored, ok=accepted)
 
 
-def _read_properties(channel: Channel, message: Message) -> None:
-    """Expiration and priority, and reply-to rewritten for direct reply-to (RabbitMQ's order)."""
+def _direct_reply_to(channel: Channel, message: Message) -> None:
+    """reply_to = amq.rabbitmq.reply-to becomes this channel's reply name (or 406)."""
+    start, end = property_spans(message.header)[_REPLY_TO_PROPERTY]
+    if message.header[start + 1 : end] == _REPLY_QUEUE:
+        name = short_str(direct_reply.reply_name(channel))
+        message.header = message.header[:start] + name + message.header[end:]
+        message.reset_properties()
+
+
+def _read_ttl_and_priority(message: Message) -> None:
     spans = property_spans(message.header)
     if _EXPIRATION_PROPERTY in spans:
         start, end = spans[_EXPIRATION_PROPERTY]
         message.ttl = _expiration_ms(message.header[start + 1 : end])
     if _PRIORITY_PROPERTY in spans:
         message.priority = message.header[spans[_PRIORITY_PROPERTY][0]]
-    if _REPLY_TO_PROPERTY in spans:
-        start, end = spans[_REPLY_TO_PROPERTY]
-        if message.header[start + 1 : end] == _REPLY_QUEUE:
-            name = short_str(direct_reply.reply_name(channel))
-            message.header = message.header[:start] + name + message.header[end:]
-            message.reset_properties()
 
 
 def _check_user_id(channel: Channel, message: Message) -> None:
@@ -118,26 +125,19 @@ def _expiration_ms(raw: bytes) -> int:
     return value
 
 
-def _sender_selected(message: Message) -> tuple[str, ...]:
-    """Routing keys from the CC and BCC headers; BCC is removed before delivery."""
-    header = message.header
-    if not (len(header) >= 14 and header[12] & _HEADERS_FLAG):
-        return ()
-    if b"\x02CC" not in header and b"\x03BCC" not in header:
-        return ()
-    keys: list[str] = []
-    for name in ("CC", "BCC"):
-        value = message.headers.get(name)
-        if isinstance(value, list):
-            keys.extend(
-                v.decode() if isinstance(v, bytes) else v
-                for v in value
-                if isinstance(v, str | bytes)
-            )
-    if "BCC" in message.headers:
-        message.header = without_header(header, "BCC")
+def _sender_selected(message: Message) -> None:
+    """Take the routing keys of the CC and BCC headers; BCC is removed before delivery."""
+    if b"\x02CC" not in message.header and b"\x03BCC" not in message.header:
+        return
+    try:
+        message.sender_keys, header = sender_selected(message.header)
+    except UnacceptableType as exc:
+        name = erlang.char_list(exc.header.encode())
+        text = erlang.after("invalid message: ", "unacceptable_type_in_header", name, exc.type_name)
+        raise PreconditionFailed(text) from None
+    if header is not message.header:
+        message.header = header
         message.reset_properties()
-    return tuple(keys)
 
 
 def route(
@@ -145,16 +145,15 @@ def route(
     exchange: Exchange,
     publish: Publish,
     message: Message,
-    extra_keys: tuple[str, ...] = (),
 ) -> tuple[bool, bool]:
     """Deliver to every queue the exchange routes to; return it if mandatory and unroutable.
 
     Returns (stored: it went to disk, accepted: no full queue refused it).
     """
-    queues = _vhost(channel).route(exchange, publish.routing_key, message, extra_keys)
-    if not exchange.name and (extra_keys or publish.routing_key.startswith(_REPLY_PREFIX)):
+    queues = _vhost(channel).route(exchange, publish.routing_key, message)
+    if not exchange.name and (message.sender_keys or publish.routing_key.startswith(_REPLY_PREFIX)):
         # Direct replies are delivered on the side and, as in RabbitMQ, do not count as routed.
-        keys = (publish.routing_key, *extra_keys)
+        keys = (publish.routing_key, *message.sender_keys)
         direct_reply.deliver_replies(channel.connection.broker, keys, message)
     if not queues:
         if publish.mandatory:

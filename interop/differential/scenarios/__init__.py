@@ -1,6 +1,7 @@
 """Scenario modules, one per area; importing this package registers them all."""
 
 from . import (  # noqa: F401
+    alternate,
     basic,
     channels,
     clients,
@@ -16,5 +17,6 @@ from . import (  # noqa: F401
     priorities,
     queues,
     routing,
+    sender_selected,
     ttl,
 )

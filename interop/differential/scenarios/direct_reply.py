@@ -101,6 +101,10 @@ def request_without_reply_consumer(run: Run) -> Any:
     return {
         "other_channel": _request(w, q, channel=2),
         "no_consumer_at_all": _request(run.raw(), q),
+        # Checked before user_id, expiration, CC and delivery_mode.
+        "before_other_checks": _request(
+            run.raw(), q, user_id="bob", expiration="x", headers={"CC": 1}, delivery_mode=3
+        ),
     }
 
 

@@ -1,0 +1,61 @@
+"""Sender-selected distribution: the CC and BCC headers, read from a content header's octets.
+
+RabbitMQ (``rabbit_basic:header_routes``) takes the longstr elements of the CC and BCC arrays
+as routing keys besides the publish's own, skips any other element, and refuses a message
+whose CC or BCC is not an array at all.  BCC is then cut out of the headers table (every other
+entry keeps its octets and place), so no consumer ever sees it.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from pamqp import decode
+
+from .deadletter import property_spans, table_entries, without_header
+from .fieldtable import TYPE_NAMES
+
+_HEADERS_FLAG = 0x2000
+_U32 = struct.Struct(">I")
+
+
+class UnacceptableType(ValueError):
+    """CC or BCC holds something other than an array."""
+
+    def __init__(self, header: str, type_name: str) -> None:
+        super().__init__(f"{header} is a {type_name}")
+        self.header = header
+        self.type_name = type_name
+
+
+def sender_selected(header: bytes) -> tuple[tuple[str, ...], bytes]:
+    """The CC keys then the BCC keys of ``header``, and the header without BCC."""
+    entries = table_entries(header, property_spans(header).get(_HEADERS_FLAG))
+    keys: list[str] = []
+    for name in ("CC", "BCC"):
+        entry = entries.get(name)
+        if entry is None:
+            continue
+        kind = chr(entry[1 + len(name)])
+        if kind != "A":
+            raise UnacceptableType(name, TYPE_NAMES.get(kind, kind))
+        keys.extend(_longstrs(entry[2 + len(name) :]))
+    if "BCC" in entries:
+        header = without_header(header, "BCC")
+    return tuple(keys), header
+
+
+def _longstrs(array: bytes) -> list[str]:
+    """The longstr elements of an encoded array (its length prefix first)."""
+    (size,) = _U32.unpack_from(array)
+    data, position, out = array[4 : 4 + size], 0, []
+    while position < len(data):
+        if data[position : position + 1] == b"S":
+            (length,) = _U32.unpack_from(data, position + 1)
+            start = position + 5
+            out.append(data[start : start + length].decode("utf-8", "surrogateescape"))
+            position = start + length
+        else:
+            consumed, _ = decode.embedded_value(data[position:])
+            position += consumed
+    return out
