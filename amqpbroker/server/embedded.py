@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -53,6 +54,16 @@ class Broker:
 
     async def start(self) -> None:
         await self.server.start()
+
+    def block_publishers(self, reason: str = "low on memory") -> None:
+        """Act as if a resource alarm went off: see ``BrokerServer.block_publishers``.
+
+        Call it on the broker's loop (``BrokerThread`` does that for other threads)."""
+        self.server.block_publishers(reason)
+
+    def unblock_publishers(self) -> None:
+        """Clear the alarm: see ``BrokerServer.unblock_publishers``."""
+        self.server.unblock_publishers()
 
     async def stop(self) -> None:
         await self.server.stop()
@@ -119,6 +130,26 @@ class BrokerThread:
         self._ready.set()
         await self._stop_requested.wait()
         await self._broker.stop()
+
+    def block_publishers(self, reason: str = "low on memory") -> None:
+        """Act as if a resource alarm went off (``BrokerServer.block_publishers``); in effect
+        when this returns."""
+        self._on_loop(self._broker.block_publishers, reason)
+
+    def unblock_publishers(self) -> None:
+        """Clear the alarm (``BrokerServer.unblock_publishers``); done when this returns."""
+        self._on_loop(self._broker.unblock_publishers)
+
+    def _on_loop(self, action: Callable[..., None], *args: Any) -> None:
+        """Run ``action`` on the broker's loop (thread-safe) and wait for it."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the broker thread is not running")
+
+        async def call() -> None:
+            action(*args)
+
+        asyncio.run_coroutine_threadsafe(call(), loop).result()
 
     def stop(self) -> None:
         """Graceful: clients get connection.close 320; returns when the loop has finished."""

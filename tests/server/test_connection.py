@@ -43,8 +43,8 @@ RABBITMQ_CAPABILITIES = {
     "per_consumer_qos": True,
     "direct_reply_to": True,
 }
-# amqpbroker advertises only what works; connection.blocked and direct_reply_to arrive later.
-LATER = {"connection.blocked", "direct_reply_to"}
+# amqpbroker advertises only what works; direct_reply_to arrives later.
+LATER = {"direct_reply_to"}
 CAPABILITIES = (
     RABBITMQ_CAPABILITIES
     if EXTERNAL_URL
