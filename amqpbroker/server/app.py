@@ -11,6 +11,7 @@ from amqpbroker.auth import UserStore
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.protocol.deadletter import rewrite_dead_letter
+from amqpbroker.session.throttle import ResourceAlarm
 from amqpbroker.storage.lock import DataDirLock
 from amqpbroker.storage.recovery import recover
 from amqpbroker.storage.store import DurableStore
@@ -39,6 +40,7 @@ class BrokerServer:
         self.users = UserStore()
         self.users.add(config.default_user, config.default_pass)
         self.connections: set[AMQPProtocol] = set()
+        self.alarm = ResourceAlarm()
         self._server: asyncio.Server | None = None
         self._all_closed = asyncio.Event()
         self._all_closed.set()
@@ -67,7 +69,7 @@ class BrokerServer:
         log.info("listening on amqp://%s:%d/", self.config.host, self.port)
 
     def _new_protocol(self) -> AMQPProtocol:
-        protocol = AMQPProtocol(self.state, self.users, self._connection_closed)
+        protocol = AMQPProtocol(self.state, self.users, self._connection_closed, self.alarm)
         self.connections.add(protocol)
         self._all_closed.clear()
         return protocol
@@ -76,6 +78,27 @@ class BrokerServer:
         self.connections.discard(protocol)
         if not self.connections:
             self._all_closed.set()
+
+    def block_publishers(self, reason: str = "low on memory") -> None:
+        """Raise a resource alarm, as RabbitMQ does when memory or disk runs low.
+
+        Each connection that sends a publish from now on stops being read (its publishes wait
+        in the socket, none lost) and, if it announced the capability, gets
+        connection.blocked(reason).  Consumers and idle connections are not affected.  While
+        the alarm is up a new reason applies to connections blocked after it.
+        """
+        log.info("publishers blocked: %s", reason)
+        self.alarm.reason = reason
+
+    def unblock_publishers(self) -> None:
+        """Clear the alarm: blocked connections read again (those told get
+        connection.unblocked).  Without an alarm this does nothing."""
+        if self.alarm.reason is None:
+            return
+        log.info("publishers unblocked")
+        self.alarm.reason = None
+        for protocol in list(self.connections):
+            protocol.alarm_cleared()
 
     async def stop(self, reason: str = "shutdown") -> None:
         """Stop listening, send every client connection.close 320, wait for them to go."""

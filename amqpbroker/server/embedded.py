@@ -69,6 +69,17 @@ class BrokerPowers:
         """``amqp://guest:guest@HOST:PORT/``: what to hand to clients."""
         return self.config.url(self.host, self.port)
 
+    # -- resource alarms ------------------------------------------------------------------------
+
+    def block_publishers(self, reason: str = "low on memory") -> None:
+        """Act as if a resource alarm went off (``BrokerServer.block_publishers``): publishing
+        connections are blocked at their next publish; in effect when this returns."""
+        self._on_loop(self.server.block_publishers, reason)
+
+    def unblock_publishers(self) -> None:
+        """Clear the alarm (``BrokerServer.unblock_publishers``); done when this returns."""
+        self._on_loop(self.server.unblock_publishers)
+
 
 class Broker(BrokerPowers):
     """``async with Broker(port=0) as broker: broker.url``: a broker on the running loop."""

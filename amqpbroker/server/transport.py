@@ -4,6 +4,8 @@ Bytes from the socket go straight into the session; its output is written once p
 tick (``_flush`` scheduled with ``call_soon``), so many deliveries leave as one write.
 Timers here: the handshake deadline, heartbeats (send when idle, drop the peer after two
 silent intervals) and the close-ok deadline after the broker closed the connection.
+Reading pauses while the session's input is paused (publishers blocked, a reply waiting for
+the disk); like RabbitMQ we keep sending heartbeats then but stop expecting them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from amqpbroker.auth import UserStore
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import Timer
 from amqpbroker.session.connection import ConnectionSession
+from amqpbroker.session.throttle import ResourceAlarm
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +28,15 @@ class AMQPProtocol(asyncio.Protocol):
     """One client connection."""
 
     def __init__(
-        self, broker: BrokerState, users: UserStore, on_closed: Callable[[AMQPProtocol], None]
+        self,
+        broker: BrokerState,
+        users: UserStore,
+        on_closed: Callable[[AMQPProtocol], None],
+        alarm: ResourceAlarm,
     ) -> None:
         self._broker = broker
         self._users = users
+        self._alarm = alarm
         self._on_closed = on_closed
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
@@ -55,6 +63,7 @@ class AMQPProtocol(asyncio.Protocol):
             self._users,
             self._schedule_flush,
             peer=f"{peer[0]}:{peer[1]}" if peer else "?",
+            alarm=self._alarm,
         )
         self._last_sent = self._broker.clock.now()
         self._timers.append(
@@ -71,6 +80,9 @@ class AMQPProtocol(asyncio.Protocol):
         except Exception:
             log.exception("internal error handling data from %s", session.peer)
             session.connection_lost()
+        self._after_input(session)
+
+    def _after_input(self, session: ConnectionSession) -> None:
         self._flush()
         if session.heartbeat and self._heartbeat_timer is None:
             self._start_heartbeats(session.heartbeat)
@@ -121,8 +133,8 @@ class AMQPProtocol(asyncio.Protocol):
             self._last_sent = self._broker.clock.now()
         if session.closed:
             self._drop(transport, session.close_delay)
-        elif session.commands_held != self._reading_paused:
-            self._reading_paused = session.commands_held
+        elif session.input_paused != self._reading_paused:
+            self._reading_paused = session.input_paused
             if self._reading_paused:
                 transport.pause_reading()
             else:
@@ -178,6 +190,8 @@ class AMQPProtocol(asyncio.Protocol):
             return
         half = self._heartbeat_interval / 2
         self._ticks += 1
+        if self._reading_paused:  # the peer's heartbeats wait unread in the socket
+            self._received_since_check = True
         if self._ticks % 2 == 0:
             self._silent_checks = 0 if self._received_since_check else self._silent_checks + 1
             self._received_since_check = False
@@ -190,6 +204,20 @@ class AMQPProtocol(asyncio.Protocol):
             transport.write(session.heartbeat_frame())
             self._last_sent = now
         self._schedule_heartbeat_tick()
+
+    # -- broker-wide events ---------------------------------------------------------------------
+
+    def alarm_cleared(self) -> None:
+        """The resource alarm cleared: a blocked publisher reads (and is handled) again."""
+        session = self.session
+        if session is None or self._transport is None:
+            return
+        try:
+            session.alarm_cleared()  # handles the frames that waited
+        except Exception:
+            log.exception("internal error handling data from %s", session.peer)
+            session.connection_lost()
+        self._after_input(session)
 
     # -- shutdown -------------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ Theory of operation: bytes go in through ``receive_data``; frames come out of th
 ``FrameReader`` and are handled in order.  Output accumulates and the transport collects it
 with ``data_to_send`` (one write per loop tick); ``request_flush`` tells the transport there
 is output produced outside ``receive_data`` (deliveries caused by another connection).
+While ``input_paused`` (a reply waits for the disk, or publishers are blocked: ``throttle``)
+frames stay buffered unhandled and the transport stops reading the socket.
 
 States are in ``states``; everything before connection.open-ok is ``Handshake``'s.
 A channel-level ``AMQPError`` closes that channel; any other closes the connection: we send
@@ -59,6 +61,7 @@ from .channel import Channel, ChannelState
 from .handlers import HANDLERS, handle_content
 from .handshake import Handshake
 from .states import SILENT_STATES, State
+from .throttle import PublisherThrottle, ResourceAlarm
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,7 @@ class ConnectionSession:
         users: UserStore,
         request_flush: Callable[[], None] = lambda: None,
         peer: str = "",
+        alarm: ResourceAlarm | None = None,
     ) -> None:
         self.broker = broker
         self.config: BrokerConfig = broker.config
@@ -98,6 +102,9 @@ class ConnectionSession:
         self._out_size = 0
         self._transport_paused = False
         self.commands_held = False
+        self.throttle = PublisherThrottle(
+            alarm or ResourceAlarm(), lambda: self.client_capability("connection.blocked")
+        )
         self.close_delay = 0.0  # once closed: how long the transport waits to drop the socket
         self.close_reason = ""
 
@@ -111,6 +118,13 @@ class ConnectionSession:
     @property
     def closing(self) -> bool:
         return self.state is State.CLOSING
+
+    @property
+    def input_paused(self) -> bool:
+        """True while input stays buffered unhandled (the transport stops reading).
+
+        A connection closing on the broker's initiative reads again, for its close-ok."""
+        return self.commands_held or (self.throttle.blocked and self.state is State.OPEN)
 
     @property
     def writable(self) -> bool:
@@ -141,7 +155,7 @@ class ConnectionSession:
     def receive_data(self, data: bytes) -> None:
         if self.state is State.CLOSED:
             return
-        if self.commands_held:
+        if self.input_paused:
             self._reader.push(data)
             return
         try:
@@ -151,7 +165,7 @@ class ConnectionSession:
                     return
             for frame_type, channel, payload in self._reader.feed(data):
                 self._handle_frame(frame_type, channel, payload)
-                if self.closed or self.commands_held:
+                if self.closed or self.input_paused:
                     return
         except AMQPError as error:
             if self.state in SILENT_STATES and not isinstance(error, ConnectionAccessRefused):
@@ -178,8 +192,20 @@ class ConnectionSession:
     def release_commands(self) -> None:
         self.commands_held = False
         self.close_delay = 0.0  # once closed: how long the transport waits to drop the socket
-        self.receive_data(b"")
-        self._request_flush()
+        self._resume_input()
+
+    def alarm_cleared(self) -> None:
+        """The broker's resource alarm cleared: a blocked connection reads again."""
+        if not self.throttle.blocked:
+            return
+        unblocked = self.throttle.alarm_cleared()
+        if unblocked is not None and self.state is State.OPEN:
+            self.send_method(0, unblocked)
+        self._resume_input()
+
+    def _resume_input(self) -> None:
+        self.receive_data(b"")  # the frames buffered meanwhile (a no-op while still paused)
+        self._request_flush()  # lets the transport resume reading
 
     def _flush_confirms(self) -> None:
         if self.confirms_pending:
@@ -222,14 +248,19 @@ class ConnectionSession:
                 self._handle_channel_zero(decode_method(payload))
                 return
             command = self._assembler.method_frame(channel, payload)
+            if command is not None:
+                self._dispatch(channel, command)
         elif frame_type in (FRAME_HEADER, FRAME_BODY):
             if channel == 0:
                 raise UnexpectedFrame(f"type {frame_type}, {frame_octets(payload)}")
             command = self._assembler.content_frame(frame_type, channel, payload)
+            if command is not None:
+                self._dispatch(channel, command)
+            blocked = self.throttle.content_received()  # after the frame, as RabbitMQ
+            if blocked is not None:
+                self.send_method(0, blocked)
         else:
             raise FrameError(f"type {frame_type}, {frame_octets(payload)}: unknown_frame")
-        if command is not None:
-            self._dispatch(channel, command)
 
     def _closing_frame(self, frame_type: int, channel: int, payload: bytes) -> None:
         """After we sent connection.close, only close-ok (or a crossing close) matters."""

@@ -40,13 +40,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# What the broker advertises in connection.start: only what works.
-# (RabbitMQ also has connection.blocked.)
+# What the broker advertises in connection.start, in RabbitMQ's order.
 CAPABILITIES = {
     "publisher_confirms": True,
     "exchange_exchange_bindings": True,
     "basic.nack": True,
     "consumer_cancel_notify": True,
+    "connection.blocked": True,
     "consumer_priorities": True,
     "authentication_failure_close": True,
     "per_consumer_qos": True,

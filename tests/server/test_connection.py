@@ -32,7 +32,7 @@ AUTH_REFUSED = (
     "For details see the broker logfile."
 )
 FORCED = "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'"
-RABBITMQ_CAPABILITIES = {
+CAPABILITIES = {  # RabbitMQ 3.10.8 advertises these, in this order
     "publisher_confirms": True,
     "exchange_exchange_bindings": True,
     "basic.nack": True,
@@ -43,13 +43,6 @@ RABBITMQ_CAPABILITIES = {
     "per_consumer_qos": True,
     "direct_reply_to": True,
 }
-# amqpbroker advertises only what works; connection.blocked arrives later.
-LATER = {"connection.blocked"}
-CAPABILITIES = (
-    RABBITMQ_CAPABILITIES
-    if EXTERNAL_URL
-    else {k: v for k, v in RABBITMQ_CAPABILITIES.items() if k not in LATER}
-)
 PRODUCT, VERSION = ("RabbitMQ", "3.10.8") if EXTERNAL_URL else ("amqpbroker", __version__)
 SERVER_PROPERTY_KEYS = {
     "capabilities",

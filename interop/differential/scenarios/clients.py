@@ -9,7 +9,6 @@ from typing import Any
 
 from ..registry import scenario
 from ..runner import Run
-from .connection import CAPABILITIES_WHY, drop_unadvertised
 
 
 def _process_until(conn: Any, done: Callable[[], Any], timeout: float = 5.0) -> None:
@@ -24,7 +23,7 @@ def _error(exc: BaseException) -> list[Any]:
     return [type(exc).__name__, [str(a) for a in exc.args]]
 
 
-@scenario(deliberate=CAPABILITIES_WHY, normalise=drop_unadvertised)
+@scenario()
 def pika_connection(run: Run) -> Any:
     """pika: server properties and the negotiated channel_max / frame_max / heartbeat."""
     conn = run.pika()
@@ -136,7 +135,7 @@ def pika_returned_message(run: Run) -> Any:
     return returned
 
 
-@scenario(deliberate=CAPABILITIES_WHY, normalise=drop_unadvertised)
+@scenario()
 async def aio_pika_connection(run: Run) -> Any:
     """aio-pika: connect and see the server's capabilities."""
     conn = await run.aio()

@@ -9,24 +9,6 @@ from ..registry import scenario
 from ..runner import Run
 from ..wire import PROTOCOL_HEADER, M, Wire, describe_frame, field_types, table
 
-# RabbitMQ advertises these; this broker advertises only what it implements, and these
-# arrive with later issues (connection.blocked).
-NOT_YET_ADVERTISED = ("connection.blocked",)
-CAPABILITIES_WHY = "capabilities this broker does not implement yet are not advertised"
-
-
-def drop_unadvertised(value: Any) -> Any:
-    """Remove NOT_YET_ADVERTISED capabilities wherever they appear in an observation."""
-    if isinstance(value, dict):
-        return {k: drop_unadvertised(v) for k, v in value.items() if k not in NOT_YET_ADVERTISED}
-    if isinstance(value, list):
-        return [
-            drop_unadvertised(v)
-            for v in value
-            if not (isinstance(v, list) and v and v[0] in NOT_YET_ADVERTISED)
-        ]
-    return value
-
 
 def _start(w: Wire, header: bytes = PROTOCOL_HEADER) -> dict[str, Any]:
     w.send(header)
@@ -53,7 +35,7 @@ def _after_tune(run: Run, tune_ok: bytes, vhost: str | None = None) -> dict[str,
     return reply
 
 
-@scenario(deliberate=CAPABILITIES_WHY, normalise=drop_unadvertised)
+@scenario()
 def start_tune_open(run: Run) -> Any:
     """connection.start (properties, key order, field types), tune, open-ok, channel.open-ok."""
     w = run.wire()
