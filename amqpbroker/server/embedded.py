@@ -12,6 +12,7 @@ from typing import Any
 import uvloop
 
 from amqpbroker.config import BrokerConfig
+from amqpbroker.core.ports import Clock
 
 from .app import BrokerServer
 
@@ -33,11 +34,12 @@ def log_loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
 
 
 class Broker:
-    """``async with Broker(port=0) as broker: broker.url``: a broker on the running loop."""
+    """``async with Broker(port=0) as broker: broker.url``: a broker on the running loop;
+    ``clock=ManualClock()`` makes its timing (TTL, expiry) move only when the test says."""
 
-    def __init__(self, **overrides: Any) -> None:
+    def __init__(self, *, clock: Clock | None = None, **overrides: Any) -> None:
         self.config = _config(overrides)
-        self.server = BrokerServer(self.config)
+        self.server = BrokerServer(self.config, clock)
 
     @property
     def host(self) -> str:
