@@ -38,6 +38,14 @@ class BrokerState:
             vhost.rewrite_dead_letter = self.rewrite_dead_letter
         return vhost
 
+    def recovered(self) -> None:
+        """Recovery put every durable queue back and the store writes again: now each
+        queue can drop what expired while the broker was down, or dead-letter it into
+        queues that are all there."""
+        for vhost in self.vhosts.values():
+            for queue in list(vhost.queues.values()):
+                queue.recovered()
+
     def vhost(self, name: str) -> VirtualHost:
         try:
             return self.vhosts[name]

@@ -83,6 +83,10 @@ class DiskChunk:
         self.start = stop
         return taken
 
+    def head_expires_at(self) -> float | None:
+        expiry = self._expires[self.start] if len(self) else NO_EXPIRY
+        return None if expiry == NO_EXPIRY else expiry
+
     def entries(self) -> Iterator[tuple[int, StoreRef]]:
         for i in range(self.start, len(self._seqs)):
             yield self._seqs[i], (self._segments[i], self._offsets[i], self._sizes[i])
@@ -137,6 +141,15 @@ class Backlog:
             self.chunks.append(last)
         last.append(envelope)
         self.count += 1
+
+    def head_expires_at(self) -> float | None:
+        """When the first message of the backlog expires (None: never, or no backlog)."""
+        if not self.chunks:
+            return None
+        head = self.chunks[0]
+        if isinstance(head, DiskChunk):
+            return head.head_expires_at()
+        return head[0].expires_at if head else None
 
     def clear(self) -> list[tuple[int, StoreRef]]:
         """Drop everything; return the stored entries that were dropped."""

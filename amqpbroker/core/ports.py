@@ -113,10 +113,22 @@ class Clock(Protocol):
         """Seconds, monotonic."""
 
     def wall(self) -> float:
-        """Seconds since the epoch (for timestamps such as x-death's)."""
+        """Seconds since the epoch (for timestamps such as x-death's, and stored expiries)."""
 
     def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
         """Run ``callback`` once ``now() >= when``."""
+
+
+def wall_ms(clock: Clock, at: float) -> int:
+    """Clock time ``at`` as wall-clock milliseconds since the epoch: what a stored expiry
+    keeps, since a clock's own time base (monotonic) does not outlive the process."""
+    return round((at - clock.now() + clock.wall()) * 1000)
+
+
+def epoch_at(clock: Clock) -> float:
+    """The epoch in ``clock``'s time base (a stored wall-clock time ``ms`` is at
+    ``epoch_at(clock) + ms / 1000``)."""
+    return clock.now() - clock.wall()
 
 
 class _ManualTimer:

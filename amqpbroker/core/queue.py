@@ -245,11 +245,21 @@ class Queue:
             self.expire_head()
             self._refill()
 
-    def restore(self, seq: int, ref: StoreRef, redelivered: bool) -> None:
+    def restore(
+        self, seq: int, ref: StoreRef, redelivered: bool, expires_at: float | None = None
+    ) -> None:
         """A stored message found at recovery (its body stays on disk until needed)."""
         self._next_seq = max(self._next_seq, seq)
         self._bytes += ref[2]  # (the record's size: the body's is not known until read)
-        self._backlog.add_stored(seq, ref, redelivered)
+        self._backlog.add_stored(seq, ref, redelivered, expires_at)
+
+    def recovered(self) -> None:
+        """Every queue is back: as RabbitMQ's queue does once its recovery barrier lifts,
+        a head that expired while the broker was down goes now (dead-lettered as
+        'expired'), and the expiry of the new head is timed.  Only a queue whose first
+        message can expire reads it back from disk for that."""
+        if not self._ready and self._backlog.head_expires_at() is not None:
+            self._refill(force=True)
 
     def head_ready(self) -> bool:
         """True when ``get`` can answer now (a message in memory, or none at all)."""

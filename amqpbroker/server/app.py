@@ -10,6 +10,7 @@ from typing import Any
 from amqpbroker.auth import UserStore
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.core.ports import Clock
 from amqpbroker.protocol.deadletter import rewrite_dead_letter
 from amqpbroker.session.throttle import ResourceAlarm
 from amqpbroker.storage.lock import DataDirLock
@@ -25,7 +26,9 @@ log = logging.getLogger(__name__)
 class BrokerServer:
     """Owns the broker state and the TCP listener."""
 
-    def __init__(self, config: BrokerConfig) -> None:
+    def __init__(self, config: BrokerConfig, clock: Clock | None = None) -> None:
+        """``clock``: the loop's by default; a test may pass a ``ManualClock`` to move TTLs
+        and expiry instead of waiting for them."""
         self.config = config
         self._lock: DataDirLock | None = None
         self.store: DurableStore | None = None
@@ -33,7 +36,7 @@ class BrokerServer:
             data_dir = Path(config.data_dir or ".")
             self._lock = DataDirLock(data_dir)
             self.store = DurableStore(data_dir, fsync=config.fsync)
-        self.clock = LoopClock()
+        self.clock: Clock = clock or LoopClock()
         self.state = BrokerState(
             config, self.store, self.clock, rewrite_dead_letter=rewrite_dead_letter
         )
@@ -54,7 +57,8 @@ class BrokerServer:
     async def start(self) -> None:
         """Recover durable state (if any), then listen."""
         loop = asyncio.get_running_loop()
-        self.clock.bind(loop)
+        if isinstance(self.clock, LoopClock):
+            self.clock.bind(loop)
         if self.store is not None and self._lock is not None:
             self._lock.acquire()
             try:
@@ -63,6 +67,7 @@ class BrokerServer:
                 self._lock.release()
                 raise
             self.store.start(loop)
+            self.state.recovered()
         self._server = await loop.create_server(
             self._new_protocol, self.config.host, self.config.port, reuse_address=True
         )

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import uvloop
 
 from amqpbroker.config import BrokerConfig
+from amqpbroker.core.ports import Clock
 
 from .app import BrokerServer
 
@@ -82,10 +83,11 @@ class BrokerPowers:
 
 
 class Broker(BrokerPowers):
-    """``async with Broker(port=0) as broker: broker.url``: a broker on the running loop."""
+    """``async with Broker(port=0) as broker: broker.url``: a broker on the running loop;
+    ``clock=ManualClock()`` makes its timing (TTL, expiry) move only when the test says."""
 
-    def __init__(self, **overrides: Any) -> None:
-        self.server = BrokerServer(_config(overrides))
+    def __init__(self, *, clock: Clock | None = None, **overrides: Any) -> None:
+        self.server = BrokerServer(_config(overrides), clock)
 
     def _on_loop(self, fn: Callable[..., T], *args: Any) -> T:
         return fn(*args)

@@ -13,8 +13,9 @@ from amqpbroker.core.message import Message
 
 _U32 = struct.Struct(">I")
 _ENQUEUE = struct.Struct(">cQIQI")  # b"E", seq, segment, offset, size
+_EXPIRING = struct.Struct(">cQIQIq")  # b"T", the same, expiry (ms since the epoch)
 _SEQ = struct.Struct(">cQ")  # b"D" delivered / b"A" removed, seq
-ENQUEUE, DELIVERED, REMOVED, MOVED = b"E", b"D", b"A", b"M"
+ENQUEUE, EXPIRING, DELIVERED, REMOVED, MOVED = b"E", b"T", b"D", b"A", b"M"
 
 
 # -- messages -------------------------------------------------------------------------------------
@@ -46,18 +47,31 @@ def encode_enqueue(seq: int, ref: tuple[int, int, int], kind: bytes = ENQUEUE) -
     return _ENQUEUE.pack(kind, seq, *ref)
 
 
+def encode_expiring_enqueue(seq: int, ref: tuple[int, int, int], expiry_ms: int) -> bytes:
+    """An enqueue of a message that expires at ``expiry_ms`` (wall clock, ms since the
+    epoch: like RabbitMQ's queue index, an absolute time, so it holds across restarts).
+    Messages without an expiry keep the original, shorter ENQUEUE record."""
+    return _EXPIRING.pack(EXPIRING, seq, *ref, expiry_ms)
+
+
 def encode_seq_event(kind: bytes, seq: int) -> bytes:
     return _SEQ.pack(kind, seq)
 
 
-def decode_index_entry(payload: bytes) -> tuple[bytes, int, tuple[int, int, int] | None]:
-    """(kind, seq, ref or None)."""
+def decode_index_entry(
+    payload: bytes,
+) -> tuple[bytes, int, tuple[int, int, int] | None, int | None]:
+    """(kind, seq, ref or None, expiry in ms since the epoch or None); an expiring enqueue
+    comes back as kind ENQUEUE."""
     kind = payload[:1]
     if kind in (ENQUEUE, MOVED):
         _, seq, segment, offset, size = _ENQUEUE.unpack(payload)
-        return kind, seq, (segment, offset, size)
+        return kind, seq, (segment, offset, size), None
+    if kind == EXPIRING:
+        _, seq, segment, offset, size, expiry_ms = _EXPIRING.unpack(payload)
+        return ENQUEUE, seq, (segment, offset, size), expiry_ms
     _, seq = _SEQ.unpack(payload)
-    return kind, seq, None
+    return kind, seq, None, None
 
 
 # -- definitions ----------------------------------------------------------------------------------

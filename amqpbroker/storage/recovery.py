@@ -3,8 +3,11 @@
 Theory of operation: the definitions log is replayed into the core (durable exchanges,
 queues, bindings between durable ends) and rewritten compactly.  Each durable queue's index
 segments are replayed (enqueue, delivered, removed) to find the messages still in it; those
-go back into the queue as paged-out entries — message bodies are not read until delivered.
-Message segments no live message refers to are deleted.  Only then does the broker listen.
+go back into the queue as paged-out entries — message bodies are not read until delivered —
+with their expiry, stored as wall-clock time and turned back into the clock's time base.
+Message segments no live message refers to are deleted.  Only then does the broker listen;
+once the store writes again, ``BrokerState.recovered`` lets each queue drop (or dead-letter)
+what expired while the broker was down.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.core.ports import epoch_at
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
 
@@ -223,7 +227,7 @@ def _segment_sizes(store: DurableStore) -> dict[int, int]:
 def _recover_queue(
     store: DurableStore, queue: Queue, index: QueueIndex, sizes: dict[int, int]
 ) -> int:
-    live: dict[int, list[Any]] = {}  # seq -> [ref, delivered, index segment]
+    live: dict[int, list[Any]] = {}  # seq -> [ref, delivered, index segment, expiry ms]
     first_enqueued: dict[int, int] = {}  # index segment -> first seq it enqueued
     files = sorted(index.directory.glob("*.idx")) if index.directory.exists() else []
     if files:
@@ -233,9 +237,9 @@ def _recover_queue(
         number = int(path.stem)
         count = 0
         for _, payload in read_records(path):
-            kind, seq, ref = decode_index_entry(payload)
+            kind, seq, ref, expiry = decode_index_entry(payload)
             if kind == ENQUEUE:
-                live[seq] = [ref, False, number]
+                live[seq] = [ref, False, number, expiry]
                 first_enqueued.setdefault(number, seq)
             elif kind == DELIVERED and seq in live:
                 live[seq][1] = True
@@ -251,13 +255,15 @@ def _recover_queue(
             entries_seen = 0
     per_segment: dict[int, list[int]] = {}
     lost = []
+    epoch = epoch_at(queue.clock)  # stored expiries are wall-clock ms since the epoch
     for seq in sorted(live):
-        ref, delivered, number = live[seq]
+        ref, delivered, number, expiry = live[seq]
         segment, offset, size = ref
         if offset + size > sizes.get(segment, 0):
             lost.append(seq)  # its index entry reached the disk, the message never did
             continue
-        queue.restore(seq, tuple(ref), delivered)
+        expires_at = None if expiry is None else epoch + expiry / 1000
+        queue.restore(seq, tuple(ref), delivered, expires_at)
         store.hold(tuple(ref))
         per_segment.setdefault(number, []).append(seq)
     _restore_index_segments(index, files, per_segment, first_enqueued)

@@ -3,7 +3,8 @@
 Theory of operation (layout under the data directory):
   definitions.log        durable exchanges, queues and bindings, as a replayable log
   messages/NNNNNNNN.seg  message records; a message routed to several queues is written once
-  queues/<id>/NNNNNNNN.idx  per durable queue: enqueue (seq -> message ref), delivered, removed
+  queues/<id>/NNNNNNNN.idx  per durable queue: enqueue (seq -> message ref, and the expiry as
+                            wall-clock ms if it has one), delivered, removed
 
 Everything is appended through the group-commit writer; the loop only assigns offsets.  A
 message's location (segment, offset, size) is known as soon as it is appended, so queues can
@@ -33,7 +34,7 @@ from typing import Any
 
 from amqpbroker.core.exchanges import Binding, Exchange
 from amqpbroker.core.message import Envelope, Message
-from amqpbroker.core.ports import StoreRef
+from amqpbroker.core.ports import StoreRef, wall_ms
 from amqpbroker.core.queue import Queue
 
 from .codec import (
@@ -44,6 +45,7 @@ from .codec import (
     encode_arguments,
     encode_definition,
     encode_enqueue,
+    encode_expiring_enqueue,
     encode_message,
     encode_seq_event,
 )
@@ -258,7 +260,12 @@ class DurableStore:
             ref = message.store_ref = self._write_message(message)
         self.hold(ref)
         index = self.index_for(queue)
-        self._append_index(index, encode_enqueue(envelope.seq, ref))
+        if envelope.expires_at is None:
+            entry = encode_enqueue(envelope.seq, ref)
+        else:
+            expiry = wall_ms(queue.clock, envelope.expires_at)
+            entry = encode_expiring_enqueue(envelope.seq, ref, expiry)
+        self._append_index(index, entry)
         index.note_enqueue(envelope.seq)
 
     def _append_index(self, index: QueueIndex, payload: bytes) -> None:

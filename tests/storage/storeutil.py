@@ -20,6 +20,7 @@ from pamqp.header import ContentHeader
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.message import Envelope, Message
+from amqpbroker.core.ports import Clock
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.storage.codec import decode_definition
@@ -54,11 +55,12 @@ def make_message(
 class Node:
     """One broker lifetime over ``data_dir``."""
 
-    def __init__(self, data_dir: Path, **store_options: Any) -> None:
+    def __init__(self, data_dir: Path, clock: Clock | None = None, **store_options: Any) -> None:
         self.store = DurableStore(data_dir, **store_options)
-        self.state = BrokerState(BrokerConfig(), self.store)
+        self.state = BrokerState(BrokerConfig(), self.store, clock)
         self.report: RecoveryReport = recover(self.store, self.state)
         self.store.start(asyncio.get_running_loop())
+        self.state.recovered()
         self.closed = False
 
     @property
