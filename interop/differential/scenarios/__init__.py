@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     malformed,
     priorities,
     queues,
+    quorum,
     routing,
     ttl,
 )
