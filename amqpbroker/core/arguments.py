@@ -10,7 +10,8 @@ import datetime
 import decimal
 from typing import Any
 
-# The queue arguments RabbitMQ checks for equivalence on redeclare (others may differ).
+# The queue arguments compared on redeclare for queue types without their own list (streams,
+# which behave as classic queues here); see core.queue_types for classic and quorum queues.
 QUEUE_EQUIVALENCE_KEYS = (
     "x-expires",
     "x-message-ttl",

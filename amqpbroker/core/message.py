@@ -89,12 +89,14 @@ def routing_bytes(exchange: str, routing_key: str) -> bytes:
 
 
 class Envelope:
-    """A message's place in one queue: its sequence number there and its redelivered flag."""
+    """A message's place in one queue: its sequence number there, its redelivered flag and
+    (in a quorum queue) how often it came back."""
 
-    __slots__ = ("expires_at", "message", "redelivered", "seq")
+    __slots__ = ("delivery_count", "expires_at", "message", "redelivered", "seq")
 
     def __init__(self, message: Message, seq: int, expires_at: float | None = None) -> None:
         self.message = message
         self.seq = seq
         self.redelivered = False
+        self.delivery_count = 0  # returns to a quorum queue (always 0 in other queues)
         self.expires_at = expires_at  # clock time after which it is dead (None: never)

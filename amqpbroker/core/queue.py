@@ -35,6 +35,8 @@ _NULL_STORE = NullStore()
 class Queue:
     """One queue in one vhost."""
 
+    counts_deliveries = False  # quorum queues tell basic.get how often a message came back
+
     def __init__(
         self,
         name: str,
@@ -299,8 +301,9 @@ class Queue:
             refs = [e.message.store_ref for e in stored if e.message.store_ref is not None]
             self.store.removed(self, [e.seq for e in stored], refs)
 
-    def requeue(self, envelopes: list[Envelope]) -> None:
-        """Put unacked messages back in their original positions, marked redelivered."""
+    def requeue(self, envelopes: list[Envelope], closing: bool = False) -> None:
+        """Put unacked messages back in their original positions, marked redelivered
+        (``closing``: their channel closed, which makes no difference here)."""
         if not envelopes:
             return
         if self.deleted:
@@ -403,15 +406,18 @@ class Queue:
             entries = []
         if not self.deleted:
             for entry, message in zip(entries, messages, strict=True):
-                message.store_ref = entry.ref
-                envelope = Envelope(message, entry.seq, entry.expires_at)
-                envelope.redelivered = entry.redelivered
-                self._ready.append(envelope)
+                self._ready.append(self._paged_in(entry, message))
             self.expire_head()
         self._wake_head_waiters()
         if not self.deleted:
             self.dispatch()
             self._refill()
+
+    def _paged_in(self, entry: Stored, message: Message) -> Envelope:
+        message.store_ref = entry.ref
+        envelope = Envelope(message, entry.seq, entry.expires_at)
+        envelope.redelivered = entry.redelivered
+        return envelope
 
     def _wake_head_waiters(self) -> None:
         waiters, self._head_waiters = self._head_waiters, []

@@ -13,6 +13,7 @@ from typing import Any
 from amqpbroker.errors import PreconditionFailed
 
 from .arguments import type_name
+from .queue_types import queue_type
 
 INTEGER_TYPES = frozenset(
     {"byte", "unsignedbyte", "short", "unsignedshort", "signedint", "unsignedint", "long"}
@@ -101,7 +102,8 @@ CHECKS: dict[str, Check] = {
 
 
 def validate_queue_arguments(args: dict[str, Any], queue: str, vhost: str) -> None:
-    """Raise RabbitMQ's 406 for the first known argument with a bad value."""
+    """Raise RabbitMQ's 406 for the first known argument with a bad value, then for the
+    first argument the queue's type refuses (whose value is not checked)."""
     where = f"queue '{queue}' in vhost '{vhost}'"
     if "x-queue-type" in args:
         _raise_if_invalid(_queue_type, args, "x-queue-type", where)
@@ -111,9 +113,16 @@ def validate_queue_arguments(args: dict[str, Any], queue: str, vhost: str) -> No
             raise PreconditionFailed(
                 f"invalid type '{kind}' for arg 'x-dead-letter-exchange' in {where}"
             )
+    queue_kind = queue_type(args)
+    refused = queue_kind.refused if queue_kind is not None else frozenset()
     for key, check in CHECKS.items():
-        if key in args:
+        if key in args and key not in refused:
             _raise_if_invalid(check, args, key, where)
+    refused_key = next((key for key in args if key in refused), None)  # first in the table
+    if queue_kind is not None and refused_key is not None:
+        raise PreconditionFailed(
+            f"invalid arg '{refused_key}' for {where} of queue type {queue_kind.module}"
+        )
 
 
 def validate_consumer_arguments(args: dict[str, Any], queue: str, vhost: str) -> None:

@@ -32,6 +32,7 @@ from .message import Envelope, Message, routing_bytes
 from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchanged_header
 from .queue import Queue
 from .queue_arguments import validate_queue_arguments
+from .queue_types import queue_class, queue_type
 
 DEFAULT_EXCHANGES = {
     "amq.direct": "direct",
@@ -254,7 +255,7 @@ class VirtualHost:
         validate_queue_arguments(arguments, name, self.name)
         if quorum:
             _check_quorum_properties(self._where("queue", name), durable, exclusive, auto_delete)
-        queue = Queue(
+        queue = queue_class(arguments)(
             name,
             self.name,
             durable=durable,
@@ -289,9 +290,9 @@ class VirtualHost:
                     f"inequivalent arg '{field}' for {where}: received "
                     f"'{str(received).lower()}' but current is '{str(current).lower()}'"
                 )
-        key = first_inequivalent(
-            queue.arguments, arguments, QUEUE_EQUIVALENCE_KEYS, QUEUE_ARGUMENT_DEFAULTS
-        )
+        kind = queue_type(queue.arguments)  # (the existing queue's type decides)
+        keys = kind.arguments if kind is not None else QUEUE_EQUIVALENCE_KEYS
+        key = first_inequivalent(queue.arguments, arguments, keys, QUEUE_ARGUMENT_DEFAULTS)
         if key is not None:
             raise PreconditionFailed(
                 f"inequivalent arg '{key}' for {where}: "

@@ -4,7 +4,8 @@ The message keeps every property and header byte for byte, except: the ``expirat
 property goes (its value is remembered in the x-death entry), and the ``headers`` table gets
 ``x-death`` (most recent death first, one entry per queue and reason, with a count) and the
 ``x-first-death-*`` headers when they are not there yet; like RabbitMQ, the changed table is
-written back sorted by key.
+written back sorted by key.  The table helpers (``table_entries``, ``table_entry``,
+``with_sorted_table``) serve the other rewrite of a headers table, x-delivery-count.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pamqp import decode
 
 from .fastcodec import PROPERTY_LAYOUT
 
-_HEADERS_FLAG = 0x2000
+HEADERS_FLAG = 0x2000
 _EXPIRATION_FLAG = 0x0100
 _U32 = struct.Struct(">I")
 
@@ -62,19 +63,26 @@ def dead_letter_header(header: bytes, death: Death, drop_cc: bool = False) -> by
     if _EXPIRATION_FLAG in spans:
         start, end = spans[_EXPIRATION_FLAG]
         expiration = header[start + 1 : end].decode("utf-8", "replace")
-    entries = table_entries(header, spans.get(_HEADERS_FLAG))
+    entries = table_entries(header, spans.get(HEADERS_FLAG))
     if drop_cc:
         entries.pop("CC", None)
     entries = _with_death(entries, death, expiration)
-    # RabbitMQ writes the table it changed back sorted by key.
+    return with_sorted_table(header, spans, entries, without=_EXPIRATION_FLAG)
+
+
+def with_sorted_table(
+    header: bytes, spans: dict[int, tuple[int, int]], entries: dict[str, bytes], without: int = 0
+) -> bytes:
+    """The content header with ``entries`` as its headers table, sorted by key as RabbitMQ
+    writes a table it changed (and without the property whose flag bit is ``without``)."""
     table = b"".join(entries[key] for key in sorted(entries, key=lambda k: k.encode()))
     new_spans: list[bytes] = []
     flags = 0
     for bit, _ in PROPERTY_LAYOUT:
-        if bit == _HEADERS_FLAG:
+        if bit == HEADERS_FLAG:
             new_spans.append(_U32.pack(len(table)) + table)
             flags |= bit
-        elif bit in spans and bit != _EXPIRATION_FLAG:
+        elif bit in spans and bit != without:
             start, end = spans[bit]
             new_spans.append(header[start:end])
             flags |= bit
@@ -84,7 +92,7 @@ def dead_letter_header(header: bytes, death: Death, drop_cc: bool = False) -> by
 def without_header(header: bytes, key: str) -> bytes:
     """The content header minus one entry of its headers table (BCC before delivery)."""
     spans = property_spans(header)
-    span = spans.get(_HEADERS_FLAG)
+    span = spans.get(HEADERS_FLAG)
     if span is None:
         return header
     entries = table_entries(header, span)
@@ -152,7 +160,7 @@ def _with_death(
             entry["original-expiration"] = expiration
         deaths.insert(0, {k: entry[k] for k in order(entry)})
     updated = dict(entries)
-    updated["x-death"] = _entry("x-death", b"A" + _array(_table(d) for d in deaths))
+    updated["x-death"] = table_entry("x-death", b"A" + _array(_table(d) for d in deaths))
     if had_deaths:
         return updated  # x-first-death-* only on a message's first death
     for suffix, value in (
@@ -162,7 +170,7 @@ def _with_death(
     ):
         key = f"x-first-death-{suffix}"
         if key not in updated:
-            updated[key] = _entry(key, b"S" + _long_string(value))
+            updated[key] = table_entry(key, b"S" + _long_string(value))
     return updated
 
 
@@ -187,7 +195,7 @@ def _existing_deaths(raw: bytes | None) -> list[dict[str, Any]]:
 # -- encoding, with the types RabbitMQ uses for x-death -------------------------------------------
 
 
-def _entry(key: str, typed_value: bytes) -> bytes:
+def table_entry(key: str, typed_value: bytes) -> bytes:
     raw_key = key.encode()
     return bytes((len(raw_key),)) + raw_key + typed_value
 
@@ -206,12 +214,14 @@ def _table(death: dict[str, Any]) -> bytes:
     parts = []
     for key, value in death.items():
         if key == "count":
-            parts.append(_entry(key, b"l" + struct.pack(">q", int(value))))
+            parts.append(table_entry(key, b"l" + struct.pack(">q", int(value))))
         elif key == "time":
-            parts.append(_entry(key, b"T" + struct.pack(">Q", int(value))))
+            parts.append(table_entry(key, b"T" + struct.pack(">Q", int(value))))
         elif key == "routing-keys":
-            parts.append(_entry(key, b"A" + _array(b"S" + _long_string(str(v)) for v in value)))
+            parts.append(
+                table_entry(key, b"A" + _array(b"S" + _long_string(str(v)) for v in value))
+            )
         else:
-            parts.append(_entry(key, b"S" + _long_string(str(value))))
+            parts.append(table_entry(key, b"S" + _long_string(str(value))))
     body = b"".join(parts)
     return b"F" + _U32.pack(len(body)) + body

@@ -22,10 +22,12 @@ from amqpbroker.core.consumer import Consumer
 from amqpbroker.core.message import Envelope, Message
 from amqpbroker.core.queue import Queue
 from amqpbroker.errors import PreconditionFailed
+from amqpbroker.protocol.delivery_count import with_delivery_count
 from amqpbroker.protocol.fastcodec import Publish, encode_confirm, encode_deliver
 from amqpbroker.protocol.methods import Method, encode_method, make_method
 
 from . import direct_reply
+from .return_order import closing_order, settled_order
 
 if TYPE_CHECKING:
     from .connection import ConnectionSession
@@ -97,6 +99,9 @@ class Channel:
             consumer.unacked += 1
             self.limited_unacked += 1
         message = envelope.message
+        header = message.header
+        if envelope.delivery_count:  # a quorum queue's redelivery says how often it came back
+            header = with_delivery_count(header, envelope.delivery_count)
         self.connection.write(
             encode_deliver(
                 self.number,
@@ -104,7 +109,7 @@ class Channel:
                 tag,
                 envelope.redelivered,
                 message.routing,
-                message.header,
+                header,
                 message.body,
                 self.connection.max_body,
             )
@@ -156,7 +161,10 @@ class Channel:
         self.unacked = dict(sorted(merged.items()))
 
     def settle(self, entries: list[Unacked], outcome: str) -> None:
-        """Apply an ack ('ack'), a requeue ('requeue') or a drop ('drop') to deliveries."""
+        """Apply an ack ('ack'), a requeue ('requeue'), a drop ('drop') or the requeue of a
+        closing channel ('release') to deliveries."""
+        if outcome == "requeue":
+            entries = settled_order(entries)
         by_queue: dict[int, tuple[Queue, list[Envelope]]] = {}
         for entry in entries:
             consumer = entry.consumer
@@ -165,8 +173,8 @@ class Channel:
                 self.limited_unacked -= 1
             by_queue.setdefault(id(entry.queue), (entry.queue, []))[1].append(entry.envelope)
         for queue, envelopes in by_queue.values():
-            if outcome == "requeue":
-                queue.requeue(envelopes)
+            if outcome in ("requeue", "release"):
+                queue.requeue(envelopes, closing=outcome == "release")
             else:
                 queue.forget(envelopes)
                 if outcome == "drop":  # rejected or nacked without requeue
@@ -230,6 +238,6 @@ class Channel:
         for consumer in list(self.consumers.values()):
             self.connection.remove_consumer(self, consumer)
         self.consumers.clear()
-        entries = list(self.unacked.values())
+        entries = closing_order(self.unacked)
         self.unacked.clear()
-        self.settle(entries, "requeue")
+        self.settle(entries, "release")

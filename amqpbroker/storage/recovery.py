@@ -23,6 +23,7 @@ from typing import Any
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import epoch_at
 from amqpbroker.core.queue import Queue
+from amqpbroker.core.queue_types import queue_class
 from amqpbroker.core.vhost import VirtualHost
 
 from .codec import (
@@ -159,13 +160,14 @@ def _apply_definitions(
         queues = []
         for (vhost_name, name), entry in definitions.queues.items():
             vhost = broker.add_vhost(vhost_name)
-            queue = Queue(
+            arguments = decode_arguments(entry["arguments"])
+            queue = queue_class(arguments)(
                 name,
                 vhost_name,
                 durable=True,
                 exclusive_owner=None,
                 auto_delete=entry["auto_delete"],
-                arguments=decode_arguments(entry["arguments"]),
+                arguments=arguments,
                 store=store,
                 clock=vhost.clock,
             )

@@ -16,6 +16,7 @@ from amqpbroker.core.queue_arguments import MAX_EXPIRY, validate_consumer_argume
 from amqpbroker.errors import AccessRefused, NotAllowed, NotImplemented_, PreconditionFailed
 from amqpbroker.protocol import erlang
 from amqpbroker.protocol.deadletter import property_spans
+from amqpbroker.protocol.delivery_count import with_delivery_count
 from amqpbroker.protocol.fastcodec import (
     Publish,
     delivery_mode,
@@ -261,6 +262,9 @@ def _answer_get(channel: Channel, queue: Queue, no_ack: bool) -> None:
     if not no_ack:
         channel.unacked[tag] = Unacked(envelope, queue, None)
     message = envelope.message
+    header = message.header
+    if queue.counts_deliveries:  # a quorum queue says how often the message came back
+        header = with_delivery_count(header, envelope.delivery_count)
     conn = channel.connection
     conn.write(
         encode_get_ok(
@@ -269,7 +273,7 @@ def _answer_get(channel: Channel, queue: Queue, no_ack: bool) -> None:
             envelope.redelivered,
             message.routing,
             queue.message_count,
-            message.header,
+            header,
             message.body,
             conn.max_body,
         )

@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     malformed,
     priorities,
     queues,
+    quorum,
     routing,
     sender_selected,
     ttl,
