@@ -463,7 +463,7 @@ async def aio_pika_ttl_zero_consumer(run: Run) -> Any:
     await q.consume(inbox.put, no_ack=True)
     await ch.default_exchange.publish(aio_pika.Message(b"now"), routing_key=q.name)
     try:
-        got = await asyncio.wait_for(inbox.get(), 2.0)
+        got = await asyncio.wait_for(inbox.get(), 5.0)
     except TimeoutError:
         return "nothing delivered"
     return [got.body.decode(), got.redelivered]
