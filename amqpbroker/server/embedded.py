@@ -24,6 +24,10 @@ from amqpbroker.config import BrokerConfig
 from amqpbroker.core.ports import Clock
 
 from .app import BrokerServer
+from .faults import Faults
+from .inspection import Inspection
+from .vhost_admin import VhostAdmin
+from .virtual_time import VirtualTime
 
 log = logging.getLogger("amqpbroker.server")
 
@@ -44,14 +48,8 @@ def log_loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
     )
 
 
-class BrokerPowers:
-    """What every embedded broker offers: its server, and a way to act on its loop safely."""
-
-    server: BrokerServer
-
-    def _on_loop(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` on the broker's event loop and return its result."""
-        raise NotImplementedError
+class BrokerPowers(Inspection, VirtualTime, Faults, VhostAdmin):
+    """What every embedded broker offers: its address, and the test-only powers."""
 
     @property
     def config(self) -> BrokerConfig:

@@ -1,0 +1,1 @@
+"""Helpers for testing applications against amqpbroker (the pytest plugin lives here)."""
