@@ -32,6 +32,7 @@ interop: $(STAMP)
 	$(PY) -m pytest -q interop
 
 bench: $(STAMP)
+	$(VENV)/bin/amqpbroker bench --scenario startup --count 30
 	$(VENV)/bin/amqpbroker bench --scenario persistent-confirms --count 100000
 	$(VENV)/bin/amqpbroker bench --scenario recovery --count 1000000
 

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from amqpbroker.bench import scenarios
+from amqpbroker.bench.startup import startup
 from amqpbroker.config import MEMORY, BrokerConfig
 from amqpbroker.server.app import BrokerServer
 from amqpbroker.server.embedded import Broker, log_loop_exception, new_event_loop
@@ -99,15 +100,17 @@ async def _serve(config: BrokerConfig) -> None:
 @click.option("--url", default=None, help="Broker to load; default: start one of ours.")
 @click.option(
     "--scenario",
-    type=click.Choice(["persistent-confirms", "recovery"]),
+    type=click.Choice(["persistent-confirms", "recovery", "startup"]),
     default="persistent-confirms",
 )
-@click.option("--count", type=int, default=100_000, help="Messages.")
+@click.option("--count", type=int, default=100_000, help="Messages (startup: runs, max 100).")
 @click.option("--size", type=int, default=1024, help="Body bytes.")
 def bench(url: str | None, scenario: str, count: int, size: int) -> None:
     """Measure a broker (prints a summary and one JSON line)."""
     if scenario == "recovery":
         figures = scenarios.recovery(count, size)
+    elif scenario == "startup":
+        figures = startup(min(count, 100))
     else:
         figures = asyncio.run(_bench_against(url, count, size))
     click.echo(" ".join(f"{key}={value}" for key, value in figures.items()))
