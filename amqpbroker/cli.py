@@ -155,17 +155,28 @@ def load_config(path: Path) -> BrokerConfig:
             continue
         key, value = (part.strip() for part in line.split("=", 1))
         try:
-            values.update(_config_entry(key, value))
+            values.update(_config_entry(key, value, values))
         except ValueError:
             message = f"{path}:{number}: invalid value for {key}: {value!r}"
             raise click.ClickException(message) from None
     return dataclasses.replace(BrokerConfig(), **values)
 
 
-def _config_entry(key: str, value: str) -> dict[str, Any]:
+def _config_entry(key: str, value: str, so_far: dict[str, Any]) -> dict[str, Any]:
     if key in _KEYS:
         field, kind = _KEYS[key]
         return {field: kind(value)}
+    if key == "loopback_users":  # "none" is the only value RabbitMQ takes for the bare key
+        if value != "none":
+            raise ValueError(value)
+        return {"loopback_users": ()}
+    if key.startswith("loopback_users."):  # loopback_users.NAME = true | false
+        name = key.split(".", 1)[1]
+        if value not in ("true", "false"):
+            raise ValueError(value)
+        users = so_far.get("loopback_users", BrokerConfig().loopback_users)
+        others = tuple(u for u in users if u != name)
+        return {"loopback_users": (*others, name) if value == "true" else others}
     if key == "listeners.tcp.default":
         host, _, port = value.rpartition(":")
         return {"port": int(port), **({"host": host.strip("[]")} if host else {})}

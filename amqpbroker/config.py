@@ -15,6 +15,8 @@ class BrokerConfig:
     default_user: str = "guest"
     default_pass: str = "guest"
     default_vhost: str = "/"
+    # Users who may connect only from a loopback address (RabbitMQ: loopback_users).
+    loopback_users: tuple[str, ...] = ("guest",)
     channel_max: int = 2047
     frame_max: int = 131072
     heartbeat: int = 60

@@ -8,6 +8,7 @@ after tune-ok a stray frame is 505 UNEXPECTED_FRAME.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,24 @@ def server_properties() -> dict[str, Any]:
         "product": "amqpbroker",
         "version": __version__,
     }
+
+
+def _check_loopback(session: ConnectionSession, user: str, mechanism: str) -> None:
+    """RabbitMQ's loopback_users: these users may connect from this host only."""
+    if user in session.config.loopback_users and not is_loopback(session.peer):
+        raise AuthError(
+            f"{mechanism} login refused: user '{user}' can only connect via localhost",
+            credentials_checked=True,
+        )
+
+
+def is_loopback(peer: str) -> bool:
+    """Whether a peer written "address:port" is on this host's loopback interface."""
+    address = peer.rpartition(":")[0].strip("[]")
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 class Handshake:
@@ -135,6 +154,7 @@ class Handshake:
         response = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
         try:
             user = session.users.authenticate(method.mechanism, response)
+            _check_loopback(session, user.name, method.mechanism)
         except AuthError as error:
             log.info("connection from %s refused: %s", session.peer, error)
             if not error.credentials_checked or not session.client_capability(
