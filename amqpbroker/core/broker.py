@@ -29,13 +29,31 @@ class BrokerState:
         # Direct reply-to consumers by the suffix of their amq.rabbitmq.reply-to.* name: the
         # session layer owns them; they are broker-wide, as a reply may come from any vhost.
         self.reply_consumers: dict[str, Any] = {}
-        self.add_vhost(config.default_vhost)
+        self._new_vhost(config.default_vhost)  # from the configuration: not recorded
+
+    def _new_vhost(self, name: str) -> VirtualHost:
+        vhost = self.vhosts[name] = VirtualHost(name, self.store, self.clock)
+        vhost.rewrite_dead_letter = self.rewrite_dead_letter
+        return vhost
 
     def add_vhost(self, name: str) -> VirtualHost:
+        """The vhost ``name``, created if new (a durable broker records it, so it and its
+        durable queues come back after a restart, as RabbitMQ's do)."""
         vhost = self.vhosts.get(name)
         if vhost is None:
-            vhost = self.vhosts[name] = VirtualHost(name, self.store, self.clock)
-            vhost.rewrite_dead_letter = self.rewrite_dead_letter
+            vhost = self._new_vhost(name)
+            self.store.vhost_added(name)
+        return vhost
+
+    def delete_vhost(self, name: str) -> VirtualHost:
+        """Delete a vhost as RabbitMQ does: every queue (its consumers are cancelled, a
+        durable one leaves the store with its messages), then every exchange.  Returns it:
+        the caller closes the connections still on it.  ``LookupError`` if there is none."""
+        vhost = self.vhosts.pop(name, None)
+        if vhost is None:
+            raise LookupError(f"no vhost '{name}'")
+        vhost.delete_contents()
+        self.store.vhost_deleted(name)
         return vhost
 
     def recovered(self) -> None:

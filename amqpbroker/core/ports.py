@@ -21,6 +21,10 @@ StoreRef = tuple[int, int, int]
 class Store(Protocol):
     """Durable definitions and persistent messages in durable queues."""
 
+    def vhost_added(self, name: str) -> None: ...
+    def vhost_deleted(self, name: str) -> None:
+        """After its queues and exchanges were deleted one by one."""
+
     def exchange_declared(self, exchange: Exchange) -> None: ...
     def exchange_deleted(self, exchange: Exchange) -> None: ...
     def queue_declared(self, queue: Queue) -> None: ...
@@ -48,6 +52,12 @@ class NullStore:
     """No durability: the in-memory broker."""
 
     paging = False
+
+    def vhost_added(self, name: str) -> None:
+        pass
+
+    def vhost_deleted(self, name: str) -> None:
+        pass
 
     def exchange_declared(self, exchange: Any) -> None:
         pass

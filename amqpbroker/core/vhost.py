@@ -390,6 +390,18 @@ class VirtualHost:
         if source.auto_delete and not source.bindings and source.name in self.exchanges:
             self._remove_exchange(source)
 
+    # -- the vhost itself -----------------------------------------------------------------------
+
+    def delete_contents(self) -> None:
+        """The vhost is being deleted: its queues go (consumers cancelled), then its
+        exchanges; the pre-declared ones were never recorded, so they just vanish."""
+        for queue in list(self.queues.values()):
+            self.remove_queue(queue)
+        for name, exchange in list(self.exchanges.items()):
+            if name in self.exchanges and name != "" and name not in DEFAULT_EXCHANGES:
+                self._remove_exchange(exchange)
+        self.exchanges.clear()
+
     # -- dead-lettering ------------------------------------------------------------------------
 
     def dead_letter(self, queue: Queue, envelopes: list[Envelope], reason: str) -> None:

@@ -11,6 +11,7 @@ from amqpbroker.auth import UserStore
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import Clock
+from amqpbroker.errors import ConnectionForced
 from amqpbroker.protocol.deadletter import rewrite_dead_letter
 from amqpbroker.session.throttle import ResourceAlarm
 from amqpbroker.storage.lock import DataDirLock
@@ -83,6 +84,19 @@ class BrokerServer:
         self.connections.discard(protocol)
         if not self.connections:
             self._all_closed.set()
+
+    def add_vhost(self, name: str) -> None:
+        """Create vhost ``name`` (nothing happens if it exists)."""
+        self.state.add_vhost(name)
+
+    def delete_vhost(self, name: str) -> None:
+        """Delete vhost ``name`` and everything in it (``BrokerState.delete_vhost``); then,
+        as RabbitMQ does, each connection on it gets connection.close 320 "vhost 'NAME' is
+        deleted".  ``LookupError`` if there is no such vhost."""
+        vhost = self.state.delete_vhost(name)
+        for protocol in list(self.connections):
+            if protocol.session is not None and protocol.session.vhost is vhost:
+                protocol.close_with_error(ConnectionForced(f"vhost '{name}' is deleted"))
 
     def block_publishers(self, reason: str = "low on memory") -> None:
         """Raise a resource alarm, as RabbitMQ does when memory or disk runs low.

@@ -18,6 +18,7 @@ from typing import cast
 from amqpbroker.auth import UserStore
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import Timer
+from amqpbroker.errors import AMQPError
 from amqpbroker.session.connection import ConnectionSession
 from amqpbroker.session.throttle import ResourceAlarm
 
@@ -225,5 +226,13 @@ class AMQPProtocol(asyncio.Protocol):
         if self.session is None or self._transport is None:
             return
         self.session.force_close(reason)
+        self._flush()
+        self._arm_close_deadline()
+
+    def close_with_error(self, error: AMQPError) -> None:
+        """The broker closes an open connection with ``error`` (its vhost was deleted)."""
+        if self.session is None or self._transport is None:
+            return
+        self.session.close_with_error(error)
         self._flush()
         self._arm_close_deadline()

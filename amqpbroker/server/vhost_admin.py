@@ -2,8 +2,37 @@
 
 from __future__ import annotations
 
+from amqpbroker.config import amqp_url
+
 from .powers import LoopAccess
 
 
 class VhostAdmin(LoopAccess):
     """Creating and deleting virtual hosts (the pytest plugin gives each test its own)."""
+
+    @property
+    def vhosts(self) -> list[str]:
+        """The names of the broker's virtual hosts, in the order they were created."""
+        return self._on_loop(lambda: list(self.server.state.vhosts))
+
+    def add_vhost(self, name: str) -> None:
+        """Create virtual host ``name`` (as RabbitMQ's ``PUT /api/vhosts/NAME``; nothing
+        happens if it exists).  The default user may use it at once; a durable broker keeps
+        it across restarts.  Clients reach it at ``url_for(name)``."""
+        self._on_loop(self.server.add_vhost, name)
+
+    def delete_vhost(self, name: str) -> None:
+        """Delete virtual host ``name`` as RabbitMQ's ``DELETE /api/vhosts/NAME`` does: its
+        queues (consumers get basic.cancel if they asked for it) and exchanges go, durable
+        ones from the disk too, and every connection on it is closed with 320
+        CONNECTION_FORCED "vhost 'NAME' is deleted".  Done when this returns;
+        ``LookupError`` if there is no such vhost."""
+        self._on_loop(self.server.delete_vhost, name)
+
+    def url_for(self, vhost: str) -> str:
+        """The URL of virtual host ``vhost`` as the default user, quoted as pika and aio-pika
+        expect (``/`` is the bare trailing slash, ``a/b`` becomes ``a%2Fb``)."""
+        config = self.server.config
+        return amqp_url(
+            config.default_user, config.default_pass, config.host, self.server.port, vhost
+        )

@@ -1,13 +1,14 @@
 """Start-up: rebuild durable state from the data directory.
 
-Theory of operation: the definitions log is replayed into the core (durable exchanges,
-queues, bindings between durable ends) and rewritten compactly.  Each durable queue's index
-segments are replayed (enqueue, delivered, removed) to find the messages still in it; those
-go back into the queue as paged-out entries — message bodies are not read until delivered —
-with their expiry, stored as wall-clock time and turned back into the clock's time base.
-Message segments no live message refers to are deleted.  Only then does the broker listen;
-once the store writes again, ``BrokerState.recovered`` lets each queue drop (or dead-letter)
-what expired while the broker was down.
+Theory of operation: the definitions log is replayed into the core (vhosts created at run
+time first, then durable exchanges, queues, bindings between durable ends) and rewritten
+compactly.  Each durable queue's index segments are replayed (enqueue, delivered, removed)
+to find the messages still in it; those go back into the queue as paged-out entries —
+message bodies are not read until delivered — with their expiry, stored as wall-clock time
+and turned back into the clock's time base.  Message segments no live message refers to are
+deleted.  Only then does the broker listen; once the store writes again,
+``BrokerState.recovered`` lets each queue drop (or dead-letter) what expired while the
+broker was down.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,7 @@ class Definitions:
     exchanges: dict[tuple[str, str], dict[str, Any]]
     queues: dict[tuple[str, str], dict[str, Any]]
     bindings: dict[tuple[Any, ...], dict[str, Any]]
+    vhosts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _binding_key(entry: dict[str, Any]) -> tuple[Any, ...]:
@@ -111,7 +113,11 @@ def _replay_definitions(path: Path) -> Definitions:
         entry = decode_definition(payload)
         op = entry.pop("op")
         key = (entry.get("vhost", "/"), entry.get("name", ""))
-        if op == "exchange":
+        if op == "vhost":
+            definitions.vhosts[key[0]] = entry
+        elif op == "vhost.delete":
+            _drop_vhost(definitions, key[0])
+        elif op == "exchange":
             definitions.exchanges[key] = entry
         elif op == "exchange.delete":
             definitions.exchanges.pop(key, None)
@@ -126,6 +132,15 @@ def _replay_definitions(path: Path) -> Definitions:
         elif op == "binding.delete":
             definitions.bindings.pop(_binding_key(entry), None)
     return definitions
+
+
+def _drop_vhost(definitions: Definitions, vhost: str) -> None:
+    """Everything in a deleted vhost goes with it (its deletions were also recorded one by
+    one; this holds even if they were not)."""
+    definitions.vhosts.pop(vhost, None)
+    for table in (definitions.exchanges, definitions.queues, definitions.bindings):
+        for key in [k for k, entry in table.items() if entry["vhost"] == vhost]:
+            del table[key]
 
 
 def _drop_bindings(definitions: Definitions, vhost: str, kind: str, name: str) -> None:
@@ -143,6 +158,8 @@ def _apply_definitions(
 ) -> list[Queue]:
     store.replaying = True  # the core's declarations must not be written again
     try:
+        for vhost_name in definitions.vhosts:
+            broker.add_vhost(vhost_name)
         for (vhost_name, name), entry in definitions.exchanges.items():
             vhost = broker.add_vhost(vhost_name)
             if name in vhost.exchanges:
@@ -200,7 +217,8 @@ def _restore_binding(vhost: VirtualHost, entry: dict[str, Any]) -> bool:
 def _rewrite_definitions(store: DurableStore, definitions: Definitions) -> None:
     """Replace the log by one declaration per surviving definition (atomically)."""
     path = store.definitions_path
-    records = [
+    records = [encode_record(encode_definition("vhost", **e)) for e in definitions.vhosts.values()]
+    records += [
         encode_record(encode_definition("exchange", **e)) for e in definitions.exchanges.values()
     ]
     records += [encode_record(encode_definition("queue", **e)) for e in definitions.queues.values()]

@@ -1,7 +1,8 @@
 """The durable store: definitions, a shared message store, and one index per durable queue.
 
 Theory of operation (layout under the data directory):
-  definitions.log        durable exchanges, queues and bindings, as a replayable log
+  definitions.log        vhosts made at run time, durable exchanges, queues and bindings,
+                         as a replayable log
   messages/NNNNNNNN.seg  message records; a message routed to several queues is written once
   queues/<id>/NNNNNNNN.idx  per durable queue: enqueue (seq -> message ref, and the expiry as
                             wall-clock ms if it has one), delivered, removed
@@ -189,6 +190,12 @@ class DurableStore:
     def _definition(self, op: str, **fields: Any) -> None:
         if not self.replaying:
             self._append(self.definitions_path, encode_definition(op, **fields))
+
+    def vhost_added(self, name: str) -> None:
+        self._definition("vhost", vhost=name)
+
+    def vhost_deleted(self, name: str) -> None:
+        self._definition("vhost.delete", vhost=name)
 
     def exchange_declared(self, exchange: Exchange) -> None:
         self._definition(

@@ -732,3 +732,32 @@ def test_broker_state_vhosts():
     assert state.add_vhost("other").name == "other"
     with pytest.raises(NotAllowed, match=r"^vhost missing not found$"):
         state.vhost("missing")
+
+
+def test_deleting_a_vhost_removes_its_queues_then_its_exchanges():
+    state = BrokerState(BrokerConfig())
+    doomed = state.add_vhost("doomed")
+    declare_exchange(doomed, "events", "fanout")
+    queue = declare_queue(doomed, "orders")
+    doomed.bind("events", queue, "", {})
+    sink = RecordingSink()
+    add_consumer(queue, sink, "ctag")
+    queue.enqueue(message())
+    assert state.delete_vhost("doomed") is doomed
+    assert sink.cancelled == ["ctag"]
+    assert queue.deleted and queue.message_count == 0
+    assert doomed.queues == {} and doomed.exchanges == {}
+    assert list(state.vhosts) == ["/"]
+    with pytest.raises(NotAllowed, match=r"^vhost doomed not found$"):
+        state.vhost("doomed")
+    with pytest.raises(LookupError, match=r"^no vhost 'doomed'$"):
+        state.delete_vhost("doomed")
+
+
+def test_deleting_a_vhost_leaves_the_others_alone():
+    state = BrokerState(BrokerConfig())
+    declare_queue(state.vhost("/"), "orders")
+    declare_queue(state.add_vhost("doomed"), "orders")
+    state.delete_vhost("doomed")
+    assert set(state.vhost("/").queues) == {"orders"}
+    assert state.add_vhost("doomed").queues == {}

@@ -1,0 +1,76 @@
+"""The pytest plugin: a real AMQP broker for the tests of any application, no conftest needed.
+
+Installed with the package (the ``pytest11`` entry point ``amqpbroker``); nothing starts until
+a test asks for a fixture::
+
+    def test_order_is_queued(amqp_url):          # pika, or aio-pika in an async test
+        connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+
+- ``amqp_broker``: one broker for the whole session (a ``BrokerThread``, in memory, on a free
+  port); it serves synchronous clients and asyncio ones alike.
+- ``amqp_vhost`` / ``amqp_url``: a fresh virtual host on that broker for each test, and its
+  URL; the vhost is deleted after the test, so no test sees another's queues.
+- ``amqp_broker_factory``: more brokers, with options (``amqp_broker_factory(heartbeat=5)``);
+  each is stopped after the test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from amqpbroker.server.embedded import BrokerThread
+
+# AMQP carries a vhost name as a short string: keep the test's name well under 255 bytes.
+_NAME_BYTES = 100
+_vhost_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def amqp_broker() -> Iterator[BrokerThread]:
+    """The session's broker: in memory, on a free port, on its own thread.  ``.url`` is its
+    default vhost ``/``; most tests want ``amqp_url`` instead (a vhost of their own)."""
+    with BrokerThread() as broker:
+        yield broker
+
+
+@pytest.fixture
+def amqp_vhost(amqp_broker: BrokerThread, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The name of a virtual host made for this test on ``amqp_broker`` (named after the
+    test), deleted after it: connections still open on it are closed then."""
+    test_name = request.node.name.encode()[:_NAME_BYTES].decode("utf-8", "ignore")
+    name = f"{test_name}-{next(_vhost_numbers)}"
+    amqp_broker.add_vhost(name)
+    yield name
+    with contextlib.suppress(LookupError):  # the test may have deleted it itself
+        amqp_broker.delete_vhost(name)
+
+
+@pytest.fixture
+def amqp_url(amqp_broker: BrokerThread, amqp_vhost: str) -> str:
+    """``amqp://guest:guest@127.0.0.1:PORT/VHOST``: this test's own vhost (``amqp_vhost``)
+    on the session's broker, for ``pika.URLParameters`` or ``aio_pika.connect``."""
+    return amqp_broker.url_for(amqp_vhost)
+
+
+@pytest.fixture
+def amqp_broker_factory() -> Iterator[Callable[..., BrokerThread]]:
+    """Start brokers of the test's own: ``amqp_broker_factory(heartbeat=5)`` returns a
+    running ``BrokerThread``; options are ``BrokerConfig`` fields (``frame_max``,
+    ``channel_max``, ``default_vhost``, ``data_dir``...) or ``clock``.  All are stopped
+    after the test."""
+    started: list[BrokerThread] = []
+
+    def start(**options: Any) -> BrokerThread:
+        broker = BrokerThread(**options)
+        broker.start()
+        started.append(broker)
+        return broker
+
+    yield start
+    for broker in reversed(started):
+        broker.stop()

@@ -1,0 +1,206 @@
+"""The pytest plugin, run the way its users run it: inner test sessions through ``pytester``.
+
+Each inner session loads the plugin as a user's would: through the ``pytest11`` entry point
+when the package is installed with it, else with ``-p`` (a fresh checkout's venv).  The
+sessions run in this process, so they use this tree's ``amqpbroker``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+PLUGIN = "amqpbroker.testing.pytest_plugin"
+# No cache files; and no hypothesis plugin, which would import hypothesis afresh (and
+# rewrite its asserts) in every inner session: a second per run.
+QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+INI = """
+[pytest]
+filterwarnings = error
+asyncio_default_fixture_loop_scope = function
+"""
+
+
+def installed_plugin() -> bool:
+    return any(ep.value == PLUGIN for ep in entry_points(group="pytest11"))
+
+
+def run(pytester: pytest.Pytester, source: str) -> pytest.RunResult:
+    """Run ``source`` as a test module in an inner session with the plugin loaded."""
+    pytester.makeini(INI)
+    pytester.makepyfile(source)
+    load = [] if installed_plugin() else ["-p", PLUGIN]
+    return pytester.runpytest_inprocess(*load, *QUIET)
+
+
+def test_the_entry_point_names_the_plugin_module() -> None:
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text())["project"]["entry-points"]["pytest11"]
+    assert declared == {"amqpbroker": PLUGIN}
+
+
+def test_a_sync_test_talks_to_its_vhost_with_pika(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import pika
+
+        def test_publish_and_get(amqp_url, amqp_vhost):
+            assert amqp_url.endswith("/" + amqp_vhost)
+            with pika.BlockingConnection(pika.URLParameters(amqp_url)) as connection:
+                channel = connection.channel()
+                channel.queue_declare("orders")
+                channel.basic_publish("", "orders", b"one order")
+                _, _, body = channel.basic_get("orders", auto_ack=True)
+            assert body == b"one order"
+        """,
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_an_asyncio_test_talks_to_its_vhost_with_aio_pika(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import aio_pika
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_publish_and_get(amqp_url):
+            async with await aio_pika.connect(amqp_url) as connection:
+                channel = await connection.channel()
+                queue = await channel.declare_queue("orders")
+                await channel.default_exchange.publish(
+                    aio_pika.Message(b"one order"), routing_key="orders"
+                )
+                message = await queue.get(timeout=5)
+                await message.ack()
+            assert message.body == b"one order"
+        """,
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_tests_do_not_see_each_others_queues(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import pika
+        import pytest
+
+        @pytest.mark.parametrize("run", [1, 2])
+        def test_leaves_a_message_behind(amqp_url, run):
+            with pika.BlockingConnection(pika.URLParameters(amqp_url)) as connection:
+                channel = connection.channel()
+                channel.queue_declare("orders")
+                channel.basic_publish("", "orders", b"left behind")
+                depth = channel.queue_declare("orders", passive=True).method.message_count
+            assert depth == 1
+        """,
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_the_vhost_is_deleted_after_the_test(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import pika
+        import pytest
+
+        left_open = {}
+
+        def test_leaves_a_connection_open(amqp_url, amqp_vhost, amqp_broker):
+            assert amqp_vhost in amqp_broker.vhosts
+            left_open["vhost"] = amqp_vhost
+            left_open["connection"] = pika.BlockingConnection(pika.URLParameters(amqp_url))
+
+        def test_then_finds_it_gone(amqp_broker):
+            assert left_open["vhost"] not in amqp_broker.vhosts
+            with pytest.raises(pika.exceptions.ConnectionClosedByBroker) as closed:
+                left_open["connection"].process_data_events(5)
+            assert closed.value.reply_code == 320
+            assert closed.value.reply_text == (
+                f"CONNECTION_FORCED - vhost '{left_open['vhost']}' is deleted"
+            )
+        """,
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_the_factory_starts_brokers_with_options_and_stops_them(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(
+        pytester,
+        """
+        import socket
+        import pika
+        import pytest
+
+        started = {}
+
+        def test_start_with_options(amqp_broker_factory):
+            broker = amqp_broker_factory(heartbeat=5, default_vhost="plugin-default")
+            other = amqp_broker_factory()
+            assert broker.port != other.port
+            assert broker.vhosts == ["plugin-default"]
+            proposed = []
+
+            def accept(connection, offered):
+                proposed.append(offered)
+                return offered
+
+            parameters = pika.URLParameters(broker.url)
+            parameters.heartbeat = accept
+            with pika.BlockingConnection(parameters) as connection:
+                connection.channel().queue_declare("orders")
+            assert proposed == [5]
+            started["ports"] = [broker.port, other.port]
+
+        def test_they_are_stopped_after_the_test():
+            for port in started["ports"]:
+                with pytest.raises(ConnectionRefusedError):
+                    socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        """,
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_a_failing_test_reports_normally(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import pika
+
+        def test_expects_a_message_nobody_sent(amqp_url):
+            with pika.BlockingConnection(pika.URLParameters(amqp_url)) as connection:
+                channel = connection.channel()
+                channel.queue_declare("orders")
+                method, _, _ = channel.basic_get("orders")
+            assert method is not None, "no order arrived"
+
+        def test_passes(amqp_url):
+            pass
+        """,
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*AssertionError: no order arrived*"])
+
+
+def test_no_broker_starts_unless_a_test_asks(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import threading
+
+        def test_without_fixtures():
+            assert "amqpbroker" not in [t.name for t in threading.enumerate()]
+        """,
+    )
+    result.assert_outcomes(passed=1)
