@@ -64,6 +64,13 @@ class BrokerState:
             for queue in list(vhost.queues.values()):
                 queue.recovered()
 
+    def forget_transient(self) -> None:
+        """Lose what a RabbitMQ restart loses, keeping the rest (vhosts included): for a
+        broker without a data directory, ``storage.recovery`` rebuilds the same from disk.
+        Call it once every connection is closed (their unacked messages requeued)."""
+        for vhost in self.vhosts.values():
+            vhost.forget_transient()
+
     def vhost(self, name: str) -> VirtualHost:
         try:
             return self.vhosts[name]

@@ -36,6 +36,7 @@ class Queue:
     """One queue in one vhost."""
 
     counts_deliveries = False  # quorum queues tell basic.get how often a message came back
+    keeps_transient = False  # across a restart (quorum queues keep every message)
 
     def __init__(
         self,
@@ -262,6 +263,17 @@ class Queue:
         message can expire reads it back from disk for that."""
         if not self._ready and self._backlog.head_expires_at() is not None:
             self._refill(force=True)
+
+    def restarted(self) -> None:
+        """The broker restarted without reading this queue back from disk (in memory): its
+        transient messages are gone unless the queue type keeps them, and x-expires counts
+        from now.  (An in-memory broker's queues hold every message in their window.)"""
+        if not self.keeps_transient:
+            dropped = [e for e in self._ready if not e.message.persistent]
+            self._ready = deque(e for e in self._ready if e.message.persistent)
+            self._bytes -= sum(len(e.message.body) for e in dropped)
+            self.expire_head()
+        self.touch()
 
     def head_ready(self) -> bool:
         """True when ``get`` can answer now (a message in memory, or none at all)."""

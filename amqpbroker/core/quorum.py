@@ -31,6 +31,7 @@ class QuorumQueue(Queue):
     """A queue declared with x-queue-type quorum."""
 
     counts_deliveries = True
+    keeps_transient = True  # RabbitMQ logs every message of a quorum queue, persistent or not
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -342,6 +342,22 @@ class VirtualHost:
         if queue.auto_delete and queue.had_consumers and not queue.consumers:
             self.remove_queue(queue)
 
+    def forget_transient(self) -> None:
+        """A restart: non-durable queues and exchanges go, with every binding that has a
+        non-durable end, and durable queues lose what they keep only in memory
+        (``Queue.restarted``).  As at recovery, nothing is auto-deleted on the way."""
+        for queue in [q for q in self.queues.values() if not q.durable]:
+            del self.queues[queue.name]
+            queue.deleted = True
+            queue.purge()
+        for exchange in [x for x in self.exchanges.values() if not x.durable]:
+            del self.exchanges[exchange.name]
+        for source in self.exchanges.values():
+            for binding in [b for b in source.bindings.values() if not b.destination.durable]:
+                source.remove_binding(binding)
+        for queue in self.queues.values():
+            queue.restarted()
+
     # -- bindings -------------------------------------------------------------------------------
 
     def bindable_source(self, name: str) -> Exchange:

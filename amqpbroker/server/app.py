@@ -19,7 +19,7 @@ from amqpbroker.storage.recovery import recover
 from amqpbroker.storage.store import DurableStore
 
 from .clock import LoopClock
-from .transport import AMQPProtocol
+from .transport import AMQPProtocol, HeartbeatSwitch
 
 log = logging.getLogger(__name__)
 
@@ -31,23 +31,29 @@ class BrokerServer:
         """``clock``: the loop's by default; a test may pass a ``ManualClock`` to move TTLs
         and expiry instead of waiting for them."""
         self.config = config
-        self._lock: DataDirLock | None = None
-        self.store: DurableStore | None = None
-        if not config.in_memory:
-            data_dir = Path(config.data_dir or ".")
-            self._lock = DataDirLock(data_dir)
-            self.store = DurableStore(data_dir, fsync=config.fsync)
         self.clock: Clock = clock or LoopClock()
-        self.state = BrokerState(
-            config, self.store, self.clock, rewrite_dead_letter=rewrite_dead_letter
-        )
+        self._lock = None if config.in_memory else DataDirLock(self._data_dir)
+        self.store, self.state = self._empty_state()
         self.users = UserStore()
         self.users.add(config.default_user, config.default_pass)
         self.connections: set[AMQPProtocol] = set()
         self.alarm = ResourceAlarm()
+        self.heartbeats = HeartbeatSwitch()
         self._server: asyncio.Server | None = None
         self._all_closed = asyncio.Event()
         self._all_closed.set()
+
+    @property
+    def _data_dir(self) -> Path:
+        return Path(self.config.data_dir or ".")
+
+    def _empty_state(self) -> tuple[DurableStore | None, BrokerState]:
+        """A broker with nothing in it yet, and the store ``start`` recovers it from."""
+        store = None
+        if not self.config.in_memory:
+            store = DurableStore(self._data_dir, fsync=self.config.fsync)
+        state = BrokerState(self.config, store, self.clock, rewrite_dead_letter=rewrite_dead_letter)
+        return store, state
 
     @property
     def port(self) -> int:
@@ -60,6 +66,10 @@ class BrokerServer:
         loop = asyncio.get_running_loop()
         if isinstance(self.clock, LoopClock):
             self.clock.bind(loop)
+        await self._recover(loop)
+        await self._listen(self.config.port)
+
+    async def _recover(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.store is not None and self._lock is not None:
             self._lock.acquire()
             try:
@@ -69,13 +79,17 @@ class BrokerServer:
                 raise
             self.store.start(loop)
             self.state.recovered()
-        self._server = await loop.create_server(
-            self._new_protocol, self.config.host, self.config.port, reuse_address=True
+
+    async def _listen(self, port: int) -> None:
+        self._server = await asyncio.get_running_loop().create_server(
+            self._new_protocol, self.config.host, port, reuse_address=True
         )
         log.info("listening on amqp://%s:%d/", self.config.host, self.port)
 
     def _new_protocol(self) -> AMQPProtocol:
-        protocol = AMQPProtocol(self.state, self.users, self._connection_closed, self.alarm)
+        protocol = AMQPProtocol(
+            self.state, self.users, self._connection_closed, self.alarm, self.heartbeats
+        )
         self.connections.add(protocol)
         self._all_closed.clear()
         return protocol
@@ -96,7 +110,7 @@ class BrokerServer:
         vhost = self.state.delete_vhost(name)
         for protocol in list(self.connections):
             if protocol.session is not None and protocol.session.vhost is vhost:
-                protocol.close_with_error(ConnectionForced(f"vhost '{name}' is deleted"))
+                protocol.close_by_broker(ConnectionForced(f"vhost '{name}' is deleted"))
 
     def block_publishers(self, reason: str = "low on memory") -> None:
         """Raise a resource alarm, as RabbitMQ does when memory or disk runs low.
@@ -132,8 +146,35 @@ class BrokerServer:
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
+        await self._close_store()
+
+    async def _close_store(self) -> None:
         if self.store is not None:
             self.store.flush()  # on the loop, which owns the pending batch
             await asyncio.to_thread(self.store.close)
         if self._lock is not None:
             self._lock.release()
+
+    async def restart(self, downtime: float = 0.0) -> None:
+        """Stop and start again on the same port, as RabbitMQ restarting: every client gets
+        the shutdown's connection.close 320 and the listener goes away for ``downtime``
+        seconds.  Durable state comes back from the data directory, as at any start; an
+        in-memory broker keeps its durable state and forgets the rest
+        (``BrokerState.forget_transient``).  Closing connections do not hold the restart up:
+        each releases what it held (unacked messages requeued) as its close is sent, and
+        finishes its close handshake with the old broker, or times out."""
+        if self._server is None:
+            raise RuntimeError("the broker is not running")
+        port = self.port
+        self._server.close()
+        self._server = None
+        for protocol in list(self.connections):
+            protocol.force_close("shutdown")
+        if self.store is None:
+            self.state.forget_transient()
+        else:
+            await self._close_store()
+            self.store, self.state = self._empty_state()
+            await self._recover(asyncio.get_running_loop())
+        await asyncio.sleep(downtime)
+        await self._listen(port)

@@ -24,7 +24,7 @@ from amqpbroker.config import BrokerConfig
 from amqpbroker.core.ports import Clock
 
 from .app import BrokerServer
-from .faults import Faults
+from .faults import AwaitableRestart, BlockingRestart, Faults
 from .inspection import Inspection
 from .vhost_admin import VhostAdmin
 from .virtual_time import VirtualTime
@@ -80,7 +80,7 @@ class BrokerPowers(Inspection, VirtualTime, Faults, VhostAdmin):
         self._on_loop(self.server.unblock_publishers)
 
 
-class Broker(BrokerPowers):
+class Broker(BrokerPowers, AwaitableRestart):
     """``async with Broker(port=0) as broker: broker.url``: a broker on the running loop;
     ``clock=ManualClock()`` makes its timing (TTL, expiry) move only when the test says."""
 
@@ -105,7 +105,7 @@ class Broker(BrokerPowers):
         await self.stop()
 
 
-class BrokerThread(BrokerPowers):
+class BrokerThread(BrokerPowers, BlockingRestart):
     """A broker on its own event loop in a background thread, for synchronous code."""
 
     def __init__(self, **overrides: Any) -> None:

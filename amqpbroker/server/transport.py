@@ -6,6 +6,7 @@ Timers here: the handshake deadline, heartbeats (send when idle, drop the peer a
 silent intervals) and the close-ok deadline after the broker closed the connection.
 Reading pauses while the session's input is paused (publishers blocked, a reply waiting for
 the disk); like RabbitMQ we keep sending heartbeats then but stop expecting them.
+A test can mute heartbeats broker-wide (``HeartbeatSwitch``) to play a hung broker.
 """
 
 from __future__ import annotations
@@ -13,16 +14,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import cast
 
 from amqpbroker.auth import UserStore
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import Timer
 from amqpbroker.errors import AMQPError
-from amqpbroker.session.connection import ConnectionSession
+from amqpbroker.session.connection import ConnectionSession, shutdown_error
 from amqpbroker.session.throttle import ResourceAlarm
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class HeartbeatSwitch:
+    """Broker-wide: while ``dropped`` (fault injection) connections neither send heartbeats
+    nor expect the peer's, as if the broker hung; other traffic still flows."""
+
+    dropped: bool = False
 
 
 class AMQPProtocol(asyncio.Protocol):
@@ -34,10 +44,12 @@ class AMQPProtocol(asyncio.Protocol):
         users: UserStore,
         on_closed: Callable[[AMQPProtocol], None],
         alarm: ResourceAlarm,
+        heartbeats: HeartbeatSwitch | None = None,
     ) -> None:
         self._broker = broker
         self._users = users
         self._alarm = alarm
+        self._heartbeats = heartbeats or HeartbeatSwitch()
         self._on_closed = on_closed
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
@@ -189,6 +201,11 @@ class AMQPProtocol(asyncio.Protocol):
         session, transport = self.session, self._transport
         if session is None or transport is None or session.closed:
             return
+        if self._heartbeats.dropped:  # the silence starts afresh once they resume
+            self._received_since_check = True
+            self._silent_checks = 0
+            self._schedule_heartbeat_tick()
+            return
         half = self._heartbeat_interval / 2
         self._ticks += 1
         if self._reading_paused:  # the peer's heartbeats wait unread in the socket
@@ -223,16 +240,13 @@ class AMQPProtocol(asyncio.Protocol):
     # -- shutdown -------------------------------------------------------------------------------
 
     def force_close(self, reason: str) -> None:
-        if self.session is None or self._transport is None:
-            return
-        self.session.force_close(reason)
-        self._flush()
-        self._arm_close_deadline()
+        self.close_by_broker(shutdown_error(reason))
 
-    def close_with_error(self, error: AMQPError) -> None:
-        """The broker closes an open connection with ``error`` (its vhost was deleted)."""
+    def close_by_broker(self, error: AMQPError) -> None:
+        """connection.close with ``error`` now, then the socket once the client answers (or
+        after the close timeout), as on shutdown."""
         if self.session is None or self._transport is None:
             return
-        self.session.close_with_error(error)
+        self.session.close_by_broker(error)
         self._flush()
         self._arm_close_deadline()

@@ -383,11 +383,14 @@ class ConnectionSession:
         self.release()
 
     def force_close(self, reason: str = "shutdown") -> None:
-        """The broker closes the connection (shutdown, fault injection): 320 CONNECTION_FORCED."""
+        """The broker shuts down: 320 CONNECTION_FORCED, in RabbitMQ's words."""
+        self.close_by_broker(shutdown_error(reason))
+
+    def close_by_broker(self, error: AMQPError) -> None:
+        """The broker closes the connection on its own initiative (shutdown, fault injection):
+        connection.close with ``error``; a connection still in its handshake is dropped."""
         if self.state is State.OPEN:
-            self.close_with_error(
-                ConnectionForced(f"broker forced connection closure with reason '{reason}'")
-            )
+            self.close_with_error(error)
         elif self.state is not State.CLOSING:
             self.state = State.CLOSED
             self.release()
@@ -422,6 +425,11 @@ class ConnectionSession:
         if self.state is not State.CLOSED:
             self.state = State.CLOSED
         self.release()
+
+
+def shutdown_error(reason: str) -> ConnectionForced:
+    """What RabbitMQ tells every client as it stops (``reason`` 'shutdown')."""
+    return ConnectionForced(f"broker forced connection closure with reason '{reason}'")
 
 
 def _command_ids(command: Method | Content) -> tuple[int, int]:
