@@ -126,7 +126,7 @@ class Queue:
         envelope = Envelope(message, self._next_seq, self._expiry_for(message))
         if envelope.expires_at == self.clock.now() and not self._ready and not self._backlog:
             return self._deliver_now_or_expire(envelope)  # a TTL of 0
-        stored = self.durable and message.persistent
+        stored = self.durable and self.keeps_on_disk(message)
         if stored:
             self.store.enqueued(self, envelope)
         # Behind a backlog (or a read in flight) a new message must wait its turn.
@@ -264,6 +264,12 @@ class Queue:
         if not self._ready and self._backlog.head_expires_at() is not None:
             self._refill(force=True)
 
+    def keeps_on_disk(self, message: Message) -> bool:
+        """Whether this queue, if durable, stores ``message``: a persistent one, or any
+        message in a queue type that keeps transient ones too (quorum: RabbitMQ's Raft log
+        holds every message)."""
+        return message.persistent or self.keeps_transient
+
     def restarted(self) -> None:
         """The broker restarted without reading this queue back from disk (in memory): its
         transient messages are gone unless the queue type keeps them, and x-expires counts
@@ -298,7 +304,7 @@ class Queue:
     def handed_out(self, envelope: Envelope, acknowledged_later: bool) -> None:
         """A message left the queue for a consumer or basic.get."""
         message = envelope.message
-        if self.durable and message.persistent and message.store_ref is not None:
+        if self.durable and self.keeps_on_disk(message) and message.store_ref is not None:
             if acknowledged_later:
                 self.store.delivered(self, envelope)
             else:
@@ -308,7 +314,7 @@ class Queue:
         """Acked or dropped (or requeued into a deleted queue): they leave for good."""
         if not self.durable:
             return
-        stored = [e for e in envelopes if e.message.persistent and e.message.store_ref]
+        stored = [e for e in envelopes if self.keeps_on_disk(e.message) and e.message.store_ref]
         if stored:
             refs = [e.message.store_ref for e in stored if e.message.store_ref is not None]
             self.store.removed(self, [e.seq for e in stored], refs)
@@ -344,7 +350,7 @@ class Queue:
         stored = [
             (e.seq, e.message.store_ref)
             for e in self._ready
-            if e.message.persistent and e.message.store_ref is not None
+            if self.keeps_on_disk(e.message) and e.message.store_ref is not None
         ]
         stored += self._backlog.clear()
         self._ready.clear()
@@ -382,7 +388,7 @@ class Queue:
         entries = [
             (e.seq, e.message.store_ref)
             for e in self._ready
-            if e.message.persistent and e.message.store_ref is not None
+            if self.keeps_on_disk(e.message) and e.message.store_ref is not None
         ]
         entries.extend(self._backlog.stored_entries())
         return entries

@@ -75,7 +75,7 @@ class QuorumQueue(Queue):
             self._ready.append(envelope)
             return
         ref = envelope.message.store_ref
-        if envelope.message.persistent and ref is not None:
+        if self.keeps_on_disk(envelope.message) and ref is not None:
             self._backlog.add_stored(envelope.seq, ref, True, envelope.expires_at)
             self._paged_counts[envelope.seq] = envelope.delivery_count
         else:

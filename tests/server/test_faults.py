@@ -236,12 +236,13 @@ def test_in_memory_restart_ends_where_a_real_restart_does(
     assert messages == [(b"p1", True), (b"p2", False)]
 
 
+@pytest.mark.parametrize("on_disk", [False, True], ids=["in-memory", "data-dir"])
 def test_quorum_queues_keep_transient_messages_across_a_restart(
-    broker_factory: Callable[..., Any],
+    broker_factory: Callable[..., Any], tmp_path: Path, on_disk: bool
 ) -> None:
-    """RabbitMQ logs every message of a quorum queue, persistent or not, and its delivery
-    count (an in-memory broker; the disk store keeps only persistent ones)."""
-    broker = broker_factory()
+    """RabbitMQ logs every message of a quorum queue, persistent or not, and the unacked
+    one comes back redelivered, counted once."""
+    broker = broker_factory(data_dir=str(tmp_path) if on_disk else None)
     connection = connect(broker.url)
     ch = connection.channel()
     ch.confirm_delivery()
