@@ -32,6 +32,17 @@ REFILL_BATCH = 5_000  # messages read back from disk at a time
 _NULL_STORE = NullStore()
 
 
+# Publisher flow control.  While a queue that its consumers are draining holds more than
+# FLOW_HIGH ready messages, the connections publishing into it are not read until it is
+# under FLOW_LOW again: publishers cannot outrun consumers without bound (RabbitMQ's credit
+# flow has that effect), and on a small machine a publisher flat out would otherwise take
+# the CPU its consumers need.  Queues whose consumers are all at their prefetch limit, or
+# that have none, never hold publishers back.  (A consumer whose client stops reading its
+# socket holds them until its heartbeats time out and the connection goes.)
+FLOW_HIGH = 2000
+FLOW_LOW = 1000
+
+
 class Queue:
     """One queue in one vhost."""
 
@@ -65,6 +76,7 @@ class Queue:
         self._loading = False
         self._loading_count = 0  # messages on their way back from disk
         self._head_waiters: list[Callable[[], None]] = []
+        self._flow_waiters: dict[object, Callable[[], None]] = {}  # publisher -> resume
         self._next_seq = 0
         self._dispatching = False
         # x-max-priority: higher priorities first, FIFO within one (such queues do not page).
@@ -357,6 +369,8 @@ class Queue:
         self._bytes = 0
         if self.durable and stored:
             self.store.removed(self, [seq for seq, _ in stored], [ref for _, ref in stored])
+        if self._flow_waiters:
+            self._release_publishers()
         return count
 
     def stored_in_segment(self, segment: int) -> list[tuple[int, StoreRef, Any]]:
@@ -464,6 +478,31 @@ class Queue:
             self._active = max(self.consumers, key=lambda c: c.priority, default=None)
         if not self.consumers:
             self.touch()
+        if self._flow_waiters:
+            self._release_publishers()
+
+    # -- publisher flow control (FLOW_HIGH) -----------------------------------------------------
+
+    def holds_publishers(self) -> bool:
+        """Whether a publisher that just routed a message here should wait (FLOW_HIGH)."""
+        return len(self._ready) > FLOW_HIGH and self._being_drained()
+
+    def hold_publisher(self, publisher: object, resume: Callable[[], None]) -> None:
+        """``resume()`` once this queue no longer holds publishers back."""
+        self._flow_waiters[publisher] = resume
+
+    def forget_publisher(self, publisher: object) -> None:
+        self._flow_waiters.pop(publisher, None)
+
+    def _being_drained(self) -> bool:
+        return any(c.no_ack or not c.prefetch or c.unacked < c.prefetch for c in self.consumers)
+
+    def _release_publishers(self) -> None:
+        if len(self._ready) < FLOW_LOW or not self._being_drained():
+            waiting = list(self._flow_waiters.values())
+            self._flow_waiters.clear()
+            for resume in waiting:
+                resume()
 
     def has_exclusive_consumer(self) -> bool:
         return any(c.exclusive for c in self.consumers)
@@ -493,6 +532,8 @@ class Queue:
             self.expire_head()
         if self._backlog:
             self._refill()
+        if self._flow_waiters:
+            self._release_publishers()
 
     def _next_consumer(self) -> Consumer | None:
         """Round-robin over the consumers that can take a message; with consumer priorities

@@ -140,6 +140,7 @@ class AMQPProtocol(asyncio.Protocol):
         session, transport = self.session, self._transport
         if session is None or transport is None:
             return
+        session.resume_deferred_input()
         data = session.data_to_send()
         if data:
             transport.write(data)
@@ -182,8 +183,10 @@ class AMQPProtocol(asyncio.Protocol):
             self._timers.append(self._loop.call_later(delay, self._abort))
 
     def _abort(self) -> None:
+        # abort, not close: close() would first wait for the output to drain, forever when
+        # the peer has stopped reading its socket.
         if self._transport is not None:
-            self._transport.close()
+            self._transport.abort()
 
     def _start_heartbeats(self, interval: int) -> None:
         """Tick every half interval: send a heartbeat when we have been quiet that long, and

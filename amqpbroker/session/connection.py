@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from pamqp import commands
@@ -24,6 +25,7 @@ from amqpbroker.auth import UserStore
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.consumer import Consumer
+from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import (
     AMQPError,
@@ -102,6 +104,8 @@ class ConnectionSession:
         self._out_size = 0
         self._transport_paused = False
         self.commands_held = False
+        self._held_by_queues: set[Queue] = set()  # publisher flow control (core.queue FLOW_HIGH)
+        self._input_resumed = False
         self.throttle = PublisherThrottle(
             alarm or ResourceAlarm(), lambda: self.client_capability("connection.blocked")
         )
@@ -124,7 +128,9 @@ class ConnectionSession:
         """True while input stays buffered unhandled (the transport stops reading).
 
         A connection closing on the broker's initiative reads again, for its close-ok."""
-        return self.commands_held or (self.throttle.blocked and self.state is State.OPEN)
+        if self.state is not State.OPEN:
+            return self.commands_held
+        return self.commands_held or self.throttle.blocked or bool(self._held_by_queues)
 
     @property
     def writable(self) -> bool:
@@ -202,6 +208,27 @@ class ConnectionSession:
         if unblocked is not None and self.state is State.OPEN:
             self.send_method(0, unblocked)
         self._resume_input()
+
+    def held_by(self, queue: Queue) -> None:
+        """A queue this connection published into is far behind its consumers: stop reading
+        until it catches up (see core.queue FLOW_HIGH)."""
+        if queue not in self._held_by_queues:
+            self._held_by_queues.add(queue)
+            queue.hold_publisher(self, partial(self._released_by, queue))
+
+    def _released_by(self, queue: Queue) -> None:
+        # Called while the queue dispatches for another connection: the buffered input is
+        # handled from the transport's next flush (resume_deferred_input), not from here.
+        self._held_by_queues.discard(queue)
+        if not self._held_by_queues:
+            self._input_resumed = True
+            self._request_flush()
+
+    def resume_deferred_input(self) -> None:
+        """Handle input a queue's flow control held back, now that it let go (transport)."""
+        if self._input_resumed:
+            self._input_resumed = False
+            self.receive_data(b"")
 
     def _resume_input(self) -> None:
         self.receive_data(b"")  # the frames buffered meanwhile (a no-op while still paused)
@@ -412,6 +439,9 @@ class ConnectionSession:
         channels = list(self.channels.values())
         self.channels.clear()
         self.confirms_pending.clear()
+        for queue in self._held_by_queues:
+            queue.forget_publisher(self)
+        self._held_by_queues.clear()
         for chan in channels:
             if chan.state is ChannelState.OPEN:
                 chan.release()

@@ -174,6 +174,8 @@ def route(
     accepted = True
     for queue in queues:
         accepted = queue.enqueue(message) and accepted
+        if queue.holds_publishers():
+            channel.connection.held_by(queue)
     return message.store_ref is not None, accepted
 
 
