@@ -106,8 +106,9 @@ class Timer(Protocol):
 
 
 class Clock(Protocol):
-    """All broker timing (TTL, expiry, x-expires, heartbeats) reads and schedules through this,
-    so a test can drive it (``ManualClock``) instead of waiting."""
+    """The broker's message and queue timing (TTL, expiry, x-expires, x-death times) reads
+    and schedules through this, so a test can drive it (``ManualClock``) instead of waiting.
+    Connection timing (heartbeats, handshake and close deadlines) stays on real time."""
 
     def now(self) -> float:
         """Seconds, monotonic."""

@@ -17,7 +17,6 @@ from typing import cast
 
 from amqpbroker.auth import UserStore
 from amqpbroker.core.broker import BrokerState
-from amqpbroker.core.ports import Timer
 from amqpbroker.session.connection import ConnectionSession
 from amqpbroker.session.throttle import ResourceAlarm
 
@@ -42,7 +41,8 @@ class AMQPProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._flush_scheduled = False
         self._timers: list[asyncio.TimerHandle] = []
-        self._heartbeat_timer: Timer | None = None  # on the broker's clock, like all its timing
+        # Connection timing runs on real time (the loop's), even under a virtual clock.
+        self._heartbeat_timer: asyncio.TimerHandle | None = None
         self._heartbeat_interval = 0
         self._close_armed = False
         self._reading_paused = False
@@ -65,7 +65,7 @@ class AMQPProtocol(asyncio.Protocol):
             peer=f"{peer[0]}:{peer[1]}" if peer else "?",
             alarm=self._alarm,
         )
-        self._last_sent = self._broker.clock.now()
+        self._last_sent = self._loop.time()
         self._timers.append(
             self._loop.call_later(self._broker.config.handshake_timeout, self._handshake_deadline)
         )
@@ -130,7 +130,7 @@ class AMQPProtocol(asyncio.Protocol):
         data = session.data_to_send()
         if data:
             transport.write(data)
-            self._last_sent = self._broker.clock.now()
+            self._last_sent = self._loop.time()
         if session.closed:
             self._drop(transport, session.close_delay)
         elif session.input_paused != self._reading_paused:
@@ -180,9 +180,9 @@ class AMQPProtocol(asyncio.Protocol):
         self._schedule_heartbeat_tick()
 
     def _schedule_heartbeat_tick(self) -> None:
-        clock = self._broker.clock
-        when = clock.now() + self._heartbeat_interval / 2
-        self._heartbeat_timer = clock.call_at(when, self._heartbeat_tick)
+        self._heartbeat_timer = self._loop.call_later(
+            self._heartbeat_interval / 2, self._heartbeat_tick
+        )
 
     def _heartbeat_tick(self) -> None:
         session, transport = self.session, self._transport
@@ -199,7 +199,7 @@ class AMQPProtocol(asyncio.Protocol):
                 log.info("connection %s: missed heartbeats, closing", session.peer)
                 transport.abort()
                 return
-        now = self._broker.clock.now()
+        now = self._loop.time()
         if now - self._last_sent >= half:
             transport.write(session.heartbeat_frame())
             self._last_sent = now
