@@ -121,7 +121,7 @@ async def _bench_against(url: str | None, count: int, size: int) -> dict[str, An
     if url is not None:
         return await scenarios.persistent_confirms(url, count, size)
     with tempfile.TemporaryDirectory(prefix="amqpbroker-bench-") as data_dir:
-        broker = Broker(port=0, data_dir=data_dir)
+        broker = Broker(port=0, data_dir=data_dir, record_published=False)  # as `serve`
         async with broker:
             figures = await scenarios.persistent_confirms(broker.url, count, size)
     return {**figures, "broker": "amqpbroker (in-process)"}

@@ -31,6 +31,10 @@ class BrokerConfig:
     data_dir: str | None = None
     # fsync before confirming (turning it off trades crash safety for speed, for tests).
     fsync: bool = True
+    # Keep a record of what clients publish, for tests to read (``broker.published``): on for
+    # embedded brokers, off for ``amqpbroker serve``; the oldest records go beyond the limit.
+    record_published: bool = False
+    published_limit: int = 10_000
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from amqpbroker.config import BrokerConfig
 from amqpbroker.errors import NotAllowed
 
 from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchanged_header
+from .publish_log import PublishRecord, publish_log
 from .vhost import VirtualHost
 
 
@@ -29,6 +31,10 @@ class BrokerState:
         # Direct reply-to consumers by the suffix of their amq.rabbitmq.reply-to.* name: the
         # session layer owns them; they are broker-wide, as a reply may come from any vhost.
         self.reply_consumers: dict[str, Any] = {}
+        # What clients published (config.record_published), appended to by the session.
+        self.published: deque[PublishRecord] | None = (
+            publish_log(config.published_limit) if config.record_published else None
+        )
         self._new_vhost(config.default_vhost)  # from the configuration: not recorded
 
     def _new_vhost(self, name: str) -> VirtualHost:

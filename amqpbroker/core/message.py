@@ -57,12 +57,7 @@ class Message:
     def properties(self) -> Any:
         """The decoded pamqp ``Basic.Properties`` (decoded once, on first use)."""
         if self._properties is None:
-            content_header = ContentHeader()
-            try:
-                content_header.unmarshal(self.header)
-                self._properties = content_header.properties
-            except (ValueError, TypeError, IndexError):
-                self._properties = ContentHeader().properties
+            self._properties = decode_properties(self.header)
         return self._properties
 
     def reset_properties(self) -> None:
@@ -77,6 +72,16 @@ class Message:
     @property
     def size(self) -> int:
         return len(self.body)
+
+
+def decode_properties(header: bytes) -> Any:
+    """A raw content header's pamqp ``Basic.Properties`` (empty ones if it does not decode)."""
+    content_header = ContentHeader()
+    try:
+        content_header.unmarshal(header)
+    except (ValueError, TypeError, IndexError):
+        return ContentHeader().properties
+    return content_header.properties
 
 
 def routing_bytes(exchange: str, routing_key: str) -> bytes:

@@ -116,8 +116,10 @@ class Timer(Protocol):
 
 
 class Clock(Protocol):
-    """All broker timing (TTL, expiry, x-expires, heartbeats) reads and schedules through this,
-    so a test can drive it (``ManualClock``) instead of waiting."""
+    """All broker timing reads and schedules through clocks of this kind, so a test can drive
+    it (``ManualClock``) instead of waiting.  A broker has two: one for messages and queues
+    (TTL, expiry, x-expires, x-death times), which a test may make virtual, and one for its
+    connections' heartbeats, real time by default since clients send theirs in real time."""
 
     def now(self) -> float:
         """Seconds, monotonic."""

@@ -17,7 +17,7 @@ drains.  A basic.get that finds the window empty but a backlog behind it waits f
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
@@ -124,6 +124,23 @@ class Queue:
     def ready_messages(self) -> Iterable[Envelope]:
         """The in-memory window (paged-out messages are not included)."""
         return iter(self._ready)
+
+    @property
+    def paged_out_count(self) -> int:
+        """Ready messages whose bodies are on disk (or on their way back from it)."""
+        on_disk = sum(len(c) for c in self._backlog.chunks if isinstance(c, DiskChunk))
+        return on_disk + self._loading_count
+
+    def listed_messages(self) -> Iterator[Envelope]:
+        """Ready messages in delivery order as far as memory holds them: the window, then
+        the backlog up to its first paged-out part (the rest is on disk)."""
+        yield from self._ready
+        if self._loading:  # the next messages are on their way back from disk
+            return
+        for chunk in self._backlog.chunks:
+            if isinstance(chunk, DiskChunk):
+                return
+            yield from chunk
 
     # -- messages -------------------------------------------------------------------------------
 

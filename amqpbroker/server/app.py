@@ -27,11 +27,15 @@ log = logging.getLogger(__name__)
 class BrokerServer:
     """Owns the broker state and the TCP listener."""
 
-    def __init__(self, config: BrokerConfig, clock: Clock | None = None) -> None:
-        """``clock``: the loop's by default; a test may pass a ``ManualClock`` to move TTLs
-        and expiry instead of waiting for them."""
+    def __init__(
+        self, config: BrokerConfig, clock: Clock | None = None, wire_clock: Clock | None = None
+    ) -> None:
+        """``clock`` times messages and queues (TTL, expiry, x-expires), ``wire_clock`` the
+        connections (heartbeats); both are the loop's by default.  A test may pass a
+        ``ManualClock`` for either, to move time instead of waiting."""
         self.config = config
         self.clock: Clock = clock or LoopClock()
+        self.wire_clock = wire_clock
         self._lock = None if config.in_memory else DataDirLock(self._data_dir)
         self.store, self.state = self._empty_state()
         self.users = UserStore()
@@ -88,7 +92,12 @@ class BrokerServer:
 
     def _new_protocol(self) -> AMQPProtocol:
         protocol = AMQPProtocol(
-            self.state, self.users, self._connection_closed, self.alarm, self.heartbeats
+            self.state,
+            self.users,
+            self._connection_closed,
+            self.alarm,
+            self.heartbeats,
+            self.wire_clock,
         )
         self.connections.add(protocol)
         self._all_closed.clear()

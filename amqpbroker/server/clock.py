@@ -15,6 +15,13 @@ class LoopClock:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
 
+    @classmethod
+    def running(cls) -> LoopClock:
+        """A clock bound to the running event loop."""
+        clock = cls()
+        clock.bind(asyncio.get_running_loop())
+        return clock
+
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._loop_thread = threading.get_ident()

@@ -27,7 +27,7 @@ from .app import BrokerServer
 from .faults import AwaitableRestart, BlockingRestart, Faults
 from .inspection import Inspection
 from .vhost_admin import VhostAdmin
-from .virtual_time import VirtualTime
+from .virtual_time import VirtualTime, choose_clock
 
 log = logging.getLogger("amqpbroker.server")
 
@@ -36,6 +36,7 @@ T = TypeVar("T")
 
 def _config(overrides: dict[str, Any]) -> BrokerConfig:
     overrides.setdefault("port", 0)
+    overrides.setdefault("record_published", True)  # for broker.published
     return dataclasses.replace(BrokerConfig(), **overrides)
 
 
@@ -81,11 +82,24 @@ class BrokerPowers(Inspection, VirtualTime, Faults, VhostAdmin):
 
 
 class Broker(BrokerPowers, AwaitableRestart):
-    """``async with Broker(port=0) as broker: broker.url``: a broker on the running loop;
-    ``clock=ManualClock()`` makes its timing (TTL, expiry) move only when the test says."""
+    """``async with Broker(port=0) as broker: broker.url``: a broker on the running loop.
 
-    def __init__(self, *, clock: Clock | None = None, **overrides: Any) -> None:
-        self.server = BrokerServer(_config(overrides), clock)
+    ``virtual_clock=True`` (or ``clock=ManualClock()``) makes its message and queue timing
+    (TTL, expiry) move only when the test says: ``broker.clock.advance(seconds)``;
+    heartbeats stay on real time unless ``wire_clock=ManualClock()``.  Other keywords are
+    ``BrokerConfig`` fields."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        virtual_clock: bool = False,
+        wire_clock: Clock | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.server = BrokerServer(
+            _config(overrides), choose_clock(clock, virtual_clock), wire_clock
+        )
 
     def _on_loop(self, fn: Callable[..., T], *args: Any) -> T:
         return fn(*args)
@@ -106,7 +120,8 @@ class Broker(BrokerPowers, AwaitableRestart):
 
 
 class BrokerThread(BrokerPowers, BlockingRestart):
-    """A broker on its own event loop in a background thread, for synchronous code."""
+    """A broker on its own event loop in a background thread, for synchronous code; takes
+    ``Broker``'s keywords (``virtual_clock=True``…)."""
 
     def __init__(self, **overrides: Any) -> None:
         self._broker = Broker(**overrides)

@@ -19,10 +19,12 @@ from typing import cast
 
 from amqpbroker.auth import UserStore
 from amqpbroker.core.broker import BrokerState
-from amqpbroker.core.ports import Timer
+from amqpbroker.core.ports import Clock, Timer
 from amqpbroker.errors import AMQPError
 from amqpbroker.session.connection import ConnectionSession, shutdown_error
 from amqpbroker.session.throttle import ResourceAlarm
+
+from .clock import LoopClock
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class AMQPProtocol(asyncio.Protocol):
         on_closed: Callable[[AMQPProtocol], None],
         alarm: ResourceAlarm,
         heartbeats: HeartbeatSwitch | None = None,
+        wire_clock: Clock | None = None,
     ) -> None:
         self._broker = broker
         self._users = users
@@ -55,7 +58,10 @@ class AMQPProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._flush_scheduled = False
         self._timers: list[asyncio.TimerHandle] = []
-        self._heartbeat_timer: Timer | None = None  # on the broker's clock, like all its timing
+        # Heartbeats run on the wire clock: real time (the loop's) even when the broker's
+        # message timing is virtual, since clients send theirs in real time.
+        self._wire_clock: Clock = wire_clock or LoopClock.running()
+        self._heartbeat_timer: Timer | None = None
         self._heartbeat_interval = 0
         self._close_armed = False
         self._reading_paused = False
@@ -78,7 +84,7 @@ class AMQPProtocol(asyncio.Protocol):
             peer=f"{peer[0]}:{peer[1]}" if peer else "?",
             alarm=self._alarm,
         )
-        self._last_sent = self._broker.clock.now()
+        self._last_sent = self._wire_clock.now()
         self._timers.append(
             self._loop.call_later(self._broker.config.handshake_timeout, self._handshake_deadline)
         )
@@ -144,7 +150,7 @@ class AMQPProtocol(asyncio.Protocol):
         data = session.data_to_send()
         if data:
             transport.write(data)
-            self._last_sent = self._broker.clock.now()
+            self._last_sent = self._wire_clock.now()
         if session.closed:
             self._drop(transport, session.close_delay)
         elif session.input_paused != self._reading_paused:
@@ -196,9 +202,10 @@ class AMQPProtocol(asyncio.Protocol):
         self._schedule_heartbeat_tick()
 
     def _schedule_heartbeat_tick(self) -> None:
-        clock = self._broker.clock
-        when = clock.now() + self._heartbeat_interval / 2
-        self._heartbeat_timer = clock.call_at(when, self._heartbeat_tick)
+        clock = self._wire_clock
+        self._heartbeat_timer = clock.call_at(
+            clock.now() + self._heartbeat_interval / 2, self._heartbeat_tick
+        )
 
     def _heartbeat_tick(self) -> None:
         session, transport = self.session, self._transport
@@ -220,7 +227,7 @@ class AMQPProtocol(asyncio.Protocol):
                 log.info("connection %s: missed heartbeats, closing", session.peer)
                 transport.abort()
                 return
-        now = self._broker.clock.now()
+        now = self._wire_clock.now()
         if now - self._last_sent >= half:
             transport.write(session.heartbeat_frame())
             self._last_sent = now

@@ -324,7 +324,7 @@ def test_dropped_heartbeats_are_neither_sent_nor_expected(
     """On a manual clock: while dropped, ten silent seconds pass without a heartbeat either
     way and the client is kept; resumed, heartbeats flow and silence counts again."""
     clock = ManualClock()
-    broker = broker_factory(clock=clock)
+    broker = broker_factory(wire_clock=clock)  # heartbeats on a clock the test moves
 
     def advance(seconds: float) -> None:
         broker._on_loop(clock.advance, seconds)  # on the loop, which owns the clock

@@ -156,27 +156,36 @@ def route(
         # Direct replies are delivered on the side and, as in RabbitMQ, do not count as routed.
         keys = (publish.routing_key, *message.sender_keys)
         direct_reply.deliver_replies(channel.connection.broker, keys, message)
-    if not queues:
-        if publish.mandatory:
-            conn = channel.connection
-            conn.write(
-                encode_return(
-                    channel.number,
-                    _NO_ROUTE,
-                    "NO_ROUTE",
-                    message.routing,
-                    message.header,
-                    message.body,
-                    conn.max_body,
-                )
-            )
-        return False, True
-    accepted = True
-    for queue in queues:
-        accepted = queue.enqueue(message) and accepted
-        if queue.holds_publishers():
-            channel.connection.held_by(queue)
-    return message.store_ref is not None, accepted
+    stored, accepted = False, True
+    if queues:
+        for queue in queues:
+            accepted = queue.enqueue(message) and accepted
+            if queue.holds_publishers():
+                channel.connection.held_by(queue)
+        stored = message.store_ref is not None
+    elif publish.mandatory:
+        _return_unroutable(channel, message)
+    conn = channel.connection
+    published = conn.broker.published
+    if published is not None:  # an embedded broker keeps a record for tests
+        mandatory, number = publish.mandatory, channel.number
+        published.append((message, queues, mandatory, accepted, exchange.vhost, conn.peer, number))
+    return stored, accepted
+
+
+def _return_unroutable(channel: Channel, message: Message) -> None:
+    conn = channel.connection
+    conn.write(
+        encode_return(
+            channel.number,
+            _NO_ROUTE,
+            "NO_ROUTE",
+            message.routing,
+            message.header,
+            message.body,
+            conn.max_body,
+        )
+    )
 
 
 # -- consuming ----------------------------------------------------------------------------------
