@@ -147,12 +147,17 @@ class Client(asyncio.Protocol):
         for _ in methods:
             await self._reply(reply)
 
-    async def flow(self) -> None:
-        """Let the loop run (reads, timers); wait while the transport pushes back."""
+    async def flow(self, deadline_ns: int = 0) -> None:
+        """Let the loop run (reads, timers); wait while the transport pushes back, but not
+        past ``deadline_ns`` (monotonic; 0: no deadline)."""
         if self._writable.is_set():
             await asyncio.sleep(0)
-        else:
+        elif not deadline_ns:
             await self._writable.wait()
+        else:
+            timeout = max(0, deadline_ns - monotonic_ns()) / 1e9
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._writable.wait(), timeout)
 
     async def close(self) -> None:
         """connection.close, then wait (briefly) for close-ok."""

@@ -129,14 +129,14 @@ async def _drain(fleet: Fleet, target: Target, cap: float, tick: Ticker) -> Drai
         return expected - fleet.total(fleet.consumers, "received")
 
     started = monotonic_ns()
-    last = (-1, started)
+    last = (-1, started)  # consumers' total, and since when
 
     def over() -> bool:
         nonlocal last
-        left, now = missing(), monotonic_ns()
-        if left != last[0]:
-            last = (left, now)
-        return left <= 0 or now - last[1] >= DRAIN_IDLE * 1e9
+        received, now = fleet.total(fleet.consumers, "received"), monotonic_ns()
+        if received != last[0]:
+            last = (received, now)
+        return missing() <= 0 or now - last[1] >= DRAIN_IDLE * 1e9
 
     idle = await fleet.wait(over, cap, tick) and missing() > 0
     seconds = round((monotonic_ns() - started) / 1e9, 2)

@@ -174,7 +174,7 @@ class Publishing:
                 continue
             self.client.write(self.template.batch(self.sent, allowed, now))
             self.sent += allowed
-            await self.client.flow()
+            await self.client.flow(self.window.stop)
         self.window.close(monotonic_ns(), self.window_count())
 
     def _allowed(self, now: int, batch: int) -> int:
