@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import os
 import signal
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
-from amqpbroker.bench import scenarios
-from amqpbroker.bench.startup import startup
+from amqpbroker.bench import command as bench_command
+from amqpbroker.bench.compare import REFERENCE_URL
 from amqpbroker.config import MEMORY, BrokerConfig
 from amqpbroker.server.app import BrokerServer
-from amqpbroker.server.embedded import Broker, log_loop_exception, new_event_loop
+from amqpbroker.server.embedded import log_loop_exception, new_event_loop
 from amqpbroker.storage.lock import DataDirInUse
 from amqpbroker.storage.records import CorruptStore
 
@@ -96,35 +94,86 @@ async def _serve(config: BrokerConfig) -> None:
     await server.stop()
 
 
-@main.command()
-@click.option("--url", default=None, help="Broker to load; default: start one of ours.")
+@main.command(epilog="Scenarios:\n\n\b\n" + bench_command.scenario_help())
+@click.option("--url", default=None, help="Broker to load; default: a fresh amqpbroker process.")
 @click.option(
     "--scenario",
-    type=click.Choice(["persistent-confirms", "recovery", "startup"]),
-    default="persistent-confirms",
+    type=click.Choice(
+        bench_command.SCENARIO_NAMES + bench_command.OTHER_NAMES, case_sensitive=False
+    ),
+    default="all",
+    metavar="NAME",
+    show_default=True,
+    help="A scenario below (full name or letter), all of a-h, startup, or recovery.",
 )
-@click.option("--count", type=int, default=100_000, help="Messages (startup: runs, max 100).")
-@click.option("--size", type=int, default=1024, help="Body bytes.")
-def bench(url: str | None, scenario: str, count: int, size: int) -> None:
-    """Measure a broker (prints a summary and one JSON line)."""
-    if scenario == "recovery":
-        figures = scenarios.recovery(count, size)
-    elif scenario == "startup":
-        figures = startup(min(count, 100))
-    else:
-        figures = asyncio.run(_bench_against(url, count, size))
-    click.echo(" ".join(f"{key}={value}" for key, value in figures.items()))
-    click.echo(json.dumps(figures))
+@click.option(
+    "--duration",
+    type=float,
+    default=None,
+    help="Seconds of load per measured run [10; 5 with --compare].",
+)
+@click.option(
+    "--count",
+    type=int,
+    default=None,
+    help="g: backlog messages [200000]; recovery: messages [1000000]; startup: runs [30].",
+)
+@click.option("--size", type=int, default=None, help="Body bytes instead of the scenario's.")
+@click.option(
+    "--rate",
+    type=float,
+    default=None,
+    help="Messages/s per publisher [as fast as the broker takes them; f: 2000].",
+)
+@click.option(
+    "--broker-pid",
+    type=int,
+    default=None,
+    help="The --url broker's process, for its CPU and memory (found by its listening port "
+    "when /proc shows it; RabbitMQ: the beam.smp pid, e.g. $(pgrep beam.smp)).",
+)
+@click.option(
+    "--compare",
+    "compare_brokers",
+    is_flag=True,
+    help="Alternate amqpbroker and the reference RabbitMQ; print a table of medians.",
+)
+@click.option("--rounds", type=int, default=3, show_default=True, help="With --compare.")
+@click.option(
+    "--reference-url",
+    default=REFERENCE_URL,
+    show_default=True,
+    help="With --compare: the RabbitMQ to compare with.",
+)
+def bench(
+    url: str | None,
+    scenario: str,
+    duration: float | None,
+    count: int | None,
+    size: int | None,
+    rate: float | None,
+    broker_pid: int | None,
+    compare_brokers: bool,
+    rounds: int,
+    reference_url: str,
+) -> None:
+    """Load a broker and measure it: rates, latency, lost/duplicated/reordered messages.
 
-
-async def _bench_against(url: str | None, count: int, size: int) -> dict[str, Any]:
-    if url is not None:
-        return await scenarios.persistent_confirms(url, count, size)
-    with tempfile.TemporaryDirectory(prefix="amqpbroker-bench-") as data_dir:
-        broker = Broker(port=0, data_dir=data_dir, record_published=False)  # as `serve`
-        async with broker:
-            figures = await scenarios.persistent_confirms(broker.url, count, size)
-    return {**figures, "broker": "amqpbroker (in-process)"}
+    One process per connection; each run prints a summary and one JSON line.
+    """
+    bench_command.run_bench(
+        url=url,
+        scenario=scenario.lower(),
+        duration=duration,
+        count=count,
+        size=size,
+        rate=rate,
+        broker_pid=broker_pid,
+        compare_brokers=compare_brokers,
+        rounds=rounds,
+        reference_url=reference_url,
+        echo=click.echo,
+    )
 
 
 def default_data_dir(port: int) -> str:

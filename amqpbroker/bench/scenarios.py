@@ -1,184 +1,211 @@
-"""Benchmark scenarios.  Each returns a flat dict of figures (printed as one JSON line)."""
+"""The benchmark scenarios (issue 7, a to h), each a function of the broker under test.
+
+Every scenario declares its own uniquely named queues and exchanges, runs, and deletes them.
+Bodies are transient unless said otherwise; consumers without acks use no-ack.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from pamqp import commands
+from .runs import Figures, Progress, backlog, steady
+from .target import Target
+from .topology import Binding, Topology, bind, declared, run_prefix
+from .workers import ConsumerSpec, PublisherSpec, WorkerSpec
 
-from .client import BenchConnection, publish_frames
+BACKLOG = 200_000
+FEW_BINDINGS, MANY_BINDINGS = 10, 10_000
 
 
-async def persistent_confirms(url: str, count: int, size: int, window: int = 256) -> dict[str, Any]:
-    """Persistent messages to a durable queue with confirms (up to ``window`` unconfirmed)
-    while a consumer with prefetch 100 acks each one."""
-    queue = "amqpbroker.bench.persistent"
-    publisher = await BenchConnection.open(url)
-    consumer = await BenchConnection.open(url)
-    await publisher.call(
-        commands.Queue.Declare(queue=queue, durable=True), commands.Queue.DeclareOk
+@dataclass(frozen=True)
+class Settings:
+    duration: float = 10.0  # seconds of load per measured run
+    count: int | None = None  # g's backlog instead of 200,000
+    size: int | None = None  # body bytes instead of the scenario's own
+    rate: float = 0  # msg/s per publisher instead of as fast as the broker takes them (f: 2000)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    run: Callable[[Target, Settings, Progress], Awaitable[Figures]]
+
+    @property
+    def letter(self) -> str:
+        return self.name[0]
+
+
+async def _a(target: Target, settings: Settings, progress: Progress) -> Figures:
+    return await _one_to_one(target, settings, progress, size=16)
+
+
+async def _b(target: Target, settings: Settings, progress: Progress) -> Figures:
+    return await _one_to_one(target, settings, progress, size=1024, ack=True, prefetch=100)
+
+
+async def _c(target: Target, settings: Settings, progress: Progress) -> Figures:
+    return await _one_to_one(
+        target,
+        settings,
+        progress,
+        size=1024,
+        ack=True,
+        prefetch=100,
+        persistent=True,
+        confirm_window=256,
     )
-    await publisher.call(commands.Queue.Purge(queue=queue), commands.Queue.PurgeOk)
-    await publisher.call(commands.Confirm.Select(), commands.Confirm.SelectOk)
-    await consumer.call(commands.Basic.Qos(prefetch_count=100), commands.Basic.QosOk)
 
-    consumed = 0
-    all_consumed = asyncio.Event()
 
-    def on_deliver(tag: int, body: bytes) -> None:
-        nonlocal consumed
-        consumed += 1
-        consumer.ack(tag)
-        if consumed >= count:
-            all_consumed.set()
+async def _f(target: Target, settings: Settings, progress: Progress) -> Figures:
+    return await _one_to_one(target, settings, progress, size=16, rate=2000)
 
-    consumer.on_deliver = on_deliver
-    await consumer.call(commands.Basic.Consume(queue=queue), commands.Basic.ConsumeOk)
 
-    confirmed = 0
-    room = asyncio.Event()
-    room.set()
+async def _one_to_one(
+    target: Target,
+    settings: Settings,
+    progress: Progress,
+    *,
+    size: int,
+    ack: bool = False,
+    prefetch: int = 0,
+    persistent: bool = False,
+    confirm_window: int = 0,
+    rate: float = 0,
+) -> Figures:
+    """One publisher to one consumer through the default exchange."""
+    queue = f"{run_prefix()}.queue"
+    size = settings.size or size
+    publisher = PublisherSpec(
+        target.url,
+        0,
+        "",
+        queue,
+        size,
+        persistent,
+        confirm_window=confirm_window,
+        rate=settings.rate or rate,
+    )
+    consumer = ConsumerSpec(target.url, 0, queue, 1, no_ack=not ack, prefetch=prefetch)
+    async with declared(target.url, Topology([queue], durable=persistent)):
+        figures = await steady(target, [publisher, consumer], settings.duration, progress)
+    return {"body_bytes": size, **figures}
 
-    def on_confirm(tag: int, multiple: bool) -> None:
-        nonlocal confirmed
-        confirmed = tag if multiple else max(confirmed, tag)
-        room.set()
 
-    publisher.on_confirm = on_confirm
-    frames = publish_frames("", queue, b"x" * size, persistent=True)
-    started = time.perf_counter()
-    published = 0
-    while published < count:
-        while published - confirmed >= window:
-            room.clear()
-            await room.wait()
-        burst = min(window - (published - confirmed), count - published)
-        publisher.writer.write(frames * burst)
-        published += burst
-        await publisher.writer.drain()
-    while confirmed < count:
-        room.clear()
-        await room.wait()
-    publish_seconds = time.perf_counter() - started
-    await asyncio.wait_for(all_consumed.wait(), 120)
-    total_seconds = time.perf_counter() - started
-    await publisher.call(commands.Queue.Delete(queue=queue), commands.Queue.DeleteOk)
-    await publisher.close()
-    await consumer.close()
+async def _d(target: Target, settings: Settings, progress: Progress) -> Figures:
+    """1 publisher -> a fanout exchange -> 10 queues, a consumer on each."""
+    prefix = run_prefix()
+    exchange = f"{prefix}.fanout"
+    queues = [f"{prefix}.queue{i}" for i in range(10)]
+    size = settings.size or 16
+    specs: list[WorkerSpec] = [PublisherSpec(target.url, 0, exchange, "", size, rate=settings.rate)]
+    specs += [ConsumerSpec(target.url, i, queue, 1) for i, queue in enumerate(queues)]
+    topology = Topology(
+        queues,
+        exchanges=[(exchange, "fanout")],
+        bindings=[Binding(q, exchange, "") for q in queues],
+    )
+    async with declared(target.url, topology):
+        figures = await steady(target, specs, settings.duration, progress)
+    return {"body_bytes": size, **figures}
+
+
+async def _e(target: Target, settings: Settings, progress: Progress) -> Figures:
+    """50 publishers and 50 consumers (each its own connection) on 50 queues, pairwise."""
+    pairs = 50
+    queues = [f"{run_prefix()}.queue{i}" for i in range(pairs)]
+    size = settings.size or 16
+    specs: list[WorkerSpec] = [
+        PublisherSpec(target.url, i, "", queue, size, rate=settings.rate)
+        for i, queue in enumerate(queues)
+    ]
+    specs += [ConsumerSpec(target.url, i, q, pairs, feeds=(i,)) for i, q in enumerate(queues)]
+    async with declared(target.url, Topology(queues)):
+        figures = await steady(target, specs, settings.duration, progress)
+    return {"body_bytes": size, **figures}
+
+
+async def _g(target: Target, settings: Settings, progress: Progress) -> Figures:
+    """A backlog nobody consumes, then drained by one no-ack consumer."""
+    queue = f"{run_prefix()}.backlog"
+    count = settings.count or BACKLOG
+    size = settings.size or 1024
+    publisher = PublisherSpec(target.url, 0, "", queue, size, count=count, rate=settings.rate)
+    consumer = ConsumerSpec(target.url, 0, queue, 1, expect=count)
+    async with declared(target.url, Topology([queue])) as client:
+        figures = await backlog(target, publisher, consumer, client, progress)
+    return {"body_bytes": size, **figures}
+
+
+async def _h(target: Target, settings: Settings, progress: Progress) -> Figures:
+    """A topic exchange with 10 bindings, then with 10,000: one binding matches."""
+    prefix = run_prefix()
+    exchange, hot, cold = f"{prefix}.topic", f"{prefix}.hot", f"{prefix}.cold"
+    size = settings.size or 16
+    publisher = PublisherSpec(target.url, 0, exchange, "bench.hot.k", size, rate=settings.rate)
+    specs: list[WorkerSpec] = [publisher]
+    specs.append(ConsumerSpec(target.url, 0, hot, 1))
+    matching = Binding(hot, exchange, "bench.hot.*")
+    others = [Binding(cold, exchange, _unmatched_pattern(i)) for i in range(MANY_BINDINGS - 1)]
+    topology = Topology(
+        [hot, cold],
+        exchanges=[(exchange, "topic")],
+        bindings=[matching, *others[: FEW_BINDINGS - 1]],
+    )
+    async with declared(target.url, topology) as client:
+        few = await steady(target, specs, settings.duration, progress)
+        await bind(client, others[FEW_BINDINGS - 1 :])
+        many = await steady(target, specs, settings.duration, progress)
+    ratio = many["consume_rate"] / few["consume_rate"] if few["consume_rate"] else None
     return {
-        "scenario": "persistent-confirms",
-        "messages": count,
-        "size": size,
-        "confirmed_per_s": round(count / publish_seconds),
-        "consumed_per_s": round(count / total_seconds),
+        "body_bytes": size,
+        **many,
+        "rate_10_bindings": few["consume_rate"],
+        "rate_10000_bindings": many["consume_rate"],
+        "binding_ratio": round(ratio, 3) if ratio is not None else None,
     }
 
 
-def recovery(count: int, size: int) -> dict[str, Any]:
-    """Fill a durable queue with ``count`` persistent messages, stop the broker, and time the
-    restart: until it listens, and until the first message is delivered again."""
-    data_dir = Path(tempfile.mkdtemp(prefix="amqpbroker-bench-"))
-    try:
-        broker, url = _start_broker(data_dir)
-        asyncio.run(_fill(url, count, size))
-        broker.send_signal(signal.SIGTERM)
-        broker.wait(120)
-        started = time.perf_counter()
-        broker, url = _start_broker(data_dir)
-        listening = time.perf_counter() - started
-        first, drain = asyncio.run(_first_delivery_and_drain(url, count, started))
-        broker.send_signal(signal.SIGTERM)
-        broker.wait(120)
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+def _unmatched_pattern(i: int) -> str:
+    """Binding keys that never match ``bench.hot.k`` but sit on every branch a topic trie
+    walks for it: literal words, ``*`` and ``#``."""
+    return (f"cold.{i}.*", f"bench.cold{i}.#", f"*.hot.k{i}", f"#.k{i}")[i % 4]
+
+
+SCENARIOS = [
+    Scenario("a-1to1-16b", "1 publisher -> 1 consumer, 16 B transient bodies, no-ack", _a),
+    Scenario("b-1to1-1k-ack", "as a with 1 KiB bodies, manual ack of each, prefetch 100", _b),
+    Scenario(
+        "c-persistent-confirms",
+        "1 KiB persistent to a durable queue, confirms (256 unconfirmed at most), consumer "
+        "acks (prefetch 100)",
+        _c,
+    ),
+    Scenario("d-fanout-10", "1 publisher -> fanout exchange -> 10 queues, a consumer each", _d),
+    Scenario("e-50x50", "50 publisher + 50 consumer connections on 50 queues, 16 B", _e),
+    Scenario("f-latency-2000", "1 publisher at 2,000 msg/s -> 1 consumer, 16 B: latency", _f),
+    Scenario(
+        "g-backlog-200k",
+        "200,000 x 1 KiB with no consumer, then drained: rates and broker memory",
+        _g,
+    ),
+    Scenario(
+        "h-topic-10k",
+        "topic exchange with 10, then 10,000 bindings (one matches): rate and ratio",
+        _h,
+    ),
+]
+BY_NAME = {s.name: s for s in SCENARIOS} | {s.letter: s for s in SCENARIOS}
+
+
+async def run_scenario(
+    scenario: Scenario, target: Target, settings: Settings, progress: Progress
+) -> Figures:
+    figures = await scenario.run(target, settings, progress)
     return {
-        "scenario": "recovery",
-        "messages": count,
-        "size": size,
-        "restart_to_listening_s": round(listening, 3),
-        "restart_to_first_delivery_s": round(first, 3),
-        "drain_per_s": round(drain),
+        "scenario": scenario.name,
+        "broker": target.label,
+        "duration_s": settings.duration,
+        **figures,
     }
-
-
-def _start_broker(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "amqpbroker",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    return process, line.rsplit(" ", 1)[-1].strip()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _fill(url: str, count: int, size: int) -> None:
-    connection = await BenchConnection.open(url)
-    await connection.call(
-        commands.Queue.Declare(queue="recovery", durable=True), commands.Queue.DeclareOk
-    )
-    frames = publish_frames("", "recovery", b"x" * size, persistent=True)
-    for start in range(0, count, 1000):
-        connection.writer.write(frames * min(1000, count - start))
-        await connection.writer.drain()
-    while True:  # wait until the broker has taken them all
-        ok = await connection.call(
-            commands.Queue.Declare(queue="recovery", passive=True), commands.Queue.DeclareOk
-        )
-        if (ok.message_count or 0) >= count:
-            break
-    await connection.close()
-
-
-async def _first_delivery_and_drain(url: str, count: int, started: float) -> tuple[float, float]:
-    connection = await BenchConnection.open(url)
-    received = 0
-    first = 0.0
-    done = asyncio.Event()
-
-    def on_deliver(tag: int, body: bytes) -> None:
-        nonlocal received, first
-        received += 1
-        if received == 1:
-            first = time.perf_counter() - started
-        if received >= count:
-            done.set()
-
-    connection.on_deliver = on_deliver
-    await connection.call(
-        commands.Basic.Consume(queue="recovery", no_ack=True), commands.Basic.ConsumeOk
-    )
-    consume_started = time.perf_counter()
-    await asyncio.wait_for(done.wait(), 600)
-    drain = count / (time.perf_counter() - consume_started)
-    await connection.close()
-    return first, drain

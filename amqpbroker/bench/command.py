@@ -1,0 +1,75 @@
+"""What ``amqpbroker bench`` does with its options (the click command is in ``cli.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+from .compare import REFERENCE_URL, compare, reference_target
+from .recovery import recovery
+from .report import ProgressLine, json_line, summary
+from .scenarios import BY_NAME, SCENARIOS, Scenario, Settings, run_scenario
+from .startup import startup
+from .target import Target, own_broker, url_target
+
+SCENARIO_NAMES = [s.name for s in SCENARIOS] + [s.letter for s in SCENARIOS]
+OTHER_NAMES = ["all", "startup", "recovery"]
+SINGLE_DURATION, COMPARE_DURATION = 10.0, 5.0
+
+
+def scenario_help() -> str:
+    lines = [f"  {s.name:<22} {s.description}" for s in SCENARIOS]
+    return "\n".join(lines)
+
+
+def run_bench(
+    *,
+    url: str | None,
+    scenario: str,
+    duration: float | None,
+    count: int | None,
+    size: int | None,
+    rate: float | None,
+    broker_pid: int | None,
+    compare_brokers: bool,
+    rounds: int,
+    reference_url: str = REFERENCE_URL,
+    echo: Callable[[str], None],
+) -> None:
+    if scenario == "startup":
+        echo(json_line(startup(min(count or 30, 100))))
+        return
+    if scenario == "recovery":
+        echo(json_line(recovery(count or 1_000_000, size or 1024)))
+        return
+    chosen = SCENARIOS if scenario == "all" else [BY_NAME[scenario]]
+    default = COMPARE_DURATION if compare_brokers else SINGLE_DURATION
+    settings = Settings(duration or default, count, size, rate or 0)
+    if compare_brokers:
+        reference = reference_target(reference_url)
+        asyncio.run(compare(chosen, settings, rounds, reference, echo, sys.stdout))
+        return
+    target = url_target(url, broker_pid) if url else None
+    asyncio.run(_single(chosen, settings, target, echo))
+
+
+async def _single(
+    scenarios: Sequence[Scenario],
+    settings: Settings,
+    target: Target | None,
+    echo: Callable[[str], None],
+) -> None:
+    """Each scenario once; without a target, against a fresh amqpbroker process each."""
+    for scenario in scenarios:
+        progress = ProgressLine(f"{scenario.name}", sys.stdout)
+        try:
+            if target is None:
+                with own_broker() as ours:
+                    figures = await run_scenario(scenario, ours, settings, progress)
+            else:
+                figures = await run_scenario(scenario, target, settings, progress)
+        finally:
+            progress.clear()
+        for line in [*summary(figures), json_line(figures)]:
+            echo(line)
