@@ -21,14 +21,20 @@ from clientutil import channel_error
 REPLY_QUEUE = "amq.rabbitmq.reply-to"
 
 
-def _take_request(channel: Any, queue: str) -> tuple[Any, bytes]:
-    """basic.get the request from ``queue`` (polled with a deadline): (properties, body)."""
+def _get(channel: Any, queue: str, auto_ack: bool = True) -> tuple[Any, Any, bytes]:
+    """basic.get from ``queue``, polled with a deadline: (method, properties, body)."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        method, props, body = channel.basic_get(queue, auto_ack=True)
+        method, props, body = channel.basic_get(queue, auto_ack=auto_ack)
         if method is not None:
-            return props, body
-    raise AssertionError(f"no request arrived in {queue}")
+            return method, props, body
+    raise AssertionError(f"nothing arrived in {queue}")
+
+
+def _take_request(channel: Any, queue: str) -> tuple[Any, bytes]:
+    """The next request in ``queue``: (properties, body)."""
+    _method, props, body = _get(channel, queue)
+    return props, body
 
 
 def _wait_for(connection: pika.BlockingConnection, done: Callable[[], bool]) -> None:
@@ -165,32 +171,14 @@ def test_reply_uses_next_delivery_tag_without_consuming_it(
 ) -> None:
     requester, replies, queue = _requester(connection, unique)
     requester.basic_publish("", queue, b"q", pika.BasicProperties(reply_to=REPLY_QUEUE))
-    got = _take_request_on(requester, queue)  # delivery tag 1 on the requester's channel
+    method, got, _body = _get(requester, queue, auto_ack=False)  # delivery tag 1 here
+    requester.basic_ack(method.delivery_tag)
     responder = other_connection.channel()
     responder.basic_publish("", got.reply_to, b"a")
     _wait_for(connection, lambda: bool(replies))
     requester.basic_publish("", queue, b"q2")
-    method = _get_method(requester, queue)
+    method = _get(requester, queue)[0]
     assert (replies[0][0].delivery_tag, method.delivery_tag) == (2, 2)
-
-
-def _take_request_on(channel: Any, queue: str) -> Any:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        method, props, _body = channel.basic_get(queue)
-        if method is not None:
-            channel.basic_ack(method.delivery_tag)
-            return props
-    raise AssertionError("no request")
-
-
-def _get_method(channel: Any, queue: str) -> Any:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        method, _props, _body = channel.basic_get(queue, auto_ack=True)
-        if method is not None:
-            return method
-    raise AssertionError("no message")
 
 
 async def test_rpc_round_trip_aio_pika(broker_url: str, unique: Callable[[str], str]) -> None:
