@@ -32,15 +32,16 @@ REFILL_BATCH = 5_000  # messages read back from disk at a time
 _NULL_STORE = NullStore()
 
 
-# Publisher flow control.  While a queue that its consumers are draining holds more than
-# FLOW_HIGH ready messages, the connections publishing into it are not read until it is
-# under FLOW_LOW again: publishers cannot outrun consumers without bound (RabbitMQ's credit
-# flow has that effect), and on a small machine a publisher flat out would otherwise take
-# the CPU its consumers need.  Queues whose consumers are all at their prefetch limit, or
-# that have none, never hold publishers back.  (A consumer whose client stops reading its
-# socket holds them until its heartbeats time out and the connection goes.)
+# Publisher flow control.  While a queue with consumers holds more than FLOW_HIGH ready
+# messages, the connections publishing into it are not read until it is under FLOW_LOW
+# again: publishers cannot outrun consumers without bound (RabbitMQ's credit flow has that
+# effect), and on a small machine a publisher flat out would otherwise take the CPU its
+# consumers need.  A queue without consumers never holds publishers back, and neither does
+# one whose consumers delivered nothing for FLOW_STALL seconds of a hold (stuck consumers:
+# the queue then takes publishes freely, as RabbitMQ's does, until it delivers again).
 FLOW_HIGH = 2000
 FLOW_LOW = 1000
+FLOW_STALL = 5.0
 
 
 class Queue:
@@ -77,6 +78,9 @@ class Queue:
         self._loading_count = 0  # messages on their way back from disk
         self._head_waiters: list[Callable[[], None]] = []
         self._flow_waiters: dict[object, Callable[[], None]] = {}  # publisher -> resume
+        self._flow_timer: Timer | None = None  # FLOW_STALL, while publishers are held
+        self._stalled = False  # consumers delivered nothing for FLOW_STALL: hold nobody
+        self._progress = False  # a delivery since the FLOW_STALL timer was armed
         self._next_seq = 0
         self._dispatching = False
         # x-max-priority: higher priorities first, FIFO within one (such queues do not page).
@@ -502,20 +506,37 @@ class Queue:
 
     def holds_publishers(self) -> bool:
         """Whether a publisher that just routed a message here should wait (FLOW_HIGH)."""
-        return len(self._ready) > FLOW_HIGH and self._being_drained()
+        return len(self._ready) > FLOW_HIGH and bool(self.consumers) and not self._stalled
 
     def hold_publisher(self, publisher: object, resume: Callable[[], None]) -> None:
         """``resume()`` once this queue no longer holds publishers back."""
         self._flow_waiters[publisher] = resume
+        if self._flow_timer is None:
+            self._arm_stall_timer()
+
+    def _arm_stall_timer(self) -> None:
+        self._progress = False
+        when = self.clock.now() + FLOW_STALL
+        self._flow_timer = self.clock.call_at(when, self._stalled_while_holding)
 
     def forget_publisher(self, publisher: object) -> None:
         self._flow_waiters.pop(publisher, None)
 
-    def _being_drained(self) -> bool:
-        return any(c.no_ack or not c.prefetch or c.unacked < c.prefetch for c in self.consumers)
+    def _stalled_while_holding(self) -> None:
+        self._flow_timer = None
+        if not self._flow_waiters:
+            return
+        if self._progress:  # slow, not stuck: keep holding
+            self._arm_stall_timer()
+            return
+        self._stalled = True
+        self._release_publishers()
 
     def _release_publishers(self) -> None:
-        if len(self._ready) < FLOW_LOW or not self._being_drained():
+        if len(self._ready) < FLOW_LOW or not self.consumers or self._stalled:
+            if self._flow_timer is not None:
+                self._flow_timer.cancel()
+                self._flow_timer = None
             waiting = list(self._flow_waiters.values())
             self._flow_waiters.clear()
             for resume in waiting:
@@ -543,8 +564,11 @@ class Queue:
                 envelope = self._take_head()
                 self.handed_out(envelope, not consumer.no_ack)
                 consumer.sink.deliver(consumer, envelope)
+                self._progress = True
         finally:
             self._dispatching = False
+        if self._stalled and self._progress:
+            self._stalled = False
         if self._ready and self._ready[0].expires_at is not None:
             self.expire_head()
         if self._backlog:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from test_queue import FakeSink, consumer, fill, make_queue
 
-from amqpbroker.core.queue import FLOW_HIGH, FLOW_LOW
+from amqpbroker.core.ports import ManualClock
+from amqpbroker.core.queue import FLOW_HIGH, FLOW_LOW, FLOW_STALL
 
 
 def test_a_drained_queue_far_behind_holds_publishers_until_it_catches_up() -> None:
@@ -42,13 +43,42 @@ def test_queues_without_consumers_never_hold_publishers() -> None:
     assert not queue.holds_publishers()
 
 
-def test_consumers_at_their_prefetch_limit_do_not_hold_publishers() -> None:
-    """Nothing drains such a queue until acks come: publishers must not wait on them."""
-    queue = make_queue()
+def test_consumers_at_their_prefetch_limit_hold_publishers_until_they_stall() -> None:
+    """Acks will make room, so publishers wait; but consumers that deliver nothing for
+    FLOW_STALL seconds are stuck: the publishers go, and nobody is held until the queue
+    delivers again."""
+    clock = ManualClock()
+    queue = make_queue(clock=clock)
     sink = FakeSink()
-    queue.add_consumer(consumer(queue, sink, "c", prefetch=5))
-    fill(queue, FLOW_HIGH + 10)
-    assert len(sink.delivered) == 5 and not queue.holds_publishers()
+    stuck = consumer(queue, sink, "c", prefetch=5)
+    queue.add_consumer(stuck)
+    fill(queue, FLOW_HIGH + 100)
+    assert len(sink.delivered) == 5 and queue.holds_publishers()
+    released: list[str] = []
+    queue.hold_publisher("p", lambda: released.append("p"))
+    clock.advance(FLOW_STALL - 0.1)
+    assert released == []
+    clock.advance(0.1)
+    assert released == ["p"] and not queue.holds_publishers()
+    stuck.unacked = 0  # acks arrive: the queue delivers again and holds publishers again
+    queue.dispatch()
+    assert queue.holds_publishers()
+
+
+def test_a_slow_consumer_is_not_a_stuck_one() -> None:
+    clock = ManualClock()
+    queue = make_queue(clock=clock)
+    sink = FakeSink()
+    slow = consumer(queue, sink, "c", prefetch=5)
+    queue.add_consumer(slow)
+    fill(queue, FLOW_HIGH + 100)
+    released: list[str] = []
+    queue.hold_publisher("p", lambda: released.append("p"))
+    for _ in range(3):
+        clock.advance(FLOW_STALL - 1)
+        slow.unacked = 0
+        queue.dispatch()  # five more delivered within each FLOW_STALL
+    assert released == [] and queue.holds_publishers()
 
 
 @pytest.mark.parametrize("let_go", ["cancel", "purge"])

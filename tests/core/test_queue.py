@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from amqpbroker.core.consumer import Consumer
 from amqpbroker.core.message import Envelope, Message
+from amqpbroker.core.ports import Clock
 from amqpbroker.core.queue import Queue
 
 
@@ -36,8 +37,10 @@ class FakeSink:
         self.cancelled.append(consumer.tag)
 
 
-def make_queue(name: str = "q") -> Queue:
-    return Queue(name, "/", durable=False, exclusive_owner=None, auto_delete=False, arguments={})
+def make_queue(name: str = "q", clock: Clock | None = None) -> Queue:
+    return Queue(
+        name, "/", durable=False, exclusive_owner=None, auto_delete=False, arguments={}, clock=clock
+    )
 
 
 def message(body: bytes) -> Message:
