@@ -148,8 +148,9 @@ class Queue:
 
     # -- messages -------------------------------------------------------------------------------
 
-    def enqueue(self, message: Message) -> bool:
-        """Add a message; False when the queue is full and refuses it (reject-publish)."""
+    def enqueue(self, message: Message, dispatch: bool = True) -> bool:
+        """Add a message; False when the queue is full and refuses it (reject-publish).
+        ``dispatch=False``: the caller dispatches later (a run of publishes, in one go)."""
         if self.overflow != "drop-head" and self._full_for(message):
             if self.overflow == "reject-publish-dlx":
                 self.dead_letter(self, [Envelope(message, 0)], "maxlen")
@@ -174,7 +175,7 @@ class Queue:
             self._insert_by_priority(envelope)
         else:
             self._ready.append(envelope)
-        if self.consumers:
+        if dispatch and self.consumers:
             self.dispatch()
         if envelope.expires_at is not None:
             self.expire_head()

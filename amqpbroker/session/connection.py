@@ -105,6 +105,7 @@ class ConnectionSession:
         self._transport_paused = False
         self.commands_held = False
         self._held_by_queues: set[Queue] = set()  # publisher flow control (core.queue FLOW_HIGH)
+        self._undispatched: dict[Queue, None] = {}  # queues published into, not yet dispatched
         self._input_resumed = False
         self.throttle = PublisherThrottle(
             alarm or ResourceAlarm(), lambda: self.client_capability("connection.blocked")
@@ -187,6 +188,8 @@ class ConnectionSession:
             self.state = State.CLOSED
             self.release()
         finally:
+            if self._undispatched:
+                self._dispatch_enqueued()
             self._flush_confirms()
 
     def hold_commands(self) -> None:
@@ -208,6 +211,20 @@ class ConnectionSession:
         if unblocked is not None and self.state is State.OPEN:
             self.send_method(0, unblocked)
         self._resume_input()
+
+    def enqueued_into(self, queue: Queue) -> None:
+        """A publish landed in ``queue``: its consumers get it once this run of publishes
+        ends (the next other command, or the end of the input at hand): one dispatch per
+        run instead of one per message."""
+        self._undispatched[queue] = None
+
+    def _dispatch_enqueued(self) -> None:
+        queues = list(self._undispatched)
+        self._undispatched.clear()
+        for queue in queues:
+            queue.dispatch()
+            if queue.holds_publishers():
+                self.held_by(queue)
 
     def held_by(self, queue: Queue) -> None:
         """A queue this connection published into is far behind its consumers: stop reading
@@ -304,6 +321,8 @@ class ConnectionSession:
             self.state = State.CLOSED
 
     def _dispatch(self, channel: int, command: Method | Content) -> None:
+        if self._undispatched and not isinstance(command, Content):
+            self._dispatch_enqueued()  # deliveries keep their order with other commands
         if channel == 0:
             self._handle_channel_zero(command)
             return

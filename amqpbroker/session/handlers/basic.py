@@ -158,10 +158,10 @@ def route(
         direct_reply.deliver_replies(channel.connection.broker, keys, message)
     stored, accepted = False, True
     if queues:
+        conn = channel.connection
         for queue in queues:
-            accepted = queue.enqueue(message) and accepted
-            if queue.holds_publishers():
-                channel.connection.held_by(queue)
+            accepted = queue.enqueue(message, dispatch=False) and accepted
+            conn.enqueued_into(queue)
         stored = message.store_ref is not None
     elif publish.mandatory:
         _return_unroutable(channel, message)
