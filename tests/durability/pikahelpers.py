@@ -5,17 +5,13 @@ from __future__ import annotations
 import contextlib
 import signal
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pika
 import pika.exceptions
 import pytest
 from brokerproc import Node, assert_clean, poll_until
-
-from amqpbroker.storage.codec import decode_definition
-from amqpbroker.storage.records import read_records
-from amqpbroker.storage.store import queue_directory_name
+from datadir import index_dir  # noqa: F401 (re-exported for the tests here)
 
 FORCED = "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'"
 PERSISTENT = 2
@@ -82,18 +78,6 @@ def get_all(ch: Any, queue: str) -> list[tuple[Any, Any, bytes]]:
         if method is None:
             return got
         got.append((method, properties, body))
-
-
-def index_dir(data_dir: Path, name: str, vhost: str = "/") -> Path:
-    """Where queue ``name``'s index lives: the directory its latest declaration names."""
-    directory = queue_directory_name(vhost, name)
-    log = data_dir / "definitions.log"
-    if log.exists():
-        for _, payload in read_records(log, log.read_bytes()):
-            entry = decode_definition(payload)
-            if entry.get("op") == "queue" and (entry["vhost"], entry["name"]) == (vhost, name):
-                directory = entry.get("directory", directory)
-    return data_dir / "queues" / directory
 
 
 def segment_files(node: Node) -> list[str]:

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from datadir import index_dir
 from pamqp import commands
 from pamqp.header import ContentHeader
 
@@ -23,10 +24,9 @@ from amqpbroker.core.message import Envelope, Message
 from amqpbroker.core.ports import Clock
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
-from amqpbroker.storage.codec import decode_definition
 from amqpbroker.storage.records import read_records
 from amqpbroker.storage.recovery import RecoveryReport, recover
-from amqpbroker.storage.store import DurableStore, queue_directory_name
+from amqpbroker.storage.store import DurableStore
 
 TIMEOUT = 10.0
 OWNER = object()  # the "connection" declaring things
@@ -153,18 +153,6 @@ async def restart(node: Node, open_node: Callable[..., Node], **store_options: A
 def segments(data_dir: Path) -> list[str]:
     directory = data_dir / "messages"
     return sorted(p.name for p in directory.glob("*.seg")) if directory.exists() else []
-
-
-def index_dir(data_dir: Path, name: str, vhost: str = "/") -> Path:
-    """Where queue ``name``'s index lives: the directory its latest declaration names."""
-    directory = queue_directory_name(vhost, name)
-    log = data_dir / "definitions.log"
-    if log.exists():
-        for _, payload in read_records(log, log.read_bytes()):
-            entry = decode_definition(payload)
-            if entry.get("op") == "queue" and (entry["vhost"], entry["name"]) == (vhost, name):
-                directory = entry.get("directory", directory)
-    return data_dir / "queues" / directory
 
 
 def index_files(data_dir: Path, name: str) -> list[str]:
