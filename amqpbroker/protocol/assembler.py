@@ -61,13 +61,37 @@ class Content:
         return self.method.index >> 16, self.method.index & 0xFFFF
 
 
+# Publishers mostly repeat a few exchange/routing-key pairs: their decoded methods are kept.
+_PUBLISH_CACHE_SIZE = 256
+
+
 class CommandAssembler:
     """Turns method, header and body frames into methods and complete publishes."""
 
-    __slots__ = ("_pending",)
+    __slots__ = ("_pending", "_publishes")
 
     def __init__(self) -> None:
         self._pending: dict[int, Content] = {}
+        self._publishes: dict[bytes, Publish] = {}
+
+    def _decode_publish(self, payload: bytes) -> Publish:
+        publish = self._publishes.get(payload)
+        if publish is None:
+            publish = decode_publish(payload)
+            if len(self._publishes) >= _PUBLISH_CACHE_SIZE:
+                self._publishes.clear()
+            self._publishes[payload] = publish
+        return publish
+
+    def whole_publish(self, channel: int, method: bytes, header: bytes) -> Publish:
+        """A publish whose frames came together (``framing.FRAME_PUBLISH``), after the
+        checks the frame-by-frame path makes, in its order (the framing ones are done)."""
+        if channel in self._pending:
+            self.method_frame(channel, method)  # raises UnexpectedFrame, as it would there
+        publish = self._decode_publish(method)
+        if not properties_well_formed(header):
+            raise InternalError("")  # what RabbitMQ answers to unparsable properties
+        return publish
 
     def method_frame(self, channel: int, payload: bytes) -> Method | Content | None:
         """A method, or None when it opened a content assembly."""
@@ -79,7 +103,7 @@ class CommandAssembler:
             raise FrameError(f"type 1, {frame_octets(payload)}: unknown_frame")
         head = payload[:4]
         if head == _PUBLISH_PREFIX:
-            self._pending[channel] = Content(decode_publish(payload))
+            self._pending[channel] = Content(self._decode_publish(payload))
             return None
         method = decode_method(payload)
         if head in _OTHER_CONTENT_METHODS:

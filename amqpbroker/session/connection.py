@@ -47,6 +47,7 @@ from amqpbroker.protocol.framing import (
     FRAME_METHOD,
     FRAME_MIN_SIZE,
     FRAME_OVERHEAD,
+    FRAME_PUBLISH,
     HEARTBEAT_FRAME,
     FrameReader,
 )
@@ -67,6 +68,7 @@ from .throttle import PublisherThrottle, ResourceAlarm
 
 log = logging.getLogger(__name__)
 
+PUBLISH_IDS = (60, 40)
 # Output bytes per loop tick after which deliveries wait for the next tick.
 OUTPUT_HIGH_WATER = 1 << 20
 
@@ -170,9 +172,16 @@ class ConnectionSession:
                 data = self._handshake.receive_header(data)
                 if not data:
                     return
-            for frame_type, channel, payload in self._reader.feed(data):
-                self._handle_frame(frame_type, channel, payload)
-                if self.closed or self.input_paused:
+            # Under a resource alarm every content frame counts (throttle): no whole publishes.
+            whole = self.state is State.OPEN and not self.throttle.alarm_raised
+            for frame_type, channel, payload, header, body in self._reader.read_commands(
+                data, whole
+            ):
+                if frame_type == FRAME_PUBLISH:
+                    self._handle_publish(channel, payload, header, body)
+                else:
+                    self._handle_frame(frame_type, channel, payload)
+                if self._must_stop_reading():
                     return
         except AMQPError as error:
             if self.state in SILENT_STATES and not isinstance(error, ConnectionAccessRefused):
@@ -191,6 +200,12 @@ class ConnectionSession:
             if self._undispatched:
                 self._dispatch_enqueued()
             self._flush_confirms()
+
+    def _must_stop_reading(self) -> bool:
+        """``closed or input_paused``, cheaply: it is asked after every frame."""
+        if self.state is State.OPEN:
+            return self.commands_held or bool(self._held_by_queues) or self.throttle.blocked
+        return self.state is State.CLOSED or self.commands_held
 
     def hold_commands(self) -> None:
         """Stop handling input (it stays buffered) until ``release_commands``: a reply this
@@ -306,6 +321,21 @@ class ConnectionSession:
         else:
             raise FrameError(f"type {frame_type}, {frame_octets(payload)}: unknown_frame")
 
+    def _handle_publish(self, channel: int, method: bytes, header: bytes, body: bytes) -> None:
+        """A whole basic.publish (``framing.read_commands``): what its three frames do."""
+        if self.state is not State.OPEN:
+            return  # closing: only close and close-ok matter
+        publish = self._assembler.whole_publish(channel, method, header)
+        chan = self.channels.get(channel)
+        if chan is None or chan.state is not ChannelState.OPEN:
+            content = Content(publish, header=header, body_size=len(body), parts=[body])
+            self._dispatch(channel, content)  # what it says about a channel not open
+            return
+        try:
+            handle_content(chan, publish, header, body)
+        except AMQPError as error:
+            self._command_failed(chan, error, PUBLISH_IDS)
+
     def _closing_frame(self, frame_type: int, channel: int, payload: bytes) -> None:
         """After we sent connection.close, only close-ok (or a crossing close) matters."""
         if frame_type != FRAME_METHOD or channel != 0 or len(payload) < 4:
@@ -349,11 +379,15 @@ class ConnectionSession:
             else:
                 self._run_handler(chan, command)
         except AMQPError as error:
-            if not error.class_id:
-                error.class_id, error.method_id = _command_ids(command)
-            if error.connection_level:
-                raise
-            self.close_channel_with_error(chan, error)
+            self._command_failed(chan, error, _command_ids(command))
+
+    def _command_failed(self, chan: Channel, error: AMQPError, ids: tuple[int, int]) -> None:
+        """A command on ``chan`` failed: the channel closes, or the connection (re-raised)."""
+        if not error.class_id:
+            error.class_id, error.method_id = ids
+        if error.connection_level:
+            raise error
+        self.close_channel_with_error(chan, error)
 
     @staticmethod
     def _run_handler(chan: Channel, method: Method) -> None:

@@ -41,6 +41,11 @@ class PublisherThrottle:
         self._told = False
         self.blocked = False
 
+    @property
+    def alarm_raised(self) -> bool:
+        """While the alarm is on, every content frame must be seen (``content_received``)."""
+        return self._alarm.reason is not None
+
     def content_received(self) -> Method | None:
         """A content frame was handled: under an alarm the connection is now blocked.
 
