@@ -21,6 +21,8 @@ class Message:
         "_properties",
         "body",
         "exchange",
+        "frames",
+        "frames_key",
         "header",
         "persistent",
         "priority",
@@ -52,6 +54,10 @@ class Message:
         self.ttl: int | None = None  # per-message TTL in ms (the expiration property)
         self.priority = 0  # the priority property (0 when absent)
         self._properties: Any = None
+        # The session's encoding of header and body, for one (channel, frame size): every
+        # delivery of a fanned-out message on such a channel reuses it.
+        self.frames_key = -1
+        self.frames = b""
 
     @property
     def properties(self) -> Any:
@@ -61,8 +67,9 @@ class Message:
         return self._properties
 
     def reset_properties(self) -> None:
-        """The header bytes changed: decode them afresh when next asked."""
+        """The header bytes changed: decode (and encode) them afresh when next asked."""
         self._properties = None
+        self.frames_key = -1
 
     @property
     def headers(self) -> dict[str, Any]:

@@ -22,7 +22,6 @@ _U32 = struct.Struct(">I")
 _U16 = struct.Struct(">H")
 _PUBLISH_HEAD = struct.Struct(">IHB")  # method index, ticket, exchange length
 _CONTENT_HEADER = struct.Struct(">HHQ")  # class id, weight, body size
-_DELIVER_PREFIX = _U32.pack(0x003C003C)
 _GET_OK_PREFIX = _U32.pack(0x003C0047)
 _RETURN_PREFIX = _U32.pack(0x003C0032)
 _TAG_AND_BIT = struct.Struct(">QB")
@@ -149,28 +148,59 @@ def content_header_fields(header: bytes) -> tuple[int, int, int]:
     return int(class_id), int(weight), int(body_size)
 
 
+_METHOD_HEAD = struct.Struct(">BHII")  # frame header + method index
+_DELIVER_INDEX = 0x003C003C
+
+
+def content_frames(channel: int, header: bytes, body: bytes, max_body: int) -> bytes:
+    """The content header frame and the body frames (``max_body`` octets at most each)."""
+    pack = FRAME_HEADER_STRUCT.pack
+    size = len(body)
+    if size <= max_body:
+        if not size:
+            return pack(FRAME_HEADER, channel, len(header)) + header + FRAME_END_BYTE
+        return b"".join(
+            (
+                pack(FRAME_HEADER, channel, len(header)),
+                header,
+                FRAME_END_BYTE,
+                pack(FRAME_BODY, channel, size),
+                body,
+                FRAME_END_BYTE,
+            )
+        )
+    parts: list[bytes | memoryview] = [pack(FRAME_HEADER, channel, len(header)), header]
+    view = memoryview(body)
+    for start in range(0, size, max_body):
+        chunk = view[start : start + max_body]
+        parts += (FRAME_END_BYTE, pack(FRAME_BODY, channel, len(chunk)), chunk)
+    parts.append(FRAME_END_BYTE)
+    return b"".join(parts)
+
+
 def _content_frames(
     channel: int, method_payload: bytes, header: bytes, body: bytes, max_body: int
 ) -> bytes:
-    pack = FRAME_HEADER_STRUCT.pack
-    parts: list[bytes | memoryview] = [
-        pack(FRAME_METHOD, channel, len(method_payload)),
-        method_payload,
-        FRAME_END_BYTE,
-        pack(FRAME_HEADER, channel, len(header)),
-        header,
-        FRAME_END_BYTE,
-    ]
-    size = len(body)
-    if size <= max_body:
-        if size:
-            parts += (pack(FRAME_BODY, channel, size), body, FRAME_END_BYTE)
-    else:
-        view = memoryview(body)
-        for start in range(0, size, max_body):
-            chunk = view[start : start + max_body]
-            parts += (pack(FRAME_BODY, channel, len(chunk)), chunk, FRAME_END_BYTE)
-    return b"".join(parts)
+    method = FRAME_HEADER_STRUCT.pack(FRAME_METHOD, channel, len(method_payload))
+    content = content_frames(channel, header, body, max_body)
+    return b"".join((method, method_payload, FRAME_END_BYTE, content))
+
+
+def deliver_frame(
+    channel: int, consumer_tag: bytes, delivery_tag: int, redelivered: bool, routing: bytes
+) -> bytes:
+    """The Basic.Deliver method frame; ``consumer_tag`` and ``routing`` are pre-encoded."""
+    return b"".join(
+        (
+            _METHOD_HEAD.pack(
+                FRAME_METHOD, channel, 13 + len(consumer_tag) + len(routing), _DELIVER_INDEX
+            ),
+            consumer_tag,
+            _TAG_AND_BIT.pack(delivery_tag, redelivered),
+            routing,
+            FRAME_END_BYTE,
+        )
+    )
 
 
 def encode_deliver(
@@ -184,10 +214,8 @@ def encode_deliver(
     max_body: int,
 ) -> bytes:
     """Basic.Deliver + content; ``consumer_tag`` and ``routing`` are pre-encoded short strings."""
-    payload = (
-        _DELIVER_PREFIX + consumer_tag + _TAG_AND_BIT.pack(delivery_tag, redelivered) + routing
-    )
-    return _content_frames(channel, payload, header, body, max_body)
+    method = deliver_frame(channel, consumer_tag, delivery_tag, redelivered, routing)
+    return method + content_frames(channel, header, body, max_body)
 
 
 def encode_get_ok(

@@ -59,14 +59,17 @@ def encode_frame(frame_type: int, channel: int, payload: bytes) -> bytes:
 class FrameReader:
     """Splits a byte stream into frames, enforcing frame_max and the frame-end octet."""
 
-    __slots__ = ("_buffer", "frame_max")
+    __slots__ = ("_buffer", "_wanted", "frame_max")
 
     def __init__(self, frame_max: int = FRAME_MIN_SIZE) -> None:
-        self._buffer = bytearray()
+        self._buffer = bytearray()  # an incomplete frame (or input not read yet: ``push``)
+        self._wanted = 0  # octets the buffer needs before a frame can complete in it
         self.frame_max = frame_max
 
     def push(self, data: bytes) -> None:
         """Buffer bytes without parsing them yet (the reader's owner is busy)."""
+        if not self._buffer:
+            self._wanted = 0
         self._buffer += data
 
     def feed(self, data: bytes) -> Iterator[Frame]:
@@ -80,19 +83,26 @@ class FrameReader:
     def read_commands(self, data: bytes, whole_publishes: bool = True) -> Iterator[Command]:
         """Like ``feed``, but with whole publishes as single ``FRAME_PUBLISH`` items."""
         buf = self._buffer
-        buf += data
+        if buf:  # parse from one bytes object: its slices are the payloads, copied once
+            buf += data
+            if len(buf) < self._wanted:
+                return  # (a large body arriving piece by piece is not copied each time)
+            data = bytes(buf)
+            buf.clear()
         offset = 0
-        end = len(buf)
+        end = len(data)
         unpack = FRAME_HEADER_STRUCT.unpack_from
+        wanted = 7
         try:
             while end - offset >= 7:
-                if whole_publishes and buf[offset] == FRAME_METHOD:
-                    publish = self._whole_publish(buf, offset, end)
+                # (octet 10 is the low octet of the method id: 40 is basic.publish's)
+                if whole_publishes and end - offset > 11 and data[offset + 10] == 40:
+                    publish = self._whole_publish(data, offset, end)
                     if publish is not None:
                         offset, command = publish
                         yield command
                         continue
-                frame_type, channel, size = unpack(buf, offset)
+                frame_type, channel, size = unpack(data, offset)
                 # RabbitMQ tolerates payloads up to frame_max: clients miscount the 8 octets
                 # of frame overhead.  The payload is not read, hence "all octets = <<>>".
                 if size > self.frame_max:
@@ -106,30 +116,35 @@ class FrameReader:
                     )
                 stop = offset + 7 + size
                 if stop >= end:
+                    wanted = stop + 1 - offset
                     break
-                payload = bytes(buf[offset + 7 : stop])
-                if buf[stop] != FRAME_END:
+                payload = data[offset + 7 : stop]
+                if data[stop] != FRAME_END:
                     raise FrameError(
                         erlang.after(
                             f"type {frame_type}, {erlang.frame_octets(payload)}: ",
                             "invalid_frame_end_marker",
-                            str(buf[stop]),
+                            str(data[stop]),
                         )
                     )
                 offset = stop + 1
                 yield frame_type, channel, payload, b"", b""
         finally:
-            del buf[:offset]
+            if offset < end:  # what is left (or what the caller did not take) waits
+                buf += data[offset:]
+                self._wanted = wanted
 
-    def _whole_publish(self, buf: bytearray, offset: int, end: int) -> tuple[int, Command] | None:
+    def _whole_publish(self, buf: bytes, offset: int, end: int) -> tuple[int, Command] | None:
         """(offset after it, the FRAME_PUBLISH item) when a whole, well-formed publish starts
         at ``offset``; None to leave it to the frame-by-frame path."""
         if end - offset < 11:
             return None
-        _, channel, size, index = _METHOD_HEAD.unpack_from(buf, offset)
+        kind, channel, size, index = _METHOD_HEAD.unpack_from(buf, offset)
         method_end = offset + 7 + size
         frame_max = self.frame_max
-        if index != _PUBLISH_INDEX or size < 4 or size > frame_max or not channel:
+        if kind != FRAME_METHOD or index != _PUBLISH_INDEX or size < 4 or size > frame_max:
+            return None
+        if not channel:
             return None
         if method_end + 22 > end:  # a content header frame: 7 + 14 octets at least, and its end
             return None
@@ -151,8 +166,8 @@ class FrameReader:
             or buf[header_end] != FRAME_END
         ):
             return None
-        method = bytes(buf[offset + 7 : method_end])
-        header = bytes(buf[header_at + 7 : header_end])
+        method = buf[offset + 7 : method_end]
+        header = buf[header_at + 7 : header_end]
         if not body_size:
             return header_end + 1, (FRAME_PUBLISH, channel, method, header, b"")
         body_at = header_end + 1
@@ -169,7 +184,7 @@ class FrameReader:
             or buf[body_end] != FRAME_END
         ):
             return None
-        body = bytes(buf[body_at + 7 : body_end])
+        body = buf[body_at + 7 : body_end]
         return body_end + 1, (FRAME_PUBLISH, channel, method, header, body)
 
 

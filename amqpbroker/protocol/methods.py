@@ -74,6 +74,10 @@ def decode_method(payload: bytes) -> Method:
     Arguments that do not decode exactly, with nothing left over, are 501 FRAME_ERROR
     "cannot decode <<...>>", as in RabbitMQ.
     """
+    if len(payload) == 13:  # the size of basic.ack, nack and reject: the hot ones
+        settlement = _decode_settlement(payload)
+        if settlement is not None:
+            return settlement
     (index,) = _METHOD_ID.unpack_from(payload)
     cls = _INDEX.get(index)
     if cls is None:
@@ -105,6 +109,24 @@ def decode_method(payload: bytes) -> Method:
             terms = table_terms(arguments, table_offset, types)
             with_table.arguments = TypedTable(with_table.arguments, types, terms)
     return method
+
+
+_SETTLEMENT = struct.Struct(">IQB")  # method index, delivery tag, bits
+_ACK_INDEX = commands.Basic.Ack.index
+_NACK_INDEX = commands.Basic.Nack.index
+_REJECT_INDEX = commands.Basic.Reject.index
+
+
+def _decode_settlement(payload: bytes) -> Method | None:
+    """basic.ack, nack or reject without the general decoder (None: another method)."""
+    index, tag, bits = _SETTLEMENT.unpack(payload)
+    if index == _ACK_INDEX:
+        return commands.Basic.Ack(tag, bool(bits & 1))
+    if index == _NACK_INDEX:
+        return commands.Basic.Nack(tag, bool(bits & 1), bool(bits & 2))
+    if index == _REJECT_INDEX:
+        return commands.Basic.Reject(tag, bool(bits & 1))
+    return None
 
 
 def _unmarshal(method: Method, data: bytes) -> int | None:

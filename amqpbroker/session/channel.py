@@ -23,7 +23,7 @@ from amqpbroker.core.message import Envelope, Message
 from amqpbroker.core.queue import Queue
 from amqpbroker.errors import PreconditionFailed
 from amqpbroker.protocol.delivery_count import with_delivery_count
-from amqpbroker.protocol.fastcodec import Publish, encode_confirm, encode_deliver
+from amqpbroker.protocol.fastcodec import Publish, content_frames, deliver_frame, encode_confirm
 from amqpbroker.protocol.methods import Method, encode_method, make_method
 
 from . import direct_reply
@@ -99,21 +99,20 @@ class Channel:
             consumer.unacked += 1
             self.limited_unacked += 1
         message = envelope.message
-        header = message.header
-        if envelope.delivery_count:  # a quorum queue's redelivery says how often it came back
-            header = with_delivery_count(header, envelope.delivery_count)
-        self.connection.write(
-            encode_deliver(
-                self.number,
-                consumer.tag_bytes,
-                tag,
-                envelope.redelivered,
-                message.routing,
-                header,
-                message.body,
-                self.connection.max_body,
-            )
+        conn = self.connection
+        number = self.number
+        conn.write(
+            deliver_frame(number, consumer.tag_bytes, tag, envelope.redelivered, message.routing)
         )
+        if envelope.delivery_count:  # a quorum queue's redelivery says how often it came back
+            header = with_delivery_count(message.header, envelope.delivery_count)
+            conn.write(content_frames(number, header, message.body, conn.max_body))
+            return
+        key = number << 32 | conn.max_body
+        if message.frames_key != key:
+            message.frames = content_frames(number, message.header, message.body, conn.max_body)
+            message.frames_key = key
+        conn.write(message.frames)
 
     def consumer_cancelled(self, consumer: Consumer) -> None:
         if self.consumers.pop(consumer.tag, None) is None:

@@ -227,11 +227,13 @@ class ConnectionSession:
             self.send_method(0, unblocked)
         self._resume_input()
 
-    def enqueued_into(self, queue: Queue) -> None:
-        """A publish landed in ``queue``: its consumers get it once this run of publishes
+    def enqueued_into(self, queues: list[Queue]) -> None:
+        """A publish landed in ``queues``: their consumers get it once this run of publishes
         ends (the next other command, or the end of the input at hand): one dispatch per
         run instead of one per message."""
-        self._undispatched[queue] = None
+        undispatched = self._undispatched
+        for queue in queues:
+            undispatched[queue] = None
 
     def _dispatch_enqueued(self) -> None:
         queues = list(self._undispatched)

@@ -133,3 +133,10 @@ def test_any_chunking_gives_the_frames_feed_gives(groups, sizes):
         items += reader.read_commands(data[position : position + size])
         position += size
     assert as_frames(items) == frames
+
+
+def test_publish_octets_in_a_body_frame_are_not_a_publish():
+    frames = [(FRAME_BODY, 1, PUBLISH), (FRAME_HEADER, 1, content_header(0))]
+    items = list(FrameReader().read_commands(wire(frames)))
+    assert as_frames(items) == frames
+    assert all(kind != FRAME_PUBLISH for kind, *_ in items)

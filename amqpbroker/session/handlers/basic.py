@@ -53,25 +53,14 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     if publish.immediate:
         raise NotImplemented_("immediate=true", class_id=60, method_id=40)
     vhost = _vhost(channel)
-    exchange = vhost.exchange(publish.exchange)
+    exchange = vhost.exchanges.get(publish.exchange) or vhost.exchange(publish.exchange)
     if exchange.internal:
         raise AccessRefused(
             f"cannot publish to internal exchange '{exchange.name}' in vhost '{vhost.name}'"
         )
     message = Message(publish.exchange, publish.routing_key, publish.route_bytes, header, body)
-    if len(header) >= 14:  # the property checks, in RabbitMQ's order
-        if header[12] & _REPLY_TO_FLAG:
-            _direct_reply_to(channel, message)
-        if header[13] & _USER_ID_FLAG:
-            _check_user_id(channel, message)
-        if header[12] & (_EXPIRATION_FLAG | _PRIORITY_FLAG):
-            _read_ttl_and_priority(message)
-        if header[12] & _HEADERS_FLAG:
-            _sender_selected(message)
-        mode = delivery_mode(header)
-        if mode > 2:
-            raise PreconditionFailed(f"invalid message: {{delivery_mode_unknown,{mode}}}")
-        message.persistent = mode == 2
+    if len(header) >= 14 and (header[12] or header[13]):
+        _read_properties(channel, message)
     if channel.tx is not None:
         channel.tx.publishes.append((publish, message))
         return
@@ -79,6 +68,23 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     if channel.confirm_mode:
         channel.publish_seq += 1
         channel.confirm_published(channel.publish_seq, after_disk=stored, ok=accepted)
+
+
+def _read_properties(channel: Channel, message: Message) -> None:
+    """What the broker takes from the properties, checked in RabbitMQ's order."""
+    header = message.header
+    if header[12] & _REPLY_TO_FLAG:
+        _direct_reply_to(channel, message)
+    if header[13] & _USER_ID_FLAG:
+        _check_user_id(channel, message)
+    if header[12] & (_EXPIRATION_FLAG | _PRIORITY_FLAG):
+        _read_ttl_and_priority(message)
+    if header[12] & _HEADERS_FLAG:
+        _sender_selected(message)
+    mode = delivery_mode(message.header)
+    if mode > 2:
+        raise PreconditionFailed(f"invalid message: {{delivery_mode_unknown,{mode}}}")
+    message.persistent = mode == 2
 
 
 def _direct_reply_to(channel: Channel, message: Message) -> None:
@@ -151,21 +157,20 @@ def route(
 
     Returns (stored: it went to disk, accepted: no full queue refused it).
     """
+    conn = channel.connection
     queues = _vhost(channel).route(exchange, publish.routing_key, message)
     if not exchange.name and (message.sender_keys or publish.routing_key.startswith(_REPLY_PREFIX)):
         # Direct replies are delivered on the side and, as in RabbitMQ, do not count as routed.
         keys = (publish.routing_key, *message.sender_keys)
-        direct_reply.deliver_replies(channel.connection.broker, keys, message)
+        direct_reply.deliver_replies(conn.broker, keys, message)
     stored, accepted = False, True
     if queues:
-        conn = channel.connection
         for queue in queues:
             accepted = queue.enqueue(message, dispatch=False) and accepted
-            conn.enqueued_into(queue)
+        conn.enqueued_into(queues)
         stored = message.store_ref is not None
     elif publish.mandatory:
         _return_unroutable(channel, message)
-    conn = channel.connection
     published = conn.broker.published
     if published is not None:  # an embedded broker keeps a record for tests
         mandatory, number = publish.mandatory, channel.number
