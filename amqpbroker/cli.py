@@ -12,11 +12,10 @@ from typing import Any
 
 import click
 
-from amqpbroker.bench import command as bench_command
-from amqpbroker.bench.compare import REFERENCE_URL
+from amqpbroker.bench import catalog
 from amqpbroker.config import MEMORY, BrokerConfig
 from amqpbroker.server.app import BrokerServer
-from amqpbroker.server.embedded import log_loop_exception, new_event_loop
+from amqpbroker.server.loop import log_loop_exception, new_event_loop
 from amqpbroker.storage.lock import DataDirInUse
 from amqpbroker.storage.records import CorruptStore
 
@@ -94,13 +93,11 @@ async def _serve(config: BrokerConfig) -> None:
     await server.stop()
 
 
-@main.command(epilog="Scenarios:\n\n\b\n" + bench_command.scenario_help())
+@main.command(epilog="Scenarios:\n\n\b\n" + catalog.scenario_help())
 @click.option("--url", default=None, help="Broker to load; default: a fresh amqpbroker process.")
 @click.option(
     "--scenario",
-    type=click.Choice(
-        bench_command.SCENARIO_NAMES + bench_command.OTHER_NAMES, case_sensitive=False
-    ),
+    type=click.Choice(catalog.SCENARIO_NAMES + catalog.OTHER_NAMES, case_sensitive=False),
     default="all",
     metavar="NAME",
     show_default=True,
@@ -141,7 +138,7 @@ async def _serve(config: BrokerConfig) -> None:
 @click.option("--rounds", type=int, default=3, show_default=True, help="With --compare.")
 @click.option(
     "--reference-url",
-    default=REFERENCE_URL,
+    default=catalog.REFERENCE_URL,
     show_default=True,
     help="With --compare: the RabbitMQ to compare with.",
 )
@@ -161,6 +158,8 @@ def bench(
 
     One process per connection; each run prints a summary and one JSON line.
     """
+    from amqpbroker.bench import command as bench_command  # noqa: PLC0415 (heavy: see catalog)
+
     bench_command.run_bench(
         url=url,
         scenario=scenario.lower(),

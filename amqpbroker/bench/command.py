@@ -6,21 +6,15 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from .compare import REFERENCE_URL, compare, reference_target
+from .catalog import REFERENCE_URL
+from .compare import compare, reference_target
 from .recovery import recovery
 from .report import ProgressLine, json_line, summary
 from .scenarios import BY_NAME, SCENARIOS, Scenario, Settings, run_scenario
 from .startup import startup
 from .target import Target, own_broker, url_target
 
-SCENARIO_NAMES = [s.name for s in SCENARIOS] + [s.letter for s in SCENARIOS]
-OTHER_NAMES = ["all", "startup", "recovery"]
 SINGLE_DURATION, COMPARE_DURATION = 10.0, 5.0
-
-
-def scenario_help() -> str:
-    lines = [f"  {s.name:<22} {s.description}" for s in SCENARIOS]
-    return "\n".join(lines)
 
 
 def run_bench(

@@ -21,7 +21,6 @@ from .runs import Figures
 from .scenarios import Scenario, Settings, run_scenario
 from .target import Target, own_broker, url_target
 
-REFERENCE_URL = "amqp://guest:guest@127.0.0.1:5673/"
 OURS, THEIRS = "amqpbroker", "RabbitMQ"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from .catalog import SCENARIO_DESCRIPTIONS
 from .runs import Figures, Progress, backlog, steady
 from .target import Target
 from .topology import Binding, Topology, bind, declared, run_prefix
@@ -173,28 +174,10 @@ def _unmatched_pattern(i: int) -> str:
     return (f"cold.{i}.*", f"bench.cold{i}.#", f"*.hot.k{i}", f"#.k{i}")[i % 4]
 
 
+_RUNS = {"a": _a, "b": _b, "c": _c, "d": _d, "e": _e, "f": _f, "g": _g, "h": _h}
 SCENARIOS = [
-    Scenario("a-1to1-16b", "1 publisher -> 1 consumer, 16 B transient bodies, no-ack", _a),
-    Scenario("b-1to1-1k-ack", "as a with 1 KiB bodies, manual ack of each, prefetch 100", _b),
-    Scenario(
-        "c-persistent-confirms",
-        "1 KiB persistent to a durable queue, confirms (256 unconfirmed at most), consumer "
-        "acks (prefetch 100)",
-        _c,
-    ),
-    Scenario("d-fanout-10", "1 publisher -> fanout exchange -> 10 queues, a consumer each", _d),
-    Scenario("e-50x50", "50 publisher + 50 consumer connections on 50 queues, 16 B", _e),
-    Scenario("f-latency-2000", "1 publisher at 2,000 msg/s -> 1 consumer, 16 B: latency", _f),
-    Scenario(
-        "g-backlog-200k",
-        "200,000 x 1 KiB with no consumer, then drained: rates and broker memory",
-        _g,
-    ),
-    Scenario(
-        "h-topic-10k",
-        "topic exchange with 10, then 10,000 bindings (one matches): rate and ratio",
-        _h,
-    ),
+    Scenario(name, description, _RUNS[name[0]])
+    for name, description in SCENARIO_DESCRIPTIONS.items()
 ]
 BY_NAME = {s.name: s for s in SCENARIOS} | {s.letter: s for s in SCENARIOS}
 

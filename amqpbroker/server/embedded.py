@@ -18,14 +18,13 @@ from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
-import uvloop
-
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.ports import Clock
 
 from .app import BrokerServer
 from .faults import AwaitableRestart, BlockingRestart, Faults
 from .inspection import Inspection
+from .loop import log_loop_exception, new_event_loop
 from .vhost_admin import VhostAdmin
 from .virtual_time import VirtualTime, choose_clock
 
@@ -38,15 +37,6 @@ def _config(overrides: dict[str, Any]) -> BrokerConfig:
     overrides.setdefault("port", 0)
     overrides.setdefault("record_published", True)  # for broker.published
     return dataclasses.replace(BrokerConfig(), **overrides)
-
-
-def log_loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    exc = context.get("exception")
-    log.error(
-        "unhandled error in the event loop: %s",
-        context.get("message"),
-        exc_info=exc if isinstance(exc, BaseException) else None,
-    )
 
 
 class BrokerPowers(Inspection, VirtualTime, Faults, VhostAdmin):
@@ -202,8 +192,3 @@ class BrokerThread(BrokerPowers, BlockingRestart):
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
