@@ -83,6 +83,10 @@ class CommandAssembler:
             self._publishes[payload] = publish
         return publish
 
+    def assembling(self, channel: int) -> bool:
+        """True while a content-bearing method on ``channel`` waits for its content."""
+        return channel in self._pending
+
     def whole_publish(self, channel: int, method: bytes, header: bytes) -> Publish:
         """A publish whose frames came together (``framing.FRAME_PUBLISH``), after the
         checks the frame-by-frame path makes, in its order (the framing ones are done)."""

@@ -159,9 +159,17 @@ class Channel:
         merged.update(self.unacked)
         self.unacked = dict(sorted(merged.items()))
 
-    def settle(self, entries: list[Unacked], outcome: str) -> None:
+    def ack(self, delivery_tag: int, multiple: bool) -> list[Queue]:
+        """basic.ack outside a transaction; returns the queues that may deliver more on this
+        channel now (the caller has them dispatch once the input at hand is handled)."""
+        entries = self.take_unacked(delivery_tag, multiple)
+        self.settle(entries, "ack", resume=False)
+        return [consumer.queue for consumer in self.consumers.values()]
+
+    def settle(self, entries: list[Unacked], outcome: str, resume: bool = True) -> None:
         """Apply an ack ('ack'), a requeue ('requeue'), a drop ('drop') or the requeue of a
-        closing channel ('release') to deliveries."""
+        closing channel ('release') to deliveries (``resume``: then let the channel's
+        consumers take more)."""
         if outcome == "requeue":
             entries = settled_order(entries)
         by_queue: dict[int, tuple[Queue, list[Envelope]]] = {}
@@ -178,7 +186,8 @@ class Channel:
                 queue.forget(envelopes)
                 if outcome == "drop":  # rejected or nacked without requeue
                     queue.dead_letter(queue, envelopes, "rejected")
-        self.resume_consumers()
+        if resume:
+            self.resume_consumers()
 
     def resume_consumers(self) -> None:
         """Capacity may have freed: let the queues of this channel's consumers dispatch."""

@@ -15,6 +15,7 @@ connection.close, ignore everything but close/close-ok, and the transport drops 
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -69,6 +70,9 @@ from .throttle import PublisherThrottle, ResourceAlarm
 log = logging.getLogger(__name__)
 
 PUBLISH_IDS = (60, 40)
+ACK_IDS = (60, 80)
+_ACK_PREFIX = b"\x00\x3c\x00\x50"
+_ACK = struct.Struct(">IQB")  # method index, delivery tag, multiple
 # Output bytes per loop tick after which deliveries wait for the next tick.
 OUTPUT_HIGH_WATER = 1 << 20
 
@@ -107,7 +111,8 @@ class ConnectionSession:
         self._transport_paused = False
         self.commands_held = False
         self._held_by_queues: set[Queue] = set()  # publisher flow control (core.queue FLOW_HIGH)
-        self._undispatched: dict[Queue, None] = {}  # queues published into, not yet dispatched
+        # Queues to dispatch at the end of a run of publishes and acks: published into?
+        self._undispatched: dict[Queue, bool] = {}
         self._input_resumed = False
         self.throttle = PublisherThrottle(
             alarm or ResourceAlarm(), lambda: self.client_capability("connection.blocked")
@@ -198,7 +203,7 @@ class ConnectionSession:
             self.release()
         finally:
             if self._undispatched:
-                self._dispatch_enqueued()
+                self._dispatch_pending()
             self._flush_confirms()
 
     def _must_stop_reading(self) -> bool:
@@ -227,20 +232,22 @@ class ConnectionSession:
             self.send_method(0, unblocked)
         self._resume_input()
 
-    def enqueued_into(self, queues: list[Queue]) -> None:
-        """A publish landed in ``queues``: their consumers get it once this run of publishes
-        ends (the next other command, or the end of the input at hand): one dispatch per
-        run instead of one per message."""
+    def dispatch_later(self, queues: list[Queue], published: bool = True) -> None:
+        """A publish landed in ``queues`` (or, not ``published``, an ack freed room for their
+        consumers): they deliver once this run of publishes and acks ends (at the next
+        other command, or the end of the input at hand): one dispatch per run, not per
+        message.  Only the queues published into may then hold this connection back."""
         undispatched = self._undispatched
         for queue in queues:
-            undispatched[queue] = None
+            if published or queue not in undispatched:
+                undispatched[queue] = published
 
-    def _dispatch_enqueued(self) -> None:
-        queues = list(self._undispatched)
+    def _dispatch_pending(self) -> None:
+        queues = list(self._undispatched.items())
         self._undispatched.clear()
-        for queue in queues:
+        for queue, published in queues:
             queue.dispatch()
-            if queue.holds_publishers():
+            if published and queue.holds_publishers():
                 self.held_by(queue)
 
     def held_by(self, queue: Queue) -> None:
@@ -308,6 +315,9 @@ class ConnectionSession:
             if channel == 0 and len(payload) >= 4:
                 self._handle_channel_zero(decode_method(payload))
                 return
+            if len(payload) == 13 and payload[:4] == _ACK_PREFIX:
+                self._handle_ack(channel, payload)
+                return
             command = self._assembler.method_frame(channel, payload)
             if command is not None:
                 self._dispatch(channel, command)
@@ -338,6 +348,23 @@ class ConnectionSession:
         except AMQPError as error:
             self._command_failed(chan, error, PUBLISH_IDS)
 
+    def _handle_ack(self, channel: int, payload: bytes) -> None:
+        """basic.ack, the most frequent method: the consumers it frees take more once the
+        input at hand is handled (one dispatch for a run of acks, as for publishes)."""
+        chan = self.channels.get(channel)
+        if chan is None or chan.state is not ChannelState.OPEN or chan.tx is not None:
+            command = self._assembler.method_frame(channel, payload)
+            if command is not None:
+                self._dispatch(channel, command)
+            return
+        if self._assembler.assembling(channel):
+            self._assembler.method_frame(channel, payload)  # raises UnexpectedFrame
+        _, delivery_tag, bits = _ACK.unpack(payload)
+        try:
+            self.dispatch_later(chan.ack(delivery_tag, bool(bits & 1)), published=False)
+        except AMQPError as error:
+            self._command_failed(chan, error, ACK_IDS)
+
     def _closing_frame(self, frame_type: int, channel: int, payload: bytes) -> None:
         """After we sent connection.close, only close-ok (or a crossing close) matters."""
         if frame_type != FRAME_METHOD or channel != 0 or len(payload) < 4:
@@ -354,7 +381,7 @@ class ConnectionSession:
 
     def _dispatch(self, channel: int, command: Method | Content) -> None:
         if self._undispatched and not isinstance(command, Content):
-            self._dispatch_enqueued()  # deliveries keep their order with other commands
+            self._dispatch_pending()  # deliveries keep their order with other commands
         if channel == 0:
             self._handle_channel_zero(command)
             return

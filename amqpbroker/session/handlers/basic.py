@@ -167,7 +167,7 @@ def route(
     if queues:
         for queue in queues:
             accepted = queue.enqueue(message, dispatch=False) and accepted
-        conn.enqueued_into(queues)
+        conn.dispatch_later(queues)
         stored = message.store_ref is not None
     elif publish.mandatory:
         _return_unroutable(channel, message)
