@@ -92,8 +92,8 @@ class CommandAssembler:
         checks the frame-by-frame path makes, in its order (the framing ones are done)."""
         if channel in self._pending:
             self.method_frame(channel, method)  # raises UnexpectedFrame, as it would there
-        publish = self._decode_publish(method)
-        if not properties_well_formed(header):
+        publish = self._publishes.get(method) or self._decode_publish(method)
+        if (header[12] or header[13]) and not properties_well_formed(header):
             raise InternalError("")  # what RabbitMQ answers to unparsable properties
         return publish
 

@@ -84,6 +84,8 @@ def delivery_mode(header: bytes) -> int:
     (flags,) = _U16.unpack_from(header, 12)
     if not flags & _DELIVERY_MODE_FLAG:
         return 0
+    if not flags & 0xE000:  # nothing before it: the usual case
+        return header[14] if len(header) > 14 else 0
     offset = 14
     try:
         for flag, kind in _SKIPPED_BEFORE_DELIVERY_MODE:
@@ -114,7 +116,16 @@ PROPERTY_LAYOUT = (
     (0x0008, "s"),
     (0x0004, "s"),
 )
-_LAYOUTS: dict[int, tuple[int | str, ...]] = {}
+# Per flags value: the kinds of the properties present, or their total size when every one
+# of them is of fixed size (delivery-mode, priority, timestamp).
+_LAYOUTS: dict[int, tuple[int | str, ...] | int] = {}
+
+
+def _layout(flags: int) -> tuple[int | str, ...] | int:
+    kinds = tuple(kind for bit, kind in PROPERTY_LAYOUT if flags & bit)
+    if all(isinstance(kind, int) for kind in kinds):
+        return sum(int(kind) for kind in kinds)
+    return kinds
 
 
 def properties_well_formed(header: bytes) -> bool:
@@ -125,7 +136,9 @@ def properties_well_formed(header: bytes) -> bool:
         return True
     kinds = _LAYOUTS.get(flags)
     if kinds is None:
-        kinds = _LAYOUTS[flags] = tuple(kind for bit, kind in PROPERTY_LAYOUT if flags & bit)
+        kinds = _LAYOUTS[flags] = _layout(flags)
+    if isinstance(kinds, int):
+        return 14 + kinds <= len(header)
     offset, end = 14, len(header)
     try:
         for kind in kinds:

@@ -184,8 +184,8 @@ class ConnectionSession:
             ):
                 if frame_type == FRAME_PUBLISH:
                     self._handle_publish(channel, payload, header, body)
-                else:
-                    self._handle_frame(frame_type, channel, payload)
+                    continue  # (a publish never pauses input: a connection error raises)
+                self._handle_frame(frame_type, channel, payload)
                 if self._must_stop_reading():
                     return
         except AMQPError as error:
