@@ -15,7 +15,7 @@ import click
 from amqpbroker.bench import catalog
 from amqpbroker.config import MEMORY, BrokerConfig
 from amqpbroker.server.app import BrokerServer
-from amqpbroker.server.loop import log_loop_exception, new_event_loop
+from amqpbroker.server.loop import log_loop_exception, new_event_loop, tune_garbage_collector
 from amqpbroker.storage.lock import DataDirInUse
 from amqpbroker.storage.records import CorruptStore
 
@@ -87,6 +87,7 @@ async def _serve(config: BrokerConfig) -> None:
         loop.add_signal_handler(signum, stop.set)
     server = BrokerServer(config)
     await server.start()
+    tune_garbage_collector()
     click.echo(f"amqpbroker listening on {config.url(config.host, server.port)}")
     await stop.wait()
     log.info("shutting down")
