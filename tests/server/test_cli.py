@@ -515,3 +515,19 @@ def test_bad_config_value_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "heartbeat" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_tunes_the_garbage_collector_for_a_broker_process():
+    """(A broker process of its own: an embedded broker leaves its program's settings.)"""
+    script = (
+        "import gc\n"
+        "from amqpbroker.server.loop import YOUNG_COLLECTION_EVERY, tune_garbage_collector\n"
+        "before = gc.get_threshold()[0]\n"
+        "tune_garbage_collector()\n"
+        "tuned = gc.get_threshold()[0] == YOUNG_COLLECTION_EVERY\n"
+        "print(before, tuned, gc.get_freeze_count() > 0)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["700", "True", "True"]
