@@ -4,7 +4,8 @@ Theory of operation: binding keys are split on '.' (the empty key is zero words,
 RabbitMQ) and stored along a path of trie nodes; each node holds the destinations whose
 key ends there.  Matching a routing key walks the trie word by word trying the literal word,
 then '*' (exactly one word), then '#' (zero or more words), so the cost depends on the key
-and on the patterns that can match it, not on the number of bindings.
+and on the patterns that can match it, not on the number of bindings.  Publishers reuse a
+few routing keys, so the sets matched are remembered until the bindings change.
 """
 
 from __future__ import annotations
@@ -28,19 +29,25 @@ class _Node(Generic[T]):
         self.destinations: dict[T, int] = {}  # destination -> number of bindings ending here
 
 
+MATCH_CACHE_SIZE = 1024  # routing keys whose matches are remembered (then forgotten at once)
+
+
 class TopicTrie(Generic[T]):
     """Binding patterns to destinations; ``match(routing_key)`` returns the matching set."""
 
     def __init__(self) -> None:
         self._root: _Node[T] = _Node()
+        self._matches: dict[str, frozenset[T]] = {}
 
     def add(self, pattern: str, destination: T) -> None:
+        self._matches.clear()
         node = self._root
         for word in split_words(pattern):
             node = node.children.setdefault(word, _Node())
         node.destinations[destination] = node.destinations.get(destination, 0) + 1
 
     def remove(self, pattern: str, destination: T) -> None:
+        self._matches.clear()
         path = [self._root]
         words = split_words(pattern)
         for word in words:
@@ -61,10 +68,15 @@ class TopicTrie(Generic[T]):
                 break
             del path[depth - 1].children[words[depth - 1]]
 
-    def match(self, routing_key: str) -> set[T]:
-        found: set[T] = set()
-        self._walk(self._root, split_words(routing_key), 0, found, set())
-        return found
+    def match(self, routing_key: str) -> frozenset[T]:
+        matched = self._matches.get(routing_key)
+        if matched is None:
+            found: set[T] = set()
+            self._walk(self._root, split_words(routing_key), 0, found, set())
+            if len(self._matches) >= MATCH_CACHE_SIZE:
+                self._matches.clear()
+            matched = self._matches[routing_key] = frozenset(found)
+        return matched
 
     def _walk(
         self,

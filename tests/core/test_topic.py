@@ -365,3 +365,38 @@ def test_repeated_hash_patterns_stay_polynomial():
     found, visits = visits_for(trie, ".".join(["a"] * 40))
     assert found == {"a"}
     assert visits < 20 * 41 * 10
+
+
+def test_remembered_matches_follow_binding_changes():
+    trie: TopicTrie[str] = TopicTrie()
+    trie.add("a.*", "q1")
+    assert trie.match("a.b") == {"q1"}
+    trie.add("#", "q2")
+    assert trie.match("a.b") == {"q1", "q2"}
+    trie.remove("a.*", "q1")
+    assert trie.match("a.b") == {"q2"}
+    trie.remove("#", "q2")
+    assert trie.match("a.b") == set()
+
+
+@given(
+    steps=st.lists(
+        st.tuples(st.booleans(), st.sampled_from(["a.*", "#", "a.b", "*.b", "a.#.b"])),
+        max_size=12,
+    ),
+    keys=st.lists(st.sampled_from(["a.b", "a", "a.x.b", ""]), min_size=1, max_size=4),
+)
+def test_matches_after_any_adds_and_removes_equal_a_fresh_walk(steps, keys):
+    trie: TopicTrie[str] = TopicTrie()
+    bound: list[str] = []
+    for adding, pattern in steps:
+        for key in keys:
+            trie.match(key)  # remembered, then possibly stale
+        if adding:
+            trie.add(pattern, pattern)
+            bound.append(pattern)
+        elif pattern in bound:
+            trie.remove(pattern, pattern)
+            bound.remove(pattern)
+    for key in keys:
+        assert trie.match(key) == {p for p in bound if reference_match(p, key)}
