@@ -54,8 +54,9 @@ class Message:
         self.ttl: int | None = None  # per-message TTL in ms (the expiration property)
         self.priority = 0  # the priority property (0 when absent)
         self._properties: Any = None
-        # The session's encoding of header and body, for one (channel, frame size): every
-        # delivery of a fanned-out message on such a channel reuses it.
+        # The session's encoding of header and body for one (channel, frame size), kept for
+        # a message routed to several queues: their deliveries on such a channel reuse it.
+        # (-1: not kept, 0: to be kept once encoded.)
         self.frames_key = -1
         self.frames = b""
 
@@ -67,9 +68,8 @@ class Message:
         return self._properties
 
     def reset_properties(self) -> None:
-        """The header bytes changed: decode (and encode) them afresh when next asked."""
+        """The header bytes changed: decode them afresh when next asked."""
         self._properties = None
-        self.frames_key = -1
 
     @property
     def headers(self) -> dict[str, Any]:

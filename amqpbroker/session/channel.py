@@ -108,6 +108,9 @@ class Channel:
             header = with_delivery_count(message.header, envelope.delivery_count)
             conn.write(content_frames(number, header, message.body, conn.max_body))
             return
+        if message.frames_key < 0:
+            conn.write(content_frames(number, message.header, message.body, conn.max_body))
+            return
         key = number << 32 | conn.max_body
         if message.frames_key != key:
             message.frames = content_frames(number, message.header, message.body, conn.max_body)

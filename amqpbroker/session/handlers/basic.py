@@ -165,6 +165,8 @@ def route(
         direct_reply.deliver_replies(conn.broker, keys, message)
     stored, accepted = False, True
     if queues:
+        if len(queues) > 1:
+            message.frames_key = 0  # its deliveries share one encoding (see Channel.deliver)
         for queue in queues:
             accepted = queue.enqueue(message, dispatch=False) and accepted
         conn.dispatch_later(queues)
