@@ -163,11 +163,21 @@ class Channel:
         self.unacked = dict(sorted(merged.items()))
 
     def ack(self, delivery_tag: int, multiple: bool) -> list[Queue]:
-        """basic.ack outside a transaction; returns the queues that may deliver more on this
-        channel now (the caller has them dispatch once the input at hand is handled)."""
+        """basic.ack outside a transaction.  Returns the queues that may deliver more on this
+        channel, for the caller to dispatch once the input at hand is handled: those whose
+        only consumer is here.  The others dispatch now: which of several consumers gets
+        the next message depends on the order of acks and deliveries (RabbitMQ's queue
+        sees each ack on its own), and so does a channel-wide prefetch."""
         entries = self.take_unacked(delivery_tag, multiple)
         self.settle(entries, "ack", resume=False)
-        return [consumer.queue for consumer in self.consumers.values()]
+        later = []
+        for consumer in list(self.consumers.values()):
+            queue = consumer.queue
+            if len(queue.consumers) == 1 and not self.global_prefetch:
+                later.append(queue)
+            else:
+                queue.dispatch()
+        return later
 
     def settle(self, entries: list[Unacked], outcome: str, resume: bool = True) -> None:
         """Apply an ack ('ack'), a requeue ('requeue'), a drop ('drop') or the requeue of a

@@ -84,3 +84,31 @@ def test_an_ack_inside_a_publish_is_an_unexpected_frame(broker):
             "UNEXPECTED_FRAME - expected content header for class 60, "
             "got non content header frame instead"
         )
+
+
+def test_acks_for_a_queue_with_several_consumers_are_seen_one_by_one(broker):
+    """As RabbitMQ: low's ack frees it first, so m2 goes to low although high outranks it."""
+    with RawAMQP.connect(broker.host, broker.port) as c:
+        c.open_channel(1)
+        c.send_method(1, commands.Queue.Declare(queue="", exclusive=True))
+        _, ok = c.expect_method(commands.Queue.DeclareOk)
+        c.send(b"".join(RawAMQP.publish_bytes(1, "", ok.queue, b"m%d" % i) for i in range(4)))
+        c.send_method(1, commands.Basic.Qos(prefetch_count=1))
+        c.expect_method(commands.Basic.QosOk)
+        first = []
+        for tag, priority in (("low", 0), ("high", 1)):
+            arguments = {"x-priority": priority}
+            consume = commands.Basic.Consume(queue=ok.queue, consumer_tag=tag, arguments=arguments)
+            c.send_method(1, consume)
+            c.expect_method(commands.Basic.ConsumeOk)
+            first.append(consumed(c))
+        assert first == [("low", 1, b"m0"), ("high", 2, b"m1")]
+        c.send(ack_frame(1, 1) + ack_frame(1, 2))
+        assert [consumed(c) for _ in range(2)] == [("low", 3, b"m2"), ("high", 4, b"m3")]
+
+
+def consumed(c: RawAMQP) -> tuple[str, int, bytes]:
+    _, deliver = c.expect_method(commands.Basic.Deliver)
+    c.recv_frame()  # content header
+    _, body = c.recv_frame()
+    return deliver.consumer_tag, deliver.delivery_tag, body.value
