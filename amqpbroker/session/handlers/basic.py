@@ -37,6 +37,7 @@ _EXPIRATION_FLAG = 0x01  # expiration's bit in the high byte of the property fla
 _EXPIRATION_PROPERTY = 0x0100
 _PRIORITY_FLAG = 0x08  # priority's bit in header[12]
 _HEADERS_FLAG = 0x20  # headers' bit in header[12]
+_DELIVERY_MODE_FLAG = 0x10  # delivery-mode's bit in header[12]
 _REPLY_TO_FLAG = 0x02  # reply-to's bit in header[12]
 _REPLY_TO_PROPERTY = 0x0200
 _REPLY_QUEUE = direct_reply.REPLY_QUEUE.encode()
@@ -59,7 +60,9 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
             f"cannot publish to internal exchange '{exchange.name}' in vhost '{vhost.name}'"
         )
     message = Message(publish.exchange, publish.routing_key, publish.route_bytes, header, body)
-    if len(header) >= 14 and (header[12] or header[13]):
+    if header[12] == _DELIVERY_MODE_FLAG and not header[13] and len(header) == 15:
+        _set_delivery_mode(message, header[14])  # the one property set: a common case
+    elif header[12] or header[13]:
         _read_properties(channel, message)
     if channel.tx is not None:
         channel.tx.publishes.append((publish, message))
@@ -81,7 +84,10 @@ def _read_properties(channel: Channel, message: Message) -> None:
         _read_ttl_and_priority(message)
     if header[12] & _HEADERS_FLAG:
         _sender_selected(message)
-    mode = delivery_mode(message.header)
+    _set_delivery_mode(message, delivery_mode(message.header))
+
+
+def _set_delivery_mode(message: Message, mode: int) -> None:
     if mode > 2:
         raise PreconditionFailed(f"invalid message: {{delivery_mode_unknown,{mode}}}")
     message.persistent = mode == 2
