@@ -41,6 +41,12 @@ class Store(Protocol):
     def removed(self, queue: Queue, seqs: list[int], refs: list[StoreRef]) -> None:
         """Stored messages left a queue (acked, dropped, purged)."""
 
+    @property
+    def batch_number(self) -> int:
+        """The batch being recorded now (numbers only grow).  ``when_durable`` callbacks
+        registered during a batch run once it and all before it are on disk, so one
+        callback serves every record of its batch.  0: a store that is never behind."""
+
     def when_durable(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once everything recorded so far is on disk."""
 
@@ -52,6 +58,7 @@ class NullStore:
     """No durability: the in-memory broker."""
 
     paging = False
+    batch_number = 0
 
     def vhost_added(self, name: str) -> None:
         pass

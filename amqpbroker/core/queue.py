@@ -342,7 +342,7 @@ class Queue:
     def handed_out(self, envelope: Envelope, acknowledged_later: bool) -> None:
         """A message left the queue for a consumer or basic.get."""
         message = envelope.message
-        if self.durable and self.keeps_on_disk(message) and message.store_ref is not None:
+        if self.durable and message.store_ref is not None and self.keeps_on_disk(message):
             if acknowledged_later:
                 self.store.delivered(self, envelope)
             else:
@@ -352,10 +352,15 @@ class Queue:
         """Acked or dropped (or requeued into a deleted queue): they leave for good."""
         if not self.durable:
             return
-        stored = [e for e in envelopes if self.keeps_on_disk(e.message) and e.message.store_ref]
-        if stored:
-            refs = [e.message.store_ref for e in stored if e.message.store_ref is not None]
-            self.store.removed(self, [e.seq for e in stored], refs)
+        seqs, refs = [], []
+        for envelope in envelopes:
+            message = envelope.message
+            ref = message.store_ref
+            if ref is not None and self.keeps_on_disk(message):
+                seqs.append(envelope.seq)
+                refs.append(ref)
+        if seqs:
+            self.store.removed(self, seqs, refs)
 
     def requeue(self, envelopes: list[Envelope], closing: bool = False) -> None:
         """Put unacked messages back in their original positions, marked redelivered

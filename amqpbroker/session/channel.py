@@ -14,7 +14,7 @@ import enum
 from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pamqp import commands
 
@@ -74,7 +74,10 @@ class Channel:
         self.tx: Transaction | None = None
         self.most_recent_queue = ""
         self.held_cancellations: list[str] | None = None
-        self._unconfirmed: deque[list[Any]] = deque()  # [seq, settled, ok], publish order
+        # (seq, store batch it waits for or 0, ok), in publish order; see confirm_published
+        self._unconfirmed: deque[tuple[int, int, bool]] = deque()
+        self._durable_batch = 0  # every store batch up to this one is on disk
+        self._awaited_batch = 0  # the last batch a when_durable callback waits for
 
     def __repr__(self) -> str:
         return f"<Channel {self.number} {self.state.value}>"
@@ -213,17 +216,23 @@ class Channel:
         """Publish ``seq`` is settled: ack (``ok``) or nack, once on disk when ``after_disk``.
 
         Confirms go out in publish order: one waiting for the disk holds back those after
-        it, so a ``multiple`` ack never covers a message that is not yet safe.
+        it, so a ``multiple`` ack never covers a message that is not yet safe.  A message's
+        records are in the store batch being filled as it is published; one callback per
+        batch (not per message) tells the channel that batch, and all before it, are on disk.
         """
-        entry: list[Any] = [seq, not after_disk, ok]
-        self._unconfirmed.append(entry)
+        batch = 0
         if after_disk:
-            self.connection.broker.store.when_durable(partial(self._on_disk, entry))
-        else:
+            store = self.connection.broker.store
+            batch = store.batch_number
+        self._unconfirmed.append((seq, batch, ok))
+        if batch <= self._durable_batch:  # (a store without batches says 0: already safe)
             self.connection.confirms_pending.add(self)
+        elif batch != self._awaited_batch:
+            self._awaited_batch = batch
+            store.when_durable(partial(self._on_disk, batch))
 
-    def _on_disk(self, entry: list[Any]) -> None:
-        entry[1] = True
+    def _on_disk(self, batch: int) -> None:
+        self._durable_batch = max(self._durable_batch, batch)
         self.flush_confirms()
 
     def flush_confirms(self) -> None:
@@ -232,8 +241,9 @@ class Channel:
         if self.state is not ChannelState.OPEN:
             pending.clear()
             return
+        durable = self._durable_batch
         run_end, run_length = 0, 0
-        while pending and pending[0][1]:
+        while pending and pending[0][1] <= durable:
             seq, _, ok = pending.popleft()
             if ok:
                 run_end, run_length = seq, run_length + 1

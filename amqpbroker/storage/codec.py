@@ -6,16 +6,23 @@ import base64
 import json
 import struct
 from typing import Any
+from zlib import crc32
 
 from pamqp import decode, encode
 
 from amqpbroker.core.message import Message
 
+from .records import HEAD, MAGIC, length_crc
+
 _U32 = struct.Struct(">I")
 _ENQUEUE = struct.Struct(">cQIQI")  # b"E", seq, segment, offset, size
 _EXPIRING = struct.Struct(">cQIQIq")  # b"T", the same, expiry (ms since the epoch)
 _SEQ = struct.Struct(">cQ")  # b"D" delivered / b"A" removed, seq
+_RUN = struct.Struct(">cQQ")  # b"d" delivered / b"a" removed, first seq, last seq
 ENQUEUE, EXPIRING, DELIVERED, REMOVED, MOVED = b"E", b"T", b"D", b"A", b"M"
+DELIVERED_RUN, REMOVED_RUN = b"d", b"a"
+_RUN_KIND = {DELIVERED: DELIVERED_RUN, REMOVED: REMOVED_RUN}
+_EVENT_KIND = {DELIVERED_RUN: DELIVERED, REMOVED_RUN: REMOVED}
 
 
 # -- messages -------------------------------------------------------------------------------------
@@ -24,6 +31,17 @@ ENQUEUE, EXPIRING, DELIVERED, REMOVED, MOVED = b"E", b"T", b"D", b"A", b"M"
 def encode_message(message: Message) -> bytes:
     """routing (exchange + routing key short strings) | header length | header | body."""
     return b"".join((message.routing, _U32.pack(len(message.header)), message.header, message.body))
+
+
+def message_record(message: Message) -> tuple[bytes, bytes]:
+    """``encode_record(encode_message(message))`` in one pass, as (head, body): the body
+    is not copied here (the writer joins what it appends)."""
+    header = message.header
+    prefix = message.routing + _U32.pack(len(header)) + header
+    body = message.body
+    length = len(prefix) + len(body)
+    crc = crc32(body, crc32(prefix, crc32(_U32.pack(length))))
+    return HEAD.pack(MAGIC, length, crc) + prefix, body
 
 
 def decode_message(payload: bytes) -> Message:
@@ -58,11 +76,50 @@ def encode_seq_event(kind: bytes, seq: int) -> bytes:
     return _SEQ.pack(kind, seq)
 
 
+# Whole records of the fixed-size entries, for the hot path (the CRC of their length
+# field is a constant).
+_ENQUEUE_CRC = length_crc(_ENQUEUE.size)
+_SEQ_CRC = length_crc(_SEQ.size)
+_RUN_CRC = length_crc(_RUN.size)
+
+
+def enqueue_record(seq: int, ref: tuple[int, int, int]) -> bytes:
+    """``encode_record(encode_enqueue(seq, ref))``."""
+    segment, offset, size = ref
+    payload = _ENQUEUE.pack(ENQUEUE, seq, segment, offset, size)
+    return HEAD.pack(MAGIC, _ENQUEUE.size, crc32(payload, _ENQUEUE_CRC)) + payload
+
+
+def seq_event_record(kind: bytes, seq: int) -> bytes:
+    """``encode_record(encode_seq_event(kind, seq))``."""
+    payload = _SEQ.pack(kind, seq)
+    return HEAD.pack(MAGIC, _SEQ.size, crc32(payload, _SEQ_CRC)) + payload
+
+
+def seq_run_record(kind: bytes, first: int, last: int) -> bytes:
+    """The DELIVERED or REMOVED event of every seq from ``first`` to ``last``, as one
+    record (a single seq gets the short ``seq_event_record``)."""
+    if first == last:
+        return seq_event_record(kind, first)
+    payload = _RUN.pack(_RUN_KIND[kind], first, last)
+    return HEAD.pack(MAGIC, _RUN.size, crc32(payload, _RUN_CRC)) + payload
+
+
+def decode_run(payload: bytes) -> tuple[bytes, range] | None:
+    """(DELIVERED or REMOVED, the seqs) when ``payload`` is an event for each seq of a
+    run (``seq_run_record``), as if each had its own entry; None for any other entry."""
+    kind = _EVENT_KIND.get(payload[:1])
+    if kind is None:
+        return None
+    _, first, last = _RUN.unpack(payload)
+    return kind, range(first, last + 1)
+
+
 def decode_index_entry(
     payload: bytes,
 ) -> tuple[bytes, int, tuple[int, int, int] | None, int | None]:
     """(kind, seq, ref or None, expiry in ms since the epoch or None); an expiring enqueue
-    comes back as kind ENQUEUE."""
+    comes back as kind ENQUEUE.  (Runs: ``decode_run``.)"""
     kind = payload[:1]
     if kind in (ENQUEUE, MOVED):
         _, seq, segment, offset, size = _ENQUEUE.unpack(payload)

@@ -19,8 +19,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 MAGIC = b"\xab\x51"
-_HEAD = struct.Struct(">2sII")  # magic, payload length, crc32
-HEAD_SIZE = _HEAD.size
+HEAD = struct.Struct(">2sII")  # magic, payload length, crc32
+HEAD_SIZE = HEAD.size
 MAX_RECORD = 512 * 1024 * 1024
 
 
@@ -30,15 +30,21 @@ class CorruptStore(Exception):
 
 def encode_record(payload: bytes) -> bytes:
     length = len(payload)
-    crc = zlib.crc32(payload, zlib.crc32(length.to_bytes(4, "big")))
-    return _HEAD.pack(MAGIC, length, crc) + payload
+    crc = zlib.crc32(payload, length_crc(length))
+    return HEAD.pack(MAGIC, length, crc) + payload
+
+
+def length_crc(length: int) -> int:
+    """The CRC of a record's length field, which the CRC of its payload continues (for
+    encoders that build whole records in one go, with ``HEAD``)."""
+    return zlib.crc32(length.to_bytes(4, "big"))
 
 
 def _record_at(data: bytes | memoryview, offset: int) -> tuple[bytes, int] | None:
     """The payload at ``offset`` and the offset after it, or None if not a valid record."""
     if len(data) - offset < HEAD_SIZE:
         return None
-    magic, length, crc = _HEAD.unpack_from(data, offset)
+    magic, length, crc = HEAD.unpack_from(data, offset)
     start, end = offset + HEAD_SIZE, offset + HEAD_SIZE + length
     if magic != MAGIC or length > MAX_RECORD or end > len(data):
         return None

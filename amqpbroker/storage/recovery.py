@@ -35,6 +35,7 @@ from .codec import (
     decode_arguments,
     decode_definition,
     decode_index_entry,
+    decode_run,
     encode_definition,
     encode_seq_event,
 )
@@ -257,6 +258,11 @@ def _recover_queue(
         number = int(path.stem)
         count = 0
         for _, payload in read_records(path):
+            count += 1
+            run = decode_run(payload)
+            if run is not None:
+                _replay_run(live, *run)
+                continue
             kind, seq, ref, expiry = decode_index_entry(payload)
             if kind == ENQUEUE:
                 live[seq] = [ref, False, number, expiry]
@@ -267,7 +273,6 @@ def _recover_queue(
                 live[seq][0] = ref
             elif kind == REMOVED:
                 live.pop(seq, None)
-            count += 1
         entries_seen += count
         index.segment, index.entries_in_segment = number, count
         if entries_seen >= PROGRESS_EVERY:
@@ -296,6 +301,18 @@ def _recover_queue(
         )
         _append_removals(index, lost)
     return len(live) - len(lost)
+
+
+def _replay_run(live: dict[int, list[Any]], kind: bytes, seqs: range) -> None:
+    """A DELIVERED or REMOVED run: the event for each of its seqs."""
+    if kind == REMOVED:
+        for seq in seqs:
+            live.pop(seq, None)
+        return
+    for seq in seqs:
+        entry = live.get(seq)
+        if entry is not None:
+            entry[1] = True
 
 
 def _append_removals(index: QueueIndex, seqs: list[int]) -> None:

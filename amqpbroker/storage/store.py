@@ -5,11 +5,15 @@ Theory of operation (layout under the data directory):
                          as a replayable log
   messages/NNNNNNNN.seg  message records; a message routed to several queues is written once
   queues/<id>/NNNNNNNN.idx  per durable queue: enqueue (seq -> message ref, and the expiry as
-                            wall-clock ms if it has one), delivered, removed
+                            wall-clock ms if it has one), delivered, removed (these two as
+                            runs of consecutive seqs, one record a run)
 
 Everything is appended through the group-commit writer; the loop only assigns offsets.  A
-message's location (segment, offset, size) is known as soon as it is appended, so queues can
-page it out while the bytes are still on their way to disk; reads go through the writer
+loop tick's records go into one numbered batch (``batch_number``), handed over at the end of
+the tick; a publisher confirm waits for its message's batch, with one callback per batch.
+Delivered and removed events wait for the end of the tick (or a gap in the seqs) as runs.
+A message's location (segment, offset, size) is known as soon as it is appended, so queues
+can page it out while the bytes are still on their way to disk; reads go through the writer
 thread after the writes before them, so they always find their bytes.
 
 Space comes back in three ways.  A message segment is deleted once no queue holds any message
@@ -47,8 +51,9 @@ from .codec import (
     encode_definition,
     encode_enqueue,
     encode_expiring_enqueue,
-    encode_message,
-    encode_seq_event,
+    enqueue_record,
+    message_record,
+    seq_run_record,
 )
 from .records import encode_record, read_records_at
 from .writer import Batch, GroupCommitWriter
@@ -86,6 +91,14 @@ class QueueIndex:
     first_seqs: list[int] = field(default_factory=list)  # first seq of each live segment
     segments: list[int] = field(default_factory=list)  # their numbers, oldest first
     live: list[int] = field(default_factory=list)  # live messages enqueued in each
+    # Where this index's records go in the batch being filled: its chunk list there, for
+    # which batch and which index segment (looked up again when either changes).
+    chunks: list[bytes] = field(default_factory=list)
+    chunks_batch: int = 0
+    chunks_segment: int = 0
+    # DELIVERED and REMOVED events not appended yet, as runs of consecutive seqs (kind ->
+    # [first, last]): one record per run, appended when it breaks or at the flush.
+    runs: dict[bytes, list[int]] = field(default_factory=dict)
 
     def path(self, number: int) -> Path:
         return self.directory / segment_name(number, "idx")
@@ -97,10 +110,17 @@ class QueueIndex:
             self.live.append(0)
         self.live[-1] += 1
 
-    def note_removed(self, seq: int) -> None:
-        position = bisect_right(self.first_seqs, seq) - 1
-        if position >= 0:
-            self.live[position] -= 1
+    def note_removed(self, seqs: list[int]) -> bool:
+        """Count removals; True when ``dead_files`` may find something to delete."""
+        first_seqs, live = self.first_seqs, self.live
+        for seq in seqs:
+            if first_seqs and seq >= first_seqs[-1]:  # the usual case: the newest segment
+                live[-1] -= 1
+                continue
+            position = bisect_right(first_seqs, seq) - 1
+            if position >= 0:
+                live[position] -= 1
+        return not live or live[0] <= 0 or self.oldest_file < self.segments[0]
 
     def dead_files(self) -> list[Path]:
         """Index files that can go: the oldest segments without live messages, or, once the
@@ -139,9 +159,14 @@ class DurableStore:
         self._writer: GroupCommitWriter | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._batch = Batch()
+        self.batch_number = 1  # of the batch being filled (see ``flush``)
         self._flush_scheduled = False
         self.segment = 1  # the message segment being appended to
         self.segment_offset = 0
+        # The current segment's chunk list in the batch being filled (None: look it up,
+        # after a flush or a new segment).
+        self._message_chunks: list[bytes] | None = None  # see _write_message
+        self._with_runs: list[QueueIndex] = []  # indexes with pending runs
         self.live_in_segment: dict[int, int] = {}
         self.live_bytes: dict[int, int] = {}  # per segment, counting every reference
         self.segment_bytes: dict[int, int] = {}  # bytes written to each segment
@@ -170,10 +195,17 @@ class DurableStore:
             self._writer = None
 
     def flush(self) -> None:
-        """Hand this tick's records to the writer thread as one batch."""
+        """Hand this tick's records to the writer thread as one batch; records and
+        ``when_durable`` callbacks from now on go into the next (``batch_number``)."""
         self._flush_scheduled = False
-        if self._batch and self._writer is not None:
+        if self._writer is None:
+            return
+        if self._with_runs:
+            self._append_runs()
+        if self._batch:
             batch, self._batch = self._batch, Batch()
+            self.batch_number += 1
+            self._message_chunks = None
             self._writer.submit(batch)
 
     def _dirty(self) -> None:
@@ -226,6 +258,7 @@ class DurableStore:
         self._definition("queue.delete", vhost=queue.vhost, name=queue.name)
         index = self.indexes.pop(queue, None)
         if index is not None:
+            index.runs.clear()  # its files go: nothing more to append to them
             self._batch.deletes.extend(
                 index.path(n) for n in range(index.oldest_file, index.segment + 1)
             )
@@ -266,37 +299,52 @@ class DurableStore:
         if ref is None:
             ref = message.store_ref = self._write_message(message)
         self.hold(ref)
-        index = self.index_for(queue)
+        index = self.indexes.get(queue) or self.index_for(queue)
         if envelope.expires_at is None:
-            entry = encode_enqueue(envelope.seq, ref)
+            record = enqueue_record(envelope.seq, ref)
         else:
             expiry = wall_ms(queue.clock, envelope.expires_at)
-            entry = encode_expiring_enqueue(envelope.seq, ref, expiry)
-        self._append_index(index, entry)
+            record = encode_record(encode_expiring_enqueue(envelope.seq, ref, expiry))
+        self._append_index(index, record)
         index.note_enqueue(envelope.seq)
 
-    def _append_index(self, index: QueueIndex, payload: bytes) -> None:
+    def _append_index(self, index: QueueIndex, record: bytes) -> None:
+        """Append an encoded record to the queue's index (the hot path: the chunk list of
+        the index's file in this batch is looked up once per batch)."""
         if index.entries_in_segment >= INDEX_SEGMENT_ENTRIES:
             index.segment += 1
             index.entries_in_segment = 0
         index.entries_in_segment += 1
-        self._append(index.path(index.segment), payload)
+        if index.chunks_batch != self.batch_number or index.chunks_segment != index.segment:
+            index.chunks = self._chunks(index.path(index.segment))
+            index.chunks_batch, index.chunks_segment = self.batch_number, index.segment
+        index.chunks.append(record)
+
+    def _chunks(self, path: Path) -> list[bytes]:
+        """The list of what this batch appends to ``path`` (the batch is now dirty)."""
+        self._dirty()
+        return self._batch.chunks(path)
 
     def _write_message(self, message: Message) -> StoreRef:
-        record = encode_record(encode_message(message))
-        if self.segment_offset and self.segment_offset + len(record) > self.segment_size:
+        head, body = message_record(message)
+        size = len(head) + len(body)
+        if self.segment_offset and self.segment_offset + size > self.segment_size:
             self._close_segment()
-        ref = (self.segment, self.segment_offset, len(record))
-        self.segment_offset += len(record)
+        ref = (self.segment, self.segment_offset, size)
+        self.segment_offset += size
         self.segment_bytes[self.segment] = self.segment_offset
-        self._batch.append(self.message_path(self.segment), record)
-        self._dirty()
+        chunks = self._message_chunks
+        if chunks is None:
+            chunks = self._message_chunks = self._chunks(self.message_path(self.segment))
+        chunks.append(head)
+        chunks.append(body)
         return ref
 
     def _close_segment(self) -> None:
         finished = self.segment
         self.segment += 1
         self.segment_offset = 0
+        self._message_chunks = None
         if self.live_in_segment.get(finished, 0) <= 0:
             self._delete_segment(finished)
 
@@ -335,7 +383,7 @@ class DurableStore:
     def delivered(self, queue: Queue, envelope: Envelope) -> None:
         index = self.indexes.get(queue)
         if index is not None:
-            self._append_index(index, encode_seq_event(DELIVERED, envelope.seq))
+            self._note_event(index, DELIVERED, envelope.seq)
 
     def removed(self, queue: Queue, seqs: list[int], refs: list[StoreRef]) -> None:
         for ref in refs:
@@ -344,11 +392,35 @@ class DurableStore:
         if index is None:  # the queue was deleted; its index went with it
             return
         for seq in seqs:
-            self._append_index(index, encode_seq_event(REMOVED, seq))
-            index.note_removed(seq)
-        dead = index.dead_files()
-        if dead:
-            self._batch.deletes.extend(dead)
+            self._note_event(index, REMOVED, seq)
+        if index.note_removed(seqs):
+            dead = index.dead_files()
+            if dead:
+                self._batch.deletes.extend(dead)
+
+    def _note_event(self, index: QueueIndex, kind: bytes, seq: int) -> None:
+        """A DELIVERED or REMOVED event: it extends the index's run of that kind, or ends
+        it (the run's record is appended) and starts the next.  The order of these events
+        among themselves and after the enqueues does not matter to recovery, so holding
+        them back until the flush is safe; the flush appends them to the same batch."""
+        run = index.runs.get(kind)
+        if run is None:
+            if not index.runs:
+                self._with_runs.append(index)
+                self._dirty()
+            index.runs[kind] = [seq, seq]
+        elif seq == run[1] + 1:
+            run[1] = seq
+        else:
+            self._append_index(index, seq_run_record(kind, run[0], run[1]))
+            run[0] = run[1] = seq
+
+    def _append_runs(self) -> None:
+        for index in self._with_runs:
+            for kind, (first, last) in index.runs.items():
+                self._append_index(index, seq_run_record(kind, first, last))
+            index.runs.clear()
+        self._with_runs.clear()
 
     # -- compaction -----------------------------------------------------------------------------
 
@@ -388,7 +460,7 @@ class DurableStore:
             if new_ref is None:
                 new_ref = moved[ref] = self._write_message(message)
             queue.move_stored(place, new_ref)
-            self._append_index(index, encode_enqueue(seq, new_ref, MOVED))
+            self._append_index(index, encode_record(encode_enqueue(seq, new_ref, MOVED)))
             self.hold(new_ref)
             self._release(ref)
         log.info("compacted segment %d: %d messages moved", segment, len(moved))

@@ -39,7 +39,14 @@ class Batch:
     reads: list[tuple[Callable[[], Any], Callable[[Any], None]]] = field(default_factory=list)
 
     def append(self, path: Path, data: bytes) -> None:
-        self.appends.setdefault(path, []).append(data)
+        self.chunks(path).append(data)
+
+    def chunks(self, path: Path) -> list[bytes]:
+        """What this batch appends to ``path``, in order (a list to append to)."""
+        chunks = self.appends.get(path)
+        if chunks is None:
+            chunks = self.appends[path] = []
+        return chunks
 
     def __bool__(self) -> bool:
         return bool(self.appends or self.deletes or self.callbacks or self.reads)
@@ -102,14 +109,14 @@ class GroupCommitWriter:
         removed once what replaced it (a compacted copy, a removal record) is on disk.
         Deleted paths are never reused.
         """
+        appends = _merged_appends(batches)
         for data_first in (True, False):
             touched: dict[Path, BinaryIO] = {}
-            for batch in batches:
-                for path, chunks in batch.appends.items():
-                    if (path.suffix == DATA_SUFFIX) == data_first:
-                        handle = self._handle(path)
-                        handle.write(b"".join(chunks))
-                        touched[path] = handle
+            for path, chunks in appends.items():
+                if (path.suffix == DATA_SUFFIX) == data_first:
+                    handle = self._handle(path)
+                    handle.write(b"".join(chunks))
+                    touched[path] = handle
             self._sync(touched)
         for batch in batches:
             for path in batch.deletes:
@@ -139,6 +146,21 @@ class GroupCommitWriter:
                 self._new_dirs.add(path.parent)
             handle = self._files[path] = path.open("ab")
         return handle
+
+
+def _merged_appends(batches: list[Batch]) -> dict[Path, list[bytes]]:
+    """Each file's appends across the group, in order: one write per file, since every
+    system call lets the loop's thread take the GIL and the writer wait to get it back."""
+    if len(batches) == 1:
+        return batches[0].appends
+    merged: dict[Path, list[bytes]] = {}
+    for batch in batches:
+        for path, chunks in batch.appends.items():
+            if path in merged:
+                merged[path] += chunks
+            else:
+                merged[path] = list(chunks)
+    return merged
 
 
 def _attempt(read: Callable[[], Any]) -> Any:

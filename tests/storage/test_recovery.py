@@ -31,6 +31,13 @@ from amqpbroker.config import BrokerConfig
 from amqpbroker.core import queue as queue_module
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.storage import recovery as recovery_module
+from amqpbroker.storage.codec import (
+    DELIVERED,
+    ENQUEUE,
+    REMOVED,
+    decode_index_entry,
+    decode_run,
+)
 from amqpbroker.storage.records import CorruptStore
 from amqpbroker.storage.recovery import recover
 from amqpbroker.storage.store import DurableStore
@@ -106,7 +113,13 @@ async def test_recovery_truncates_a_torn_tail(
     await node.synced()
     caplog.clear()
     if which == "index":  # appended to again after the repair: still a clean file
-        assert len(records(path)) == 3 + 6  # enqueues, then delivered + removed each
+        entries = records(path)
+        assert [decode_index_entry(p)[:2] for p in entries[:3]] == [(ENQUEUE, s) for s in (1, 2, 3)]
+        # then, the messages drained in one tick: their delivered and removed events as runs
+        assert [decode_run(p) for p in entries[3:]] == [
+            (DELIVERED, range(1, 4)),
+            (REMOVED, range(1, 4)),
+        ]
         assert not caplog.records
 
 

@@ -27,7 +27,7 @@ from storeutil import (
 
 from amqpbroker.errors import PreconditionFailed
 from amqpbroker.storage import store as store_module
-from amqpbroker.storage.codec import decode_index_entry
+from amqpbroker.storage.codec import DELIVERED, REMOVED, decode_index_entry, decode_run
 
 # -- definitions ----------------------------------------------------------------------------------
 
@@ -172,6 +172,39 @@ async def test_messages_come_back_in_order_with_redelivered_flags(
             "nested": {"list": [1, "two"]},
         }
         assert message.persistent
+
+
+async def test_deliveries_and_acks_of_a_tick_are_stored_as_runs(
+    open_node: Callable[..., Node],
+) -> None:
+    """Consecutive delivered (or removed) events of a tick make one record; a gap starts
+    the next run; recovery sees the events of every run."""
+    node = open_node()
+    q = node.declare_queue("q")
+    for i in range(10):
+        node.publish("", make_message(b"%d" % i))
+    await node.synced()
+    taken = [await take(q, ack=False) for _ in range(6)]  # seqs 1-6, in one tick
+    q.forget([taken[i] for i in (0, 1, 3, 4)])  # acks for 1, 2, 4, 5: 3 and 6 stay unacked
+    await node.synced()
+    (idx,) = index_files(node.store.data_dir, "q")
+    events = [decode_run(p) for p in records(index_dir(node.store.data_dir, "q") / idx)[10:]]
+    # (a broken run is appended at once, the others at the flush: the order of events
+    # among themselves does not matter)
+    assert len(events) == 3
+    assert set(events) == {
+        (DELIVERED, range(1, 7)),
+        (REMOVED, range(1, 3)),
+        (REMOVED, range(4, 6)),
+    }
+
+    node = await restart(node, open_node)
+    back = await drain(node.vhost.queue("q"), 6)
+    assert [(e.message.body, e.redelivered) for e in back] == [
+        (b"2", True),
+        (b"5", True),
+        *((b"%d" % i, False) for i in range(6, 10)),
+    ]
 
 
 async def test_requeued_message_keeps_its_place_and_flag(open_node: Callable[..., Node]) -> None:
