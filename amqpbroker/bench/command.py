@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from .catalog import REFERENCE_URL
 from .compare import compare, reference_target
+from .hotpath import hotpath
 from .recovery import recovery
 from .report import ProgressLine, json_line, summary
 from .scenarios import BY_NAME, SCENARIOS, Scenario, Settings, run_scenario
@@ -36,6 +37,9 @@ def run_bench(
         return
     if scenario == "recovery":
         echo(json_line(recovery(count or 1_000_000, size or 1024)))
+        return
+    if scenario == "hotpath":
+        echo(json_line(hotpath(count or 50_000)))
         return
     chosen = SCENARIOS if scenario == "all" else [BY_NAME[scenario]]
     default = COMPARE_DURATION if compare_brokers else SINGLE_DURATION
