@@ -161,8 +161,9 @@ class Queue:
         if self.message_ttl is None and message.ttl is None:
             envelope = Envelope(message, self._next_seq)
         else:
-            envelope = Envelope(message, self._next_seq, self._expiry_for(message))
-            if envelope.expires_at == self.clock.now() and not self._ready and not self._backlog:
+            now = self.clock.now()  # (once: a real clock may tick between two readings)
+            envelope = Envelope(message, self._next_seq, self._expiry_for(message, now))
+            if envelope.expires_at == now and not self._ready and not self._backlog:
                 return self._deliver_now_or_expire(envelope)  # a TTL of 0
         stored = self.durable and (message.persistent or self.keeps_transient)
         if stored:
@@ -257,10 +258,10 @@ class Queue:
             self.dead_letter(self, [envelope], "expired")
         return True
 
-    def _expiry_for(self, message: Message) -> float | None:
+    def _expiry_for(self, message: Message, now: float) -> float | None:
         """The lower of the queue's and the message's TTL wins."""
         ttls = [t for t in (self.message_ttl, message.ttl) if t is not None]
-        return self.clock.now() + min(ttls) / 1000 if ttls else None
+        return now + min(ttls) / 1000 if ttls else None
 
     def expire_head(self) -> None:
         """Drop expired messages at the head (dead-lettered as 'expired'), and wake up when

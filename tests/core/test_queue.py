@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from amqpbroker.core.consumer import Consumer
 from amqpbroker.core.message import Envelope, Message
-from amqpbroker.core.ports import Clock
+from amqpbroker.core.ports import Clock, ManualClock
 from amqpbroker.core.queue import Queue
 
 
@@ -283,3 +283,29 @@ def test_exclusive_queue_knows_its_owner():
     queue = Queue("q", "/", durable=False, exclusive_owner=owner, auto_delete=False, arguments={})
     assert queue.exclusive
     assert not make_queue().exclusive
+
+
+class TickingClock(ManualClock):
+    """Real clocks (the loop's, in ms) can move between two readings: this one moves a
+    microsecond at every reading."""
+
+    def now(self) -> float:
+        self._now += 1e-6
+        return self._now
+
+
+def test_ttl_zero_goes_to_a_waiting_consumer_even_when_the_clock_ticks_meanwhile():
+    queue = Queue(
+        "q",
+        "/",
+        durable=False,
+        exclusive_owner=None,
+        auto_delete=False,
+        arguments={"x-message-ttl": 0},
+        clock=TickingClock(),
+    )
+    sink = FakeSink()
+    queue.add_consumer(consumer(queue, sink, "c", no_ack=True))
+    queue.enqueue(message(b"now"), dispatch=False)
+    queue.dispatch()
+    assert sink.delivered == [("c", b"now")]
