@@ -55,7 +55,7 @@ def _rounds(run: Callable[[int], int], messages: int) -> list[float]:
     return results
 
 
-class _Broker:
+class SansIOBroker:
     """A broker state and sessions opened on it through the real handshake."""
 
     def __init__(self) -> None:
@@ -63,8 +63,9 @@ class _Broker:
         self.users = UserStore()
         self.users.add("guest", "guest")
 
-    def session(self) -> ConnectionSession:
-        session = ConnectionSession(self.state, self.users, peer="127.0.0.1:1")
+    def session(self, write_now: Callable[[], None] = lambda: None) -> ConnectionSession:
+        """A session with channel 1 open (``write_now``: as a transport passes it)."""
+        session = ConnectionSession(self.state, self.users, peer="127.0.0.1:1", write_now=write_now)
         session.receive_data(b"AMQP\x00\x00\x09\x01")
         start_ok = commands.Connection.StartOk(
             client_properties={}, mechanism="PLAIN", response="\0guest\0guest"
@@ -85,7 +86,7 @@ class _Broker:
         session.data_to_send()
 
 
-def _publishes(exchange: str, routing_key: str, size: int) -> bytes:
+def publishes(exchange: str, routing_key: str, size: int) -> bytes:
     """One socket read's worth of publishes (delivery-mode set, as most clients do)."""
     one = b"".join(
         (
@@ -101,13 +102,13 @@ def _publishes(exchange: str, routing_key: str, size: int) -> bytes:
 
 def _one_to_one(size: int, ack: bool) -> Callable[[int], int]:
     """A publisher and a consumer on one queue: no-ack, or an ack for each (prefetch 100)."""
-    broker = _Broker()
+    broker = SansIOBroker()
     publisher, consumer = broker.session(), broker.session()
     broker.call(publisher, commands.Queue.Declare(queue="q"))
     if ack:
         broker.call(consumer, commands.Basic.Qos(prefetch_count=100))
     broker.call(consumer, commands.Basic.Consume(queue="q", consumer_tag="c", no_ack=not ack))
-    data = _publishes("", "q", size)
+    data = publishes("", "q", size)
     acked = 0
 
     def run(messages: int) -> int:
@@ -137,7 +138,7 @@ def _acks(first: int, last: int) -> bytes:
 
 def _fanout(queues: int = 10) -> Callable[[int], int]:
     """A publisher into a fanout exchange bound to ``queues`` queues, a consumer on each."""
-    broker = _Broker()
+    broker = SansIOBroker()
     publisher = broker.session()
     broker.call(publisher, commands.Exchange.Declare(exchange="fan", exchange_type="fanout"))
     consumers = []
@@ -147,7 +148,7 @@ def _fanout(queues: int = 10) -> Callable[[int], int]:
         broker.call(consumer, commands.Queue.Bind(queue=f"q{index}", exchange="fan"))
         broker.call(consumer, commands.Basic.Consume(queue=f"q{index}", no_ack=True))
         consumers.append(consumer)
-    data = _publishes("fan", "", 16)
+    data = publishes("fan", "", 16)
 
     def run(messages: int) -> int:
         """Publish until ``messages`` deliveries were made; returns how many were."""

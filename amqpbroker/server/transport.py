@@ -83,6 +83,7 @@ class AMQPProtocol(asyncio.Protocol):
             self._schedule_flush,
             peer=f"{peer[0]}:{peer[1]}" if peer else "?",
             alarm=self._alarm,
+            write_now=self._write_output,
         )
         self._last_sent = self._wire_clock.now()
         self._timers.append(
@@ -140,6 +141,17 @@ class AMQPProtocol(asyncio.Protocol):
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
+
+    def _write_output(self) -> None:
+        """Write the session's output now, in the middle of a tick (OUTPUT_EARLY_WRITE).
+        A socket that cannot take it all pauses the session's deliveries (pause_writing)."""
+        session, transport = self.session, self._transport
+        if session is None or transport is None:
+            return
+        data = session.take_output()
+        if data:
+            transport.write(data)
+            self._last_sent = self._wire_clock.now()
 
     def _flush(self) -> None:
         self._flush_scheduled = False

@@ -75,6 +75,10 @@ _ACK_PREFIX = b"\x00\x3c\x00\x50"
 _ACK = struct.Struct(">IQB")  # method index, delivery tag, multiple
 # Output bytes per loop tick after which deliveries wait for the next tick.
 OUTPUT_HIGH_WATER = 1 << 20
+# Output bytes after which the transport writes at once rather than at the end of the loop
+# tick: a tick spent reading many publishes from many connections can last a second, and
+# their consumers would otherwise hear nothing until it ends.
+OUTPUT_EARLY_WRITE = 256 << 10
 
 
 class ConnectionSession:
@@ -87,12 +91,14 @@ class ConnectionSession:
         request_flush: Callable[[], None] = lambda: None,
         peer: str = "",
         alarm: ResourceAlarm | None = None,
+        write_now: Callable[[], None] = lambda: None,
     ) -> None:
         self.broker = broker
         self.config: BrokerConfig = broker.config
         self.users = users
         self.peer = peer
-        self._request_flush = request_flush
+        self._request_flush = request_flush  # output waits: flush at the end of the tick
+        self._write_now = write_now  # output outgrew OUTPUT_EARLY_WRITE: take_output now
         self.state = State.AWAIT_HEADER
         self._handshake = Handshake(self)
         self._reader = FrameReader(FRAME_MIN_SIZE)
@@ -154,14 +160,22 @@ class ConnectionSession:
             self._request_flush()
         self._out.append(data)
         self._out_size += len(data)
+        if self._out_size >= OUTPUT_EARLY_WRITE:
+            self._write_now()
 
-    def data_to_send(self) -> bytes:
-        if not self._out:
-            return b""
+    def take_output(self) -> bytes:
+        """The output so far (for a write in the middle of a tick)."""
         data = b"".join(self._out)
         self._out.clear()
-        was_full = self._out_size >= OUTPUT_HIGH_WATER
         self._out_size = 0
+        return data
+
+    def data_to_send(self) -> bytes:
+        """The tick's output; consumers held back by OUTPUT_HIGH_WATER may then go on."""
+        if not self._out:
+            return b""
+        was_full = self._out_size >= OUTPUT_HIGH_WATER
+        data = self.take_output()
         if was_full and not self._transport_paused:
             self._resume_consumers()  # their next deliveries go out with the next flush
         return data
