@@ -81,17 +81,21 @@ def confirmed_before_round_trip(c: RawAMQP) -> list[Any]:
         acks.append(frame)
 
 
+def confirming_on_a_durable_queue(c: RawAMQP) -> None:
+    """Channel 1 open in confirm mode, and the durable queue "durable-q" declared."""
+    c.open_channel(1)
+    c.send_method(1, commands.Queue.Declare(queue="durable-q", durable=True))
+    c.expect_method(commands.Queue.DeclareOk)
+    c.send_method(1, commands.Confirm.Select())
+    c.expect_method(commands.Confirm.SelectOk)
+
+
 def test_a_persistent_publish_is_confirmed_only_after_its_fsync(
     broker_factory: Callable[..., Any], tmp_path: Any, gate: SegmentFsyncGate
 ) -> None:
     broker = broker_factory(data_dir=str(tmp_path))
     with RawAMQP.connect(broker.host, broker.port, timeout=TIMEOUT) as c:
-        c.open_channel(1)
-        c.send_method(1, commands.Queue.Declare(queue="durable-q", durable=True))
-        c.expect_method(commands.Queue.DeclareOk)
-        c.send_method(1, commands.Confirm.Select())
-        c.expect_method(commands.Confirm.SelectOk)
-
+        confirming_on_a_durable_queue(c)
         c.publish(1, "", "durable-q", b"first", PERSISTENT)
         gate.wait_entered(1)  # the writer is syncing the batch with the first message
         assert confirmed_before_round_trip(c) == []
@@ -115,12 +119,7 @@ def test_one_batch_confirms_all_its_publishes_with_one_multiple_ack(
     """Publishes that share a batch are settled together (as RabbitMQ's multiple acks)."""
     broker = broker_factory(data_dir=str(tmp_path))
     with RawAMQP.connect(broker.host, broker.port, timeout=TIMEOUT) as c:
-        c.open_channel(1)
-        c.send_method(1, commands.Queue.Declare(queue="durable-q", durable=True))
-        c.expect_method(commands.Queue.DeclareOk)
-        c.send_method(1, commands.Confirm.Select())
-        c.expect_method(commands.Confirm.SelectOk)
-
+        confirming_on_a_durable_queue(c)
         c.publish(1, "", "durable-q", b"first", PERSISTENT)
         gate.wait_entered(1)
         # While the writer is busy, the next publishes gather in batches behind it.
