@@ -81,54 +81,52 @@ def confirmed_before_round_trip(c: RawAMQP) -> list[Any]:
         acks.append(frame)
 
 
-def confirming_on_a_durable_queue(c: RawAMQP) -> None:
-    """Channel 1 open in confirm mode, and the durable queue "durable-q" declared."""
-    c.open_channel(1)
-    c.send_method(1, commands.Queue.Declare(queue="durable-q", durable=True))
-    c.expect_method(commands.Queue.DeclareOk)
-    c.send_method(1, commands.Confirm.Select())
-    c.expect_method(commands.Confirm.SelectOk)
+@pytest.fixture
+def client(broker_factory: Callable[..., Any], tmp_path: Any) -> Iterator[RawAMQP]:
+    """A client of a broker on disk: channel 1 in confirm mode, durable queue "durable-q"."""
+    broker = broker_factory(data_dir=str(tmp_path))
+    with RawAMQP.connect(broker.host, broker.port, timeout=TIMEOUT) as c:
+        c.open_channel(1)
+        c.send_method(1, commands.Queue.Declare(queue="durable-q", durable=True))
+        c.expect_method(commands.Queue.DeclareOk)
+        c.send_method(1, commands.Confirm.Select())
+        c.expect_method(commands.Confirm.SelectOk)
+        yield c
 
 
 def test_a_persistent_publish_is_confirmed_only_after_its_fsync(
-    broker_factory: Callable[..., Any], tmp_path: Any, gate: SegmentFsyncGate
+    client: RawAMQP, gate: SegmentFsyncGate
 ) -> None:
-    broker = broker_factory(data_dir=str(tmp_path))
-    with RawAMQP.connect(broker.host, broker.port, timeout=TIMEOUT) as c:
-        confirming_on_a_durable_queue(c)
-        c.publish(1, "", "durable-q", b"first", PERSISTENT)
-        gate.wait_entered(1)  # the writer is syncing the batch with the first message
-        assert confirmed_before_round_trip(c) == []
-        c.publish(1, "", "durable-q", b"second", PERSISTENT)
-        assert confirmed_before_round_trip(c) == [], "the second message is in a later batch"
+    client.publish(1, "", "durable-q", b"first", PERSISTENT)
+    gate.wait_entered(1)  # the writer is syncing the batch with the first message
+    assert confirmed_before_round_trip(client) == []
+    client.publish(1, "", "durable-q", b"second", PERSISTENT)
+    assert confirmed_before_round_trip(client) == [], "the second message is in a later batch"
 
-        gate.allow_one()  # the first batch reaches the disk; the second waits in its fsync
-        _, ack = c.expect_method(commands.Basic.Ack)
-        assert ack.delivery_tag == 1
-        gate.wait_entered(2)
-        assert confirmed_before_round_trip(c) == [], "confirmed before its own batch's fsync"
+    gate.allow_one()  # the first batch reaches the disk; the second waits in its fsync
+    _, ack = client.expect_method(commands.Basic.Ack)
+    assert ack.delivery_tag == 1
+    gate.wait_entered(2)
+    assert confirmed_before_round_trip(client) == [], "confirmed before its own batch's fsync"
 
-        gate.allow_one()
-        _, ack = c.expect_method(commands.Basic.Ack)
-        assert ack.delivery_tag == 2
+    gate.allow_one()
+    _, ack = client.expect_method(commands.Basic.Ack)
+    assert ack.delivery_tag == 2
 
 
 def test_one_batch_confirms_all_its_publishes_with_one_multiple_ack(
-    broker_factory: Callable[..., Any], tmp_path: Any, gate: SegmentFsyncGate
+    client: RawAMQP, gate: SegmentFsyncGate
 ) -> None:
     """Publishes that share a batch are settled together (as RabbitMQ's multiple acks)."""
-    broker = broker_factory(data_dir=str(tmp_path))
-    with RawAMQP.connect(broker.host, broker.port, timeout=TIMEOUT) as c:
-        confirming_on_a_durable_queue(c)
-        c.publish(1, "", "durable-q", b"first", PERSISTENT)
-        gate.wait_entered(1)
-        # While the writer is busy, the next publishes gather in batches behind it.
-        c.send(RawAMQP.publish_bytes(1, "", "durable-q", b"m", PERSISTENT) * 20)
-        assert confirmed_before_round_trip(c) == []
-        gate.open()
-        acks = []
-        while not acks or acks[-1].delivery_tag < 21:
-            acks.append(c.expect_method(commands.Basic.Ack)[1])
-        assert acks[0].delivery_tag == 1
-        assert len(acks) < 21, "one ack per message: the batch was not confirmed as one"
-        assert all(ack.multiple for ack in acks[1:])
+    client.publish(1, "", "durable-q", b"first", PERSISTENT)
+    gate.wait_entered(1)
+    # While the writer is busy, the next publishes gather in batches behind it.
+    client.send(RawAMQP.publish_bytes(1, "", "durable-q", b"m", PERSISTENT) * 20)
+    assert confirmed_before_round_trip(client) == []
+    gate.open()
+    acks = []
+    while not acks or acks[-1].delivery_tag < 21:
+        acks.append(client.expect_method(commands.Basic.Ack)[1])
+    assert acks[0].delivery_tag == 1
+    assert len(acks) < 21, "one ack per message: the batch was not confirmed as one"
+    assert all(ack.multiple for ack in acks[1:])
