@@ -145,37 +145,15 @@ async def _serve(config: BrokerConfig) -> None:
     show_default=True,
     help="With --compare: the RabbitMQ to compare with.",
 )
-def bench(
-    url: str | None,
-    scenario: str,
-    duration: float | None,
-    count: int | None,
-    size: int | None,
-    rate: float | None,
-    broker_pid: int | None,
-    compare_brokers: bool,
-    rounds: int,
-    reference_url: str,
-) -> None:
+def bench(**options: Any) -> None:
     """Load a broker and measure it: rates, latency, lost/duplicated/reordered messages.
 
     One process per connection; each run prints a summary and one JSON line.
     """
     from amqpbroker.bench import command as bench_command  # noqa: PLC0415 (heavy: see catalog)
 
-    bench_command.run_bench(
-        url=url,
-        scenario=scenario.lower(),
-        duration=duration,
-        count=count,
-        size=size,
-        rate=rate,
-        broker_pid=broker_pid,
-        compare_brokers=compare_brokers,
-        rounds=rounds,
-        reference_url=reference_url,
-        echo=click.echo,
-    )
+    options["scenario"] = options["scenario"].lower()
+    bench_command.run_bench(**options, echo=click.echo)
 
 
 def default_data_dir(port: int) -> str:

@@ -13,7 +13,6 @@ socket scenarios are still the ones that count.)
 from __future__ import annotations
 
 import statistics
-import struct
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,11 +26,11 @@ from pamqp.base import Frame
 from amqpbroker.auth import UserStore
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.protocol.fastcodec import encode_confirm
 from amqpbroker.session.connection import ConnectionSession
 
 READ_SIZE = 65536  # what one socket read hands the session
 ROUNDS = 7
-_ACK = struct.Struct(">BHIIQB")  # basic.ack frame but its end octet
 _DELIVER = b"\x00\x3c\x00\x3c"  # basic.deliver's method index, as it appears in the output
 
 
@@ -132,8 +131,7 @@ def _one_to_one(size: int, ack: bool) -> Callable[[int], int]:
 
 
 def _acks(first: int, last: int) -> bytes:
-    frames = (_ACK.pack(1, 1, 13, 0x003C0050, tag, 0) for tag in range(first, last + 1))
-    return b"\xce".join(frames) + b"\xce"
+    return b"".join(encode_confirm(1, tag, multiple=False) for tag in range(first, last + 1))
 
 
 def _fanout(queues: int = 10) -> Callable[[int], int]:

@@ -165,7 +165,7 @@ class Queue:
             envelope = Envelope(message, self._next_seq, self._expiry_for(message, now))
             if envelope.expires_at == now and not self._ready and not self._backlog:
                 return self._deliver_now_or_expire(envelope)  # a TTL of 0
-        stored = self.durable and (message.persistent or self.keeps_transient)
+        stored = self.durable and self.keeps_on_disk(message)
         if stored:
             self.store.enqueued(self, envelope)
         # Behind a backlog (or a read in flight) a new message must wait its turn.

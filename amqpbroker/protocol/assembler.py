@@ -16,14 +16,12 @@ from amqpbroker.errors import FrameError, InternalError, UnexpectedFrame
 
 from .erlang import frame_octets
 from .fastcodec import (
-    BASIC_CLASS,
-    PUBLISH_INDEX,
     Publish,
     content_header_fields,
     decode_publish,
     properties_well_formed,
 )
-from .framing import FRAME_HEADER
+from .framing import BASIC_CLASS, FRAME_HEADER, PUBLISH_INDEX
 from .methods import Method, decode_method
 
 _PUBLISH_PREFIX = PUBLISH_INDEX.to_bytes(4, "big")

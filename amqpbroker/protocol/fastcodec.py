@@ -14,10 +14,14 @@ from typing import NamedTuple
 from amqpbroker.errors import FrameError
 
 from .erlang import binary, frame_octets
-from .framing import FRAME_BODY, FRAME_END_BYTE, FRAME_HEADER, FRAME_HEADER_STRUCT, FRAME_METHOD
+from .framing import (
+    FRAME_BODY,
+    FRAME_END_BYTE,
+    FRAME_HEADER,
+    FRAME_HEADER_STRUCT,
+    FRAME_METHOD,
+)
 
-BASIC_CLASS = 60
-PUBLISH_INDEX = 0x003C0028
 _U32 = struct.Struct(">I")
 _U16 = struct.Struct(">H")
 _PUBLISH_HEAD = struct.Struct(">IHB")  # method index, ticket, exchange length
@@ -26,8 +30,12 @@ _GET_OK_PREFIX = _U32.pack(0x003C0047)
 _RETURN_PREFIX = _U32.pack(0x003C0032)
 _TAG_AND_BIT = struct.Struct(">QB")
 _ACK = struct.Struct(">BHIIQB")  # whole frame but the end octet
-_ACK_INDEX = 0x003C0050
-_NACK_INDEX = 0x003C0078
+ACK_INDEX = 0x003C0050
+NACK_INDEX = 0x003C0078
+REJECT_INDEX = 0x003C005A
+ACK_PREFIX = ACK_INDEX.to_bytes(4, "big")
+# basic.ack, nack and reject: method index, delivery tag, bits (13 octets, all three)
+SETTLEMENT = struct.Struct(">IQB")
 _SHORT_STR_MAX = 255
 
 
@@ -268,8 +276,14 @@ def encode_return(
 def encode_confirm(channel: int, delivery_tag: int, multiple: bool, ack: bool = True) -> bytes:
     """Basic.Ack, or Basic.Nack (with RabbitMQ's requeue bit set) for publisher confirms."""
     if ack:
-        return _ACK.pack(FRAME_METHOD, channel, 13, _ACK_INDEX, delivery_tag, multiple) + (
+        return _ACK.pack(FRAME_METHOD, channel, 13, ACK_INDEX, delivery_tag, multiple) + (
             FRAME_END_BYTE
         )
     bits = multiple | 2  # requeue=true, as RabbitMQ sends it
-    return _ACK.pack(FRAME_METHOD, channel, 13, _NACK_INDEX, delivery_tag, bits) + FRAME_END_BYTE
+    return _ACK.pack(FRAME_METHOD, channel, 13, NACK_INDEX, delivery_tag, bits) + FRAME_END_BYTE
+
+
+def decode_ack(payload: bytes) -> tuple[int, bool]:
+    """(delivery tag, multiple) of a basic.ack payload (13 octets, ``ACK_PREFIX`` checked)."""
+    _, delivery_tag, bits = SETTLEMENT.unpack(payload)
+    return delivery_tag, bool(bits & 1)

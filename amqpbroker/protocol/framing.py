@@ -45,10 +45,10 @@ Frame = tuple[int, int, bytes]
 # FRAME_PUBLISH, whose payload is then the method's.
 Command = tuple[int, int, bytes, bytes, bytes]
 
-_PUBLISH_INDEX = 0x003C0028
+BASIC_CLASS = 60
+PUBLISH_INDEX = 0x003C0028  # basic.publish's class and method ids
 _METHOD_HEAD = struct.Struct(">BHII")  # frame header + method index
 _CONTENT_HEAD = struct.Struct(">BHIHHQ")  # frame header + class, weight, body size
-_BASIC_CLASS = 60
 
 
 def encode_frame(frame_type: int, channel: int, payload: bytes) -> bytes:
@@ -142,7 +142,7 @@ class FrameReader:
         kind, channel, size, index = _METHOD_HEAD.unpack_from(buf, offset)
         method_end = offset + 7 + size
         frame_max = self.frame_max
-        if kind != FRAME_METHOD or index != _PUBLISH_INDEX or size < 4 or size > frame_max:
+        if kind != FRAME_METHOD or index != PUBLISH_INDEX or size < 4 or size > frame_max:
             return None
         if not channel:
             return None
@@ -160,7 +160,7 @@ class FrameReader:
             or header_channel != channel
             or header_size > frame_max
             or header_size < 14
-            or class_id != _BASIC_CLASS
+            or class_id != BASIC_CLASS
             or weight
             or header_end >= end
             or buf[header_end] != FRAME_END

@@ -18,6 +18,7 @@ from pamqp.base import Frame as Method
 from amqpbroker.errors import FrameError
 
 from .erlang import binary
+from .fastcodec import ACK_INDEX, NACK_INDEX, REJECT_INDEX, SETTLEMENT
 from .fieldtable import TypedTable, encode_table, table_terms, table_types
 from .framing import FRAME_METHOD, encode_frame
 
@@ -111,20 +112,14 @@ def decode_method(payload: bytes) -> Method:
     return method
 
 
-_SETTLEMENT = struct.Struct(">IQB")  # method index, delivery tag, bits
-_ACK_INDEX = commands.Basic.Ack.index
-_NACK_INDEX = commands.Basic.Nack.index
-_REJECT_INDEX = commands.Basic.Reject.index
-
-
 def _decode_settlement(payload: bytes) -> Method | None:
     """basic.ack, nack or reject without the general decoder (None: another method)."""
-    index, tag, bits = _SETTLEMENT.unpack(payload)
-    if index == _ACK_INDEX:
+    index, tag, bits = SETTLEMENT.unpack(payload)
+    if index == ACK_INDEX:
         return commands.Basic.Ack(tag, bool(bits & 1))
-    if index == _NACK_INDEX:
+    if index == NACK_INDEX:
         return commands.Basic.Nack(tag, bool(bits & 1), bool(bits & 2))
-    if index == _REJECT_INDEX:
+    if index == REJECT_INDEX:
         return commands.Basic.Reject(tag, bool(bits & 1))
     return None
 

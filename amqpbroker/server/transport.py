@@ -146,9 +146,10 @@ class AMQPProtocol(asyncio.Protocol):
         """Write the session's output now, in the middle of a tick (OUTPUT_EARLY_WRITE).
         A socket that cannot take it all pauses the session's deliveries (pause_writing)."""
         session, transport = self.session, self._transport
-        if session is None or transport is None:
-            return
-        data = session.take_output()
+        if session is not None and transport is not None:
+            self._send(transport, session.take_output())
+
+    def _send(self, transport: asyncio.Transport, data: bytes) -> None:
         if data:
             transport.write(data)
             self._last_sent = self._wire_clock.now()
@@ -159,10 +160,7 @@ class AMQPProtocol(asyncio.Protocol):
         if session is None or transport is None:
             return
         session.resume_deferred_input()
-        data = session.data_to_send()
-        if data:
-            transport.write(data)
-            self._last_sent = self._wire_clock.now()
+        self._send(transport, session.data_to_send())
         if session.closed:
             self._drop(transport, session.close_delay)
         elif session.input_paused != self._reading_paused:

@@ -15,7 +15,6 @@ connection.close, ignore everything but close/close-ok, and the transport drops 
 from __future__ import annotations
 
 import logging
-import struct
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -41,6 +40,7 @@ from amqpbroker.errors import (
 )
 from amqpbroker.protocol.assembler import CommandAssembler, Content
 from amqpbroker.protocol.erlang import frame_octets
+from amqpbroker.protocol.fastcodec import ACK_PREFIX, decode_ack
 from amqpbroker.protocol.framing import (
     FRAME_BODY,
     FRAME_HEADER,
@@ -71,8 +71,6 @@ log = logging.getLogger(__name__)
 
 PUBLISH_IDS = (60, 40)
 ACK_IDS = (60, 80)
-_ACK_PREFIX = b"\x00\x3c\x00\x50"
-_ACK = struct.Struct(">IQB")  # method index, delivery tag, multiple
 # Output bytes per loop tick after which deliveries wait for the next tick.
 OUTPUT_HIGH_WATER = 1 << 20
 # Output bytes after which the transport writes at once rather than at the end of the loop
@@ -200,7 +198,7 @@ class ConnectionSession:
                     self._handle_publish(channel, payload, header, body)
                     continue  # (a publish never pauses input: a connection error raises)
                 self._handle_frame(frame_type, channel, payload)
-                if self._must_stop_reading():
+                if self.closed or self.input_paused:
                     return
         except AMQPError as error:
             if self.state in SILENT_STATES and not isinstance(error, ConnectionAccessRefused):
@@ -219,12 +217,6 @@ class ConnectionSession:
             if self._undispatched:
                 self._dispatch_pending()
             self._flush_confirms()
-
-    def _must_stop_reading(self) -> bool:
-        """``closed or input_paused``, cheaply: it is asked after every frame."""
-        if self.state is State.OPEN:
-            return self.commands_held or bool(self._held_by_queues) or self.throttle.blocked
-        return self.state is State.CLOSED or self.commands_held
 
     def hold_commands(self) -> None:
         """Stop handling input (it stays buffered) until ``release_commands``: a reply this
@@ -329,7 +321,7 @@ class ConnectionSession:
             if channel == 0 and len(payload) >= 4:
                 self._handle_channel_zero(decode_method(payload))
                 return
-            if len(payload) == 13 and payload[:4] == _ACK_PREFIX:
+            if len(payload) == 13 and payload[:4] == ACK_PREFIX:
                 self._handle_ack(channel, payload)
                 return
             command = self._assembler.method_frame(channel, payload)
@@ -373,9 +365,9 @@ class ConnectionSession:
             return
         if self._assembler.assembling(channel):
             self._assembler.method_frame(channel, payload)  # raises UnexpectedFrame
-        _, delivery_tag, bits = _ACK.unpack(payload)
+        delivery_tag, multiple = decode_ack(payload)
         try:
-            self.dispatch_later(chan.ack(delivery_tag, bool(bits & 1)), published=False)
+            self.dispatch_later(chan.ack(delivery_tag, multiple), published=False)
         except AMQPError as error:
             self._command_failed(chan, error, ACK_IDS)
 

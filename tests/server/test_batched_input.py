@@ -3,16 +3,11 @@ what clients see must be what one-at-a-time handling gives."""
 
 from __future__ import annotations
 
-import struct
-
 from pamqp import commands
 from pamqp import frame as pframe
 from rawamqp import RawAMQP
 
-
-def ack_frame(channel: int, delivery_tag: int, multiple: bool = False) -> bytes:
-    payload = struct.pack(">HHQB", 60, 80, delivery_tag, multiple)
-    return struct.pack(">BHI", 1, channel, len(payload)) + payload + b"\xce"
+from amqpbroker.protocol.fastcodec import encode_confirm
 
 
 def consuming(c: RawAMQP, prefetch: int) -> str:
@@ -41,7 +36,7 @@ def test_deliveries_an_ack_frees_come_before_the_reply_to_a_later_command(broker
         # The ack frees room for message 1; the cancel that follows in the same write is
         # answered after that delivery, as when each frame arrives on its own.
         cancel = pframe.marshal(commands.Basic.Cancel(consumer_tag="c"), 1)
-        c.send(ack_frame(1, 1) + cancel)
+        c.send(encode_confirm(1, 1, multiple=False) + cancel)
         assert delivered_body(c) == (2, b"1")
         c.expect_method(commands.Basic.CancelOk)
 
@@ -52,7 +47,7 @@ def test_a_run_of_acks_and_publishes_keeps_every_message_in_order(broker):
         c.send(b"".join(RawAMQP.publish_bytes(1, "", queue, b"%d" % i) for i in range(10)))
         received = [delivered_body(c) for _ in range(10)]
         # Acks of all ten and ten more publishes in one write.
-        acks = b"".join(ack_frame(1, tag) for tag, _ in received)
+        acks = b"".join(encode_confirm(1, tag, multiple=False) for tag, _ in received)
         more = b"".join(RawAMQP.publish_bytes(1, "", queue, b"%d" % i) for i in range(10, 20))
         c.send(acks + more)
         received += [delivered_body(c) for _ in range(10)]
@@ -64,7 +59,7 @@ def test_an_unknown_tag_in_a_run_of_acks_closes_the_channel_406(broker):
         queue = consuming(c, prefetch=10)
         c.publish(1, "", queue, b"x")
         assert delivered_body(c) == (1, b"x")
-        c.send(ack_frame(1, 1) + ack_frame(1, 7))
+        c.send(encode_confirm(1, 1, multiple=False) + encode_confirm(1, 7, multiple=False))
         _, close = c.expect_channel_close()
         assert (close.reply_code, close.reply_text) == (
             406,
@@ -77,7 +72,7 @@ def test_an_ack_inside_a_publish_is_an_unexpected_frame(broker):
     with RawAMQP.connect(broker.host, broker.port) as c:
         consuming(c, prefetch=10)
         method = RawAMQP.publish_bytes(1, "", "q", b"body").split(b"\xce")[0] + b"\xce"
-        c.send(method + ack_frame(1, 1))
+        c.send(method + encode_confirm(1, 1, multiple=False))
         close = c.expect_connection_close()
         assert close.reply_code == 505
         assert close.reply_text == (
@@ -103,7 +98,7 @@ def test_acks_for_a_queue_with_several_consumers_are_seen_one_by_one(broker):
             c.expect_method(commands.Basic.ConsumeOk)
             first.append(consumed(c))
         assert first == [("low", 1, b"m0"), ("high", 2, b"m1")]
-        c.send(ack_frame(1, 1) + ack_frame(1, 2))
+        c.send(encode_confirm(1, 1, multiple=False) + encode_confirm(1, 2, multiple=False))
         assert [consumed(c) for _ in range(2)] == [("low", 3, b"m2"), ("high", 4, b"m3")]
 
 
