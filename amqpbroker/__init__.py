@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from amqpbroker.version import __version__
 
 if TYPE_CHECKING:
-    from amqpbroker.server.embedded import Broker, BrokerThread
+    from amqpbroker.embedded.broker import Broker, BrokerThread
 
 __all__ = ["Broker", "BrokerThread", "__version__"]
 
@@ -18,7 +18,7 @@ __all__ = ["Broker", "BrokerThread", "__version__"]
 def __getattr__(name: str) -> Any:
     # Imported on first use, so that `import amqpbroker.protocol` stays free of the server.
     if name in ("Broker", "BrokerThread"):
-        from amqpbroker.server import embedded  # noqa: PLC0415
+        from amqpbroker.embedded import broker as embedded  # noqa: PLC0415
 
         return getattr(embedded, name)
     raise AttributeError(f"module 'amqpbroker' has no attribute {name!r}")

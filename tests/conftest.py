@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from amqpbroker.server.embedded import BrokerThread
+from amqpbroker.embedded.broker import BrokerThread
 
 EXTERNAL_URL = os.environ.get("AMQPBROKER_TEST_URL")
 

@@ -22,8 +22,9 @@ ALLOWED: dict[str, set[str]] = {
     "core": BASE,
     "session": BASE | {"protocol", "core", "auth"},
     "storage": BASE | {"core"},
-    "management": BASE | {"core"},
-    "server": BASE | {"protocol", "core", "auth", "session", "storage", "management"},
+    "snapshots": BASE | {"core", "session"},
+    "server": BASE | {"protocol", "core", "auth", "session", "storage"},
+    "embedded": BASE | {"protocol", "core", "auth", "session", "storage", "snapshots", "server"},
 }
 TOP = {"cli", "testing", "bench", "__main__", "__init__"}  # may import anything
 

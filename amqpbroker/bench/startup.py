@@ -18,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-from amqpbroker.server.embedded import Broker, BrokerThread
+from amqpbroker.embedded.broker import Broker, BrokerThread
 
 PROTOCOL_HEADER = b"AMQP\x00\x00\x09\x01"
 _CONNECTION_START = b"\x00\x0a\x00\x0a"  # class 10, method 10, at payload offset 7

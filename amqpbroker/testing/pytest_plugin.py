@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from amqpbroker.server.embedded import BrokerThread
+from amqpbroker.embedded.broker import BrokerThread
 
 # AMQP carries a vhost name as a short string: keep the test's name well under 255 bytes.
 _NAME_BYTES = 100

@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         ours = None
         if args.ours or args.compare:
-            from amqpbroker.server.embedded import BrokerThread  # noqa: PLC0415
+            from amqpbroker.embedded.broker import BrokerThread  # noqa: PLC0415
 
             ours = stack.enter_context(BrokerThread()).url
         for sc in chosen:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from amqpbroker.server.embedded import BrokerThread
+from amqpbroker.embedded.broker import BrokerThread
 
 from .runner import Outcome, compare, load_scenarios, run_scenario
 

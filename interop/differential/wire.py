@@ -75,22 +75,7 @@ def bits(*flags: bool) -> bytes:
 def field_value(value: Any) -> bytes:
     """One typed field value; plain Python values get the types pika would give them."""
     if isinstance(value, T):
-        kind, inner = value.type, value.value
-        if kind in _FIXED:
-            return kind.encode() + struct.pack(_FIXED[kind], inner)
-        if kind in "Sx":
-            return kind.encode() + longstr(inner)
-        if kind == "D":
-            scale, unscaled = inner
-            return b"D" + struct.pack(">Bi", scale, unscaled)
-        if kind == "A":
-            items = b"".join(field_value(item) for item in inner)
-            return b"A" + struct.pack(">I", len(items)) + items
-        if kind == "F":
-            return b"F" + table(inner)
-        if kind == "V":
-            return b"V"
-        raise ValueError(f"unknown field type {kind!r}")
+        return _typed_value(value.type, value.value)
     if isinstance(value, bool):
         return b"t" + struct.pack(">B", value)
     if isinstance(value, int):
@@ -108,6 +93,24 @@ def field_value(value: Any) -> bytes:
     if value is None:
         return b"V"
     raise TypeError(f"cannot encode {value!r}")
+
+
+def _typed_value(kind: str, inner: Any) -> bytes:
+    if kind in _FIXED:
+        return kind.encode() + struct.pack(_FIXED[kind], inner)
+    if kind in "Sx":
+        return kind.encode() + longstr(inner)
+    if kind == "D":
+        scale, unscaled = inner
+        return b"D" + struct.pack(">Bi", scale, unscaled)
+    if kind == "A":
+        items = b"".join(field_value(item) for item in inner)
+        return b"A" + struct.pack(">I", len(items)) + items
+    if kind == "F":
+        return b"F" + table(inner)
+    if kind == "V":
+        return b"V"
+    raise ValueError(f"unknown field type {kind!r}")
 
 
 def table(mapping: dict[str, Any] | None) -> bytes:

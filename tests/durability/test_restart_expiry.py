@@ -33,7 +33,7 @@ from brokerproc import Node, assert_clean, poll_until
 from pikahelpers import PERSISTENT, pika_channel
 
 from amqpbroker.core.ports import ManualClock
-from amqpbroker.server.embedded import Broker
+from amqpbroker.embedded.broker import Broker
 
 WALL = 1_700_000_000.0  # the first lifetime's wall clock at its start
 DEADLINE = 10.0

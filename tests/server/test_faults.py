@@ -30,7 +30,7 @@ from rawamqp import RawAMQP
 
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import ManualClock
-from amqpbroker.server.embedded import Broker
+from amqpbroker.embedded.broker import Broker
 
 DEADLINE = 10.0
 PERSISTENT = pika.BasicProperties(delivery_mode=2)

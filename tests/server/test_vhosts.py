@@ -33,7 +33,7 @@ from pamqp import commands
 from rawamqp import BrokerClosed, RawAMQP
 
 from amqpbroker.config import amqp_url
-from amqpbroker.server.embedded import Broker, BrokerThread
+from amqpbroker.embedded.broker import Broker, BrokerThread
 
 DEADLINE = 10.0
 OWN_BROKER = pytest.mark.skipif(bool(EXTERNAL_URL), reason="runs a broker of its own")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from .app import BrokerServer
+from amqpbroker.server.app import BrokerServer
 
 T = TypeVar("T")
 

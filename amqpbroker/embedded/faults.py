@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from amqpbroker.errors import AMQPError
+from amqpbroker.server.transport import AMQPProtocol
 
 from .powers import LoopAccess
-from .transport import AMQPProtocol
 
 # RabbitMQ's reason when the management UI or API closes a connection without giving one.
 CLOSED_BY_MANAGEMENT = "Closed via management plugin"

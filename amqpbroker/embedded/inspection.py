@@ -2,7 +2,7 @@
 
 Everything here reads the broker on its event loop (``_on_loop``), so a snapshot is
 consistent (taken between two events) and safe to take from a test's thread; what comes back
-are the detached views of ``amqpbroker.management.views``, never live broker objects.
+are the detached views of ``amqpbroker.snapshots``, never live broker objects.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from collections.abc import Iterator
 from amqpbroker.core.consumer import Consumer
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
-from amqpbroker.management.views import (
+from amqpbroker.session.channel import Channel, Unacked
+from amqpbroker.session.connection import ConnectionSession
+from amqpbroker.session.states import State
+from amqpbroker.snapshots import (
     BindingView,
     ChannelView,
     ConnectionView,
@@ -28,9 +31,6 @@ from amqpbroker.management.views import (
     published_message,
     queue_view,
 )
-from amqpbroker.session.channel import Channel, Unacked
-from amqpbroker.session.connection import ConnectionSession
-from amqpbroker.session.states import State
 
 from .powers import LoopAccess
 

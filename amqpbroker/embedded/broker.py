@@ -20,11 +20,11 @@ from typing import Any, TypeVar
 
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.ports import Clock
+from amqpbroker.server.app import BrokerServer
+from amqpbroker.server.loop import log_loop_exception, new_event_loop
 
-from .app import BrokerServer
 from .faults import AwaitableRestart, BlockingRestart, Faults
 from .inspection import Inspection
-from .loop import log_loop_exception, new_event_loop
 from .vhost_admin import VhostAdmin
 from .virtual_time import VirtualTime, choose_clock
 
