@@ -60,9 +60,11 @@ def server_generated_name(prefix: str) -> str:
 class VirtualHost:
     """Exchanges, queues and bindings of one vhost."""
 
-    def __init__(self, name: str, store: Store | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self, name: str, store: Store[Message] | None = None, clock: Clock | None = None
+    ) -> None:
         self.name = name
-        self.store: Store = store or NullStore()
+        self.store: Store[Message] = store or NullStore()
         self.clock: Clock = clock or ManualClock()
         self.rewrite_dead_letter: HeaderRewriter = unchanged_header
         self.exchanges: dict[str, Exchange] = {}

@@ -37,10 +37,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from amqpbroker.core.exchanges import Binding, Exchange
-from amqpbroker.core.message import Envelope, Message
-from amqpbroker.core.ports import StoreRef, wall_ms
-from amqpbroker.core.queue import Queue
+from amqpbroker.core.exchanges import Exchange
+from amqpbroker.core.message import Message
+from amqpbroker.core.ports import (
+    StoredBinding,
+    StoredEnvelope,
+    StoredExchange,
+    StoredQueue,
+    StoreRef,
+    wall_ms,
+)
 
 from .codec import (
     DELIVERED,
@@ -140,7 +146,7 @@ class QueueIndex:
 
 
 class DurableStore:
-    """Implements ``core.ports.Store`` on a data directory (see the module docstring)."""
+    """Implements ``core.ports.Store[Message]`` on a data directory (see the module docstring)."""
 
     paging = True
 
@@ -171,7 +177,7 @@ class DurableStore:
         self.live_bytes: dict[int, int] = {}  # per segment, counting every reference
         self.segment_bytes: dict[int, int] = {}  # bytes written to each segment
         self._compacting: set[int] = set()
-        self.indexes: dict[Queue, QueueIndex] = {}
+        self.indexes: dict[StoredQueue, QueueIndex] = {}
         self.replaying = False  # recovery re-declares definitions it read: not written again
 
     # -- life cycle -----------------------------------------------------------------------------
@@ -229,7 +235,7 @@ class DurableStore:
     def vhost_deleted(self, name: str) -> None:
         self._definition("vhost.delete", vhost=name)
 
-    def exchange_declared(self, exchange: Exchange) -> None:
+    def exchange_declared(self, exchange: StoredExchange) -> None:
         self._definition(
             "exchange",
             vhost=exchange.vhost,
@@ -240,10 +246,10 @@ class DurableStore:
             arguments=encode_arguments(exchange.arguments),
         )
 
-    def exchange_deleted(self, exchange: Exchange) -> None:
+    def exchange_deleted(self, exchange: StoredExchange) -> None:
         self._definition("exchange.delete", vhost=exchange.vhost, name=exchange.name)
 
-    def queue_declared(self, queue: Queue) -> None:
+    def queue_declared(self, queue: StoredQueue) -> None:
         index = self.index_for(queue)
         self._definition(
             "queue",
@@ -254,7 +260,7 @@ class DurableStore:
             directory=index.directory.name,
         )
 
-    def queue_deleted(self, queue: Queue) -> None:
+    def queue_deleted(self, queue: StoredQueue) -> None:
         self._definition("queue.delete", vhost=queue.vhost, name=queue.name)
         index = self.indexes.pop(queue, None)
         if index is not None:
@@ -264,27 +270,27 @@ class DurableStore:
             )
             self._dirty()
 
-    def binding_added(self, binding: Binding) -> None:
+    def binding_added(self, binding: StoredBinding) -> None:
         self._definition("binding", **self._binding_fields(binding))
 
-    def binding_removed(self, binding: Binding) -> None:
+    def binding_removed(self, binding: StoredBinding) -> None:
         self._definition("binding.delete", **self._binding_fields(binding))
 
     @staticmethod
-    def _binding_fields(binding: Binding) -> dict[str, Any]:
+    def _binding_fields(binding: StoredBinding) -> dict[str, Any]:
         destination = binding.destination
         return {
             "vhost": destination.vhost,
             "source": binding.source,
             "destination": destination.name,
-            "destination_kind": "queue" if isinstance(destination, Queue) else "exchange",
+            "destination_kind": "exchange" if isinstance(destination, Exchange) else "queue",
             "routing_key": binding.routing_key,
             "arguments": encode_arguments(binding.raw_arguments or {}),
         }
 
     # -- messages -------------------------------------------------------------------------------
 
-    def index_for(self, queue: Queue, directory_name: str | None = None) -> QueueIndex:
+    def index_for(self, queue: StoredQueue, directory_name: str | None = None) -> QueueIndex:
         """The queue's index; a new queue gets a directory of its own (never reused, so the
         writer may delete a dead queue's files after the writes of the same batch)."""
         index = self.indexes.get(queue)
@@ -293,7 +299,7 @@ class DurableStore:
             index = self.indexes[queue] = QueueIndex(self.data_dir / "queues" / name)
         return index
 
-    def enqueued(self, queue: Queue, envelope: Envelope) -> None:
+    def enqueued(self, queue: StoredQueue, envelope: StoredEnvelope[Message]) -> None:
         message = envelope.message
         ref = message.store_ref
         if ref is None:
@@ -380,12 +386,12 @@ class DurableStore:
         self._batch.deletes.append(self.message_path(segment))
         self._dirty()
 
-    def delivered(self, queue: Queue, envelope: Envelope) -> None:
+    def delivered(self, queue: StoredQueue, envelope: StoredEnvelope[Message]) -> None:
         index = self.indexes.get(queue)
         if index is not None:
             self._note_event(index, DELIVERED, envelope.seq)
 
-    def removed(self, queue: Queue, seqs: list[int], refs: list[StoreRef]) -> None:
+    def removed(self, queue: StoredQueue, seqs: list[int], refs: list[StoreRef]) -> None:
         for ref in refs:
             self._release(ref)
         index = self.indexes.get(queue)
@@ -424,7 +430,7 @@ class DurableStore:
 
     # -- compaction -----------------------------------------------------------------------------
 
-    def _holders(self, segment: int) -> list[tuple[Queue, int, StoreRef, Any]]:
+    def _holders(self, segment: int) -> list[tuple[StoredQueue, int, StoreRef, object]]:
         """Every (queue, seq, ref, place) still referring to ``segment`` (unacked deliveries
         are not seen: they keep the segment until acked)."""
         return [
@@ -469,7 +475,7 @@ class DurableStore:
         self._batch.callbacks.append(callback)
         self._dirty()
 
-    def read(self, refs: list[StoreRef], callback: Callable[[list[Message]], None]) -> None:
+    def read(self, refs: list[StoreRef], callback: Callable[[list[Message] | None], None]) -> None:
         self._batch.reads.append((partial(self.read_now, refs), callback))
         self._dirty()
 

@@ -19,11 +19,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
+
+from amqpbroker.core.message import Message
 
 log = logging.getLogger(__name__)
 
 Callback = Callable[[], None]
+# A read for the thread, after the writes before it, and where its result goes on the loop
+# (the messages, or None if the read failed).
+Read = tuple[Callable[[], list[Message]], Callable[[list[Message] | None], None]]
 DATA_SUFFIX = ".seg"  # message segments: written before anything that refers to them
 
 
@@ -34,9 +39,7 @@ class Batch:
     appends: dict[Path, list[bytes]] = field(default_factory=dict)
     deletes: list[Path] = field(default_factory=list)
     callbacks: list[Callback] = field(default_factory=list)
-    # Work for the thread after the writes (reads that must see them), and where its
-    # result goes on the loop.
-    reads: list[tuple[Callable[[], Any], Callable[[Any], None]]] = field(default_factory=list)
+    reads: list[Read] = field(default_factory=list)  # after the writes: they see them
 
     def append(self, path: Path, data: bytes) -> None:
         self.chunks(path).append(data)
@@ -163,7 +166,7 @@ def _merged_appends(batches: list[Batch]) -> dict[Path, list[bytes]]:
     return merged
 
 
-def _attempt(read: Callable[[], Any]) -> Any:
+def _attempt(read: Callable[[], list[Message]]) -> list[Message] | None:
     """A read's result, or None when the store could not give it (logged)."""
     try:
         return read()
