@@ -24,7 +24,6 @@ from typing import Any
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import epoch_at
 from amqpbroker.core.queue import Queue
-from amqpbroker.core.queue_types import queue_class
 from amqpbroker.core.vhost import VirtualHost
 
 from .codec import (
@@ -177,21 +176,11 @@ def _apply_definitions(
             report.exchanges += 1
         queues = []
         for (vhost_name, name), entry in definitions.queues.items():
-            vhost = broker.add_vhost(vhost_name)
-            arguments = decode_arguments(entry["arguments"])
-            queue = queue_class(arguments)(
+            queue = broker.add_vhost(vhost_name).restore_queue(
                 name,
-                vhost_name,
-                durable=True,
-                exclusive_owner=None,
                 auto_delete=entry["auto_delete"],
-                arguments=arguments,
-                store=store,
-                clock=vhost.clock,
+                arguments=decode_arguments(entry["arguments"]),
             )
-            queue.dead_letter = vhost.dead_letter
-            queue.on_expired = vhost.remove_queue
-            vhost.queues[name] = queue
             queues.append(queue)
             store.index_for(queue, entry.get("directory"))
             report.queues += 1
