@@ -26,7 +26,6 @@ left the queue (only the oldest, so no later record refers to it).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import secrets
@@ -35,11 +34,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from amqpbroker.core.exchanges import Exchange
 from amqpbroker.core.message import Message
 from amqpbroker.core.ports import (
+    Clock,
     StoredBinding,
     StoredEnvelope,
     StoredExchange,
@@ -62,7 +62,7 @@ from .codec import (
     seq_run_record,
 )
 from .records import encode_record, read_records_at
-from .writer import Batch, GroupCommitWriter
+from .writer import Batch, Callback, GroupCommitWriter
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,15 @@ class QueueIndex:
         return dead
 
 
+class EventLoop(Protocol):
+    """What the store needs of the event loop its callers run on (an asyncio loop has it):
+    running a callback once the work of the current tick is done (the tick's batch goes
+    to the writer then), and handing one over from the writer thread."""
+
+    def call_soon(self, callback: Callback, /) -> object: ...
+    def call_soon_threadsafe(self, callback: Callback, /) -> object: ...
+
+
 class DurableStore:
     """Implements ``core.ports.Store[Message]`` on a data directory (see the module docstring)."""
 
@@ -163,7 +172,8 @@ class DurableStore:
         self.compact_delay = compact_delay
         self._fsync = fsync
         self._writer: GroupCommitWriter | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: EventLoop | None = None
+        self._clock: Clock | None = None  # times compaction
         self._batch = Batch()
         self.batch_number = 1  # of the batch being filled (see ``flush``)
         self._flush_scheduled = False
@@ -189,9 +199,12 @@ class DurableStore:
     def message_path(self, segment: int) -> Path:
         return self.data_dir / "messages" / segment_name(segment, "seg")
 
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+    def start(self, loop: EventLoop, clock: Clock) -> None:
+        """Start writing (after recovery): batches are handed over at the end of each of
+        ``loop``'s ticks, and compaction waits ``compact_delay`` seconds of ``clock``."""
         self._loop = loop
-        self._writer = GroupCommitWriter(loop, fsync=self._fsync)
+        self._clock = clock
+        self._writer = GroupCommitWriter(loop.call_soon_threadsafe, fsync=self._fsync)
 
     def close(self) -> None:
         """Write everything pending and stop the writer (blocks: call at shutdown)."""
@@ -371,10 +384,11 @@ class DurableStore:
         elif (
             segment not in self._compacting
             and self._mostly_dead(segment)
-            and self._loop is not None
+            and self._clock is not None
         ):
             self._compacting.add(segment)
-            self._loop.call_later(self.compact_delay, self._compact, segment)
+            clock = self._clock
+            clock.call_at(clock.now() + self.compact_delay, partial(self._compact, segment))
 
     def _mostly_dead(self, segment: int) -> bool:
         return self.live_bytes.get(segment, 0) < self.segment_bytes.get(segment, 0) * COMPACT_BELOW

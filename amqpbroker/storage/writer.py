@@ -4,20 +4,20 @@ Theory of operation: the event loop never touches files.  During a loop tick the
 collects the bytes to append per file and the callbacks that must wait for them; ``flush``
 hands that over as one ``Batch``.  The writer thread takes every batch waiting (one, or many
 under load), writes each file's bytes, fsyncs each touched file once, and only then sends
-the batches' callbacks back to the loop with ``call_soon_threadsafe``.  So one fsync serves
-every record written since the last, and a callback runs only after everything submitted
-before it is on disk.
+the batches' callbacks back to the loop (``hand_back``, the loop's ``call_soon_threadsafe``).
+So one fsync serves every record written since the last, and a callback runs only after
+everything submitted before it is on disk.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,6 +26,8 @@ from amqpbroker.core.message import Message
 log = logging.getLogger(__name__)
 
 Callback = Callable[[], None]
+# Runs a callback on the event loop's thread, soon; safe to call from another thread.
+HandBack = Callable[[Callback], object]
 # A read for the thread, after the writes before it, and where its result goes on the loop
 # (the messages, or None if the read failed).
 Read = tuple[Callable[[], list[Message]], Callable[[list[Message] | None], None]]
@@ -58,8 +60,8 @@ class Batch:
 class GroupCommitWriter:
     """The store's only writer; ``submit`` never blocks."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, *, fsync: bool = True) -> None:
-        self._loop = loop
+    def __init__(self, hand_back: HandBack, *, fsync: bool = True) -> None:
+        self._hand_back = hand_back
         self._fsync = fsync
         self._queue: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
         self._files: dict[Path, BinaryIO] = {}
@@ -96,10 +98,10 @@ class GroupCommitWriter:
                 log.exception("writing the store failed; durable state may be incomplete")
                 callbacks = []
             if callbacks:
-                self._loop.call_soon_threadsafe(_run_all, callbacks)
+                self._hand_back(partial(_run_all, callbacks))
             for batch in work:
                 for read, deliver in batch.reads:
-                    self._loop.call_soon_threadsafe(deliver, _attempt(read))
+                    self._hand_back(partial(deliver, _attempt(read)))
         for handle in self._files.values():
             handle.close()
         self._files.clear()
