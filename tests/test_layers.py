@@ -94,6 +94,17 @@ def test_sans_io_layers_import_no_io(path: Path) -> None:
     assert not forbidden, f"{path} ({layer_of(path)}) imports {sorted(forbidden)}"
 
 
+def test_storage_leaves_the_event_loop_to_the_server() -> None:
+    """Storage is handed the loop's scheduling (``DurableStore.start``); its own I/O runs
+    on the writer's thread."""
+    users = [
+        p.name
+        for p in sorted((PACKAGE / "storage").glob("*.py"))
+        if "asyncio" in imported_modules(ast.parse(p.read_text(), filename=str(p)))
+    ]
+    assert not users, f"storage modules importing asyncio: {users}"
+
+
 def test_the_io_check_sees_imports_inside_blocks() -> None:
     tree = ast.parse(
         "if TYPE_CHECKING:\n    import asyncio.events\ndef f():\n    from ssl import X\n"
@@ -172,6 +183,11 @@ def cycles(graph: Mapping[str, set[str]]) -> list[frozenset[str]]:
         if node not in index:
             visit(node)
     return found
+
+
+def test_core_ports_imports_nothing_else_from_core() -> None:
+    """The core's lowest seam: any core module may import it."""
+    assert core_graph()["ports"] == set()
 
 
 # Cycles this branch still has, each with what removes it.  Each is a strict xfail: once
