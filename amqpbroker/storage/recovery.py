@@ -38,8 +38,9 @@ from .codec import (
     encode_definition,
     encode_seq_event,
 )
+from .queue_index import QueueIndex
 from .records import encode_record, read_records
-from .store import DurableStore, QueueIndex
+from .store import DurableStore
 
 log = logging.getLogger(__name__)
 
