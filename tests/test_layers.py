@@ -122,16 +122,11 @@ def core_imports(tree: ast.AST) -> set[str]:
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            if node.level == 1:
-                base = node.module
-            elif node.level == 0 and (node.module or "").startswith("amqpbroker.core."):
-                base = (node.module or "").split(".")[2]
-            else:
-                continue
-            if base is None or base == "core":  # from . import x, y / from amqpbroker.core import x
+            module = _inside_core(node)
+            if module == "":  # from . import x, y
                 found.update(alias.name for alias in node.names)
-            else:
-                found.add(base.split(".")[0])
+            elif module is not None:
+                found.add(module.split(".")[0])
         elif isinstance(node, ast.Import):
             found.update(
                 alias.name.split(".")[2]
@@ -139,6 +134,18 @@ def core_imports(tree: ast.AST) -> set[str]:
                 if alias.name.startswith("amqpbroker.core.")
             )
     return found
+
+
+def _inside_core(node: ast.ImportFrom) -> str | None:
+    """The module path inside core a from-import names ('' for the package itself), or
+    None for an import from outside core."""
+    if node.level == 1:
+        return node.module or ""
+    if node.level == 0 and node.module == "amqpbroker.core":
+        return ""
+    if node.level == 0 and node.module and node.module.startswith("amqpbroker.core."):
+        return node.module.removeprefix("amqpbroker.core.")
+    return None
 
 
 def core_graph() -> dict[str, set[str]]:
@@ -234,6 +241,7 @@ def test_core_imports_count_type_checking_and_every_form() -> None:
         "from .message import Message\n"
         "from . import topic, arguments\n"
         "from amqpbroker.core.ports import Store\n"
+        "from amqpbroker.core import queue_types\n"
         "import amqpbroker.core.paging\n"
         "from amqpbroker.errors import NotFound\n"
         "if TYPE_CHECKING:\n"
@@ -244,6 +252,7 @@ def test_core_imports_count_type_checking_and_every_form() -> None:
         "topic",
         "arguments",
         "ports",
+        "queue_types",
         "paging",
         "queue",
     }
