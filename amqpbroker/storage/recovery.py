@@ -57,7 +57,9 @@ class RecoveryReport:
 
 
 def recover(store: DurableStore, broker: BrokerState) -> RecoveryReport:
-    """Load ``store.data_dir`` into ``broker`` (blocking file I/O: run it before serving)."""
+    """Load ``store.data_dir`` into ``broker``, a ``BrokerState`` built on ``store`` (the
+    queues it restores record into their vhost's store).  Blocking file I/O: run it before
+    serving."""
     started = time.monotonic()
     report = RecoveryReport()
     definitions = _replay_definitions(store.definitions_path)
