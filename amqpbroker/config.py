@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import quote
 
 
@@ -35,7 +35,6 @@ class BrokerConfig:
     # embedded brokers, off for ``amqpbroker serve``; the oldest records go beyond the limit.
     record_published: bool = False
     published_limit: int = 10_000
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def in_memory(self) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from amqpbroker.storage.codec import decode_definition
+from amqpbroker.storage.queue_index import queue_directory_name
 from amqpbroker.storage.records import read_records
-from amqpbroker.storage.store import queue_directory_name
 
 
 def index_dir(data_dir: Path, name: str, vhost: str = "/") -> Path:

@@ -8,6 +8,7 @@ from typing import Any
 from amqpbroker.config import BrokerConfig
 from amqpbroker.errors import NotAllowed
 
+from .message import Message
 from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchanged_header
 from .publish_log import PublishRecord, publish_log
 from .vhost import VirtualHost
@@ -19,13 +20,13 @@ class BrokerState:
     def __init__(
         self,
         config: BrokerConfig,
-        store: Store | None = None,
+        store: Store[Message] | None = None,
         clock: Clock | None = None,
         rewrite_dead_letter: HeaderRewriter = unchanged_header,
     ) -> None:
         self.config = config
         self.rewrite_dead_letter = rewrite_dead_letter
-        self.store: Store = store or NullStore()
+        self.store: Store[Message] = store or NullStore()
         self.clock: Clock = clock or ManualClock()
         self.vhosts: dict[str, VirtualHost] = {}
         # Direct reply-to consumers by the suffix of their amq.rabbitmq.reply-to.* name: the

@@ -96,6 +96,23 @@ class Exchange:
         raise NotImplementedError
 
 
+# Direct and fanout exchanges route to the keys of a dict of destinations, each counting the
+# bindings that select it there (one destination may be bound several times, with different
+# arguments): it leaves the dict with the last of them.
+
+
+def _count_in(targets: dict[Destination, int], destination: Destination) -> None:
+    targets[destination] = targets.get(destination, 0) + 1
+
+
+def _count_out(targets: dict[Destination, int], destination: Destination) -> None:
+    count = targets[destination] - 1
+    if count:
+        targets[destination] = count
+    else:
+        del targets[destination]
+
+
 class DirectExchange(Exchange):
     type_name = "direct"
 
@@ -107,18 +124,13 @@ class DirectExchange(Exchange):
         return self._by_key.get(routing_key, ())
 
     def _index(self, binding: Binding) -> None:
-        targets = self._by_key.setdefault(binding.routing_key, {})
-        targets[binding.destination] = targets.get(binding.destination, 0) + 1
+        _count_in(self._by_key.setdefault(binding.routing_key, {}), binding.destination)
 
     def _unindex(self, binding: Binding) -> None:
         targets = self._by_key[binding.routing_key]
-        count = targets[binding.destination] - 1
-        if count:
-            targets[binding.destination] = count
-        else:
-            del targets[binding.destination]
-            if not targets:
-                del self._by_key[binding.routing_key]
+        _count_out(targets, binding.destination)
+        if not targets:
+            del self._by_key[binding.routing_key]
 
 
 class FanoutExchange(Exchange):
@@ -132,14 +144,10 @@ class FanoutExchange(Exchange):
         return self._targets
 
     def _index(self, binding: Binding) -> None:
-        self._targets[binding.destination] = self._targets.get(binding.destination, 0) + 1
+        _count_in(self._targets, binding.destination)
 
     def _unindex(self, binding: Binding) -> None:
-        count = self._targets[binding.destination] - 1
-        if count:
-            self._targets[binding.destination] = count
-        else:
-            del self._targets[binding.destination]
+        _count_out(self._targets, binding.destination)
 
 
 class TopicExchange(Exchange):

@@ -1,44 +1,128 @@
-"""What the core asks of durable storage (implemented by ``amqpbroker.storage``).
+"""What the core asks of durable storage (implemented by ``amqpbroker.storage``), and the
+clock it reads and schedules through.
 
-The core calls these synchronously and they must not block: a store records the intent and
+The core calls the store synchronously and it must not block: a store records the intent and
 writes it later from its own thread.  ``NullStore`` is the in-memory broker's store.
+
+This module is the core's lowest seam: it imports nothing from the rest of the core (which
+imports it), so what the store is handed is described here by small protocols of what
+storage reads (``StoredQueue``, ``StoredExchange``, ``StoredBinding``, ``StoredEnvelope``),
+and ``Store`` is generic in the message type it keeps: the broker's stores are
+``Store[Message]``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from .exchanges import Binding, Exchange
-    from .message import Envelope, Message
-    from .queue import Queue
+from typing import Any, Protocol, TypeVar
 
 # Where a stored message lives: (segment number, offset, record size).
 StoreRef = tuple[int, int, int]
 
+MessageT = TypeVar("MessageT")
+MessageT_co = TypeVar("MessageT_co", covariant=True)
 
-class Store(Protocol):
+
+class StoredQueue(Protocol):
+    """What the store reads of a durable queue: its definition, the clock its expiry times
+    are in, and (for compaction) where its stored messages are."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def vhost(self) -> str: ...
+    @property
+    def auto_delete(self) -> bool: ...
+    @property
+    def arguments(self) -> dict[str, Any]: ...
+    @property
+    def clock(self) -> Clock: ...
+
+    def stored_in_segment(self, segment: int) -> list[tuple[int, StoreRef, object]]:
+        """(seq, ref, place) of the stored messages of ``segment`` still in the queue;
+        ``place`` is opaque to the store: it hands it back to ``move_stored``."""
+
+    def move_stored(self, place: object, ref: StoreRef) -> None:
+        """Compaction copied the message at ``place`` to ``ref``."""
+
+
+class StoredExchange(Protocol):
+    """What the store records of a durable exchange."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def vhost(self) -> str: ...
+    @property
+    def type_name(self) -> str: ...
+    @property
+    def auto_delete(self) -> bool: ...
+    @property
+    def internal(self) -> bool: ...
+    @property
+    def arguments(self) -> dict[str, Any]: ...
+
+
+class BindingEnd(Protocol):
+    """A binding's destination, as the store names it (a queue or an exchange)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def vhost(self) -> str: ...
+
+
+class StoredBinding(Protocol):
+    """What the store records of a binding between durable ends."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def destination(self) -> BindingEnd: ...
+    @property
+    def routing_key(self) -> str: ...
+    @property
+    def raw_arguments(self) -> dict[str, Any] | None: ...
+
+
+class StoredEnvelope(Protocol[MessageT_co]):
+    """A message's place in one queue, as the store records it."""
+
+    @property
+    def message(self) -> MessageT_co: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def expires_at(self) -> float | None:
+        """Clock time (the queue's clock) after which it is dead; None: never."""
+
+
+class Store(Protocol[MessageT]):
     """Durable definitions and persistent messages in durable queues."""
+
+    @property
+    def paging(self) -> bool:
+        """Whether durable queues may keep stored messages on disk only (``read`` brings
+        them back)."""
 
     def vhost_added(self, name: str) -> None: ...
     def vhost_deleted(self, name: str) -> None:
         """After its queues and exchanges were deleted one by one."""
 
-    def exchange_declared(self, exchange: Exchange) -> None: ...
-    def exchange_deleted(self, exchange: Exchange) -> None: ...
-    def queue_declared(self, queue: Queue) -> None: ...
-    def queue_deleted(self, queue: Queue) -> None: ...
-    def binding_added(self, binding: Binding) -> None: ...
-    def binding_removed(self, binding: Binding) -> None: ...
+    def exchange_declared(self, exchange: StoredExchange) -> None: ...
+    def exchange_deleted(self, exchange: StoredExchange) -> None: ...
+    def queue_declared(self, queue: StoredQueue) -> None: ...
+    def queue_deleted(self, queue: StoredQueue) -> None: ...
+    def binding_added(self, binding: StoredBinding) -> None: ...
+    def binding_removed(self, binding: StoredBinding) -> None: ...
 
-    def enqueued(self, queue: Queue, envelope: Envelope) -> None:
+    def enqueued(self, queue: StoredQueue, envelope: StoredEnvelope[MessageT]) -> None:
         """A persistent message entered a durable queue (written once across queues)."""
 
-    def delivered(self, queue: Queue, envelope: Envelope) -> None:
+    def delivered(self, queue: StoredQueue, envelope: StoredEnvelope[MessageT]) -> None:
         """A stored message went out unacknowledged (so it comes back redelivered)."""
 
-    def removed(self, queue: Queue, seqs: list[int], refs: list[StoreRef]) -> None:
+    def removed(self, queue: StoredQueue, seqs: list[int], refs: list[StoreRef]) -> None:
         """Stored messages left a queue (acked, dropped, purged)."""
 
     @property
@@ -50,12 +134,13 @@ class Store(Protocol):
     def when_durable(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once everything recorded so far is on disk."""
 
-    def read(self, refs: list[StoreRef], callback: Callable[[list[Message]], None]) -> None:
-        """Read paged-out messages back, off the loop; ``callback`` gets them in order."""
+    def read(self, refs: list[StoreRef], callback: Callable[[list[MessageT] | None], None]) -> None:
+        """Read paged-out messages back, off the loop; ``callback`` gets them in order, or
+        None if the store could not read them (it logged why)."""
 
 
 class NullStore:
-    """No durability: the in-memory broker."""
+    """No durability: the in-memory broker (a ``Store`` of any message type)."""
 
     paging = False
     batch_number = 0
@@ -66,37 +151,38 @@ class NullStore:
     def vhost_deleted(self, name: str) -> None:
         pass
 
-    def exchange_declared(self, exchange: Any) -> None:
+    def exchange_declared(self, exchange: StoredExchange) -> None:
         pass
 
-    def exchange_deleted(self, exchange: Any) -> None:
+    def exchange_deleted(self, exchange: StoredExchange) -> None:
         pass
 
-    def queue_declared(self, queue: Any) -> None:
+    def queue_declared(self, queue: StoredQueue) -> None:
         pass
 
-    def queue_deleted(self, queue: Any) -> None:
+    def queue_deleted(self, queue: StoredQueue) -> None:
         pass
 
-    def binding_added(self, binding: Any) -> None:
+    def binding_added(self, binding: StoredBinding) -> None:
         pass
 
-    def binding_removed(self, binding: Any) -> None:
+    def binding_removed(self, binding: StoredBinding) -> None:
         pass
 
-    def enqueued(self, queue: Any, envelope: Any) -> None:
+    def enqueued(self, queue: StoredQueue, envelope: StoredEnvelope[object]) -> None:
         pass
 
-    def delivered(self, queue: Any, envelope: Any) -> None:
+    def delivered(self, queue: StoredQueue, envelope: StoredEnvelope[object]) -> None:
         pass
 
-    def removed(self, queue: Any, seqs: list[int], refs: list[StoreRef]) -> None:
+    def removed(self, queue: StoredQueue, seqs: list[int], refs: list[StoreRef]) -> None:
         pass
 
     def when_durable(self, callback: Callable[[], None]) -> None:
         callback()
 
-    def read(self, refs: list[StoreRef], callback: Callable[[list[Any]], None]) -> None:
+    def read(self, refs: list[StoreRef], callback: object) -> None:
+        """Never called: nothing is paged out without a paging store."""
         raise RuntimeError("the in-memory store never pages messages out")
 
 

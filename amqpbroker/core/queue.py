@@ -59,7 +59,7 @@ class Queue:
         exclusive_owner: object | None,
         auto_delete: bool,
         arguments: dict[str, Any],
-        store: Store | None = None,
+        store: Store[Message] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.name = name
@@ -68,7 +68,7 @@ class Queue:
         self.exclusive_owner = exclusive_owner
         self.auto_delete = auto_delete
         self.arguments = arguments
-        self.store: Store = store or _NULL_STORE
+        self.store: Store[Message] = store or _NULL_STORE
         self.consumers: list[Consumer] = []
         self.had_consumers = False
         self.deleted = False

@@ -1,38 +1,37 @@
 """A virtual host: its exchanges, queues and bindings, and routing between them.
 
-Every rule RabbitMQ applies to declaring, binding and deleting lives here, raising
-``amqpbroker.errors`` with RabbitMQ's reply texts.  ``owner`` arguments identify the
-connection that asks (for exclusive queues); they are opaque to the core.
+Declaring, binding and deleting follow RabbitMQ's rules, in its order, raising
+``amqpbroker.errors`` with its reply texts (the checks themselves are in
+``declaration_checks``).  ``owner`` arguments identify the connection that asks (for
+exclusive queues); they are opaque to the core.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Collection
 from typing import Any
 
-from amqpbroker.errors import (
-    AccessRefused,
-    CommandInvalid,
-    NotFound,
-    PreconditionFailed,
-    ResourceLocked,
-)
+from amqpbroker.errors import CommandInvalid, NotFound, PreconditionFailed, ResourceLocked
 
-from .arguments import (
-    EXCHANGE_EQUIVALENCE_KEYS,
-    QUEUE_ARGUMENT_DEFAULTS,
-    QUEUE_EQUIVALENCE_KEYS,
-    first_inequivalent,
-    inequivalence_text,
+from .dead_lettering import dead_letter_copy, is_cycle
+from .declaration_checks import (
+    check_alternate_argument,
+    check_deletable_exchange,
+    check_exchange_equivalence,
+    check_not_default_exchange,
+    check_queue_equivalence,
+    check_quorum_properties,
+    check_unreserved_name,
+    server_generated_name,
+    unknown_type_text,
+    where,
 )
-from .arguments import type_name as argument_type
 from .exchanges import EXCHANGE_TYPES, Binding, Destination, Exchange, make_binding
-from .message import Envelope, Message, routing_bytes
+from .message import Envelope, Message
 from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchanged_header
 from .queue import Queue
 from .queue_arguments import validate_queue_arguments
-from .queue_types import queue_class, queue_type
+from .queue_types import queue_class
 
 DEFAULT_EXCHANGES = {
     "amq.direct": "direct",
@@ -42,27 +41,16 @@ DEFAULT_EXCHANGES = {
     "amq.match": "headers",
     "amq.rabbitmq.trace": "topic",  # internal: only the (future) firehose tracer publishes
 }
-RESERVED_PREFIX = "amq."
-
-
-def unknown_type_text(type_name: str) -> str:
-    """RabbitMQ says "invalid" for names that are atoms in its VM ('' and common words) and
-    "unknown" otherwise; only the empty name is predictable."""
-    adjective = "invalid" if type_name == "" else "unknown"
-    return f"{adjective} exchange type '{type_name}'"
-
-
-def server_generated_name(prefix: str) -> str:
-    """RabbitMQ's style: prefix + 22 url-safe base64 characters."""
-    return prefix + secrets.token_urlsafe(16)
 
 
 class VirtualHost:
     """Exchanges, queues and bindings of one vhost."""
 
-    def __init__(self, name: str, store: Store | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self, name: str, store: Store[Message] | None = None, clock: Clock | None = None
+    ) -> None:
         self.name = name
-        self.store: Store = store or NullStore()
+        self.store: Store[Message] = store or NullStore()
         self.clock: Clock = clock or ManualClock()
         self.rewrite_dead_letter: HeaderRewriter = unchanged_header
         self.exchanges: dict[str, Exchange] = {}
@@ -76,7 +64,7 @@ class VirtualHost:
     # -- lookups --------------------------------------------------------------------------------
 
     def _where(self, kind: str, name: str) -> str:
-        return f"{kind} '{name}' in vhost '{self.name}'"
+        return where(kind, name, self.name)
 
     def exchange(self, name: str) -> Exchange:
         try:
@@ -122,21 +110,24 @@ class VirtualHost:
         cls = EXCHANGE_TYPES.get(type_name)
         if cls is None and not passive:
             raise CommandInvalid(unknown_type_text(type_name))
-        if name == "":
-            raise AccessRefused("operation not permitted on the default exchange")
+        check_not_default_exchange(name)
         if passive or cls is None:
             return self.exchange(name)
-        if name.startswith(RESERVED_PREFIX) and name not in self.exchanges:
-            raise AccessRefused(
-                f"exchange name '{name}' contains reserved prefix '{RESERVED_PREFIX}*'"
-            )
         existing = self.exchanges.get(name)
-        if existing is not None:
-            self._check_exchange_equivalence(
-                existing, type_name, durable, auto_delete, internal, arguments
+        if existing is None:
+            check_unreserved_name("exchange", name)
+        else:
+            check_exchange_equivalence(
+                existing,
+                type_name,
+                durable,
+                auto_delete,
+                internal,
+                arguments,
+                self._where("exchange", name),
             )
             return existing
-        self._check_alternate_argument(name, arguments)
+        check_alternate_argument(arguments, self._where("exchange", name))
         exchange = cls(
             name,
             self.name,
@@ -150,54 +141,8 @@ class VirtualHost:
             self.store.exchange_declared(exchange)
         return exchange
 
-    def _check_alternate_argument(self, name: str, arguments: dict[str, Any]) -> None:
-        """A new exchange's alternate-exchange names an exchange: a longstr, nothing else."""
-        key = "alternate-exchange"
-        if key in arguments and argument_type(arguments, key) != "longstr":
-            raise PreconditionFailed(
-                f"invalid type '{argument_type(arguments, key)}' for arg '{key}' in "
-                + self._where("exchange", name)
-            )
-
-    def _check_exchange_equivalence(
-        self,
-        ex: Exchange,
-        type_name: str,
-        durable: bool,
-        auto_delete: bool,
-        internal: bool,
-        arguments: dict[str, Any],
-    ) -> None:
-        where = self._where("exchange", ex.name)
-        if ex.type_name != type_name:
-            raise PreconditionFailed(
-                f"inequivalent arg 'type' for {where}: received "
-                f"'{type_name}' but current is '{ex.type_name}'"
-            )
-        for field, current, received in (
-            ("durable", ex.durable, durable),
-            ("auto_delete", ex.auto_delete, auto_delete),
-            ("internal", ex.internal, internal),
-        ):
-            if current != received:
-                raise PreconditionFailed(
-                    f"inequivalent arg '{field}' for {where}: received "
-                    f"'{str(received).lower()}' but current is '{str(current).lower()}'"
-                )
-        key = first_inequivalent(ex.arguments, arguments, EXCHANGE_EQUIVALENCE_KEYS)
-        if key is not None:
-            raise PreconditionFailed(
-                f"inequivalent arg '{key}' for {where}: "
-                f"{inequivalence_text(ex.arguments, arguments, key)}"
-            )
-
     def delete_exchange(self, name: str, *, if_unused: bool) -> None:
-        if name == "":
-            raise AccessRefused("operation not permitted on the default exchange")
-        if name.startswith(RESERVED_PREFIX):
-            raise AccessRefused(
-                f"deletion of system exchange '{name}' in vhost '{self.name}' not allowed"
-            )
+        check_deletable_exchange(name, self.name)
         exchange = self.exchanges.get(name)
         if exchange is None:
             return
@@ -239,27 +184,55 @@ class VirtualHost:
                     "Cannot declare a server-named queue for type rabbit_quorum_queue"
                 )
             name = server_generated_name("amq.gen-")
-        elif name.startswith(RESERVED_PREFIX):  # even when it exists (amq.gen-...)
-            raise AccessRefused(
-                f"queue name '{name}' contains reserved prefix '{RESERVED_PREFIX}*'"
-            )
+        else:
+            check_unreserved_name("queue", name)  # even when it exists (amq.gen-...)
         durable = durable and not exclusive  # exclusive queues are never durable
         existing = self.queues.get(name)
         if existing is not None:
             self.check_exclusive(existing, owner)
             if existing.exclusive != exclusive:
                 self.raise_locked(existing)
-            self._check_queue_equivalence(existing, durable, auto_delete, arguments)
+            check_queue_equivalence(
+                existing, durable, auto_delete, arguments, self._where("queue", name)
+            )
             existing.touch()
             return existing
         validate_queue_arguments(arguments, name, self.name)
         if quorum:
-            _check_quorum_properties(self._where("queue", name), durable, exclusive, auto_delete)
+            check_quorum_properties(self._where("queue", name), durable, exclusive, auto_delete)
+        queue = self._add_queue(
+            name,
+            durable=durable,
+            exclusive_owner=owner if exclusive else None,
+            auto_delete=auto_delete,
+            arguments=arguments,
+        )
+        if queue.durable:
+            self.store.queue_declared(queue)
+        return queue
+
+    def restore_queue(self, name: str, *, auto_delete: bool, arguments: dict[str, Any]) -> Queue:
+        """A durable queue read back from the store at start-up.  No declaration checks (it
+        passed them when declared) and nothing recorded (the store holds it already)."""
+        return self._add_queue(
+            name, durable=True, exclusive_owner=None, auto_delete=auto_delete, arguments=arguments
+        )
+
+    def _add_queue(
+        self,
+        name: str,
+        *,
+        durable: bool,
+        exclusive_owner: object | None,
+        auto_delete: bool,
+        arguments: dict[str, Any],
+    ) -> Queue:
+        """Make the queue, wired to this vhost (dead-lettering, x-expires), and add it."""
         queue = queue_class(arguments)(
             name,
             self.name,
             durable=durable,
-            exclusive_owner=owner if exclusive else None,
+            exclusive_owner=exclusive_owner,
             auto_delete=auto_delete,
             arguments=arguments,
             store=self.store,
@@ -268,36 +241,7 @@ class VirtualHost:
         queue.dead_letter = self.dead_letter
         queue.on_expired = self.remove_queue
         self.queues[name] = queue
-        if queue.durable:
-            self.store.queue_declared(queue)
         return queue
-
-    def _check_queue_equivalence(
-        self,
-        queue: Queue,
-        durable: bool,
-        auto_delete: bool,
-        arguments: dict[str, Any],
-    ) -> None:
-        # (An exclusive mismatch never gets here: it is 405 RESOURCE_LOCKED.)
-        where = self._where("queue", queue.name)
-        for field, current, received in (
-            ("durable", queue.durable, durable),
-            ("auto_delete", queue.auto_delete, auto_delete),
-        ):
-            if current != received:
-                raise PreconditionFailed(
-                    f"inequivalent arg '{field}' for {where}: received "
-                    f"'{str(received).lower()}' but current is '{str(current).lower()}'"
-                )
-        kind = queue_type(queue.arguments)  # (the existing queue's type decides)
-        keys = kind.arguments if kind is not None else QUEUE_EQUIVALENCE_KEYS
-        key = first_inequivalent(queue.arguments, arguments, keys, QUEUE_ARGUMENT_DEFAULTS)
-        if key is not None:
-            raise PreconditionFailed(
-                f"inequivalent arg '{key}' for {where}: "
-                f"{inequivalence_text(queue.arguments, arguments, key)}"
-            )
 
     def queue_to_delete(
         self, name: str, *, if_unused: bool, if_empty: bool, owner: object
@@ -361,8 +305,7 @@ class VirtualHost:
     # -- bindings -------------------------------------------------------------------------------
 
     def bindable_source(self, name: str) -> Exchange:
-        if name == "":
-            raise AccessRefused("operation not permitted on the default exchange")
+        check_not_default_exchange(name)
         return self.exchange(name)
 
     def bind(
@@ -387,8 +330,7 @@ class VirtualHost:
         owner: object | None = None,
     ) -> None:
         """Removing a binding that does not exist (or whose ends do not) is not an error."""
-        if source_name == "":
-            raise AccessRefused("operation not permitted on the default exchange")
+        check_not_default_exchange(source_name)
         source = self.exchanges.get(source_name)
         if source is None:
             return
@@ -430,34 +372,19 @@ class VirtualHost:
         fixed_key = _text(queue.arguments.get("x-dead-letter-routing-key"))
         now = int(self.clock.wall())
         for envelope in envelopes:
-            original = envelope.message
-            cc = _cc_keys(original)
-            header = self.rewrite_dead_letter(
-                original.header,
-                queue.name,
-                reason,
-                original.exchange,
-                (original.routing_key, *cc),
-                now,
-                fixed_key is not None,
+            message = dead_letter_copy(
+                envelope.message,
+                self.rewrite_dead_letter,
+                queue=queue.name,
+                reason=reason,
+                exchange=exchange.name,
+                fixed_key=fixed_key,
+                now=now,
             )
-            routing_key = fixed_key if fixed_key is not None else original.routing_key
-            message = Message(
-                exchange.name,
-                routing_key,
-                routing_bytes(exchange.name, routing_key),
-                header,
-                original.body,
-                persistent=original.persistent,
-            )
-            if fixed_key is None:
-                # A message read back from disk lost its BCC keys; its CC header still holds
-                # the rest.
-                message.sender_keys = original.sender_keys or cc
-            targets = self.route(exchange, routing_key, message)
+            targets = self.route(exchange, message.routing_key, message)
             if reason != "rejected":
                 deaths = message.headers.get("x-death")
-                targets = [q for q in targets if not _is_cycle(q.name, deaths)]
+                targets = [q for q in targets if not is_cycle(q.name, deaths)]
             for target in targets:
                 target.enqueue(message)
 
@@ -528,38 +455,3 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value if isinstance(value, str) else None
-
-
-def _check_quorum_properties(where: str, durable: bool, exclusive: bool, auto_delete: bool) -> None:
-    """Quorum queues are durable, shared and kept: RabbitMQ's 406s, in its order."""
-    for name, invalid in (
-        ("auto-delete", auto_delete),
-        ("exclusive-owner", exclusive),
-        ("non-durable", not durable),
-    ):
-        if invalid:
-            raise PreconditionFailed(f"invalid property '{name}' for {where}")
-
-
-def _cc_keys(message: Message) -> tuple[str, ...]:
-    """The keys its CC header names now: the longstr elements (decoded as text; binary
-    ones come back as bytes and are not keys)."""
-    if b"\x02CC" not in message.header:
-        return ()
-    value = message.headers.get("CC")
-    if not isinstance(value, list):
-        return ()
-    return tuple(v for v in value if isinstance(v, str))
-
-
-def _is_cycle(queue: str, deaths: Any) -> bool:
-    """RabbitMQ's rule: the message already died in ``queue`` and nothing on the way since
-    (that death included) was a client's rejection."""
-    if not isinstance(deaths, list):
-        return False
-    for death in deaths:
-        if not isinstance(death, dict) or death.get("reason") == "rejected":
-            return False
-        if death.get("queue") == queue:
-            return True
-    return False

@@ -24,6 +24,11 @@ HEAD_SIZE = HEAD.size
 MAX_RECORD = 512 * 1024 * 1024
 
 
+def segment_name(number: int, suffix: str) -> str:
+    """The name of numbered record file ``number`` (message and index segments)."""
+    return f"{number:08d}.{suffix}"
+
+
 class CorruptStore(Exception):
     """A store file is damaged somewhere other than its tail."""
 

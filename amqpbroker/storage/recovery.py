@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from amqpbroker.core.broker import BrokerState
-from amqpbroker.core.ports import epoch_at
+from amqpbroker.core.ports import StoreRef, epoch_at
 from amqpbroker.core.queue import Queue
-from amqpbroker.core.queue_types import queue_class
 from amqpbroker.core.vhost import VirtualHost
 
 from .codec import (
@@ -39,8 +38,9 @@ from .codec import (
     encode_definition,
     encode_seq_event,
 )
+from .queue_index import QueueIndex
 from .records import encode_record, read_records
-from .store import DurableStore, QueueIndex
+from .store import DurableStore
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,9 @@ class RecoveryReport:
 
 
 def recover(store: DurableStore, broker: BrokerState) -> RecoveryReport:
-    """Load ``store.data_dir`` into ``broker`` (blocking file I/O: run it before serving)."""
+    """Load ``store.data_dir`` into ``broker``, a ``BrokerState`` built on ``store`` (the
+    queues it restores record into their vhost's store).  Blocking file I/O: run it before
+    serving."""
     started = time.monotonic()
     report = RecoveryReport()
     definitions = _replay_definitions(store.definitions_path)
@@ -177,21 +179,11 @@ def _apply_definitions(
             report.exchanges += 1
         queues = []
         for (vhost_name, name), entry in definitions.queues.items():
-            vhost = broker.add_vhost(vhost_name)
-            arguments = decode_arguments(entry["arguments"])
-            queue = queue_class(arguments)(
+            queue = broker.add_vhost(vhost_name).restore_queue(
                 name,
-                vhost_name,
-                durable=True,
-                exclusive_owner=None,
                 auto_delete=entry["auto_delete"],
-                arguments=arguments,
-                store=store,
-                clock=vhost.clock,
+                arguments=decode_arguments(entry["arguments"]),
             )
-            queue.dead_letter = vhost.dead_letter
-            queue.on_expired = vhost.remove_queue
-            vhost.queues[name] = queue
             queues.append(queue)
             store.index_for(queue, entry.get("directory"))
             report.queues += 1
@@ -245,12 +237,53 @@ def _segment_sizes(store: DurableStore) -> dict[int, int]:
     return {int(path.stem): path.stat().st_size for path in directory.glob("*.seg")}
 
 
+@dataclass(slots=True)
+class LiveEntry:
+    """A message the index replay found still in the queue (so far)."""
+
+    ref: StoreRef  # where its record is (the latest MOVED entry's, after compaction)
+    delivered: bool  # it went out unacknowledged: it comes back redelivered
+    index_segment: int  # the index segment that enqueued it
+    expiry: int | None  # wall-clock ms since the epoch, if it expires
+
+
 def _recover_queue(
     store: DurableStore, queue: Queue, index: QueueIndex, sizes: dict[int, int]
 ) -> int:
-    live: dict[int, list[Any]] = {}  # seq -> [ref, delivered, index segment, expiry ms]
-    first_enqueued: dict[int, int] = {}  # index segment -> first seq it enqueued
     files = sorted(index.directory.glob("*.idx")) if index.directory.exists() else []
+    live, first_enqueued = _replay_index(queue, index, files)
+    per_segment: dict[int, list[int]] = {}
+    lost = []
+    epoch = epoch_at(queue.clock)  # stored expiries are wall-clock ms since the epoch
+    for seq in sorted(live):
+        entry = live[seq]
+        segment, offset, size = entry.ref
+        if offset + size > sizes.get(segment, 0):
+            lost.append(seq)  # its index entry reached the disk, the message never did
+            continue
+        expires_at = None if entry.expiry is None else epoch + entry.expiry / 1000
+        queue.restore(seq, entry.ref, entry.delivered, expires_at)
+        store.hold(entry.ref)
+        per_segment.setdefault(entry.index_segment, []).append(seq)
+    _restore_index_segments(index, files, per_segment, first_enqueued)
+    if lost:
+        log.warning(
+            "%s: %d messages whose write was cut short by a crash are gone "
+            "(none of them had been confirmed)",
+            queue,
+            len(lost),
+        )
+        _append_removals(index, lost)
+    return len(live) - len(lost)
+
+
+def _replay_index(
+    queue: Queue, index: QueueIndex, files: list[Path]
+) -> tuple[dict[int, LiveEntry], dict[int, int]]:
+    """Replay the index ``files`` in order: the messages still in the queue by seq, and
+    the first seq each index segment enqueued.  Leaves ``index`` at the last segment."""
+    live: dict[int, LiveEntry] = {}
+    first_enqueued: dict[int, int] = {}  # index segment -> first seq it enqueued
     if files:
         index.oldest_file = int(files[0].stem)
     entries_seen = 0
@@ -264,13 +297,13 @@ def _recover_queue(
                 _replay_run(live, *run)
                 continue
             kind, seq, ref, expiry = decode_index_entry(payload)
-            if kind == ENQUEUE:
-                live[seq] = [ref, False, number, expiry]
+            if kind == ENQUEUE and ref is not None:
+                live[seq] = LiveEntry(ref, False, number, expiry)
                 first_enqueued.setdefault(number, seq)
             elif kind == DELIVERED and seq in live:
-                live[seq][1] = True
-            elif kind == MOVED and seq in live:
-                live[seq][0] = ref
+                live[seq].delivered = True
+            elif kind == MOVED and seq in live and ref is not None:
+                live[seq].ref = ref
             elif kind == REMOVED:
                 live.pop(seq, None)
         entries_seen += count
@@ -278,32 +311,10 @@ def _recover_queue(
         if entries_seen >= PROGRESS_EVERY:
             log.info("recovering %s: %d index entries read", queue, entries_seen)
             entries_seen = 0
-    per_segment: dict[int, list[int]] = {}
-    lost = []
-    epoch = epoch_at(queue.clock)  # stored expiries are wall-clock ms since the epoch
-    for seq in sorted(live):
-        ref, delivered, number, expiry = live[seq]
-        segment, offset, size = ref
-        if offset + size > sizes.get(segment, 0):
-            lost.append(seq)  # its index entry reached the disk, the message never did
-            continue
-        expires_at = None if expiry is None else epoch + expiry / 1000
-        queue.restore(seq, tuple(ref), delivered, expires_at)
-        store.hold(tuple(ref))
-        per_segment.setdefault(number, []).append(seq)
-    _restore_index_segments(index, files, per_segment, first_enqueued)
-    if lost:
-        log.warning(
-            "%s: %d messages whose write was cut short by a crash are gone "
-            "(none of them had been confirmed)",
-            queue,
-            len(lost),
-        )
-        _append_removals(index, lost)
-    return len(live) - len(lost)
+    return live, first_enqueued
 
 
-def _replay_run(live: dict[int, list[Any]], kind: bytes, seqs: range) -> None:
+def _replay_run(live: dict[int, LiveEntry], kind: bytes, seqs: range) -> None:
     """A DELIVERED or REMOVED run: the event for each of its seqs."""
     if kind == REMOVED:
         for seq in seqs:
@@ -312,7 +323,7 @@ def _replay_run(live: dict[int, list[Any]], kind: bytes, seqs: range) -> None:
     for seq in seqs:
         entry = live.get(seq)
         if entry is not None:
-            entry[1] = True
+            entry.delivered = True
 
 
 def _append_removals(index: QueueIndex, seqs: list[int]) -> None:

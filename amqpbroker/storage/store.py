@@ -26,21 +26,23 @@ left the queue (only the oldest, so no later record refers to it).
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
-import secrets
-from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from amqpbroker.core.exchanges import Binding, Exchange
-from amqpbroker.core.message import Envelope, Message
-from amqpbroker.core.ports import StoreRef, wall_ms
-from amqpbroker.core.queue import Queue
+from amqpbroker.core.exchanges import Exchange
+from amqpbroker.core.message import Message
+from amqpbroker.core.ports import (
+    Clock,
+    StoredBinding,
+    StoredEnvelope,
+    StoredExchange,
+    StoredQueue,
+    StoreRef,
+    wall_ms,
+)
 
 from .codec import (
     DELIVERED,
@@ -55,8 +57,9 @@ from .codec import (
     message_record,
     seq_run_record,
 )
-from .records import encode_record, read_records_at
-from .writer import Batch, GroupCommitWriter
+from .queue_index import QueueIndex, queue_directory_name
+from .records import encode_record, read_records_at, segment_name
+from .writer import Batch, Callback, GroupCommitWriter
 
 log = logging.getLogger(__name__)
 
@@ -66,81 +69,19 @@ SEGMENT_SIZE = 64 * 1024 * 1024
 COMPACT_BELOW = 0.1
 COMPACT_DELAY = 30.0
 INDEX_SEGMENT_ENTRIES = 100_000
-# An index whose queue holds no stored message restarts in a new file after this many entries.
-INDEX_RESET_ENTRIES = 10_000
 
 
-def queue_directory_name(vhost: str, name: str) -> str:
-    """Unique to one incarnation of the queue (a redeclared queue starts afresh)."""
-    digest = hashlib.sha256(f"{vhost}\0{name}".encode()).hexdigest()[:24]
-    return f"{digest}-{secrets.token_hex(4)}"
+class EventLoop(Protocol):
+    """What the store needs of the event loop its callers run on (an asyncio loop has it):
+    running a callback once the work of the current tick is done (the tick's batch goes
+    to the writer then), and handing one over from the writer thread."""
 
-
-def segment_name(number: int, suffix: str) -> str:
-    return f"{number:08d}.{suffix}"
-
-
-@dataclass(slots=True)
-class QueueIndex:
-    """Where one durable queue's index lives and which of its segments can go."""
-
-    directory: Path
-    segment: int = 1  # the index segment being appended to
-    entries_in_segment: int = 0
-    oldest_file: int = 1  # no index segment below this exists any more
-    first_seqs: list[int] = field(default_factory=list)  # first seq of each live segment
-    segments: list[int] = field(default_factory=list)  # their numbers, oldest first
-    live: list[int] = field(default_factory=list)  # live messages enqueued in each
-    # Where this index's records go in the batch being filled: its chunk list there, for
-    # which batch and which index segment (looked up again when either changes).
-    chunks: list[bytes] = field(default_factory=list)
-    chunks_batch: int = 0
-    chunks_segment: int = 0
-    # DELIVERED and REMOVED events not appended yet, as runs of consecutive seqs (kind ->
-    # [first, last]): one record per run, appended when it breaks or at the flush.
-    runs: dict[bytes, list[int]] = field(default_factory=dict)
-
-    def path(self, number: int) -> Path:
-        return self.directory / segment_name(number, "idx")
-
-    def note_enqueue(self, seq: int) -> None:
-        if not self.segments or self.segments[-1] != self.segment:
-            self.segments.append(self.segment)
-            self.first_seqs.append(seq)
-            self.live.append(0)
-        self.live[-1] += 1
-
-    def note_removed(self, seqs: list[int]) -> bool:
-        """Count removals; True when ``dead_files`` may find something to delete."""
-        first_seqs, live = self.first_seqs, self.live
-        for seq in seqs:
-            if first_seqs and seq >= first_seqs[-1]:  # the usual case: the newest segment
-                live[-1] -= 1
-                continue
-            position = bisect_right(first_seqs, seq) - 1
-            if position >= 0:
-                live[position] -= 1
-        return not live or live[0] <= 0 or self.oldest_file < self.segments[0]
-
-    def dead_files(self) -> list[Path]:
-        """Index files that can go: the oldest segments without live messages, or, once the
-        queue holds no stored message at all and the current segment has grown, every file
-        (appending then starts afresh)."""
-        while self.segments and self.live[0] <= 0 and self.segments[0] != self.segment:
-            del self.segments[0], self.first_seqs[0], self.live[0]
-        if not self.segments and self.entries_in_segment >= INDEX_RESET_ENTRIES:
-            last = self.segment
-            self.segment += 1
-            self.entries_in_segment = 0
-        else:
-            last = self.segments[0] - 1 if self.segments else self.segment - 1
-        dead = [self.path(n) for n in range(self.oldest_file, last + 1)]
-        self.oldest_file = max(self.oldest_file, last + 1)
-        return dead
+    def call_soon(self, callback: Callback, /) -> object: ...
+    def call_soon_threadsafe(self, callback: Callback, /) -> object: ...
 
 
 class DurableStore:
-    """Implements ``core.ports.Store`` on a data directory (see the module docstring)."""
+    """Implements ``core.ports.Store[Message]`` on a data directory (see the module docstring)."""
 
     paging = True
 
@@ -157,7 +98,8 @@ class DurableStore:
         self.compact_delay = compact_delay
         self._fsync = fsync
         self._writer: GroupCommitWriter | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: EventLoop | None = None
+        self._clock: Clock | None = None  # times compaction
         self._batch = Batch()
         self.batch_number = 1  # of the batch being filled (see ``flush``)
         self._flush_scheduled = False
@@ -171,7 +113,7 @@ class DurableStore:
         self.live_bytes: dict[int, int] = {}  # per segment, counting every reference
         self.segment_bytes: dict[int, int] = {}  # bytes written to each segment
         self._compacting: set[int] = set()
-        self.indexes: dict[Queue, QueueIndex] = {}
+        self.indexes: dict[StoredQueue, QueueIndex] = {}
         self.replaying = False  # recovery re-declares definitions it read: not written again
 
     # -- life cycle -----------------------------------------------------------------------------
@@ -183,9 +125,12 @@ class DurableStore:
     def message_path(self, segment: int) -> Path:
         return self.data_dir / "messages" / segment_name(segment, "seg")
 
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+    def start(self, loop: EventLoop, clock: Clock) -> None:
+        """Start writing (after recovery): batches are handed over at the end of each of
+        ``loop``'s ticks, and compaction waits ``compact_delay`` seconds of ``clock``."""
         self._loop = loop
-        self._writer = GroupCommitWriter(loop, fsync=self._fsync)
+        self._clock = clock
+        self._writer = GroupCommitWriter(loop.call_soon_threadsafe, fsync=self._fsync)
 
     def close(self) -> None:
         """Write everything pending and stop the writer (blocks: call at shutdown)."""
@@ -229,7 +174,7 @@ class DurableStore:
     def vhost_deleted(self, name: str) -> None:
         self._definition("vhost.delete", vhost=name)
 
-    def exchange_declared(self, exchange: Exchange) -> None:
+    def exchange_declared(self, exchange: StoredExchange) -> None:
         self._definition(
             "exchange",
             vhost=exchange.vhost,
@@ -240,10 +185,10 @@ class DurableStore:
             arguments=encode_arguments(exchange.arguments),
         )
 
-    def exchange_deleted(self, exchange: Exchange) -> None:
+    def exchange_deleted(self, exchange: StoredExchange) -> None:
         self._definition("exchange.delete", vhost=exchange.vhost, name=exchange.name)
 
-    def queue_declared(self, queue: Queue) -> None:
+    def queue_declared(self, queue: StoredQueue) -> None:
         index = self.index_for(queue)
         self._definition(
             "queue",
@@ -254,7 +199,7 @@ class DurableStore:
             directory=index.directory.name,
         )
 
-    def queue_deleted(self, queue: Queue) -> None:
+    def queue_deleted(self, queue: StoredQueue) -> None:
         self._definition("queue.delete", vhost=queue.vhost, name=queue.name)
         index = self.indexes.pop(queue, None)
         if index is not None:
@@ -264,27 +209,27 @@ class DurableStore:
             )
             self._dirty()
 
-    def binding_added(self, binding: Binding) -> None:
+    def binding_added(self, binding: StoredBinding) -> None:
         self._definition("binding", **self._binding_fields(binding))
 
-    def binding_removed(self, binding: Binding) -> None:
+    def binding_removed(self, binding: StoredBinding) -> None:
         self._definition("binding.delete", **self._binding_fields(binding))
 
     @staticmethod
-    def _binding_fields(binding: Binding) -> dict[str, Any]:
+    def _binding_fields(binding: StoredBinding) -> dict[str, Any]:
         destination = binding.destination
         return {
             "vhost": destination.vhost,
             "source": binding.source,
             "destination": destination.name,
-            "destination_kind": "queue" if isinstance(destination, Queue) else "exchange",
+            "destination_kind": "exchange" if isinstance(destination, Exchange) else "queue",
             "routing_key": binding.routing_key,
             "arguments": encode_arguments(binding.raw_arguments or {}),
         }
 
     # -- messages -------------------------------------------------------------------------------
 
-    def index_for(self, queue: Queue, directory_name: str | None = None) -> QueueIndex:
+    def index_for(self, queue: StoredQueue, directory_name: str | None = None) -> QueueIndex:
         """The queue's index; a new queue gets a directory of its own (never reused, so the
         writer may delete a dead queue's files after the writes of the same batch)."""
         index = self.indexes.get(queue)
@@ -293,7 +238,7 @@ class DurableStore:
             index = self.indexes[queue] = QueueIndex(self.data_dir / "queues" / name)
         return index
 
-    def enqueued(self, queue: Queue, envelope: Envelope) -> None:
+    def enqueued(self, queue: StoredQueue, envelope: StoredEnvelope[Message]) -> None:
         message = envelope.message
         ref = message.store_ref
         if ref is None:
@@ -365,10 +310,11 @@ class DurableStore:
         elif (
             segment not in self._compacting
             and self._mostly_dead(segment)
-            and self._loop is not None
+            and self._clock is not None
         ):
             self._compacting.add(segment)
-            self._loop.call_later(self.compact_delay, self._compact, segment)
+            clock = self._clock
+            clock.call_at(clock.now() + self.compact_delay, partial(self._compact, segment))
 
     def _mostly_dead(self, segment: int) -> bool:
         return self.live_bytes.get(segment, 0) < self.segment_bytes.get(segment, 0) * COMPACT_BELOW
@@ -380,12 +326,12 @@ class DurableStore:
         self._batch.deletes.append(self.message_path(segment))
         self._dirty()
 
-    def delivered(self, queue: Queue, envelope: Envelope) -> None:
+    def delivered(self, queue: StoredQueue, envelope: StoredEnvelope[Message]) -> None:
         index = self.indexes.get(queue)
         if index is not None:
             self._note_event(index, DELIVERED, envelope.seq)
 
-    def removed(self, queue: Queue, seqs: list[int], refs: list[StoreRef]) -> None:
+    def removed(self, queue: StoredQueue, seqs: list[int], refs: list[StoreRef]) -> None:
         for ref in refs:
             self._release(ref)
         index = self.indexes.get(queue)
@@ -424,7 +370,7 @@ class DurableStore:
 
     # -- compaction -----------------------------------------------------------------------------
 
-    def _holders(self, segment: int) -> list[tuple[Queue, int, StoreRef, Any]]:
+    def _holders(self, segment: int) -> list[tuple[StoredQueue, int, StoreRef, object]]:
         """Every (queue, seq, ref, place) still referring to ``segment`` (unacked deliveries
         are not seen: they keep the segment until acked)."""
         return [
@@ -469,7 +415,7 @@ class DurableStore:
         self._batch.callbacks.append(callback)
         self._dirty()
 
-    def read(self, refs: list[StoreRef], callback: Callable[[list[Message]], None]) -> None:
+    def read(self, refs: list[StoreRef], callback: Callable[[list[Message] | None], None]) -> None:
         self._batch.reads.append((partial(self.read_now, refs), callback))
         self._dirty()
 

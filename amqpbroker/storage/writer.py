@@ -4,26 +4,33 @@ Theory of operation: the event loop never touches files.  During a loop tick the
 collects the bytes to append per file and the callbacks that must wait for them; ``flush``
 hands that over as one ``Batch``.  The writer thread takes every batch waiting (one, or many
 under load), writes each file's bytes, fsyncs each touched file once, and only then sends
-the batches' callbacks back to the loop with ``call_soon_threadsafe``.  So one fsync serves
-every record written since the last, and a callback runs only after everything submitted
-before it is on disk.
+the batches' callbacks back to the loop (``hand_back``, the loop's ``call_soon_threadsafe``).
+So one fsync serves every record written since the last, and a callback runs only after
+everything submitted before it is on disk.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
+
+from amqpbroker.core.message import Message
 
 log = logging.getLogger(__name__)
 
 Callback = Callable[[], None]
+# Runs a callback on the event loop's thread, soon; safe to call from another thread.
+HandBack = Callable[[Callback], object]
+# A read for the thread, after the writes before it, and where its result goes on the loop
+# (the messages, or None if the read failed).
+Read = tuple[Callable[[], list[Message]], Callable[[list[Message] | None], None]]
 DATA_SUFFIX = ".seg"  # message segments: written before anything that refers to them
 
 
@@ -34,9 +41,7 @@ class Batch:
     appends: dict[Path, list[bytes]] = field(default_factory=dict)
     deletes: list[Path] = field(default_factory=list)
     callbacks: list[Callback] = field(default_factory=list)
-    # Work for the thread after the writes (reads that must see them), and where its
-    # result goes on the loop.
-    reads: list[tuple[Callable[[], Any], Callable[[Any], None]]] = field(default_factory=list)
+    reads: list[Read] = field(default_factory=list)  # after the writes: they see them
 
     def append(self, path: Path, data: bytes) -> None:
         self.chunks(path).append(data)
@@ -55,8 +60,8 @@ class Batch:
 class GroupCommitWriter:
     """The store's only writer; ``submit`` never blocks."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, *, fsync: bool = True) -> None:
-        self._loop = loop
+    def __init__(self, hand_back: HandBack, *, fsync: bool = True) -> None:
+        self._hand_back = hand_back
         self._fsync = fsync
         self._queue: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
         self._files: dict[Path, BinaryIO] = {}
@@ -93,10 +98,10 @@ class GroupCommitWriter:
                 log.exception("writing the store failed; durable state may be incomplete")
                 callbacks = []
             if callbacks:
-                self._loop.call_soon_threadsafe(_run_all, callbacks)
+                self._hand_back(partial(_run_all, callbacks))
             for batch in work:
                 for read, deliver in batch.reads:
-                    self._loop.call_soon_threadsafe(deliver, _attempt(read))
+                    self._hand_back(partial(deliver, _attempt(read)))
         for handle in self._files.values():
             handle.close()
         self._files.clear()
@@ -163,7 +168,7 @@ def _merged_appends(batches: list[Batch]) -> dict[Path, list[bytes]]:
     return merged
 
 
-def _attempt(read: Callable[[], Any]) -> Any:
+def _attempt(read: Callable[[], list[Message]]) -> list[Message] | None:
     """A read's result, or None when the store could not give it (logged)."""
     try:
         return read()

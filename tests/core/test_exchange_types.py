@@ -7,6 +7,8 @@ test_exchanges, and without __init__.py files pytest cannot import two modules o
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pamqp import commands
 from pamqp.header import ContentHeader
 
@@ -167,6 +169,34 @@ def test_fanout_ignores_the_routing_key():
     assert set(exchange.route("", message())) == {q1, q2}
     exchange.remove_binding(make_binding("f", q2, "another", {}))
     assert set(exchange.route("", message())) == {q1}
+
+
+# (add?, queue, routing key, binding argument): a binding added or removed
+BINDING_OPS = st.lists(
+    st.tuples(st.booleans(), st.sampled_from("ab"), st.sampled_from("xy"), st.integers(0, 1)),
+    max_size=30,
+)
+
+
+@pytest.mark.parametrize("exchange_type", [DirectExchange, FanoutExchange])
+@given(ops=BINDING_OPS)
+def test_direct_and_fanout_route_to_what_their_bindings_select(exchange_type, ops):
+    """A destination stays routable while any of its bindings (there may be several,
+    differing in arguments) is there, and only then."""
+    exchange = exchange_type("e", "/")
+    queues = {name: queue(name) for name in "ab"}
+    for add, name, key, argument in ops:
+        binding = make_binding("e", queues[name], key, {"n": argument})
+        (exchange.add_binding if add else exchange.remove_binding)(binding)
+    for key in "xy":
+        selected = {
+            b.destination
+            for b in exchange.bindings.values()
+            if exchange_type is FanoutExchange or b.routing_key == key
+        }
+        assert set(exchange.route(key, message(key))) == selected
+    if exchange_type is DirectExchange:
+        assert all(exchange._by_key.values())  # no key left behind without a destination
 
 
 def test_topic_routes_through_the_trie():

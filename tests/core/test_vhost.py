@@ -13,7 +13,9 @@ from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.consumer import Consumer
 from amqpbroker.core.message import Message
+from amqpbroker.core.ports import ManualClock, NullStore, StoredQueue
 from amqpbroker.core.queue import Queue
+from amqpbroker.core.quorum import QuorumQueue
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import (
     AccessRefused,
@@ -79,6 +81,16 @@ def add_consumer(queue: Queue, sink: RecordingSink, tag: str = "c") -> Consumer:
 @pytest.fixture
 def vhost() -> VirtualHost:
     return VirtualHost("/")
+
+
+class RecordingStore(NullStore):
+    """An in-memory store that notes the queues declared to it."""
+
+    def __init__(self) -> None:
+        self.declared: list[str] = []
+
+    def queue_declared(self, queue: StoredQueue) -> None:
+        self.declared.append(queue.name)
 
 
 # -- exchanges ------------------------------------------------------------------------------
@@ -761,3 +773,50 @@ def test_deleting_a_vhost_leaves_the_others_alone():
     state.delete_vhost("doomed")
     assert set(state.vhost("/").queues) == {"orders"}
     assert state.add_vhost("doomed").queues == {}
+
+
+# -- queues read back from the store ------------------------------------------------------------
+
+
+def test_a_restored_queue_is_durable_shared_and_in_the_vhost():
+    store, clock = RecordingStore(), ManualClock()
+    vhost = VirtualHost("/", store, clock)
+    queue = vhost.restore_queue("orders", auto_delete=True, arguments={"x-max-length": 5})
+    assert vhost.queue("orders") is queue
+    assert (queue.durable, queue.exclusive, queue.auto_delete) == (True, False, True)
+    assert queue.arguments == {"x-max-length": 5}
+    assert queue.store is store and queue.clock is clock
+    assert store.declared == []  # read back from the store: not recorded again
+    declare_queue(vhost, "fresh", durable=True)
+    assert store.declared == ["fresh"]
+
+
+def test_a_restored_queue_gets_the_class_of_its_type():
+    vhost = VirtualHost("/")
+    quorum = vhost.restore_queue("q", auto_delete=False, arguments={"x-queue-type": "quorum"})
+    classic = vhost.restore_queue("c", auto_delete=False, arguments={})
+    assert type(quorum) is QuorumQueue and type(classic) is Queue
+
+
+def test_a_restored_queue_dead_letters_through_its_vhost():
+    clock = ManualClock()
+    vhost = VirtualHost("/", clock=clock)
+    declare_exchange(vhost, "dlx", "fanout")
+    dead = declare_queue(vhost, "dead")
+    vhost.bind("dlx", dead, "", {})
+    queue = vhost.restore_queue(
+        "q", auto_delete=False, arguments={"x-dead-letter-exchange": "dlx", "x-message-ttl": 100}
+    )
+    queue.enqueue(message())
+    clock.advance(0.2)
+    assert (queue.message_count, dead.message_count) == (0, 1)
+
+
+def test_a_restored_queue_expires_out_of_its_vhost():
+    clock = ManualClock()
+    vhost = VirtualHost("/", clock=clock)
+    queue = vhost.restore_queue("q", auto_delete=False, arguments={"x-expires": 1000})
+    clock.advance(0.5)
+    assert "q" in vhost.queues
+    clock.advance(0.6)
+    assert "q" not in vhost.queues and queue.deleted

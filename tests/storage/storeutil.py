@@ -24,6 +24,7 @@ from amqpbroker.core.message import Envelope, Message
 from amqpbroker.core.ports import Clock
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
+from amqpbroker.server.clock import LoopClock
 from amqpbroker.storage.records import read_records
 from amqpbroker.storage.recovery import RecoveryReport, recover
 from amqpbroker.storage.store import DurableStore
@@ -55,11 +56,19 @@ def make_message(
 class Node:
     """One broker lifetime over ``data_dir``."""
 
-    def __init__(self, data_dir: Path, clock: Clock | None = None, **store_options: Any) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        clock: Clock | None = None,
+        store_clock: Clock | None = None,
+        **store_options: Any,
+    ) -> None:
+        """``clock`` is the broker's, ``store_clock`` times compaction (the loop's real time
+        by default, as in the server)."""
         self.store = DurableStore(data_dir, **store_options)
         self.state = BrokerState(BrokerConfig(), self.store, clock)
         self.report: RecoveryReport = recover(self.store, self.state)
-        self.store.start(asyncio.get_running_loop())
+        self.store.start(asyncio.get_running_loop(), store_clock or LoopClock.running())
         self.state.recovered()
         self.closed = False
 

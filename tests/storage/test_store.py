@@ -25,6 +25,7 @@ from storeutil import (
     take,
 )
 
+from amqpbroker.core.ports import ManualClock
 from amqpbroker.errors import PreconditionFailed
 from amqpbroker.storage import store as store_module
 from amqpbroker.storage.codec import DELIVERED, REMOVED, decode_index_entry, decode_run
@@ -471,6 +472,28 @@ async def test_mostly_dead_segments_are_compacted(
     assert [e.message.body[:2] for e in back] == [b"07"] + [b"%02d" % i for i in range(30, 45)]
     assert [e.redelivered for e in back] == [True] + [False] * 15
     assert all(e.message.body[2:] == b"." * 1000 for e in back)
+
+
+async def test_compaction_waits_its_delay_on_the_stores_clock(
+    open_node: Callable[..., Node],
+) -> None:
+    clock = ManualClock()
+    node = open_node(segment_size=16384, compact_delay=30, store_clock=clock)
+    q = node.declare_queue("q")
+    for i in range(45):  # ~15 records per segment
+        node.publish("", make_message(b"%02d" % i + b"." * 1000))
+    taken = [await take(q, ack=False) for _ in range(30)]
+    q.requeue([taken[7]])  # one message of segment 1 stays in the queue
+    q.forget(taken[:7] + taken[8:])
+    data_dir = node.store.data_dir
+    await eventually(node, lambda: "00000002.seg" not in segments(data_dir), "segment 2 deleted")
+    clock.advance(29.9)
+    for _ in range(3):  # time enough for a compaction's read to come back and move
+        await node.synced()
+    assert len(q.stored_in_segment(1)) == 1, "mostly dead, but not for 30 s yet"
+    clock.advance(0.1)
+    await eventually(node, lambda: "00000001.seg" not in segments(data_dir), "segment 1 compacted")
+    assert q.stored_in_segment(1) == []
 
 
 async def test_an_unacked_delivery_keeps_a_compacted_segment(

@@ -33,7 +33,7 @@ def fsync_log(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
 
 @pytest.fixture
 async def writer() -> AsyncIterator[GroupCommitWriter]:
-    w = GroupCommitWriter(asyncio.get_running_loop())
+    w = GroupCommitWriter(asyncio.get_running_loop().call_soon_threadsafe)
     yield w
     await asyncio.to_thread(w.close)
 
@@ -196,7 +196,7 @@ async def test_delete_then_append_starts_a_fresh_file(
 
 
 async def test_close_finishes_everything_submitted(tmp_path: Path) -> None:
-    w = GroupCommitWriter(asyncio.get_running_loop())
+    w = GroupCommitWriter(asyncio.get_running_loop().call_soon_threadsafe)
     path = tmp_path / "f"
     for i in range(100):
         batch = Batch()
@@ -207,7 +207,7 @@ async def test_close_finishes_everything_submitted(tmp_path: Path) -> None:
 
 
 async def test_fsync_can_be_turned_off(tmp_path: Path, fsync_log: list[tuple[str, int]]) -> None:
-    w = GroupCommitWriter(asyncio.get_running_loop(), fsync=False)
+    w = GroupCommitWriter(asyncio.get_running_loop().call_soon_threadsafe, fsync=False)
     done, set_done = future_callback(asyncio.get_running_loop())
     batch = Batch()
     batch.append(tmp_path / "f", b"data")
