@@ -7,15 +7,34 @@ writes it later from its own thread.  ``NullStore`` is the in-memory broker's st
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from .exchanges import Binding, Exchange
     from .message import Envelope, Message
     from .queue import Queue
 
-# Where a stored message lives: (segment number, offset, record size).
-StoreRef = tuple[int, int, int]
+
+class StoreRef(NamedTuple):
+    """Where a stored message lives: its message segment, offset and record size."""
+
+    segment: int
+    offset: int
+    size: int
+
+
+WINDOW = 20_000  # messages a durable queue keeps in memory before paging the rest out
+REFILL_BATCH = 5_000  # messages read back from disk at a time
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """How durable queues page to a store that can read messages back: at most ``window``
+    ready messages in memory, the rest read back ``refill_batch`` at a time."""
+
+    window: int = WINDOW
+    refill_batch: int = REFILL_BATCH
 
 
 class Store(Protocol):
@@ -42,6 +61,10 @@ class Store(Protocol):
         """Stored messages left a queue (acked, dropped, purged)."""
 
     @property
+    def paging(self) -> Paging | None:
+        """How durable queues page their backlog out to this store (None: they do not)."""
+
+    @property
     def batch_number(self) -> int:
         """The batch being recorded now (numbers only grow).  ``when_durable`` callbacks
         registered during a batch run once it and all before it are on disk, so one
@@ -57,7 +80,7 @@ class Store(Protocol):
 class NullStore:
     """No durability: the in-memory broker."""
 
-    paging = False
+    paging: Paging | None = None
     batch_number = 0
 
     def vhost_added(self, name: str) -> None:

@@ -25,6 +25,7 @@ from .arguments import (
     QUEUE_EQUIVALENCE_KEYS,
     first_inequivalent,
     inequivalence_text,
+    text,
 )
 from .arguments import type_name as argument_type
 from .exchanges import EXCHANGE_TYPES, Binding, Destination, Exchange, make_binding
@@ -232,7 +233,7 @@ class VirtualHost:
             queue = self.queue(name, owner)
             queue.touch()  # a redeclare, even passive, counts as use for x-expires
             return queue
-        quorum = _text(arguments.get("x-queue-type")) == "quorum"
+        quorum = text(arguments.get("x-queue-type")) == "quorum"
         if not name:
             if quorum:
                 raise PreconditionFailed(
@@ -423,11 +424,11 @@ class VirtualHost:
     def dead_letter(self, queue: Queue, envelopes: list[Envelope], reason: str) -> None:
         """Republish messages that died in ``queue`` to its dead-letter exchange, if any,
         with x-death recording why; cycles that no client broke are dropped, as RabbitMQ."""
-        exchange_name = _text(queue.arguments.get("x-dead-letter-exchange"))
+        exchange_name = queue.settings.dead_letter_exchange
         exchange = self.exchanges.get(exchange_name) if exchange_name is not None else None
         if exchange is None:
             return
-        fixed_key = _text(queue.arguments.get("x-dead-letter-routing-key"))
+        fixed_key = queue.settings.dead_letter_routing_key
         now = int(self.clock.wall())
         for envelope in envelopes:
             original = envelope.message
@@ -506,7 +507,7 @@ class VirtualHost:
     def _alternate(self, exchange: Exchange) -> Exchange | None:
         """The alternate-exchange of ``exchange`` if it names one that exists (the default
         exchange never serves as one)."""
-        name = _text(exchange.arguments.get("alternate-exchange"))
+        name = text(exchange.arguments.get("alternate-exchange"))
         return self.exchanges.get(name) if name else None
 
     @staticmethod
@@ -522,12 +523,6 @@ class VirtualHost:
             elif destination.name not in seen:
                 seen.add(destination.name)
                 pending.append(destination)
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value if isinstance(value, str) else None
 
 
 def _check_quorum_properties(where: str, durable: bool, exclusive: bool, auto_delete: bool) -> None:

@@ -39,8 +39,9 @@ from typing import Any
 
 from amqpbroker.core.exchanges import Binding, Exchange
 from amqpbroker.core.message import Envelope, Message
-from amqpbroker.core.ports import StoreRef, wall_ms
+from amqpbroker.core.ports import Paging, StoreRef, wall_ms
 from amqpbroker.core.queue import Queue
+from amqpbroker.core.ready import StoredPlace
 
 from .codec import (
     DELIVERED,
@@ -140,9 +141,11 @@ class QueueIndex:
 
 
 class DurableStore:
-    """Implements ``core.ports.Store`` on a data directory (see the module docstring)."""
+    """Implements ``core.ports.Store`` on a data directory (see the module docstring).
 
-    paging = True
+    ``paging``: how durable queues page out to it (how many messages each keeps in memory,
+    how many it reads back at a time); the store is what makes paging possible, so it
+    carries the setting to every queue built on it, declared or recovered."""
 
     def __init__(
         self,
@@ -151,8 +154,10 @@ class DurableStore:
         fsync: bool = True,
         segment_size: int = SEGMENT_SIZE,
         compact_delay: float = COMPACT_DELAY,
+        paging: Paging | None = None,
     ) -> None:
         self.data_dir = data_dir
+        self.paging = paging or Paging()
         self.segment_size = segment_size
         self.compact_delay = compact_delay
         self._fsync = fsync
@@ -330,7 +335,7 @@ class DurableStore:
         size = len(head) + len(body)
         if self.segment_offset and self.segment_offset + size > self.segment_size:
             self._close_segment()
-        ref = (self.segment, self.segment_offset, size)
+        ref = StoreRef(self.segment, self.segment_offset, size)
         self.segment_offset += size
         self.segment_bytes[self.segment] = self.segment_offset
         chunks = self._message_chunks
@@ -349,15 +354,15 @@ class DurableStore:
             self._delete_segment(finished)
 
     def hold(self, ref: StoreRef) -> None:
-        segment = ref[0]
+        segment = ref.segment
         self.live_in_segment[segment] = self.live_in_segment.get(segment, 0) + 1
-        self.live_bytes[segment] = self.live_bytes.get(segment, 0) + ref[2]
+        self.live_bytes[segment] = self.live_bytes.get(segment, 0) + ref.size
 
     def _release(self, ref: StoreRef) -> None:
-        segment = ref[0]
+        segment = ref.segment
         left = self.live_in_segment.get(segment, 0) - 1
         self.live_in_segment[segment] = left
-        self.live_bytes[segment] = self.live_bytes.get(segment, 0) - ref[2]
+        self.live_bytes[segment] = self.live_bytes.get(segment, 0) - ref.size
         if segment == self.segment:
             return
         if left <= 0:
@@ -424,13 +429,13 @@ class DurableStore:
 
     # -- compaction -----------------------------------------------------------------------------
 
-    def _holders(self, segment: int) -> list[tuple[Queue, int, StoreRef, Any]]:
+    def _holders(self, segment: int) -> list[tuple[Queue, int, StoreRef, StoredPlace]]:
         """Every (queue, seq, ref, place) still referring to ``segment`` (unacked deliveries
         are not seen: they keep the segment until acked)."""
         return [
             (queue, seq, ref, place)
             for queue in self.indexes
-            for seq, ref, place in queue.stored_in_segment(segment)
+            for seq, ref, place in queue.ready.stored_in_segment(segment)
         ]
 
     def _compact(self, segment: int) -> None:
@@ -459,7 +464,7 @@ class DurableStore:
             new_ref = moved.get(ref)
             if new_ref is None:
                 new_ref = moved[ref] = self._write_message(message)
-            queue.move_stored(place, new_ref)
+            queue.ready.move_stored(place, new_ref)
             self._append_index(index, encode_record(encode_enqueue(seq, new_ref, MOVED)))
             self.hold(new_ref)
             self._release(ref)

@@ -483,7 +483,7 @@ async def test_an_unacked_delivery_keeps_a_compacted_segment(
     taken = [await take(q, ack=False) for _ in range(25)]
     q.requeue([taken[3]])
     q.forget(taken[:3] + taken[5:])  # taken[4] stays unacked
-    await eventually(node, lambda: q.stored_in_segment(1) == [], "segment 1 compacted")
+    await eventually(node, lambda: q.ready.stored_in_segment(1) == [], "segment 1 compacted")
     await node.synced()
     data_dir = node.store.data_dir
     assert "00000001.seg" in segments(data_dir), "the unacked delivery still refers to it"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from pamqp import commands
 
-from amqpbroker.core.consumer import Consumer
+from amqpbroker.core.consumers import Consumer
 from amqpbroker.core.exchanges import Exchange
 from amqpbroker.core.message import Message
 from amqpbroker.core.queue import Queue
@@ -226,6 +226,7 @@ def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
         exclusive=method.exclusive,
         prefetch=channel.prefetch_count,
         arguments=method.arguments or {},
+        shared=channel.shared_prefetch,
     )
     channel.consumers[tag] = consumer
     if not method.nowait:
@@ -308,7 +309,7 @@ def basic_qos(channel: Channel, method: commands.Basic.Qos) -> None:
     if method.prefetch_size:
         raise NotImplemented_(f"prefetch_size!=0 ({method.prefetch_size})")
     if method.global_:
-        channel.global_prefetch = method.prefetch_count
+        channel.shared_prefetch.limit = method.prefetch_count
     else:
         channel.prefetch_count = method.prefetch_count
     channel.send(commands.Basic.QosOk())
