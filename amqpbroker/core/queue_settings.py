@@ -11,7 +11,7 @@ what compares or stores arguments as the client sent them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .arguments import integer, number, text
@@ -42,6 +42,24 @@ class QueueSettings:
     def __post_init__(self) -> None:
         limited = self.max_length is not None or self.max_bytes is not None
         object.__setattr__(self, "limited", limited)
+
+    def over(self, current: QueueSettings) -> QueueSettings:
+        """These settings for a live queue declared with ``current``: its priorities and
+        single active consumer stay as declared."""
+        return replace(self, max_priority=current.max_priority, single_active=current.single_active)
+
+    def beyond_limits(self, count: int, size: int) -> bool:
+        """Whether ``count`` messages of ``size`` body bytes in all exceed a length limit."""
+        max_length, max_bytes = self.max_length, self.max_bytes
+        return (max_length is not None and count > max_length) or (
+            max_bytes is not None and size > max_bytes
+        )
+
+    def expiry(self, message_ttl: int | None, now: float) -> float | None:
+        """When a message with ``message_ttl`` arriving ``now`` expires: the lower of the
+        queue's and the message's TTL wins (None: never)."""
+        ttls = [t for t in (self.message_ttl, message_ttl) if t is not None]
+        return now + min(ttls) / 1000 if ttls else None
 
     @classmethod
     def parse(cls, arguments: dict[str, Any]) -> QueueSettings:

@@ -22,7 +22,6 @@ returned once.
 from __future__ import annotations
 
 from .message import Envelope
-from .ports import Paging
 from .queue import Queue
 from .ready import QuorumReadyList, ReadyList
 
@@ -31,11 +30,10 @@ class QuorumQueue(Queue):
     """A queue declared with x-queue-type quorum."""
 
     counts_deliveries = True
-    keeps_transient = True  # RabbitMQ logs every message of a quorum queue, persistent or not
 
-    def _ready_list(self, paging: Paging | None) -> ReadyList:
-        pages_out = self.durable and paging is not None
-        return QuorumReadyList(self.store, paging or Paging(), pages_out=pages_out)
+    def _ready_list(self) -> ReadyList[Queue]:
+        # (keeping transient messages too: RabbitMQ's Raft log holds every message)
+        return QuorumReadyList(self, self.store, self.store.paging, durable=self.durable)
 
     @property
     def delivery_limit(self) -> int | float | None:

@@ -13,6 +13,10 @@ body bytes.  Three variants differ only in order:
   closed, to the front behind earlier such returns; delivery counts of returns paged out
   are kept until they are read back.
 
+Durability: the list of a durable queue tells the store what happens to the messages it
+keeps on disk (persistent ones, or every one for a quorum queue): enqueued, handed out
+(delivered, or removed when no ack will come), forgotten (acked, dropped), purged.
+
 Memory: a list keeps at most ``Paging.window`` messages in memory (``pages_out``: durable
 queues on a store that reads messages back); the rest wait in the ``Backlog`` (bodies of
 stored messages on disk) and are read back ``Paging.refill_batch`` at a time, off the loop,
@@ -27,10 +31,24 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
+from typing import Generic, Protocol, TypeVar
 
 from .message import Envelope, Message
 from .paging import Backlog, ChunkSlot, Stored
-from .ports import Paging, Store, StoreRef
+from .ports import Paging, StoreRef
+
+Q = TypeVar("Q")  # the queue a list belongs to (core.queue.Queue)
+Q_contra = TypeVar("Q_contra", contravariant=True)
+
+
+class StoreFor(Protocol[Q_contra]):
+    """What a ready list asks of its queue's store (``core.ports.Store``)."""
+
+    def enqueued(self, queue: Q_contra, envelope: Envelope) -> None: ...
+    def delivered(self, queue: Q_contra, envelope: Envelope) -> None: ...
+    def removed(self, queue: Q_contra, seqs: list[int], refs: list[StoreRef]) -> None: ...
+    def read(self, refs: list[StoreRef], callback: Callable[[list[Message]], None]) -> None: ...
+
 
 # Where compaction finds a stored message still in a list: on the message (in memory) or
 # in a chunk of the backlog (paged out).
@@ -56,8 +74,8 @@ class PriorityWindow:
 
     __slots__ = ("_count", "_levels", "_top")
 
-    def __init__(self, max_priority: int) -> None:
-        self._levels = [FifoWindow() for _ in range(max_priority + 1)]
+    def __init__(self, top: int) -> None:
+        self._levels = [FifoWindow() for _ in range(top + 1)]  # priorities 0..top
         self._top = 0  # no level above this holds a message
         self._count = 0
 
@@ -112,19 +130,26 @@ class PriorityWindow:
         self._top = self._count = 0
 
 
-class ReadyList:
-    """FIFO ready messages with original-position requeue (see the module docstring)."""
+class ReadyList(Generic[Q]):
+    """FIFO ready messages with original-position requeue (see the module docstring).
+
+    ``paging``: the store's (None: it never reads messages back); only a durable queue's
+    list pages new messages out."""
 
     def __init__(
         self,
-        store: Store,
-        paging: Paging,
+        owner: Q,
+        store: StoreFor[Q],
+        paging: Paging | None,
         *,
-        pages_out: bool = False,
+        durable: bool,
         keeps_transient: bool = False,
     ) -> None:
+        self._owner = owner
         self._store = store
-        self._window_size = paging.window if pages_out else None
+        self._durable = durable
+        self._window_size = paging.window if durable and paging is not None else None
+        paging = paging or Paging()
         self._low_water = paging.window // 2
         self._refill_batch = paging.refill_batch
         self.keeps_transient = keeps_transient
@@ -151,8 +176,12 @@ class ReadyList:
 
     # -- push, take, return, drop ---------------------------------------------------------------
 
-    def push(self, envelope: Envelope, stored: bool) -> None:
-        """A new message at the back (``stored``: it has a disk copy, so it can wait there)."""
+    def push(self, envelope: Envelope) -> None:
+        """A new message at the back (stored first if the queue keeps it on disk: then it
+        can wait there)."""
+        stored = self._durable and self.keeps_on_disk(envelope.message)
+        if stored:
+            self._store.enqueued(self._owner, envelope)
         self.bytes += len(envelope.message.body)
         window = self._window
         if (
@@ -204,13 +233,40 @@ class ReadyList:
         window.clear()
         window.extend(kept)
 
-    def purge(self) -> list[tuple[int, StoreRef]]:
-        """Drop everything; return (seq, ref) of the stored messages dropped."""
+    def purge(self) -> int:
+        """Drop everything (the store forgets it too); return how many messages went."""
+        count = len(self)
         dropped = self._stored_in_window()
         dropped += self._backlog.clear()
         self._window.clear()
         self.bytes = 0
-        return dropped
+        if self._durable and dropped:
+            self._store.removed(self._owner, [seq for seq, _ in dropped], [r for _, r in dropped])
+        return count
+
+    # -- what the store hears -------------------------------------------------------------------
+
+    def handed_out(self, envelope: Envelope, acknowledged_later: bool) -> None:
+        """A message left for a consumer or basic.get: delivered, or gone if no ack comes."""
+        message = envelope.message
+        if self._durable and message.store_ref is not None and self.keeps_on_disk(message):
+            if acknowledged_later:
+                self._store.delivered(self._owner, envelope)
+            else:
+                self._store.removed(self._owner, [envelope.seq], [message.store_ref])
+
+    def forget(self, envelopes: list[Envelope]) -> None:
+        """Acked or dropped (or returned to a deleted queue): they leave for good."""
+        if not self._durable:
+            return
+        seqs, refs = [], []
+        for envelope in envelopes:
+            ref = envelope.message.store_ref
+            if ref is not None and self.keeps_on_disk(envelope.message):
+                seqs.append(envelope.seq)
+                refs.append(ref)
+        if seqs:
+            self._store.removed(self._owner, seqs, refs)
 
     # -- what is where --------------------------------------------------------------------------
 
@@ -321,19 +377,30 @@ class ReadyList:
             waiter()
 
 
-class PriorityReadyList(ReadyList):
+class PriorityReadyList(ReadyList[Q]):
     """Higher priorities first, FIFO within one (such lists never page new messages out)."""
 
-    def __init__(self, store: Store, paging: Paging, max_priority: int) -> None:
-        super().__init__(store, paging)
-        self._window = PriorityWindow(max_priority)
+    def __init__(
+        self,
+        owner: Q,
+        store: StoreFor[Q],
+        paging: Paging | None,
+        *,
+        durable: bool,
+        top: int,
+    ) -> None:
+        super().__init__(owner, store, paging, durable=durable)
+        self._window_size = None
+        self._window = PriorityWindow(top)
 
 
-class QuorumReadyList(ReadyList):
+class QuorumReadyList(ReadyList[Q]):
     """Returns to the back, or (closed channel) to the front; see the module docstring."""
 
-    def __init__(self, store: Store, paging: Paging, *, pages_out: bool) -> None:
-        super().__init__(store, paging, pages_out=pages_out, keeps_transient=True)
+    def __init__(
+        self, owner: Q, store: StoreFor[Q], paging: Paging | None, *, durable: bool
+    ) -> None:
+        super().__init__(owner, store, paging, durable=durable, keeps_transient=True)
         self._fifo = FifoWindow()
         self._window = self._fifo
         self._front_returns = 0  # messages at the head of the window a closed channel returned
@@ -371,7 +438,7 @@ class QuorumReadyList(ReadyList):
         envelope.delivery_count = self._paged_counts.pop(entry.seq, int(entry.redelivered))
         return envelope
 
-    def purge(self) -> list[tuple[int, StoreRef]]:
+    def purge(self) -> int:
         self._front_returns = 0
         self._paged_counts.clear()
         return super().purge()

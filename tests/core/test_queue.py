@@ -179,7 +179,7 @@ def test_removing_the_next_consumer_passes_its_turn_on():
     queue.remove_consumer(c2)  # removing twice is harmless
     fill(queue, 2)
     assert [tag for tag, _ in sink.delivered] == ["c1", "c3", "c1"]
-    assert queue.consumer_count == 2
+    assert len(queue.consumers) == 2
 
 
 def test_prefetch_limits_unacked_deliveries():

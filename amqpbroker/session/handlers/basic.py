@@ -214,7 +214,7 @@ def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
     validate_consumer_arguments(method.arguments or {}, queue.name, vhost.name)
     tag = _consumer_tag(channel, method)
     if queue.has_exclusive_consumer() or (
-        method.exclusive and (queue.consumers or queue.single_active)
+        method.exclusive and (queue.consumers or queue.settings.single_active)
     ):
         raise AccessRefused(f"queue '{queue.name}' in vhost '{vhost.name}' in exclusive use")
     consumer = Consumer(
@@ -260,7 +260,7 @@ def basic_cancel(channel: Channel, method: commands.Basic.Cancel) -> None:
 
 def basic_get(channel: Channel, method: commands.Basic.Get) -> None:
     queue = _vhost(channel).queue(queue_name(channel, method.queue), channel.connection)
-    if queue.head_ready():
+    if queue.ready.head_ready():
         _answer_get(channel, queue, method.no_ack)
         return
     # The next message is on disk: hold this connection's later commands until it is read,
@@ -273,7 +273,7 @@ def basic_get(channel: Channel, method: commands.Basic.Get) -> None:
             _answer_get(channel, queue, method.no_ack)
         conn.release_commands()
 
-    queue.when_head_ready(answer)
+    queue.ready.when_head_ready(answer)
 
 
 def _answer_get(channel: Channel, queue: Queue, no_ack: bool) -> None:
