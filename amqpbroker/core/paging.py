@@ -127,14 +127,14 @@ class Backlog:
     """The chunks behind a queue's in-memory window, in queue order; only the ready list
     that owns it reads or changes them."""
 
-    __slots__ = ("_chunks", "_count")
+    __slots__ = ("_chunks", "count")
 
     def __init__(self) -> None:
         self._chunks: deque[Chunk] = deque()
-        self._count = 0
+        self.count = 0  # messages in the backlog (read it; the methods below change it)
 
     def __len__(self) -> int:
-        return self._count
+        return self.count
 
     def add_stored(
         self, seq: int, ref: StoreRef, redelivered: bool = False, expires_at: float | None = None
@@ -144,7 +144,7 @@ class Backlog:
             last = DiskChunk()
             self._chunks.append(last)
         last.append(seq, ref, redelivered, expires_at)
-        self._count += 1
+        self.count += 1
 
     def add_in_memory(self, envelope: Envelope) -> None:
         last = self._chunks[-1] if self._chunks else None
@@ -152,7 +152,7 @@ class Backlog:
             last = deque()
             self._chunks.append(last)
         last.append(envelope)
-        self._count += 1
+        self.count += 1
 
     def take_in_memory(self) -> deque[Envelope] | None:
         """The front chunk if it is held in memory (removed), else None."""
@@ -160,7 +160,7 @@ class Backlog:
         if chunk is None or isinstance(chunk, DiskChunk):
             return None
         self._chunks.popleft()
-        self._count -= len(chunk)
+        self.count -= len(chunk)
         return chunk
 
     def take_stored(self, count: int) -> list[Stored]:
@@ -169,7 +169,7 @@ class Backlog:
         if not isinstance(chunk, DiskChunk):
             return []
         entries = chunk.take(count)
-        self._count -= len(entries)
+        self.count -= len(entries)
         if not chunk:
             self._chunks.popleft()
         return entries
@@ -197,7 +197,7 @@ class Backlog:
         """Drop everything; return the stored entries that were dropped."""
         dropped = list(self.stored_entries())
         self._chunks.clear()
-        self._count = 0
+        self.count = 0
         return dropped
 
     def stored_entries(self) -> Iterator[tuple[int, StoreRef]]:

@@ -151,7 +151,7 @@ class Queue:
             self.dispatch()
         if envelope.expires_at is not None:
             self.expire_head()
-        if settings.overflow == DROP_HEAD and settings.limited:
+        if settings.limited and settings.overflow == DROP_HEAD:
             self._drop_head_over_limit()
         return True
 
@@ -324,7 +324,7 @@ class Queue:
 
     def _deliver_run(self, consumer: Consumer[Queue], now: float) -> None:
         """``_hand_to`` ``consumer`` each ready message it can take, up to an expired one."""
-        take, head, handed_out = self.ready.take, self.ready.head, self.ready.handed_out
+        take, window, handed_out = self.ready.take, self.ready.window, self.ready.handed_out
         stored = self.durable
         acked_later = not consumer.no_ack
         deliver = consumer.deliver
@@ -333,10 +333,10 @@ class Queue:
             if stored:
                 handed_out(envelope, acked_later)
             deliver(envelope)
-            after = head()
-            if after is None or not consumer.can_take():
+            if not window or not consumer.can_take():
                 return
-            if after.expires_at is not None and after.expires_at <= now:
+            expires_at = window[0].expires_at
+            if expires_at is not None and expires_at <= now:
                 return
 
 

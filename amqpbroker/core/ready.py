@@ -148,12 +148,13 @@ class ReadyList(Generic[Q]):
         self._owner = owner
         self._store = store
         self._durable = durable
-        self._window_size = paging.window if durable and paging is not None else None
+        self.window_size = paging.window if durable and paging is not None else None
         paging = paging or Paging()
         self._low_water = paging.window // 2
         self._refill_batch = paging.refill_batch
         self.keeps_transient = keeps_transient
-        self._window: FifoWindow | PriorityWindow = FifoWindow()
+        # The messages in memory, head first (others read it; only this list changes it).
+        self.window: FifoWindow | PriorityWindow = FifoWindow()
         self._backlog = Backlog()
         self._loading = False
         self._loading_count = 0  # messages on their way back from disk
@@ -163,11 +164,11 @@ class ReadyList(Generic[Q]):
         self.on_paged_in: Callable[[], None] = _nothing  # set by the queue
 
     def __len__(self) -> int:
-        return len(self._window) + len(self._backlog) + self._loading_count
+        return len(self.window) + self._backlog.count + self._loading_count
 
     @property
     def in_memory_count(self) -> int:
-        return len(self._window)
+        return len(self.window)
 
     def keeps_on_disk(self, message: Message) -> bool:
         """Whether a durable queue stores ``message``: a persistent one, or any message in a
@@ -183,11 +184,11 @@ class ReadyList(Generic[Q]):
         if stored:
             self._store.enqueued(self._owner, envelope)
         self.bytes += len(envelope.message.body)
-        window = self._window
+        window = self.window
         if (
-            self._backlog
+            self._backlog.count
             or self._loading
-            or (self._window_size is not None and len(window) >= self._window_size)
+            or (self.window_size is not None and len(window) >= self.window_size)
         ):
             ref = envelope.message.store_ref
             if stored and ref is not None:
@@ -199,19 +200,19 @@ class ReadyList(Generic[Q]):
 
     def head(self) -> Envelope | None:
         """The next message, if it is in memory."""
-        window = self._window
+        window = self.window
         return window[0] if window else None
 
     def take(self) -> Envelope:
         """Remove and return the head (``head()`` is not None)."""
-        envelope = self._window.popleft()
+        envelope = self.window.popleft()
         self.bytes -= len(envelope.message.body)
         return envelope
 
     def drop_while(self, condition: Callable[[Envelope], bool]) -> list[Envelope]:
         """Take messages from the head while ``condition(head)`` holds."""
         dropped = []
-        window = self._window
+        window = self.window
         while window and condition(window[0]):
             dropped.append(self.take())
         return dropped
@@ -223,11 +224,11 @@ class ReadyList(Generic[Q]):
             envelope.redelivered = True
             self.bytes += len(envelope.message.body)
         envelopes.sort(key=_seq)
-        self._window.merge(envelopes)
+        self.window.merge(envelopes)
 
     def drop_transient(self) -> None:
         """Lose the messages kept only in memory (a restart of an in-memory broker)."""
-        window = self._window
+        window = self.window
         kept = [e for e in window if e.message.persistent]
         self.bytes -= sum(len(e.message.body) for e in window if not e.message.persistent)
         window.clear()
@@ -238,7 +239,7 @@ class ReadyList(Generic[Q]):
         count = len(self)
         dropped = self._stored_in_window()
         dropped += self._backlog.clear()
-        self._window.clear()
+        self.window.clear()
         self.bytes = 0
         if self._durable and dropped:
             self._store.removed(self._owner, [seq for seq, _ in dropped], [r for _, r in dropped])
@@ -272,12 +273,12 @@ class ReadyList(Generic[Q]):
 
     def in_memory(self) -> Iterator[Envelope]:
         """The ready messages held in memory (the window), in delivery order."""
-        return iter(self._window)
+        return iter(self.window)
 
     def listed(self) -> Iterator[Envelope]:
         """Ready messages in delivery order as far as memory holds them: the window, then
         the backlog up to its first paged-out part (the rest is on disk)."""
-        yield from self._window
+        yield from self.window
         if not self._loading:  # (else the next messages are on their way back from disk)
             yield from self._backlog.in_memory_prefix()
 
@@ -289,7 +290,7 @@ class ReadyList(Generic[Q]):
     def _stored_in_window(self) -> list[tuple[int, StoreRef]]:
         return [
             (e.seq, e.message.store_ref)
-            for e in self._window
+            for e in self.window
             if e.message.store_ref is not None and self.keeps_on_disk(e.message)
         ]
 
@@ -302,7 +303,7 @@ class ReadyList(Generic[Q]):
         ``place`` is what ``move_stored`` needs to point one elsewhere (compaction)."""
         found: list[tuple[int, StoreRef, StoredPlace]] = [
             (e.seq, e.message.store_ref, e.message)
-            for e in self._window
+            for e in self.window
             if e.message.store_ref is not None and e.message.store_ref.segment == segment
         ]
         found.extend(self._backlog.in_segment(segment))
@@ -325,11 +326,11 @@ class ReadyList(Generic[Q]):
         self._backlog.add_stored(seq, ref, redelivered, expires_at)
 
     def backlog_head_expires_at(self) -> float | None:
-        return None if self._window else self._backlog.head_expires_at()
+        return None if self.window else self._backlog.head_expires_at()
 
     def head_ready(self) -> bool:
         """True when the head can be taken now (a message in memory, or none at all)."""
-        return bool(self._window) or not (self._backlog or self._loading)
+        return bool(self.window) or not (self._backlog.count or self._loading)
 
     def when_head_ready(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the window holds a message again (after a read from disk)."""
@@ -340,17 +341,17 @@ class ReadyList(Generic[Q]):
         """Move backlog into the window when it runs low (or at once: ``force``): chunks in
         memory at once, stored messages by an asynchronous read."""
         backlog = self._backlog
-        while backlog and not self._loading and (force or len(self._window) < self._low_water):
+        while backlog.count and not self._loading and (force or len(self.window) < self._low_water):
             force = False
             chunk = backlog.take_in_memory()
             if chunk is not None:
-                self._window.extend(chunk)
+                self.window.extend(chunk)
                 continue
             entries = backlog.take_stored(self._refill_batch)
             self._loading = True
             self._loading_count = len(entries)
             self._store.read([entry.ref for entry in entries], partial(self._loaded, entries))
-        if self._window and self._head_waiters:
+        if self.window and self._head_waiters:
             self.wake_head_waiters()
 
     def _loaded(self, entries: list[Stored], messages: list[Message] | None) -> None:
@@ -362,7 +363,7 @@ class ReadyList(Generic[Q]):
             self.wake_head_waiters()
             return
         for entry, message in zip(entries, messages, strict=True):
-            self._window.append(self._paged_in(entry, message))
+            self.window.append(self._paged_in(entry, message))
         self.on_paged_in()
 
     def _paged_in(self, entry: Stored, message: Message) -> Envelope:
@@ -390,8 +391,8 @@ class PriorityReadyList(ReadyList[Q]):
         top: int,
     ) -> None:
         super().__init__(owner, store, paging, durable=durable)
-        self._window_size = None
-        self._window = PriorityWindow(top)
+        self.window_size = None
+        self.window = PriorityWindow(top)
 
 
 class QuorumReadyList(ReadyList[Q]):
@@ -402,7 +403,7 @@ class QuorumReadyList(ReadyList[Q]):
     ) -> None:
         super().__init__(owner, store, paging, durable=durable, keeps_transient=True)
         self._fifo = FifoWindow()
-        self._window = self._fifo
+        self.window = self._fifo
         self._front_returns = 0  # messages at the head of the window a closed channel returned
         self._paged_counts: dict[int, int] = {}  # seq -> count of returned messages on disk
 
@@ -423,8 +424,8 @@ class QuorumReadyList(ReadyList[Q]):
                 self._to_back(envelope)
 
     def _to_back(self, envelope: Envelope) -> None:
-        if not (self._backlog or self._loading):
-            self._window.append(envelope)
+        if not (self._backlog.count or self._loading):
+            self.window.append(envelope)
             return
         ref = envelope.message.store_ref
         if ref is not None and self.keeps_on_disk(envelope.message):
