@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from amqpbroker.core.broker import BrokerState
-from amqpbroker.core.ports import StoreRef, epoch_at
+from amqpbroker.core.ports import epoch_at
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.queue_types import queue_class
 from amqpbroker.core.vhost import VirtualHost
@@ -288,9 +288,8 @@ def _recover_queue(
             lost.append(seq)  # its index entry reached the disk, the message never did
             continue
         expires_at = None if expiry is None else epoch + expiry / 1000
-        stored_at = StoreRef(*ref)
-        queue.restore(seq, stored_at, delivered, expires_at)
-        store.hold(stored_at)
+        queue.restore(seq, ref, delivered, expires_at)
+        store.hold(ref)
         per_segment.setdefault(number, []).append(seq)
     _restore_index_segments(index, files, per_segment, first_enqueued)
     if lost:
