@@ -14,7 +14,7 @@ import enum
 from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pamqp import commands
 
@@ -116,7 +116,7 @@ class Channel:
             message.frames_key = key
         conn.write(message.frames)
 
-    def consumer_cancelled(self, consumer: Consumer[Any]) -> None:
+    def consumer_cancelled(self, consumer: Consumer[Queue]) -> None:
         if self.consumers.pop(consumer.tag, None) is None:
             return
         if not self.connection.client_capability("consumer_cancel_notify"):
