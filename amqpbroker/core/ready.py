@@ -148,7 +148,7 @@ class ReadyList(Generic[Q]):
         self._owner = owner
         self._store = store
         self._durable = durable
-        self.window_size = paging.window if durable and paging is not None else None
+        self._window_limit = paging.window if durable and paging is not None else None
         paging = paging or Paging()
         self._low_water = paging.window // 2
         self._refill_batch = paging.refill_batch
@@ -188,7 +188,7 @@ class ReadyList(Generic[Q]):
         if (
             self._backlog.count
             or self._loading
-            or (self.window_size is not None and len(window) >= self.window_size)
+            or (self._window_limit is not None and len(window) >= self._window_limit)
         ):
             ref = envelope.message.store_ref
             if stored and ref is not None:
@@ -391,7 +391,7 @@ class PriorityReadyList(ReadyList[Q]):
         top: int,
     ) -> None:
         super().__init__(owner, store, paging, durable=durable)
-        self.window_size = None
+        self._window_limit = None
         self.window = PriorityWindow(top)
 
 
