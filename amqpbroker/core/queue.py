@@ -67,6 +67,13 @@ class Queue:
         self.ready = self._ready_list()
         self.ready.on_paged_in = self._paged_in
         self._ring: ConsumerRing[Queue] = ConsumerRing(self.settings.single_active)
+        # In turn order (the ring's own list: read it, change it through add/remove_consumer).
+        self.consumers: list[Consumer[Queue]] = self._ring.members
+        # What the store hears of messages that leave is the list's business (its methods,
+        # bound here for the channel: a message left for a consumer or basic.get, or left
+        # for good: acked, dropped, returned to a deleted queue).
+        self.handed_out: Callable[[Envelope, bool], None] = self.ready.handed_out
+        self.forget: Callable[[list[Envelope]], None] = self.ready.forget
         self.had_consumers = False
         self._deleted = False
         self._next_seq = 0
@@ -108,11 +115,6 @@ class Queue:
     @property
     def message_count(self) -> int:
         return len(self.ready)
-
-    @property
-    def consumers(self) -> list[Consumer[Queue]]:
-        """In turn order (do not change the list: ``add_consumer``, ``remove_consumer``)."""
-        return self._ring.members
 
     def apply_settings(self, settings: QueueSettings) -> None:
         """Run under new settings from now on (priorities and single active consumer stay
@@ -227,14 +229,6 @@ class Queue:
         self.ready.refill()
         self.expire_head()  # an expired message that just became the head leaves now
         return envelope
-
-    def handed_out(self, envelope: Envelope, acknowledged_later: bool) -> None:
-        """A message left the queue for a consumer or basic.get."""
-        self.ready.handed_out(envelope, acknowledged_later)
-
-    def forget(self, envelopes: list[Envelope]) -> None:
-        """Acked or dropped (or requeued into a deleted queue): they leave for good."""
-        self.ready.forget(envelopes)
 
     def requeue(self, envelopes: list[Envelope], closing: bool = False) -> None:
         """Return unacked messages (``closing``: their channel closed) to the ready list."""
