@@ -128,7 +128,8 @@ class ConsumerRing(Generic[Q]):
     __slots__ = ("_active", "_prioritised", "members", "single_active")
 
     def __init__(self, single_active: bool = False) -> None:
-        # In turn order (read-only outside this class; registration order when single_active).
+        # In turn order (registration order when single_active).  Read-only outside this
+        # class, and always this same list object: a queue hands it out as its consumers.
         self.members: list[Consumer[Q]] = []
         self.single_active = single_active
         self._active: Consumer[Q] | None = None

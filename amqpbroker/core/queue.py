@@ -75,7 +75,6 @@ class Queue:
         self.handed_out: Callable[[Envelope, bool], None] = self.ready.handed_out
         self.forget: Callable[[list[Envelope]], None] = self.ready.forget
         self.had_consumers = False
-        self._deleted = False
         self._next_seq = 0
         self._dispatching = False
         # Where messages that expire (or are otherwise dead-lettered) go; the vhost sets it.
@@ -102,11 +101,11 @@ class Queue:
 
     @property
     def deleted(self) -> bool:
-        return self._deleted
+        return self.ready.closed
 
     @deleted.setter
     def deleted(self, deleted: bool) -> None:
-        self._deleted = self.ready.closed = deleted
+        self.ready.closed = deleted  # (and reads from disk that come back then are dropped)
 
     @property
     def exclusive(self) -> bool:
