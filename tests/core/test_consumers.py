@@ -3,8 +3,13 @@ the single active consumer, and prefetch decided in one place (``Consumer.can_ta
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
+import pytest
 from fakes import Sink, make_queue, message, publish, subscribe
 
+import amqpbroker.core
 from amqpbroker.core.consumers import Consumer, ConsumerRing, SharedPrefetch
 from amqpbroker.core.message import Envelope
 
@@ -259,3 +264,21 @@ def test_a_queue_with_a_single_active_consumer_serves_only_it_until_it_leaves() 
     queue.remove_consumer(first)
     queue.dispatch()
     assert sink.tags() == ["first", "second", "second"]
+
+
+# -- module boundaries --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["consumers", "ready", "paging", "queue_timers", "publisher_flow", "queue_settings"],
+)
+def test_the_queue_s_parts_import_no_queue(module: str) -> None:
+    """What the queue is built from knows nothing of the queue, not even for type checking
+    (no import cycle inside core through them)."""
+    source = Path(amqpbroker.core.__file__).parent / f"{module}.py"
+    imported = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module is not None:
+            imported.add(node.module.rsplit(".", 1)[-1])
+    assert not imported & {"queue", "quorum", "vhost", "broker"}
