@@ -304,7 +304,7 @@ def queue_view(
     """``queue`` with at most ``max_messages`` of its ready messages listed."""
     listed: list[MessageView] = []
     if max_messages > 0:
-        for envelope in queue.listed_messages():
+        for envelope in queue.ready.listed():
             listed.append(message_view(envelope))
             if len(listed) >= max_messages:
                 break
@@ -318,7 +318,7 @@ def queue_view(
         arguments=copy.deepcopy(queue.arguments),
         messages=tuple(listed),
         messages_ready=queue.message_count,
-        messages_paged_out=queue.paged_out_count,
+        messages_paged_out=queue.ready.paged_out_count,
         consumers=consumers,
         unacked=unacked,
     )

@@ -197,28 +197,9 @@ def test_core_ports_imports_nothing_else_from_core() -> None:
     assert core_graph()["ports"] == set()
 
 
-# Cycles this branch still has, each with what removes it.  Each is a strict xfail: once
-# the cycle is gone the test passes, which fails the run, so the entry is deleted then.
-KNOWN_CORE_CYCLES = {
-    frozenset({"consumer", "queue"}): "removed by the queue split (branch queue)",
-}
-
-
 def test_core_has_no_import_cycle() -> None:
-    unexpected = [sorted(c) for c in cycles(core_graph()) if c not in KNOWN_CORE_CYCLES]
-    assert not unexpected, f"import cycles in core/ (TYPE_CHECKING imports count): {unexpected}"
-
-
-@pytest.mark.parametrize(
-    "cycle",
-    [
-        pytest.param(cycle, marks=pytest.mark.xfail(strict=True, reason=why))
-        for cycle, why in KNOWN_CORE_CYCLES.items()
-    ],
-    ids=lambda c: "<->".join(sorted(c)),
-)
-def test_known_core_cycle_is_gone(cycle: frozenset[str]) -> None:
-    assert cycle not in cycles(core_graph())
+    found = [sorted(c) for c in cycles(core_graph())]
+    assert not found, f"import cycles in core/ (TYPE_CHECKING imports count): {found}"
 
 
 def test_cycles_are_found_whole_and_all() -> None:

@@ -51,6 +51,25 @@ def freeze(value: Any) -> Any:
     return value
 
 
+def text(value: Any) -> str | None:
+    """A longstr (or binary) field value as text; None for any other type."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
+
+
+def integer(value: Any) -> int | None:
+    """An integer field value (of any width; not a boolean); None for any other type."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def number(value: Any) -> int | float | None:
+    """An integer or floating-point field value; None for any other type."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
 def type_name(table: dict[str, Any], key: str) -> str:
     """RabbitMQ's name for the wire type of ``table[key]`` (tables from the wire know it)."""
     types = getattr(table, "types", None)

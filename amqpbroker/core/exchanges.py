@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from amqpbroker.errors import PreconditionFailed
 
-from .arguments import freeze, render, type_name
+from .arguments import freeze, render, text, type_name
 from .message import Message
 from .topic import TopicTrie
 
@@ -185,14 +185,12 @@ class HeadersExchange(Exchange):
     def validate_binding(self, arguments: dict[str, Any]) -> None:
         if "x-match" not in arguments:
             return
-        mode = arguments["x-match"]
-        if not isinstance(mode, str | bytes):
+        mode = text(arguments["x-match"])
+        if mode is None:
             raise PreconditionFailed(
                 f"Invalid x-match field type {type_name(arguments, 'x-match')} "
-                f"(value {render(mode)}); expected longstr"
+                f"(value {render(arguments['x-match'])}); expected longstr"
             )
-        if isinstance(mode, bytes):
-            mode = mode.decode("utf-8", "replace")
         if mode not in X_MATCH_MODES:
             raise PreconditionFailed(
                 f'Invalid x-match field value <<"{mode}">>; expected '
@@ -218,9 +216,7 @@ def field_equal(left: Any, right: Any) -> bool:
 
 def headers_match(binding_args: dict[str, Any], headers: dict[str, Any]) -> bool:
     """RabbitMQ's rules: x- keys in the binding are not matched; void values match presence."""
-    mode = binding_args.get("x-match", "all")
-    if isinstance(mode, bytes):
-        mode = mode.decode("utf-8", "replace")
+    mode = text(binding_args.get("x-match", "all"))
     wanted = {k: v for k, v in binding_args.items() if not k.startswith("x-")}
     with_x = mode in ("all-with-x", "any-with-x")
     if with_x:

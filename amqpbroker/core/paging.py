@@ -4,7 +4,8 @@ Theory of operation: a durable queue keeps at most a window of messages in memor
 that window the backlog is a sequence of chunks in queue order: ``DiskChunk``s hold only
 where each persistent message is stored (compact arrays, ~25 bytes a message, bodies on
 disk), and in-memory chunks hold messages that cannot be paged (transient ones, which have
-no disk copy).  The queue pages back in from the front as its window drains.
+no disk copy).  The ready list (``core.ready``) pages back in from the front as its window
+drains.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class DiskChunk:
         taken = [
             Stored(
                 self._seqs[i],
-                (self._segments[i], self._offsets[i], self._sizes[i]),
+                StoreRef(self._segments[i], self._offsets[i], self._sizes[i]),
                 bool(self._flags[i]),
                 None if self._expires[i] == NO_EXPIRY else self._expires[i],
             )
@@ -89,7 +90,7 @@ class DiskChunk:
 
     def entries(self) -> Iterator[tuple[int, StoreRef]]:
         for i in range(self.start, len(self._seqs)):
-            yield self._seqs[i], (self._segments[i], self._offsets[i], self._sizes[i])
+            yield self._seqs[i], StoreRef(self._segments[i], self._offsets[i], self._sizes[i])
 
     def in_segment(self, segment: int) -> Iterator[tuple[int, int, StoreRef]]:
         """(position, seq, ref) of the entries stored in ``segment``."""
@@ -98,7 +99,7 @@ class DiskChunk:
         segments = self._segments
         for i in range(self.start, len(segments)):
             if segments[i] == segment:
-                yield i, self._seqs[i], (segment, self._offsets[i], self._sizes[i])
+                yield i, self._seqs[i], StoreRef(segment, self._offsets[i], self._sizes[i])
 
     def move(self, position: int, ref: StoreRef) -> None:
         """The entry at ``position`` now lives at ``ref`` (compaction moved it)."""
@@ -112,14 +113,25 @@ class DiskChunk:
 Chunk = DiskChunk | deque[Envelope]
 
 
-class Backlog:
-    """The chunks behind a queue's in-memory window."""
+class ChunkSlot(NamedTuple):
+    """Where a paged-out entry sits: compaction points it at the message's new place."""
 
-    __slots__ = ("chunks", "count")
+    chunk: DiskChunk
+    position: int
+
+    def move(self, ref: StoreRef) -> None:
+        self.chunk.move(self.position, ref)
+
+
+class Backlog:
+    """The chunks behind a queue's in-memory window, in queue order; only the ready list
+    that owns it reads or changes them."""
+
+    __slots__ = ("_chunks", "count")
 
     def __init__(self) -> None:
-        self.chunks: deque[Chunk] = deque()
-        self.count = 0
+        self._chunks: deque[Chunk] = deque()
+        self.count = 0  # messages in the backlog (read it; the methods below change it)
 
     def __len__(self) -> int:
         return self.count
@@ -127,43 +139,75 @@ class Backlog:
     def add_stored(
         self, seq: int, ref: StoreRef, redelivered: bool = False, expires_at: float | None = None
     ) -> None:
-        last = self.chunks[-1] if self.chunks else None
+        last = self._chunks[-1] if self._chunks else None
         if not isinstance(last, DiskChunk):
             last = DiskChunk()
-            self.chunks.append(last)
+            self._chunks.append(last)
         last.append(seq, ref, redelivered, expires_at)
         self.count += 1
 
     def add_in_memory(self, envelope: Envelope) -> None:
-        last = self.chunks[-1] if self.chunks else None
+        last = self._chunks[-1] if self._chunks else None
         if not isinstance(last, deque):
             last = deque()
-            self.chunks.append(last)
+            self._chunks.append(last)
         last.append(envelope)
         self.count += 1
 
+    def take_in_memory(self) -> deque[Envelope] | None:
+        """The front chunk if it is held in memory (removed), else None."""
+        chunk = self._chunks[0] if self._chunks else None
+        if chunk is None or isinstance(chunk, DiskChunk):
+            return None
+        self._chunks.popleft()
+        self.count -= len(chunk)
+        return chunk
+
+    def take_stored(self, count: int) -> list[Stored]:
+        """Up to ``count`` entries from the front chunk, which is on disk (removed)."""
+        chunk = self._chunks[0] if self._chunks else None
+        if not isinstance(chunk, DiskChunk):
+            return []
+        entries = chunk.take(count)
+        self.count -= len(entries)
+        if not chunk:
+            self._chunks.popleft()
+        return entries
+
     def head_expires_at(self) -> float | None:
         """When the first message of the backlog expires (None: never, or no backlog)."""
-        if not self.chunks:
+        if not self._chunks:
             return None
-        head = self.chunks[0]
+        head = self._chunks[0]
         if isinstance(head, DiskChunk):
             return head.head_expires_at()
         return head[0].expires_at if head else None
 
+    def on_disk(self) -> int:
+        return sum(len(c) for c in self._chunks if isinstance(c, DiskChunk))
+
+    def in_memory_prefix(self) -> Iterator[Envelope]:
+        """The messages in memory before the first paged-out one."""
+        for chunk in self._chunks:
+            if isinstance(chunk, DiskChunk):
+                return
+            yield from chunk
+
     def clear(self) -> list[tuple[int, StoreRef]]:
         """Drop everything; return the stored entries that were dropped."""
-        dropped = [
-            entry
-            for chunk in self.chunks
-            if isinstance(chunk, DiskChunk)
-            for entry in chunk.entries()
-        ]
-        self.chunks.clear()
+        dropped = list(self.stored_entries())
+        self._chunks.clear()
         self.count = 0
         return dropped
 
     def stored_entries(self) -> Iterator[tuple[int, StoreRef]]:
-        for chunk in self.chunks:
+        for chunk in self._chunks:
             if isinstance(chunk, DiskChunk):
                 yield from chunk.entries()
+
+    def in_segment(self, segment: int) -> Iterator[tuple[int, StoreRef, ChunkSlot]]:
+        """(seq, ref, slot) of the paged-out entries stored in ``segment``."""
+        for chunk in self._chunks:
+            if isinstance(chunk, DiskChunk):
+                for position, seq, ref in chunk.in_segment(segment):
+                    yield seq, ref, ChunkSlot(chunk, position)

@@ -13,11 +13,31 @@ and ``Store`` is generic in the message type it keeps: the broker's stores are
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol, TypeVar
 
-# Where a stored message lives: (segment number, offset, record size).
-StoreRef = tuple[int, int, int]
+
+class StoreRef(NamedTuple):
+    """Where a stored message lives: its message segment, offset and record size."""
+
+    segment: int
+    offset: int
+    size: int
+
+
+WINDOW = 20_000  # messages a durable queue keeps in memory before paging the rest out
+REFILL_BATCH = 5_000  # messages read back from disk at a time
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """How durable queues page to a store that can read messages back: at most ``window``
+    ready messages in memory, the rest read back ``refill_batch`` at a time."""
+
+    window: int = WINDOW
+    refill_batch: int = REFILL_BATCH
+
 
 MessageT = TypeVar("MessageT")
 MessageT_co = TypeVar("MessageT_co", covariant=True)
@@ -38,7 +58,15 @@ class StoredQueue(Protocol):
     @property
     def clock(self) -> Clock: ...
 
-    def stored_in_segment(self, segment: int) -> list[tuple[int, StoreRef, object]]:
+    @property
+    def ready(self) -> StoredMessages:
+        """Where the queue keeps its ready messages (compaction moves the stored ones)."""
+
+
+class StoredMessages(Protocol):
+    """A queue's ready messages, as compaction sees them."""
+
+    def stored_in_segment(self, segment: int) -> Sequence[tuple[int, StoreRef, object]]:
         """(seq, ref, place) of the stored messages of ``segment`` still in the queue;
         ``place`` is opaque to the store: it hands it back to ``move_stored``."""
 
@@ -100,11 +128,6 @@ class StoredEnvelope(Protocol[MessageT_co]):
 class Store(Protocol[MessageT]):
     """Durable definitions and persistent messages in durable queues."""
 
-    @property
-    def paging(self) -> bool:
-        """Whether durable queues may keep stored messages on disk only (``read`` brings
-        them back)."""
-
     def vhost_added(self, name: str) -> None: ...
     def vhost_deleted(self, name: str) -> None:
         """After its queues and exchanges were deleted one by one."""
@@ -126,6 +149,10 @@ class Store(Protocol[MessageT]):
         """Stored messages left a queue (acked, dropped, purged)."""
 
     @property
+    def paging(self) -> Paging | None:
+        """How durable queues page their backlog out to this store (None: they do not)."""
+
+    @property
     def batch_number(self) -> int:
         """The batch being recorded now (numbers only grow).  ``when_durable`` callbacks
         registered during a batch run once it and all before it are on disk, so one
@@ -142,7 +169,7 @@ class Store(Protocol[MessageT]):
 class NullStore:
     """No durability: the in-memory broker (a ``Store`` of any message type)."""
 
-    paging = False
+    paging: Paging | None = None
     batch_number = 0
 
     def vhost_added(self, name: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .arguments import text
 from .queue import Queue
 from .quorum import QuorumQueue
 
@@ -94,10 +95,8 @@ QUEUE_TYPES = {"classic": CLASSIC, "quorum": QUORUM}
 
 def queue_type(arguments: dict[str, Any]) -> QueueType | None:
     """The type the arguments ask for (classic when none); None for a stream."""
-    name = arguments.get("x-queue-type", "classic")
-    if isinstance(name, bytes):
-        name = name.decode("utf-8", "replace")
-    return QUEUE_TYPES.get(name) if isinstance(name, str) else None
+    name = text(arguments.get("x-queue-type", "classic"))
+    return QUEUE_TYPES.get(name) if name is not None else None
 
 
 def queue_class(arguments: dict[str, Any]) -> type[Queue]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from amqpbroker.errors import CommandInvalid, NotFound, PreconditionFailed, ResourceLocked
 
+from .arguments import text
 from .dead_lettering import dead_letter_copy, is_cycle
 from .declaration_checks import (
     check_alternate_argument,
@@ -177,7 +178,7 @@ class VirtualHost:
             queue = self.queue(name, owner)
             queue.touch()  # a redeclare, even passive, counts as use for x-expires
             return queue
-        quorum = _text(arguments.get("x-queue-type")) == "quorum"
+        quorum = text(arguments.get("x-queue-type")) == "quorum"
         if not name:
             if quorum:
                 raise PreconditionFailed(
@@ -365,11 +366,11 @@ class VirtualHost:
     def dead_letter(self, queue: Queue, envelopes: list[Envelope], reason: str) -> None:
         """Republish messages that died in ``queue`` to its dead-letter exchange, if any,
         with x-death recording why; cycles that no client broke are dropped, as RabbitMQ."""
-        exchange_name = _text(queue.arguments.get("x-dead-letter-exchange"))
+        exchange_name = queue.settings.dead_letter_exchange
         exchange = self.exchanges.get(exchange_name) if exchange_name is not None else None
         if exchange is None:
             return
-        fixed_key = _text(queue.arguments.get("x-dead-letter-routing-key"))
+        fixed_key = queue.settings.dead_letter_routing_key
         now = int(self.clock.wall())
         for envelope in envelopes:
             message = dead_letter_copy(
@@ -433,7 +434,7 @@ class VirtualHost:
     def _alternate(self, exchange: Exchange) -> Exchange | None:
         """The alternate-exchange of ``exchange`` if it names one that exists (the default
         exchange never serves as one)."""
-        name = _text(exchange.arguments.get("alternate-exchange"))
+        name = text(exchange.arguments.get("alternate-exchange"))
         return self.exchanges.get(name) if name else None
 
     @staticmethod
@@ -449,9 +450,3 @@ class VirtualHost:
             elif destination.name not in seen:
                 seen.add(destination.name)
                 pending.append(destination)
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value if isinstance(value, str) else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 
-from amqpbroker.core.consumer import Consumer
+from amqpbroker.core.consumers import Consumer
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.session.channel import Channel, Unacked
@@ -200,7 +200,7 @@ def _unacked(channel: Channel) -> Iterator[tuple[int, Unacked]]:
             yield from zip(tags, entries, strict=True)
 
 
-def _consumer_view(consumer: Consumer) -> ConsumerView:
+def _consumer_view(consumer: Consumer[Queue]) -> ConsumerView:
     channel = consumer.sink
     number, peer = (
         (channel.number, channel.connection.peer) if isinstance(channel, Channel) else (0, "")
@@ -224,7 +224,7 @@ def _channel_view(channel: Channel) -> ChannelView:
     return ChannelView(
         number=channel.number,
         prefetch_count=channel.prefetch_count,
-        global_prefetch_count=channel.global_prefetch,
+        global_prefetch_count=channel.shared_prefetch.limit,
         confirm=channel.confirm_mode,
         transactional=channel.tx is not None,
         consumer_count=len(channel.consumers) + (channel.reply_consumer is not None),

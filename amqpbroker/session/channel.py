@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from pamqp import commands
 
-from amqpbroker.core.consumer import Consumer
+from amqpbroker.core.consumers import Consumer, SharedPrefetch
 from amqpbroker.core.message import Envelope, Message
 from amqpbroker.core.queue import Queue
 from amqpbroker.errors import PreconditionFailed
@@ -44,7 +44,7 @@ class Unacked:
 
     envelope: Envelope
     queue: Queue
-    consumer: Consumer | None
+    consumer: Consumer[Queue] | None
 
 
 @dataclass(slots=True)
@@ -64,11 +64,10 @@ class Channel:
         self.state = ChannelState.OPEN
         self.next_delivery_tag = 1
         self.unacked: dict[int, Unacked] = {}
-        self.consumers: dict[str, Consumer] = {}
+        self.consumers: dict[str, Consumer[Queue]] = {}
         self.reply_consumer: direct_reply.ReplyConsumer | None = None  # amq.rabbitmq.reply-to
         self.prefetch_count = 0  # for consumers created from now on (global=false)
-        self.global_prefetch = 0  # shared by the channel (global=true)
-        self.limited_unacked = 0  # unacked deliveries to consumers, for global_prefetch
+        self.shared_prefetch = SharedPrefetch()  # shared by the channel (global=true)
         self.confirm_mode = False
         self.publish_seq = 0
         self.tx: Transaction | None = None
@@ -90,17 +89,14 @@ class Channel:
     # -- DeliverySink ---------------------------------------------------------------------------
 
     def has_capacity(self) -> bool:
-        if self.state is not ChannelState.OPEN or not self.connection.writable:
-            return False
-        return not (self.global_prefetch and self.limited_unacked >= self.global_prefetch)
+        """Open and writable (prefetch is ``Consumer.can_take``'s business)."""
+        return self.state is ChannelState.OPEN and self.connection.writable
 
-    def deliver(self, consumer: Consumer, envelope: Envelope) -> None:
+    def deliver(self, consumer: Consumer[Queue], envelope: Envelope) -> None:
         tag = self.next_delivery_tag
         self.next_delivery_tag = tag + 1
         if not consumer.no_ack:
             self.unacked[tag] = Unacked(envelope, consumer.queue, consumer)
-            consumer.unacked += 1
-            self.limited_unacked += 1
         message = envelope.message
         conn = self.connection
         number = self.number
@@ -120,7 +116,7 @@ class Channel:
             message.frames_key = key
         conn.write(message.frames)
 
-    def consumer_cancelled(self, consumer: Consumer) -> None:
+    def consumer_cancelled(self, consumer: Consumer[Queue]) -> None:
         if self.consumers.pop(consumer.tag, None) is None:
             return
         if not self.connection.client_capability("consumer_cancel_notify"):
@@ -176,7 +172,7 @@ class Channel:
         later = []
         for consumer in list(self.consumers.values()):
             queue = consumer.queue
-            if len(queue.consumers) == 1 and not self.global_prefetch:
+            if len(queue.consumers) == 1 and not self.shared_prefetch.limit:
                 later.append(queue)
             else:
                 queue.dispatch()
@@ -192,8 +188,7 @@ class Channel:
         for entry in entries:
             consumer = entry.consumer
             if consumer is not None:
-                consumer.unacked -= 1
-                self.limited_unacked -= 1
+                consumer.settled()
             by_queue.setdefault(id(entry.queue), (entry.queue, []))[1].append(entry.envelope)
         for queue, envelopes in by_queue.values():
             if outcome in ("requeue", "release"):

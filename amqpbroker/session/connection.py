@@ -24,7 +24,7 @@ from pamqp import commands
 from amqpbroker.auth import UserStore
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
-from amqpbroker.core.consumer import Consumer
+from amqpbroker.core.consumers import Consumer
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import (
@@ -515,7 +515,7 @@ class ConnectionSession:
 
     # -- cleanup --------------------------------------------------------------------------------
 
-    def remove_consumer(self, chan: Channel, consumer: Consumer) -> None:
+    def remove_consumer(self, chan: Channel, consumer: Consumer[Queue]) -> None:
         chan.consumers.pop(consumer.tag, None)
         queue = consumer.queue
         queue.remove_consumer(consumer)

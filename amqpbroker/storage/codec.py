@@ -11,6 +11,7 @@ from zlib import crc32
 from pamqp import decode, encode
 
 from amqpbroker.core.message import Message
+from amqpbroker.core.ports import StoreRef
 
 from .records import HEAD, MAGIC, length_crc
 
@@ -60,12 +61,12 @@ def decode_message(payload: bytes) -> Message:
 # -- queue indexes --------------------------------------------------------------------------------
 
 
-def encode_enqueue(seq: int, ref: tuple[int, int, int], kind: bytes = ENQUEUE) -> bytes:
+def encode_enqueue(seq: int, ref: StoreRef, kind: bytes = ENQUEUE) -> bytes:
     """An enqueue, or (kind MOVED) a message compaction moved to ``ref``."""
     return _ENQUEUE.pack(kind, seq, *ref)
 
 
-def encode_expiring_enqueue(seq: int, ref: tuple[int, int, int], expiry_ms: int) -> bytes:
+def encode_expiring_enqueue(seq: int, ref: StoreRef, expiry_ms: int) -> bytes:
     """An enqueue of a message that expires at ``expiry_ms`` (wall clock, ms since the
     epoch: like RabbitMQ's queue index, an absolute time, so it holds across restarts).
     Messages without an expiry keep the original, shorter ENQUEUE record."""
@@ -83,7 +84,7 @@ _SEQ_CRC = length_crc(_SEQ.size)
 _RUN_CRC = length_crc(_RUN.size)
 
 
-def enqueue_record(seq: int, ref: tuple[int, int, int]) -> bytes:
+def enqueue_record(seq: int, ref: StoreRef) -> bytes:
     """``encode_record(encode_enqueue(seq, ref))``."""
     segment, offset, size = ref
     payload = _ENQUEUE.pack(ENQUEUE, seq, segment, offset, size)
@@ -117,16 +118,16 @@ def decode_run(payload: bytes) -> tuple[bytes, range] | None:
 
 def decode_index_entry(
     payload: bytes,
-) -> tuple[bytes, int, tuple[int, int, int] | None, int | None]:
+) -> tuple[bytes, int, StoreRef | None, int | None]:
     """(kind, seq, ref or None, expiry in ms since the epoch or None); an expiring enqueue
     comes back as kind ENQUEUE.  (Runs: ``decode_run``.)"""
     kind = payload[:1]
     if kind in (ENQUEUE, MOVED):
         _, seq, segment, offset, size = _ENQUEUE.unpack(payload)
-        return kind, seq, (segment, offset, size), None
+        return kind, seq, StoreRef(segment, offset, size), None
     if kind == EXPIRING:
         _, seq, segment, offset, size, expiry_ms = _EXPIRING.unpack(payload)
-        return ENQUEUE, seq, (segment, offset, size), expiry_ms
+        return ENQUEUE, seq, StoreRef(segment, offset, size), expiry_ms
     _, seq = _SEQ.unpack(payload)
     return kind, seq, None, None
 

@@ -36,6 +36,7 @@ from amqpbroker.core.exchanges import Exchange
 from amqpbroker.core.message import Message
 from amqpbroker.core.ports import (
     Clock,
+    Paging,
     StoredBinding,
     StoredEnvelope,
     StoredExchange,
@@ -81,9 +82,11 @@ class EventLoop(Protocol):
 
 
 class DurableStore:
-    """Implements ``core.ports.Store[Message]`` on a data directory (see the module docstring)."""
+    """Implements ``core.ports.Store[Message]`` on a data directory (see the module docstring).
 
-    paging = True
+    ``paging``: how durable queues page out to it (how many messages each keeps in memory,
+    how many it reads back at a time); the store is what makes paging possible, so it
+    carries the setting to every queue built on it, declared or recovered."""
 
     def __init__(
         self,
@@ -92,8 +95,10 @@ class DurableStore:
         fsync: bool = True,
         segment_size: int = SEGMENT_SIZE,
         compact_delay: float = COMPACT_DELAY,
+        paging: Paging | None = None,
     ) -> None:
         self.data_dir = data_dir
+        self.paging = paging or Paging()
         self.segment_size = segment_size
         self.compact_delay = compact_delay
         self._fsync = fsync
@@ -275,7 +280,7 @@ class DurableStore:
         size = len(head) + len(body)
         if self.segment_offset and self.segment_offset + size > self.segment_size:
             self._close_segment()
-        ref = (self.segment, self.segment_offset, size)
+        ref = StoreRef(self.segment, self.segment_offset, size)
         self.segment_offset += size
         self.segment_bytes[self.segment] = self.segment_offset
         chunks = self._message_chunks
@@ -294,15 +299,15 @@ class DurableStore:
             self._delete_segment(finished)
 
     def hold(self, ref: StoreRef) -> None:
-        segment = ref[0]
+        segment = ref.segment
         self.live_in_segment[segment] = self.live_in_segment.get(segment, 0) + 1
-        self.live_bytes[segment] = self.live_bytes.get(segment, 0) + ref[2]
+        self.live_bytes[segment] = self.live_bytes.get(segment, 0) + ref.size
 
     def _release(self, ref: StoreRef) -> None:
-        segment = ref[0]
+        segment = ref.segment
         left = self.live_in_segment.get(segment, 0) - 1
         self.live_in_segment[segment] = left
-        self.live_bytes[segment] = self.live_bytes.get(segment, 0) - ref[2]
+        self.live_bytes[segment] = self.live_bytes.get(segment, 0) - ref.size
         if segment == self.segment:
             return
         if left <= 0:
@@ -376,7 +381,7 @@ class DurableStore:
         return [
             (queue, seq, ref, place)
             for queue in self.indexes
-            for seq, ref, place in queue.stored_in_segment(segment)
+            for seq, ref, place in queue.ready.stored_in_segment(segment)
         ]
 
     def _compact(self, segment: int) -> None:
@@ -405,7 +410,7 @@ class DurableStore:
             new_ref = moved.get(ref)
             if new_ref is None:
                 new_ref = moved[ref] = self._write_message(message)
-            queue.move_stored(place, new_ref)
+            queue.ready.move_stored(place, new_ref)
             self._append_index(index, encode_record(encode_enqueue(seq, new_ref, MOVED)))
             self.hold(new_ref)
             self._release(ref)

@@ -6,14 +6,15 @@ channel, counts each consumer's unacked messages.
 
 from __future__ import annotations
 
-from amqpbroker.core.consumer import Consumer
+from amqpbroker.core.consumers import Consumer
 from amqpbroker.core.message import Envelope, Message
 from amqpbroker.core.ports import Clock, ManualClock
 from amqpbroker.core.queue import Queue
 
 
 class FakeSink:
-    """A channel stand-in: has_capacity / deliver / consumer_cancelled."""
+    """A channel stand-in: has_capacity / deliver / consumer_cancelled (the consumer
+    counts its unacked deliveries itself)."""
 
     def __init__(self, capacity: bool = True) -> None:
         self.capacity = capacity
@@ -25,15 +26,13 @@ class FakeSink:
     def has_capacity(self) -> bool:
         return self.capacity
 
-    def deliver(self, consumer: Consumer, envelope: Envelope) -> None:
-        if not consumer.no_ack:
-            consumer.unacked += 1
+    def deliver(self, consumer: Consumer[Queue], envelope: Envelope) -> None:
         self.delivered.append((consumer.tag, envelope.message.body))
         self.envelopes.append(envelope)
         if self.on_deliver is not None:
             self.on_deliver(envelope)
 
-    def consumer_cancelled(self, consumer: Consumer) -> None:
+    def consumer_cancelled(self, consumer: Consumer[Queue]) -> None:
         self.cancelled.append(consumer.tag)
 
 
@@ -55,7 +54,7 @@ def consumer(
     prefetch: int = 0,
     no_ack: bool = False,
     exclusive: bool = False,
-) -> Consumer:
+) -> Consumer[Queue]:
     return Consumer(
         tag,
         bytes((len(tag),)) + tag.encode(),
@@ -74,7 +73,7 @@ def fill(queue: Queue, count: int) -> None:
 
 
 def bodies(queue: Queue) -> list[bytes]:
-    return [envelope.message.body for envelope in queue.ready_messages()]
+    return [envelope.message.body for envelope in queue.ready.in_memory()]
 
 
 def test_messages_keep_publish_order():
@@ -89,7 +88,7 @@ def test_messages_keep_publish_order():
 def test_sequence_numbers_increase():
     queue = make_queue()
     fill(queue, 3)
-    assert [envelope.seq for envelope in queue.ready_messages()] == [1, 2, 3]
+    assert [envelope.seq for envelope in queue.ready.in_memory()] == [1, 2, 3]
 
 
 def test_requeue_restores_original_order_and_marks_redelivered():
@@ -98,7 +97,7 @@ def test_requeue_restores_original_order_and_marks_redelivered():
     taken = [queue.get() for _ in range(3)]  # m1 m2 m3
     queue.requeue([taken[2], taken[0]])  # out of order on purpose
     assert bodies(queue) == [b"m1", b"m3", b"m4", b"m5"]
-    assert [e.redelivered for e in queue.ready_messages()] == [True, True, False, False]
+    assert [e.redelivered for e in queue.ready.in_memory()] == [True, True, False, False]
     queue.requeue([taken[1]])
     assert bodies(queue) == [b"m1", b"m2", b"m3", b"m4", b"m5"]
 
@@ -180,7 +179,7 @@ def test_removing_the_next_consumer_passes_its_turn_on():
     queue.remove_consumer(c2)  # removing twice is harmless
     fill(queue, 2)
     assert [tag for tag, _ in sink.delivered] == ["c1", "c3", "c1"]
-    assert queue.consumer_count == 2
+    assert len(queue.consumers) == 2
 
 
 def test_prefetch_limits_unacked_deliveries():

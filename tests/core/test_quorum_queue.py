@@ -48,7 +48,7 @@ def take(queue: Queue) -> Envelope:
 
 
 def ready(queue: Queue) -> list[tuple[bytes, int]]:
-    return [(e.message.body, e.delivery_count) for e in queue.ready_messages()]
+    return [(e.message.body, e.delivery_count) for e in queue.ready.in_memory()]
 
 
 def test_quorum_arguments_make_a_quorum_queue() -> None:

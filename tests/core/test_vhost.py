@@ -11,7 +11,7 @@ from pamqp.header import ContentHeader
 
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
-from amqpbroker.core.consumer import Consumer
+from amqpbroker.core.consumers import Consumer
 from amqpbroker.core.message import Message
 from amqpbroker.core.ports import ManualClock, NullStore, StoredQueue
 from amqpbroker.core.queue import Queue
@@ -66,13 +66,13 @@ class RecordingSink:
         return True
 
     def deliver(self, consumer, envelope) -> None:
-        consumer.unacked += 1
+        pass
 
     def consumer_cancelled(self, consumer) -> None:
         self.cancelled.append(consumer.tag)
 
 
-def add_consumer(queue: Queue, sink: RecordingSink, tag: str = "c") -> Consumer:
+def add_consumer(queue: Queue, sink: RecordingSink, tag: str = "c") -> Consumer[Queue]:
     c = Consumer(tag, b"", queue, sink, no_ack=False, exclusive=False, prefetch=0, arguments={})
     queue.add_consumer(c)
     return c

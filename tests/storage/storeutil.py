@@ -129,10 +129,10 @@ async def take(
 ) -> Envelope:
     """basic.get of a message the test knows is there (waiting while it is read back from
     disk); acked unless ``ack=False``."""
-    envelope = queue.get() if queue.head_ready() else None
+    envelope = queue.get() if queue.ready.head_ready() else None
     while envelope is None:
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        queue.when_head_ready(partial(_resolve, ready))
+        queue.ready.when_head_ready(partial(_resolve, ready))
         await asyncio.wait_for(ready, timeout)
         envelope = queue.get()
     queue.handed_out(envelope, acknowledged_later=not no_ack)
@@ -145,7 +145,7 @@ async def drain(queue: Queue, count: int, *, ack: bool = True) -> list[Envelope]
     """Take ``count`` messages, then check the queue is empty."""
     envelopes = [await take(queue, ack=ack) for _ in range(count)]
     assert queue.message_count == 0
-    assert queue.head_ready() and queue.get() is None
+    assert queue.ready.head_ready() and queue.get() is None
     return envelopes
 
 

@@ -6,21 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from storeutil import Node, drain, make_message, restart, take
 
-from amqpbroker.core import queue as queue_module
+from amqpbroker.core.ports import Paging
 from amqpbroker.core.quorum import QuorumQueue
 
 QUORUM = {"x-queue-type": "quorum"}
 
 
 async def test_a_returned_message_keeps_its_count_behind_a_backlog(
-    open_node: Callable[..., Node], monkeypatch: pytest.MonkeyPatch
+    open_node: Callable[..., Node],
 ) -> None:
-    monkeypatch.setattr(queue_module, "WINDOW", 4)
-    monkeypatch.setattr(queue_module, "REFILL_BATCH", 3)
-    node = open_node()
+    node = open_node(paging=Paging(window=4, refill_batch=3))
     q = node.declare_queue("q", arguments=QUORUM)
     node.publish("", make_message(b"0", persistent=False))
     for i in range(1, 10):
@@ -29,7 +26,7 @@ async def test_a_returned_message_keeps_its_count_behind_a_backlog(
     transient, stored = await take(q, ack=False), await take(q, ack=False)
     q.requeue([stored], closing=True)  # its channel closed: to the front
     assert await take(q, ack=False) is stored
-    assert len(list(q.ready_messages())) < q.message_count, "a backlog waits on disk"
+    assert len(list(q.ready.in_memory())) < q.message_count, "a backlog waits on disk"
     q.requeue([transient, stored])  # a nack: to the back, behind what waits on disk
     back = await drain(q, 10)
     assert [(e.message.body, e.delivery_count, e.redelivered) for e in back] == [

@@ -28,8 +28,8 @@ from storeutil import (
 )
 
 from amqpbroker.config import BrokerConfig
-from amqpbroker.core import queue as queue_module
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.core.ports import Paging
 from amqpbroker.storage import recovery as recovery_module
 from amqpbroker.storage.codec import (
     DELIVERED,
@@ -150,11 +150,9 @@ async def test_recovery_refuses_damage_in_the_middle(
 
 
 async def test_backlog_beyond_the_window_lives_on_disk(
-    open_node: Callable[..., Node], monkeypatch: pytest.MonkeyPatch
+    open_node: Callable[..., Node],
 ) -> None:
-    monkeypatch.setattr(queue_module, "WINDOW", 8)
-    monkeypatch.setattr(queue_module, "REFILL_BATCH", 3)
-    node = open_node()
+    node = open_node(paging=Paging(window=8, refill_batch=3))
     q = node.declare_queue("q")
     expected = []
     for i in range(60):
@@ -162,26 +160,24 @@ async def test_backlog_beyond_the_window_lives_on_disk(
         node.publish("", make_message(b"%d" % i, persistent=persistent))
         expected.append(b"%d" % i)
     assert q.message_count == 60
-    assert len(list(q.ready_messages())) == 8, "only the window is held in memory"
+    assert len(list(q.ready.in_memory())) == 8, "only the window is held in memory"
     await node.synced()
     assert bodies(await drain(q, 60)) == expected
-    node = await restart(node, open_node)
+    node = await restart(node, open_node, paging=Paging(window=8, refill_batch=3))
     assert node.vhost.queue("q").message_count == 0
 
 
 async def test_recovered_backlog_pages_in_through_the_window(
-    open_node: Callable[..., Node], monkeypatch: pytest.MonkeyPatch
+    open_node: Callable[..., Node],
 ) -> None:
-    monkeypatch.setattr(queue_module, "WINDOW", 8)
-    monkeypatch.setattr(queue_module, "REFILL_BATCH", 3)
-    node = open_node()
+    node = open_node(paging=Paging(window=8, refill_batch=3))
     node.declare_queue("q")
     for i in range(50):
         node.publish("", make_message(b"%d" % i))
-    node = await restart(node, open_node)
+    node = await restart(node, open_node, paging=Paging(window=8, refill_batch=3))
     q = node.vhost.queue("q")
     assert q.message_count == 50
-    assert list(q.ready_messages()) == [], "recovery reads no bodies"
+    assert list(q.ready.in_memory()) == [], "recovery reads no bodies"
     assert bodies(await drain(q, 50)) == [b"%d" % i for i in range(50)]
 
 
@@ -226,7 +222,7 @@ class CrashPoints:
         state = BrokerState(BrokerConfig(), store)
         recover(store, state)
         queue = state.vhost("/").queues["q"]
-        refs = [ref for _, ref in queue.stored_entries()]
+        refs = [ref for _, ref in queue.ready.stored_entries()]
         return [message.body for message in store.read_now(refs)]
 
 
@@ -326,17 +322,15 @@ async def test_a_crash_while_compacting_keeps_every_confirmed_message(
 
 
 async def test_message_count_counts_messages_being_read_back(
-    open_node: Callable[..., Node], monkeypatch: pytest.MonkeyPatch
+    open_node: Callable[..., Node],
 ) -> None:
     """queue.declare-ok and get-ok report ``message_count``: it must not drop while a chunk
     of the backlog is on its way back from disk."""
-    monkeypatch.setattr(queue_module, "WINDOW", 4)
-    monkeypatch.setattr(queue_module, "REFILL_BATCH", 2)
-    node = open_node()
+    node = open_node(paging=Paging(window=4, refill_batch=2))
     node.declare_queue("q")
     for i in range(6):
         node.publish("", make_message(b"%d" % i))
-    node = await restart(node, open_node)
+    node = await restart(node, open_node, paging=Paging(window=4, refill_batch=2))
     q = node.vhost.queue("q")
     counts = []
     for _ in range(6):
@@ -346,36 +340,32 @@ async def test_message_count_counts_messages_being_read_back(
 
 
 async def test_get_is_not_empty_while_the_last_messages_are_read_back(
-    open_node: Callable[..., Node], monkeypatch: pytest.MonkeyPatch
+    open_node: Callable[..., Node],
 ) -> None:
     """basic.get answers get-empty when ``head_ready()`` and ``get()`` returns None: that must
     not happen while stored messages are still being read back."""
-    monkeypatch.setattr(queue_module, "WINDOW", 4)
-    monkeypatch.setattr(queue_module, "REFILL_BATCH", 2)
-    node = open_node()
+    node = open_node(paging=Paging(window=4, refill_batch=2))
     node.declare_queue("q")
     for i in range(3):
         node.publish("", make_message(b"%d" % i))
-    node = await restart(node, open_node)
+    node = await restart(node, open_node, paging=Paging(window=4, refill_batch=2))
     q = node.vhost.queue("q")
     assert (await take(q)).message.body == b"0"
     assert (await take(q)).message.body == b"1"
     # message 2 exists: the broker must either have it ready or make basic.get wait for it
-    assert not q.head_ready() or q.get() is not None
+    assert not q.ready.head_ready() or q.get() is not None
 
 
 async def test_new_messages_do_not_overtake_messages_being_read_back(
-    open_node: Callable[..., Node], monkeypatch: pytest.MonkeyPatch
+    open_node: Callable[..., Node],
 ) -> None:
     """FIFO: a message published while the backlog's last chunk is on its way back from disk
     must queue behind that chunk."""
-    monkeypatch.setattr(queue_module, "WINDOW", 4)
-    monkeypatch.setattr(queue_module, "REFILL_BATCH", 2)
-    node = open_node()
+    node = open_node(paging=Paging(window=4, refill_batch=2))
     node.declare_queue("q")
     for i in range(4):
         node.publish("", make_message(b"%d" % i))
-    node = await restart(node, open_node)
+    node = await restart(node, open_node, paging=Paging(window=4, refill_batch=2))
     q = node.vhost.queue("q")
     assert (await take(q)).message.body == b"0"  # 2 and 3 are being read now
     node.publish("", make_message(b"new"))

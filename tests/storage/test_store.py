@@ -490,10 +490,10 @@ async def test_compaction_waits_its_delay_on_the_stores_clock(
     clock.advance(29.9)
     for _ in range(3):  # time enough for a compaction's read to come back and move
         await node.synced()
-    assert len(q.stored_in_segment(1)) == 1, "mostly dead, but not for 30 s yet"
+    assert len(q.ready.stored_in_segment(1)) == 1, "mostly dead, but not for 30 s yet"
     clock.advance(0.1)
     await eventually(node, lambda: "00000001.seg" not in segments(data_dir), "segment 1 compacted")
-    assert q.stored_in_segment(1) == []
+    assert q.ready.stored_in_segment(1) == []
 
 
 async def test_an_unacked_delivery_keeps_a_compacted_segment(
@@ -506,7 +506,7 @@ async def test_an_unacked_delivery_keeps_a_compacted_segment(
     taken = [await take(q, ack=False) for _ in range(25)]
     q.requeue([taken[3]])
     q.forget(taken[:3] + taken[5:])  # taken[4] stays unacked
-    await eventually(node, lambda: q.stored_in_segment(1) == [], "segment 1 compacted")
+    await eventually(node, lambda: q.ready.stored_in_segment(1) == [], "segment 1 compacted")
     await node.synced()
     data_dir = node.store.data_dir
     assert "00000001.seg" in segments(data_dir), "the unacked delivery still refers to it"

@@ -80,7 +80,7 @@ def test_a_read_comes_back_through_the_loop(
         "q", passive=False, durable=True, exclusive=False, auto_delete=False, arguments={}, owner=1
     )
     q.enqueue(make_message(b"stored"))
-    ref = q.stored_entries()[0][1]
+    ref = q.ready.stored_entries()[0][1]
     read: list[list[bytes] | None] = []
     store.read([ref], lambda messages: read.append(messages and [m.body for m in messages]))
     loop.end_of_tick()

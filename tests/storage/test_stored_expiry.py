@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from storeutil import Node, bodies, eventually, index_dir, make_message, records, take
 
-from amqpbroker.core import queue as queue_module
 from amqpbroker.core.message import Message
-from amqpbroker.core.ports import ManualClock, epoch_at, wall_ms
+from amqpbroker.core.ports import ManualClock, Paging, epoch_at, wall_ms
 from amqpbroker.storage.codec import (
     DELIVERED,
     ENQUEUE,
@@ -44,8 +44,10 @@ def expiring(body: bytes, ttl_ms: int) -> Message:
     return message
 
 
-def lifetime(open_node: Callable[..., Node], *, monotonic: float, wall: float) -> Node:
-    return open_node(clock=ManualClock(start=monotonic, wall_start=wall))
+def lifetime(
+    open_node: Callable[..., Node], *, monotonic: float, wall: float, **store_options: Any
+) -> Node:
+    return open_node(clock=ManualClock(start=monotonic, wall_start=wall), **store_options)
 
 
 def clock_of(node: Node) -> ManualClock:
@@ -107,13 +109,11 @@ async def test_old_format_records_recover_as_never_expiring(
 
 
 async def test_expiry_is_restored_in_the_new_clock_time_base(
-    open_node: Callable[..., Node], monkeypatch: pytest.MonkeyPatch
+    open_node: Callable[..., Node],
 ) -> None:
     """Whatever the new clock's monotonic start, each message (paged-out beyond the window,
     delivered and unacked, requeued) expires at the same wall-clock moment as before."""
-    monkeypatch.setattr(queue_module, "WINDOW", 4)
-    monkeypatch.setattr(queue_module, "REFILL_BATCH", 3)
-    node = lifetime(open_node, monotonic=500.0, wall=WALL)
+    node = lifetime(open_node, monotonic=500.0, wall=WALL, paging=Paging(window=4, refill_batch=3))
     q = node.declare_queue("q", arguments={"x-message-ttl": 60_000})
     sent = [
         expiring(b"%d" % i, 10_000 + 1000 * i) if i % 3 else make_message(b"%d" % i)
@@ -130,7 +130,12 @@ async def test_expiry_is_restored_in_the_new_clock_time_base(
     await node.close()
 
     downtime = 2.5
-    node = lifetime(open_node, monotonic=7.0, wall=WALL + 0.25 * 11 + downtime)
+    node = lifetime(
+        open_node,
+        monotonic=7.0,
+        wall=WALL + 0.25 * 11 + downtime,
+        paging=Paging(window=4, refill_batch=3),
+    )
     q = node.vhost.queue("q")
     back = [await take(q) for _ in range(12)]
     assert bodies(back) == [b"%d" % i for i in range(12)]
@@ -177,7 +182,7 @@ async def test_a_queue_whose_head_never_expires_reads_nothing_at_recovery(
     await node.close()
     node = lifetime(open_node, monotonic=0.0, wall=WALL + 10)
     q = node.vhost.queue("q")
-    assert list(q.ready_messages()) == [], "recovery reads no bodies"
+    assert list(q.ready.in_memory()) == [], "recovery reads no bodies"
     assert q.message_count == 2
 
 

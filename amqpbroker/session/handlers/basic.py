@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from pamqp import commands
 
-from amqpbroker.core.consumer import Consumer
+from amqpbroker.core.consumers import Consumer
 from amqpbroker.core.exchanges import Exchange
 from amqpbroker.core.message import Message
 from amqpbroker.core.queue import Queue
@@ -214,7 +214,7 @@ def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
     validate_consumer_arguments(method.arguments or {}, queue.name, vhost.name)
     tag = _consumer_tag(channel, method)
     if queue.has_exclusive_consumer() or (
-        method.exclusive and (queue.consumers or queue.single_active)
+        method.exclusive and (queue.consumers or queue.settings.single_active)
     ):
         raise AccessRefused(f"queue '{queue.name}' in vhost '{vhost.name}' in exclusive use")
     consumer = Consumer(
@@ -226,6 +226,7 @@ def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
         exclusive=method.exclusive,
         prefetch=channel.prefetch_count,
         arguments=method.arguments or {},
+        shared=channel.shared_prefetch,
     )
     channel.consumers[tag] = consumer
     if not method.nowait:
@@ -259,7 +260,7 @@ def basic_cancel(channel: Channel, method: commands.Basic.Cancel) -> None:
 
 def basic_get(channel: Channel, method: commands.Basic.Get) -> None:
     queue = _vhost(channel).queue(queue_name(channel, method.queue), channel.connection)
-    if queue.head_ready():
+    if queue.ready.head_ready():
         _answer_get(channel, queue, method.no_ack)
         return
     # The next message is on disk: hold this connection's later commands until it is read,
@@ -272,7 +273,7 @@ def basic_get(channel: Channel, method: commands.Basic.Get) -> None:
             _answer_get(channel, queue, method.no_ack)
         conn.release_commands()
 
-    queue.when_head_ready(answer)
+    queue.ready.when_head_ready(answer)
 
 
 def _answer_get(channel: Channel, queue: Queue, no_ack: bool) -> None:
@@ -308,7 +309,7 @@ def basic_qos(channel: Channel, method: commands.Basic.Qos) -> None:
     if method.prefetch_size:
         raise NotImplemented_(f"prefetch_size!=0 ({method.prefetch_size})")
     if method.global_:
-        channel.global_prefetch = method.prefetch_count
+        channel.shared_prefetch.limit = method.prefetch_count
     else:
         channel.prefetch_count = method.prefetch_count
     channel.send(commands.Basic.QosOk())

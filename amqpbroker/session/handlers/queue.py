@@ -39,7 +39,7 @@ def queue_declare(channel: Channel, method: commands.Queue.Declare) -> None:
         arguments=method.arguments or {},
         owner=conn,
     )
-    _declare_ok(channel, method, queue.name, queue.message_count, queue.consumer_count)
+    _declare_ok(channel, method, queue.name, queue.message_count, len(queue.consumers))
 
 
 def _declare_ok(
