@@ -15,19 +15,26 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.message import Message
 from amqpbroker.errors import NotFound, PreconditionFailed
 from amqpbroker.protocol.fastcodec import encode_deliver, short_str
 
-if TYPE_CHECKING:
-    from amqpbroker.core.broker import BrokerState
-
-    from .channel import Channel
+from .host import ChannelHost
 
 REPLY_QUEUE = "amq.rabbitmq.reply-to"
 REPLY_PREFIX = REPLY_QUEUE + "."
+
+
+class Channel(Protocol):
+    """What direct reply-to uses of a channel (``session.channel.Channel``)."""
+
+    number: int
+    connection: ChannelHost
+    next_delivery_tag: int
+    reply_consumer: ReplyConsumer | None
 
 
 @dataclass(slots=True)
