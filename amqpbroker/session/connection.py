@@ -181,8 +181,9 @@ class ConnectionSession:
         try:
             if self.state is State.AWAIT_HEADER:
                 data = self._receive_header(data)
-            if data:
-                self._receive_frames(data)
+                if not data:
+                    return
+            self._receive_frames(data)  # (b"": the frames that waited while input paused)
         except AMQPError as error:
             if self.state in SILENT_STATES and not isinstance(error, ConnectionAccessRefused):
                 self._drop(error.reply_text, self.config.silent_close_delay)
