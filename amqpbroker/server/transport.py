@@ -22,6 +22,7 @@ from amqpbroker.auth import UserStore
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import Clock, Timer
 from amqpbroker.errors import AMQPError
+from amqpbroker.protocol.framing import HEARTBEAT_FRAME
 from amqpbroker.session.connection import ConnectionSession, shutdown_error
 from amqpbroker.session.heartbeat import Beat, Heartbeat
 from amqpbroker.session.throttle import ResourceAlarm
@@ -225,7 +226,7 @@ class AMQPProtocol(asyncio.Protocol):
             transport.abort()
             return
         if beat is Beat.SEND:
-            transport.write(session.heartbeat_frame())
+            transport.write(HEARTBEAT_FRAME)
         self._schedule_heartbeat_tick()
 
     # -- broker-wide events ---------------------------------------------------------------------

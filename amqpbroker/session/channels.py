@@ -1,12 +1,13 @@
 """An open connection's channels: frames and commands to the channel they name.
 
-Theory of operation: once the connection is open (``open``), the session hands every method
-and content frame here.  The ``CommandAssembler`` turns frames into commands, and each
+Theory of operation: once the connection is open (``open``), the session hands every frame
+here but heartbeats.  The ``CommandAssembler`` turns frames into commands, and each
 command goes to its channel's handler (``handlers.HANDLERS``).  The two most frequent
 commands skip the assembler: a whole basic.publish (``publish``, the frame reader's
 ``FRAME_PUBLISH``) and basic.ack outside a transaction, whose freed consumers take more once
 the input at hand is handled.  Channel 0 belongs to the connection: its commands go back to
-the session (``connection_command``).
+the session (``connection_command``).  A content frame may also block a publisher under a
+resource alarm (``throttle``): connection.blocked goes out after the frame, as in RabbitMQ.
 
 Errors are scoped here: an ``AMQPError`` with ``connection_level`` unset closes the channel
 (channel.close, then only close-ok or a crossing close counts on it); any other is raised
@@ -20,14 +21,29 @@ from collections.abc import Callable
 from pamqp import commands
 
 from amqpbroker.core.vhost import VirtualHost
-from amqpbroker.errors import AMQPError, ChannelErrorHard, CommandInvalid, NotAllowed
+from amqpbroker.errors import (
+    AMQPError,
+    ChannelErrorHard,
+    CommandInvalid,
+    FrameError,
+    NotAllowed,
+    UnexpectedFrame,
+)
 from amqpbroker.protocol.assembler import CommandAssembler, Content
+from amqpbroker.protocol.erlang import frame_octets
 from amqpbroker.protocol.fastcodec import ACK_PREFIX, decode_ack
-from amqpbroker.protocol.methods import Method, decode_method, make_method, method_ids
+from amqpbroker.protocol.framing import FRAME_BODY, FRAME_HEADER, FRAME_METHOD
+from amqpbroker.protocol.methods import (
+    Method,
+    decode_method,
+    encode_method,
+    make_method,
+    method_ids,
+)
 
 from .channel import Channel, ChannelState
 from .handlers import HANDLERS, handle_content
-from .host import ChannelHost
+from .host import ChannelHost, ConfirmSource
 from .input_gate import InputGate
 
 PUBLISH_IDS = (60, 40)
@@ -48,6 +64,7 @@ class ChannelRouter:
         self._connection_command = connection_command  # a command on channel 0
         self._assembler = CommandAssembler()
         self.channels: dict[int, Channel] = {}
+        self._confirms_pending: set[ConfirmSource] = set()
         self._vhost: VirtualHost | None = None
         self._channel_max = 0
 
@@ -71,22 +88,28 @@ class ChannelRouter:
         except AMQPError as error:
             self._command_failed(chan, error, PUBLISH_IDS)
 
-    def method_frame(self, channel: int, payload: bytes) -> None:
-        if channel == 0 and len(payload) >= 4:
-            self._connection_command(decode_method(payload))
-            return
-        if len(payload) == 13 and payload[:4] == ACK_PREFIX:
-            self._ack(channel, payload)
-            return
-        command = self._assembler.method_frame(channel, payload)
-        if command is not None:
-            self._dispatch(channel, command)
-
-    def content_frame(self, frame_type: int, channel: int, payload: bytes) -> None:
-        """A content header or body frame (not on channel 0: the session checked)."""
-        command = self._assembler.content_frame(frame_type, channel, payload)
-        if command is not None:
-            self._dispatch(channel, command)
+    def frame(self, frame_type: int, channel: int, payload: bytes) -> None:
+        """A frame other than a heartbeat or a whole publish."""
+        if frame_type == FRAME_METHOD:
+            if channel == 0 and len(payload) >= 4:
+                self._connection_command(decode_method(payload))
+            elif len(payload) == 13 and payload[:4] == ACK_PREFIX:
+                self._ack(channel, payload)
+            else:
+                command = self._assembler.method_frame(channel, payload)
+                if command is not None:
+                    self._dispatch(channel, command)
+        elif frame_type in (FRAME_HEADER, FRAME_BODY):
+            if channel == 0:
+                raise UnexpectedFrame(f"type {frame_type}, {frame_octets(payload)}")
+            command = self._assembler.content_frame(frame_type, channel, payload)
+            if command is not None:
+                self._dispatch(channel, command)
+            blocked = self._gate.content_received()  # after the frame, as RabbitMQ
+            if blocked is not None:
+                self._host.write(encode_method(0, blocked))
+        else:
+            raise FrameError(f"type {frame_type}, {frame_octets(payload)}: unknown_frame")
 
     def _ack(self, channel: int, payload: bytes) -> None:
         """basic.ack, the most frequent method: the consumers it frees take more once the
@@ -119,10 +142,7 @@ class ChannelRouter:
             self._open_channel(channel, chan)
             return
         if chan is None:
-            class_id, method_id = command_ids(command)
-            raise ChannelErrorHard(
-                "expected 'channel.open'", class_id=class_id, method_id=method_id
-            )
+            raise ChannelErrorHard("expected 'channel.open'", *command_ids(command))
         if chan.state is ChannelState.CLOSING:
             if isinstance(command, commands.Channel.CloseOk):
                 del self.channels[channel]
@@ -167,15 +187,23 @@ class ChannelRouter:
     @staticmethod
     def close_with_error(chan: Channel, error: AMQPError) -> None:
         """channel.close for a channel-level error; the channel then waits for close-ok."""
-        chan.send(
-            commands.Channel.Close(
-                reply_code=error.reply_code,
-                reply_text=error.reply_text[:255],
-                class_id=error.class_id,
-                method_id=error.method_id,
-            )
-        )
+        chan.send(close_method(commands.Channel.Close, error))
         chan.teardown()
+
+    def confirm_later(self, channel: ConfirmSource) -> None:
+        """``channel`` has confirms to send at the end of the input at hand."""
+        self._confirms_pending.add(channel)
+
+    def flush_confirms(self) -> None:
+        """The input at hand is handled: channels send their confirms (one frame per run)."""
+        if self._confirms_pending:
+            for channel in self._confirms_pending:
+                channel.flush_confirms()
+            self._confirms_pending.clear()
+
+    def channel_closed(self, number: int) -> None:
+        """Channel ``number`` finished closing: its number is free."""
+        self.channels.pop(number, None)
 
     def resume_consumers(self) -> None:
         for channel in list(self.channels.values()):
@@ -185,6 +213,7 @@ class ChannelRouter:
         """The connection goes away: every open channel requeues its unacked messages."""
         channels = list(self.channels.values())
         self.channels.clear()
+        self._confirms_pending.clear()
         for chan in channels:
             if chan.state is ChannelState.OPEN:
                 chan.teardown()
@@ -195,6 +224,18 @@ def _run_handler(chan: Channel, method: Method) -> None:
     if handler is None:
         raise CommandInvalid("unimplemented method")
     handler(chan, method)
+
+
+def close_method(
+    close: type[commands.Connection.Close | commands.Channel.Close], error: AMQPError
+) -> Method:
+    """connection.close or channel.close telling ``error``."""
+    return close(
+        reply_code=error.reply_code,
+        reply_text=error.reply_text[:255],
+        class_id=error.class_id,
+        method_id=error.method_id,
+    )
 
 
 def command_ids(command: Method | Content) -> tuple[int, int]:

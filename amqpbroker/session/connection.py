@@ -32,28 +32,23 @@ from amqpbroker.errors import (
     ChannelErrorHard,
     ConnectionAccessRefused,
     ConnectionForced,
-    FrameError,
     SilentClose,
     UnexpectedFrame,
 )
 from amqpbroker.protocol.assembler import Content
 from amqpbroker.protocol.erlang import frame_octets
 from amqpbroker.protocol.framing import (
-    FRAME_BODY,
-    FRAME_HEADER,
     FRAME_HEARTBEAT,
     FRAME_METHOD,
     FRAME_MIN_SIZE,
     FRAME_OVERHEAD,
     FRAME_PUBLISH,
-    HEARTBEAT_FRAME,
     FrameReader,
 )
 from amqpbroker.protocol.methods import Method, UnknownMethod, decode_method, encode_method
 
-from .channels import ChannelRouter, command_ids
+from .channels import ChannelRouter, close_method, command_ids
 from .handshake import Handshake
-from .host import ConfirmSource
 from .input_gate import InputGate
 from .output import OUTPUT_EARLY_WRITE, OUTPUT_HIGH_WATER, OutputBuffer
 from .states import SILENT_STATES, Event, State, next_state
@@ -65,8 +60,7 @@ log = logging.getLogger(__name__)
 
 
 class ConnectionSession:
-    """The AMQP side of one connection; synchronous and free of I/O.  Its channels see it
-    as their ``ChannelHost``."""
+    """The AMQP side of one connection, free of I/O; its channels' ``ChannelHost``."""
 
     def __init__(
         self,
@@ -79,7 +73,6 @@ class ConnectionSession:
     ) -> None:
         self.broker = broker
         self.config: BrokerConfig = broker.config
-        self.users = users
         self.peer = peer
         self._request_flush = request_flush  # output or resumed input waits: flush soon
         self.state = State.AWAIT_HEADER  # changed by _to() only
@@ -95,7 +88,8 @@ class ConnectionSession:
         self._reader = FrameReader(FRAME_MIN_SIZE)
         self._router = ChannelRouter(self, self._gate, self._connection_command)
         self.channels = self._router.channels  # (the same dict, by number)
-        self._confirms_pending: set[ConfirmSource] = set()
+        self.confirm_later = self._router.confirm_later  # (ChannelHost, served by the router)
+        self.channel_closed = self._router.channel_closed
         self.vhost: VirtualHost | None = None
         self.max_body = self.config.frame_max - FRAME_OVERHEAD
         self.close_delay = 0.0  # once closed: how long the transport waits to drop the socket
@@ -144,11 +138,12 @@ class ConnectionSession:
     @property
     def input_paused(self) -> bool:
         """True while input stays buffered unhandled (the transport stops reading)."""
-        return self._gate.paused(self.state is State.OPEN)
+        gate = self._gate  # (InputGate.paused, inlined: asked after every frame)
+        return gate.shut if self.state is State.OPEN else gate.held
 
     @property
     def writable(self) -> bool:
-        """False while deliveries should wait (see ``session.output``)."""
+        """``OutputBuffer.writable``, inlined: asked before every delivery."""
         output = self._output
         return not output.paused and output.size < OUTPUT_HIGH_WATER
 
@@ -160,17 +155,14 @@ class ConnectionSession:
         """The tick's output; consumers held back by the high-water mark may then go on."""
         data, resume = self._output.take_tick()
         if resume:
-            self._resume_consumers()  # their next deliveries go out with the next flush
+            self._router.resume_consumers()  # their next deliveries go out with the next flush
         return data
 
     def set_writable(self, writable: bool) -> None:
         """Transport back-pressure: stop dispatching while the socket buffer is full."""
         self._output.paused = not writable
         if writable:
-            self._resume_consumers()
-
-    def _resume_consumers(self) -> None:
-        self._router.resume_consumers()
+            self._router.resume_consumers()
 
     def receive_data(self, data: bytes) -> None:
         if self.state is State.CLOSED:
@@ -180,7 +172,9 @@ class ConnectionSession:
             return
         try:
             if self.state is State.AWAIT_HEADER:
-                data = self._receive_header(data)
+                event, data = self._handshake.receive_header(data)
+                if event is not None:
+                    self._to(event)
                 if not data:
                     return
             self._receive_frames(data)  # (b"": the frames that waited while input paused)
@@ -196,24 +190,21 @@ class ConnectionSession:
         finally:
             if self._gate.pending:
                 self._gate.dispatch_pending()
-            self._flush_confirms()
-
-    def _receive_header(self, data: bytes) -> bytes:
-        event, rest = self._handshake.receive_header(data)
-        if event is not None:
-            self._to(event)
-        return rest
+            self._router.flush_confirms()
 
     def _receive_frames(self, data: bytes) -> None:
         # Under a resource alarm every content frame counts (throttle): no whole publishes.
         whole = self.state is State.OPEN and not self.throttle.alarm_raised
-        publish = self._router.publish
+        publish, route = self._router.publish, self._router.frame
         for frame_type, channel, payload, header, body in self._reader.read_commands(data, whole):
             if frame_type == FRAME_PUBLISH:
                 if self.state is State.OPEN:  # (closing: only close and close-ok matter)
                     publish(channel, payload, header, body)
                 continue  # (a publish never pauses input: a connection error raises)
-            self._handle_frame(frame_type, channel, payload)
+            if self.state is State.OPEN and frame_type != FRAME_HEARTBEAT:
+                route(frame_type, channel, payload)
+            else:
+                self._handle_frame(frame_type, channel, payload)
             if self.closed or self.input_paused:
                 return
 
@@ -226,8 +217,7 @@ class ConnectionSession:
     # -- what channels and the transport ask for ------------------------------------------------
 
     def hold_commands(self) -> None:
-        """Stop handling input (it stays buffered) until ``resume_commands``: a reply this
-        connection owes waits for the disk, and later replies must not overtake it."""
+        """Input waits until ``resume_commands``: a reply waits for the disk (ChannelHost)."""
         self._gate.hold()
 
     def resume_commands(self) -> None:
@@ -236,12 +226,11 @@ class ConnectionSession:
 
     def alarm_cleared(self) -> None:
         """The broker's resource alarm cleared: a blocked connection reads again."""
-        if not self.throttle.blocked:
-            return
-        unblocked = self.throttle.alarm_cleared()
-        if unblocked is not None and self.state is State.OPEN:
-            self.send_method(0, unblocked)
-        self._resume_input()
+        if self.throttle.blocked:
+            unblocked = self._gate.alarm_cleared()
+            if unblocked is not None and self.state is State.OPEN:
+                self.send_method(0, unblocked)
+            self._resume_input()
 
     def resume_deferred_input(self) -> None:
         """Handle input a queue's flow control held back, now that it let go (transport)."""
@@ -251,18 +240,6 @@ class ConnectionSession:
     def _resume_input(self) -> None:
         self.receive_data(b"")  # the frames buffered meanwhile (a no-op while still paused)
         self._request_flush()  # lets the transport resume reading
-
-    def confirm_later(self, channel: ConfirmSource) -> None:
-        self._confirms_pending.add(channel)
-
-    def _flush_confirms(self) -> None:
-        if self._confirms_pending:
-            for channel in self._confirms_pending:
-                channel.flush_confirms()
-            self._confirms_pending.clear()
-
-    def channel_closed(self, number: int) -> None:
-        self.channels.pop(number, None)
 
     # -- frames ---------------------------------------------------------------------------------
 
@@ -275,17 +252,8 @@ class ConnectionSession:
             self._closing_frame(frame_type, channel, payload)
         elif self.state is not State.OPEN:
             self._handshake_frame(frame_type, channel, payload)
-        elif frame_type == FRAME_METHOD:
-            self._router.method_frame(channel, payload)
-        elif frame_type in (FRAME_HEADER, FRAME_BODY):
-            if channel == 0:
-                raise UnexpectedFrame(f"type {frame_type}, {frame_octets(payload)}")
-            self._router.content_frame(frame_type, channel, payload)
-            blocked = self.throttle.content_received()  # after the frame, as RabbitMQ
-            if blocked is not None:
-                self.send_method(0, blocked)
         else:
-            raise FrameError(f"type {frame_type}, {frame_octets(payload)}: unknown_frame")
+            self._router.frame(frame_type, channel, payload)
 
     def _handshake_frame(self, frame_type: int, channel: int, payload: bytes) -> None:
         handshake = self._handshake
@@ -310,25 +278,18 @@ class ConnectionSession:
             method = decode_method(payload)
         except (AMQPError, UnknownMethod):
             return
-        if isinstance(method, commands.Connection.Close):
-            self.send_method(0, commands.Connection.CloseOk())
-            self._to(Event.PEER_CLOSE)
-        elif isinstance(method, commands.Connection.CloseOk):
-            self._to(Event.PEER_CLOSE_OK)
+        if isinstance(method, (commands.Connection.Close, commands.Connection.CloseOk)):
+            self._connection_command(method)  # (teardown is done: a no-op now)
 
     def _connection_command(self, command: Method | Content) -> None:
-        """A command on channel 0 of an open connection."""
+        """A command on channel 0 (of a connection open, or closing for close and close-ok)."""
         if isinstance(command, commands.Connection.Close):
             self.handle_connection_close()
         elif isinstance(command, commands.Connection.CloseOk):
             self._to(Event.PEER_CLOSE_OK)
         else:
-            class_id, method_id = command_ids(command)
-            raise ChannelErrorHard(
-                "unexpected method in connection state running",
-                class_id=class_id,
-                method_id=method_id,
-            )
+            text = "unexpected method in connection state running"
+            raise ChannelErrorHard(text, *command_ids(command))
 
     def handle_connection_close(self) -> None:
         self.send_method(0, commands.Connection.CloseOk())
@@ -349,15 +310,7 @@ class ConnectionSession:
             self._to(Event.DROP)
             return
         self.close_reason = error.reply_text
-        self.send_method(
-            0,
-            commands.Connection.Close(
-                reply_code=error.reply_code,
-                reply_text=error.reply_text[:255],
-                class_id=error.class_id,
-                method_id=error.method_id,
-            ),
-        )
+        self.send_method(0, close_method(commands.Connection.Close, error))
         self._to(Event.BROKER_CLOSE)
         self._teardown()
 
@@ -374,14 +327,8 @@ class ConnectionSession:
             self._to(Event.DROP)
             self._teardown()
 
-    def heartbeat_frame(self) -> bytes:
-        return HEARTBEAT_FRAME
-
-    # -- cleanup --------------------------------------------------------------------------------
-
     def _teardown(self) -> None:
         """Free everything the connection holds: channels (requeueing unacked), exclusive queues."""
-        self._confirms_pending.clear()
         self._gate.forget()
         self._router.teardown()
         vhost = self.vhost

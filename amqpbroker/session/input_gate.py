@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Protocol
 
+from amqpbroker.protocol.methods import Method
+
 from .throttle import PublisherThrottle
 
 
@@ -49,6 +51,7 @@ class InputGate:
         "_resumed",
         "held",
         "pending",
+        "shut",
         "throttle",
     )
 
@@ -62,6 +65,7 @@ class InputGate:
         self._publisher = publisher  # who queues hold (the connection)
         self._request_flush = request_flush
         self.held = False  # a reply waits for the disk
+        self.shut = False  # input waits while the connection is open: any of the three
         self._held_by: set[FlowQueue] = set()
         self._resumed = False
         # Queues to dispatch at the end of the run of publishes and acks: published into?
@@ -69,23 +73,43 @@ class InputGate:
 
     def paused(self, connection_open: bool) -> bool:
         """Whether input waits unhandled (see the module doc for why ``connection_open``)."""
-        if not connection_open:
-            return self.held
-        return self.held or self.throttle.blocked or bool(self._held_by)
+        return self.shut if connection_open else self.held
 
     @property
     def held_by_queues(self) -> bool:
         return bool(self._held_by)
 
+    def _update(self) -> None:
+        # (kept rather than computed: the session asks after every frame)
+        self.shut = self.held or self.throttle.blocked or bool(self._held_by)
+
     # -- held commands --------------------------------------------------------------------------
 
     def hold(self) -> None:
         self.held = True
+        self._update()
         self._request_flush()  # lets the transport pause reading
 
     def resume(self) -> None:
         """The reply that held the input went out: the caller handles the buffered input."""
         self.held = False
+        self._update()
+
+    # -- the publisher throttle ------------------------------------------------------------------
+
+    def content_received(self) -> Method | None:
+        """A content frame was handled: under an alarm the connection is now blocked
+        (connection.blocked to send, if the client listens)."""
+        blocked = self.throttle.content_received()
+        self._update()
+        return blocked
+
+    def alarm_cleared(self) -> Method | None:
+        """The alarm cleared: a blocked connection reads again (connection.unblocked to
+        send, if it was told)."""
+        unblocked = self.throttle.alarm_cleared()
+        self._update()
+        return unblocked
 
     # -- a run of publishes and acks ------------------------------------------------------------
 
@@ -110,12 +134,14 @@ class InputGate:
     def _hold_for(self, queue: FlowQueue) -> None:
         if queue not in self._held_by:
             self._held_by.add(queue)
+            self.shut = True
             queue.hold_publisher(self._publisher, partial(self._let_go, queue))
 
     def _let_go(self, queue: FlowQueue) -> None:
         # Called while the queue dispatches for another connection: the buffered input is
         # handled from the transport's next flush (take_resumed), not from here.
         self._held_by.discard(queue)
+        self._update()
         if not self._held_by:
             self._resumed = True
             self._request_flush()
@@ -130,3 +156,4 @@ class InputGate:
         for queue in self._held_by:
             queue.forget_publisher(self._publisher)
         self._held_by.clear()
+        self._update()
