@@ -52,7 +52,9 @@ class Client:
             ),
         )
 
-    def tune_ok(self, frame_max: int = 131072, channel_max: int = 2047, heartbeat: int = 0) -> Event:
+    def tune_ok(
+        self, frame_max: int = 131072, channel_max: int = 2047, heartbeat: int = 0
+    ) -> Event:
         return self.send(
             State.AWAIT_TUNE_OK,
             commands.Connection.TuneOk(
@@ -91,7 +93,10 @@ def test_start_ok_settles_the_user_and_client_properties_and_tunes() -> None:
     assert not negotiated.client_capability("consumer_cancel_notify")
     (tune,) = client.replies()
     assert isinstance(tune, commands.Connection.Tune)
-    assert (tune.frame_max, tune.channel_max) == (client.config.frame_max, client.config.channel_max)
+    assert (tune.frame_max, tune.channel_max) == (
+        client.config.frame_max,
+        client.config.channel_max,
+    )
 
 
 def test_a_refused_login_is_dropped_silently_unless_the_client_asks_to_be_told() -> None:
@@ -105,9 +110,9 @@ def test_a_loopback_user_from_another_host_is_refused() -> None:
     client = Client(peer="10.1.2.3:5000", loopback_users=("guest",))
     with pytest.raises(ConnectionAccessRefused):
         client.start_ok(**REFUSAL_IS_TOLD)
-    assert Client(peer="10.1.2.3:5000", loopback_users=("guest",)).start_ok(
-        "remote", "secret"
-    ) is (Event.START_OK)
+    assert Client(peer="10.1.2.3:5000", loopback_users=("guest",)).start_ok("remote", "secret") is (
+        Event.START_OK
+    )
 
 
 def test_tune_ok_settles_the_limits() -> None:

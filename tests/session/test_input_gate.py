@@ -46,7 +46,9 @@ class Gate:
         self.alarm = ResourceAlarm()
         self.flushes = 0
         self.publisher = object()
-        self.gate = InputGate(PublisherThrottle(self.alarm, lambda: True), self.publisher, self.flush)
+        self.gate = InputGate(
+            PublisherThrottle(self.alarm, lambda: True), self.publisher, self.flush
+        )
 
     def flush(self) -> None:
         self.flushes += 1
