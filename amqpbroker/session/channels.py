@@ -89,7 +89,7 @@ class ChannelRouter:
             self._command_failed(chan, error, PUBLISH_IDS)
 
     def frame(self, frame_type: int, channel: int, payload: bytes) -> None:
-        """A frame other than a heartbeat or a whole publish."""
+        """Any other frame of the open connection (empty heartbeats stay with the session)."""
         if frame_type == FRAME_METHOD:
             if channel == 0 and len(payload) >= 4:
                 self._connection_command(decode_method(payload))
