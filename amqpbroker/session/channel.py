@@ -34,6 +34,12 @@ from .unacked import Outcome, Unacked
 __all__ = ["Channel", "ChannelState", "Outcome", "Transaction", "Unacked"]
 
 
+# Outcomes by module name: looking a member up through its Enum class costs about 0.1 µs,
+# and settle runs for every ack.
+_ACK, _REQUEUE, _DROP = Outcome.ACK, Outcome.REQUEUE, Outcome.DROP
+_CHANNEL_CLOSED = Outcome.CHANNEL_CLOSED
+
+
 class ChannelState(enum.Enum):
     """OPEN -> CLOSING, the one transition (``teardown``)."""
 
@@ -164,7 +170,7 @@ class Channel:
         the next message depends on the order of acks and deliveries (RabbitMQ's queue
         sees each ack on its own), and so does a channel-wide prefetch."""
         entries = self.take_unacked(delivery_tag, multiple)
-        self.settle(entries, Outcome.ACK, resume=False)
+        self.settle(entries, _ACK, resume=False)
         later = []
         for consumer in list(self.consumers.values()):
             queue = consumer.queue
@@ -177,7 +183,7 @@ class Channel:
     def settle(self, entries: list[Unacked], outcome: Outcome, resume: bool = True) -> None:
         """Apply ``outcome`` to deliveries (``resume``: then let the channel's consumers
         take more)."""
-        if outcome is Outcome.REQUEUE:
+        if outcome is _REQUEUE:
             entries = settled_order(entries)
         by_queue: dict[int, tuple[Queue, list[Envelope]]] = {}
         for entry in entries:
@@ -186,14 +192,13 @@ class Channel:
                 consumer.unacked -= 1
                 self.limited_unacked -= 1
             by_queue.setdefault(id(entry.queue), (entry.queue, []))[1].append(entry.envelope)
-        requeue = outcome is Outcome.REQUEUE or outcome is Outcome.CHANNEL_CLOSED
         for queue, envelopes in by_queue.values():
-            if requeue:
-                queue.requeue(envelopes, closing=outcome is Outcome.CHANNEL_CLOSED)
-            else:
+            if outcome is _ACK or outcome is _DROP:
                 queue.forget(envelopes)
-                if outcome is Outcome.DROP:  # rejected or nacked without requeue
+                if outcome is _DROP:  # rejected or nacked without requeue
                     queue.dead_letter(queue, envelopes, "rejected")
+            else:
+                queue.requeue(envelopes, closing=outcome is _CHANNEL_CLOSED)
         if resume:
             self.resume_consumers()
 

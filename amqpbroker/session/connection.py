@@ -195,13 +195,13 @@ class ConnectionSession:
     def _receive_frames(self, data: bytes) -> None:
         # Under a resource alarm every content frame counts (throttle): no whole publishes.
         whole = self.state is State.OPEN and not self.throttle.alarm_raised
-        publish, route = self._router.publish, self._router.frame
+        publish, route, open_ = self._router.publish, self._router.frame, State.OPEN
         for frame_type, channel, payload, header, body in self._reader.read_commands(data, whole):
             if frame_type == FRAME_PUBLISH:
-                if self.state is State.OPEN:  # (closing: only close and close-ok matter)
+                if self.state is open_:  # (closing: only close and close-ok matter)
                     publish(channel, payload, header, body)
                 continue  # (a publish never pauses input: a connection error raises)
-            if self.state is State.OPEN and frame_type != FRAME_HEARTBEAT:
+            if self.state is open_ and frame_type != FRAME_HEARTBEAT:
                 route(frame_type, channel, payload)
             else:
                 self._handle_frame(frame_type, channel, payload)
