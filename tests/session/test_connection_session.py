@@ -228,3 +228,114 @@ def test_a_backed_up_socket_holds_deliveries_until_it_drains() -> None:
     assert replies(consumer) == []
     consumer.set_writable(True)
     assert "Basic.Deliver" in names(replies(consumer))
+
+
+# -- settling, through a channel ---------------------------------------------------------------
+
+
+def consuming(broker: Broker, **arguments: Any) -> tuple[ConnectionSession, ConnectionSession]:
+    """A publisher and a consumer (acks required, prefetch 10) of queue 'q'."""
+    publisher, consumer = broker.open(), broker.open()
+    send(publisher, commands.Queue.Declare(queue="q", arguments=arguments))
+    send(consumer, commands.Basic.Qos(prefetch_count=10))
+    send(consumer, commands.Basic.Consume(queue="q", consumer_tag="c"))
+    replies(publisher)
+    replies(consumer)
+    return publisher, consumer
+
+
+def deliveries(session: ConnectionSession) -> list[commands.Basic.Deliver]:
+    return [frame for frame in replies(session) if isinstance(frame, commands.Basic.Deliver)]
+
+
+def test_an_ack_settles_and_a_multiple_ack_settles_everything_before() -> None:
+    broker = Broker()
+    publisher, consumer = consuming(broker)
+    publisher.receive_data(one_publish() * 3)
+    assert [d.delivery_tag for d in deliveries(consumer)] == [1, 2, 3]
+    send(consumer, commands.Basic.Ack(delivery_tag=1))
+    assert list(consumer.channels[1].unacked) == [2, 3]
+    send(consumer, commands.Basic.Ack(delivery_tag=3, multiple=True))
+    assert consumer.channels[1].unacked == {}
+    assert broker.state.vhosts["/"].queues["q"].message_count == 0
+
+
+def test_a_nack_with_requeue_comes_back_redelivered() -> None:
+    broker = Broker()
+    publisher, consumer = consuming(broker)
+    publisher.receive_data(one_publish())
+    deliveries(consumer)
+    send(consumer, commands.Basic.Nack(delivery_tag=1, requeue=True))
+    (again,) = deliveries(consumer)
+    assert (again.delivery_tag, again.redelivered) == (2, True)
+
+
+def test_a_reject_without_requeue_is_dead_lettered() -> None:
+    broker = Broker()
+    arguments = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": "dlq"}
+    publisher, consumer = consuming(broker, **arguments)
+    send(publisher, commands.Queue.Declare(queue="dlq"))
+    publisher.receive_data(one_publish())
+    deliveries(consumer)
+    send(consumer, commands.Basic.Reject(delivery_tag=1, requeue=False))
+    queues = broker.state.vhosts["/"].queues
+    assert (queues["q"].message_count, queues["dlq"].message_count) == (0, 1)
+    assert consumer.channels[1].unacked == {}
+
+
+def test_an_unknown_delivery_tag_closes_the_channel_with_406() -> None:
+    broker = Broker()
+    _, consumer = consuming(broker)
+    send(consumer, commands.Basic.Ack(delivery_tag=7))
+    (close,) = replies(consumer)
+    assert isinstance(close, commands.Channel.Close)
+    assert (close.reply_code, close.class_id, close.method_id) == (406, 60, 80)
+
+
+def test_a_closing_channel_gives_its_unacked_messages_back() -> None:
+    broker = Broker()
+    publisher, consumer = consuming(broker)
+    publisher.receive_data(one_publish() * 2)
+    deliveries(consumer)
+    send(consumer, commands.Channel.Close(200, "bye", 0, 0))
+    assert broker.state.vhosts["/"].queues["q"].message_count == 2
+
+
+def test_recover_requeues_everything_unacked_after_recover_ok() -> None:
+    broker = Broker()
+    publisher, consumer = consuming(broker)
+    publisher.receive_data(one_publish() * 2)
+    deliveries(consumer)
+    send(consumer, commands.Basic.Recover(requeue=True))
+    frames = replies(consumer)
+    assert frames[0].name == "Basic.RecoverOk"
+    redelivered = [f for f in frames if isinstance(f, commands.Basic.Deliver)]
+    assert [(d.delivery_tag, d.redelivered) for d in redelivered] == [(3, True), (4, True)]
+
+
+def test_a_settlement_in_a_transaction_waits_for_commit_and_rollback_undoes_it() -> None:
+    broker = Broker()
+    publisher, consumer = consuming(broker)
+    publisher.receive_data(one_publish() * 2)
+    deliveries(consumer)
+    send(consumer, commands.Tx.Select())
+    send(consumer, commands.Basic.Ack(delivery_tag=1))
+    assert list(consumer.channels[1].unacked) == [2]  # checked, held back
+    send(consumer, commands.Tx.Rollback())
+    assert list(consumer.channels[1].unacked) == [1, 2]
+    send(consumer, commands.Basic.Ack(delivery_tag=2, multiple=True))
+    send(consumer, commands.Tx.Commit())
+    assert names(replies(consumer))[-1] == "Tx.CommitOk"
+    assert broker.state.vhosts["/"].queues["q"].message_count == 0
+
+
+def test_a_publish_a_full_queue_refuses_is_nacked_in_order() -> None:
+    broker = Broker()
+    session = broker.open()
+    arguments = {"x-max-length": 1, "x-overflow": "reject-publish"}
+    send(session, commands.Queue.Declare(queue="q", arguments=arguments))
+    send(session, commands.Confirm.Select())
+    replies(session)
+    session.receive_data(one_publish() * 3)
+    confirms = [(f.name, f.delivery_tag, f.multiple) for f in replies(session)]
+    assert confirms == [("Basic.Ack", 1, False), ("Basic.Nack", 2, True), ("Basic.Nack", 3, True)]
