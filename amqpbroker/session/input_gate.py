@@ -12,7 +12,9 @@ Three things shut it, each for its own reason:
   queue's FLOW_HIGH) and holds its publishers until it catches up.
 
 The last two count only while the connection is open: a connection closing on the
-broker's initiative reads again, for its close-ok.
+broker's initiative reads again, for its close-ok.  The throttle's transitions go through
+the gate (``content_received``, ``alarm_cleared``), which keeps the answer (``shut``) at
+hand: the session asks after every frame.
 
 Publishes and acks come in runs (one socket read holds many).  The queues they touch are
 dispatched once at the end of the run (``dispatch_pending``), not once per message; only
