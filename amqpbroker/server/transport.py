@@ -2,8 +2,9 @@
 
 Bytes from the socket go straight into the session; its output is written once per loop
 tick (``_flush`` scheduled with ``call_soon``), so many deliveries leave as one write.
-Timers here: the handshake deadline, heartbeats (send when idle, drop the peer after two
-silent intervals) and the close-ok deadline after the broker closed the connection.
+Timers here: the handshake deadline, heartbeats (ticks of ``session.heartbeat``'s state
+machine: send when idle, drop the peer after two silent intervals) and the close-ok deadline
+after the broker closed the connection.
 Reading pauses while the session's input is paused (publishers blocked, a reply waiting for
 the disk); like RabbitMQ we keep sending heartbeats then but stop expecting them.
 A test can mute heartbeats broker-wide (``HeartbeatSwitch``) to play a hung broker.
@@ -21,7 +22,9 @@ from amqpbroker.auth import UserStore
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import Clock, Timer
 from amqpbroker.errors import AMQPError
+from amqpbroker.protocol.framing import HEARTBEAT_FRAME
 from amqpbroker.session.connection import ConnectionSession, shutdown_error
+from amqpbroker.session.heartbeat import Beat, Heartbeat
 from amqpbroker.session.throttle import ResourceAlarm
 
 from .clock import LoopClock
@@ -61,15 +64,11 @@ class AMQPProtocol(asyncio.Protocol):
         # Heartbeats run on the wire clock: real time (the loop's) even when the broker's
         # message timing is virtual, since clients send theirs in real time.
         self._wire_clock: Clock = wire_clock or LoopClock.running()
+        self._heartbeat = Heartbeat(self._wire_clock.now())
         self._heartbeat_timer: Timer | None = None
-        self._heartbeat_interval = 0
         self._close_armed = False
         self._reading_paused = False
         self._drop_scheduled = False
-        self._received_since_check = True
-        self._silent_checks = 0
-        self._ticks = 0
-        self._last_sent = 0.0
         self.session: ConnectionSession | None = None
 
     # -- asyncio.Protocol -----------------------------------------------------------------------
@@ -85,7 +84,7 @@ class AMQPProtocol(asyncio.Protocol):
             alarm=self._alarm,
             write_now=self._write_output,
         )
-        self._last_sent = self._wire_clock.now()
+        self._heartbeat.sent(self._wire_clock.now())
         self._timers.append(
             self._loop.call_later(self._broker.config.handshake_timeout, self._handshake_deadline)
         )
@@ -94,7 +93,7 @@ class AMQPProtocol(asyncio.Protocol):
         session = self.session
         if session is None:
             return
-        self._received_since_check = True
+        self._heartbeat.received()
         try:
             session.receive_data(data)
         except Exception:
@@ -152,7 +151,7 @@ class AMQPProtocol(asyncio.Protocol):
     def _send(self, transport: asyncio.Transport, data: bytes) -> None:
         if data:
             transport.write(data)
-            self._last_sent = self._wire_clock.now()
+            self._heartbeat.sent(self._wire_clock.now())
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -205,42 +204,29 @@ class AMQPProtocol(asyncio.Protocol):
             self._transport.abort()
 
     def _start_heartbeats(self, interval: int) -> None:
-        """Tick every half interval: send a heartbeat when we have been quiet that long, and
-        every second tick check the peer.  Like RabbitMQ, two checks in a row without a byte
-        from the peer drop it, so a silent client goes after two to three intervals."""
-        self._heartbeat_interval = interval
+        """Tick every half interval (``session.heartbeat``: when to send, when to drop)."""
+        self._heartbeat.start(interval)
         self._schedule_heartbeat_tick()
 
     def _schedule_heartbeat_tick(self) -> None:
         clock = self._wire_clock
         self._heartbeat_timer = clock.call_at(
-            clock.now() + self._heartbeat_interval / 2, self._heartbeat_tick
+            clock.now() + self._heartbeat.period, self._heartbeat_tick
         )
 
     def _heartbeat_tick(self) -> None:
         session, transport = self.session, self._transport
         if session is None or transport is None or session.closed:
             return
-        if self._heartbeats.dropped:  # the silence starts afresh once they resume
-            self._received_since_check = True
-            self._silent_checks = 0
-            self._schedule_heartbeat_tick()
+        beat = self._heartbeat.tick(
+            self._wire_clock.now(), self._reading_paused, self._heartbeats.dropped
+        )
+        if beat is Beat.DROP:
+            log.info("connection %s: missed heartbeats, closing", session.peer)
+            transport.abort()
             return
-        half = self._heartbeat_interval / 2
-        self._ticks += 1
-        if self._reading_paused:  # the peer's heartbeats wait unread in the socket
-            self._received_since_check = True
-        if self._ticks % 2 == 0:
-            self._silent_checks = 0 if self._received_since_check else self._silent_checks + 1
-            self._received_since_check = False
-            if self._silent_checks >= 2:
-                log.info("connection %s: missed heartbeats, closing", session.peer)
-                transport.abort()
-                return
-        now = self._wire_clock.now()
-        if now - self._last_sent >= half:
-            transport.write(session.heartbeat_frame())
-            self._last_sent = now
+        if beat is Beat.SEND:
+            transport.write(HEARTBEAT_FRAME)
         self._schedule_heartbeat_tick()
 
     # -- broker-wide events ---------------------------------------------------------------------

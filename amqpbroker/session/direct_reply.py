@@ -15,19 +15,26 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.message import Message
 from amqpbroker.errors import NotFound, PreconditionFailed
 from amqpbroker.protocol.fastcodec import encode_deliver, short_str
 
-if TYPE_CHECKING:
-    from amqpbroker.core.broker import BrokerState
-
-    from .channel import Channel
+from .host import ChannelHost
 
 REPLY_QUEUE = "amq.rabbitmq.reply-to"
 REPLY_PREFIX = REPLY_QUEUE + "."
+
+
+class ReplyChannel(Protocol):
+    """What direct reply-to uses of a channel (``session.channel.Channel``)."""
+
+    number: int
+    connection: ChannelHost
+    next_delivery_tag: int
+    reply_consumer: ReplyConsumer | None
 
 
 @dataclass(slots=True)
@@ -37,14 +44,14 @@ class ReplyConsumer:
     tag: str
     tag_bytes: bytes
     suffix: str
-    channel: Channel
+    channel: ReplyChannel
 
     @property
     def name(self) -> str:
         return REPLY_PREFIX + self.suffix
 
 
-def _registry(channel: Channel) -> dict[str, ReplyConsumer]:
+def _registry(channel: ReplyChannel) -> dict[str, ReplyConsumer]:
     registry: dict[str, ReplyConsumer] = channel.connection.broker.reply_consumers
     return registry
 
@@ -55,7 +62,7 @@ def _new_suffix() -> str:
     return f"{secrets.token_urlsafe(24)}.{key}"
 
 
-def start_consumer(channel: Channel, tag: str, no_ack: bool) -> ReplyConsumer:
+def start_consumer(channel: ReplyChannel, tag: str, no_ack: bool) -> ReplyConsumer:
     """basic.consume on ``amq.rabbitmq.reply-to`` (``tag`` already chosen and checked)."""
     if not no_ack:
         raise PreconditionFailed("reply consumer cannot acknowledge")
@@ -67,7 +74,7 @@ def start_consumer(channel: Channel, tag: str, no_ack: bool) -> ReplyConsumer:
     return consumer
 
 
-def stop_consumer(channel: Channel) -> None:
+def stop_consumer(channel: ReplyChannel) -> None:
     """The reply consumer is cancelled or its channel closes: its name stops working."""
     consumer = channel.reply_consumer
     if consumer is not None:
@@ -75,14 +82,14 @@ def stop_consumer(channel: Channel) -> None:
         _registry(channel).pop(consumer.suffix, None)
 
 
-def reply_name(channel: Channel) -> str:
+def reply_name(channel: ReplyChannel) -> str:
     """What ``reply_to = amq.rabbitmq.reply-to`` becomes on a request published on ``channel``."""
     if channel.reply_consumer is None:
         raise PreconditionFailed("fast reply consumer does not exist")
     return channel.reply_consumer.name
 
 
-def declare(channel: Channel, name: str, vhost: str) -> None:
+def declare(channel: ReplyChannel, name: str, vhost: str) -> None:
     """queue.declare of a name starting with ``amq.rabbitmq.reply-to`` (passive or not).
 
     The pseudo-queue itself and live reply names exist (0 messages, 1 consumer); any other

@@ -1,6 +1,7 @@
 """The first half of a connection's life: protocol header, start, tune, open.
 
-``Handshake`` acts on its ``ConnectionSession`` until connection.open succeeds.  RabbitMQ's
+``Handshake`` handles a session's frames until connection.open succeeds; it tells the session
+which ``Event`` each step was and keeps what was settled in ``Negotiated``.  RabbitMQ's
 habits are kept: before tune-ok every mistake drops the socket without a reply (only a
 refused login is answered, and only to clients that announce authentication_failure_close);
 after tune-ok a stray frame is 505 UNEXPECTED_FRAME.
@@ -11,11 +12,15 @@ from __future__ import annotations
 import ipaddress
 import logging
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from pamqp import commands
 
-from amqpbroker.auth import MECHANISMS, AuthError
+from amqpbroker.auth import MECHANISMS, AuthError, UserStore
+from amqpbroker.config import BrokerConfig
+from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import (
     AMQPError,
     ConnectionAccessRefused,
@@ -27,17 +32,13 @@ from amqpbroker.protocol.erlang import frame_octets
 from amqpbroker.protocol.framing import (
     FRAME_METHOD,
     FRAME_MIN_SIZE,
-    FRAME_OVERHEAD,
     PROTOCOL_HEADER,
     check_protocol_header,
 )
-from amqpbroker.protocol.methods import Method, UnknownMethod, decode_method
+from amqpbroker.protocol.methods import Method, UnknownMethod, decode_method, encode_method
 from amqpbroker.version import __version__
 
-from .states import HANDSHAKE, State
-
-if TYPE_CHECKING:
-    from .connection import ConnectionSession
+from .states import HANDSHAKE, Event, State
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +69,6 @@ def server_properties() -> dict[str, Any]:
     }
 
 
-def _check_loopback(session: ConnectionSession, user: str, mechanism: str) -> None:
-    """RabbitMQ's loopback_users: these users may connect from this host only."""
-    if user in session.config.loopback_users and not is_loopback(session.peer):
-        raise AuthError(
-            f"{mechanism} login refused: user '{user}' can only connect via localhost",
-            credentials_checked=True,
-        )
-
-
 def is_loopback(peer: str) -> bool:
     """Whether a peer written "address:port" is on this host's loopback interface."""
     address = peer.rpartition(":")[0].strip("[]")
@@ -86,42 +78,75 @@ def is_loopback(peer: str) -> bool:
         return False
 
 
+@dataclass(slots=True)
+class Negotiated:
+    """What the handshake settled with the client: who it is and the connection's limits."""
+
+    frame_max: int
+    channel_max: int
+    heartbeat: int = 0
+    user: str = ""
+    client_properties: dict[str, Any] = field(default_factory=dict)
+
+    def client_capability(self, name: str) -> bool:
+        capabilities = self.client_properties.get("capabilities")
+        return isinstance(capabilities, dict) and bool(capabilities.get(name))
+
+
 class Handshake:
-    """Drives one session from the protocol header to connection.open-ok."""
+    """The steps from the protocol header to connection.open-ok.
 
-    def __init__(self, session: ConnectionSession) -> None:
-        self.session = session
+    Each step returns the ``Event`` it amounts to, for the session to apply (the session
+    owns the state); what the steps settle accumulates in ``negotiated``, and ``vhost`` is
+    the virtual host connection.open named, once accepted.
+    """
+
+    def __init__(
+        self,
+        config: BrokerConfig,
+        users: UserStore,
+        peer: str,
+        open_vhost: Callable[[str], VirtualHost],
+        write: Callable[[bytes], None],
+    ) -> None:
+        self._config = config
+        self._users = users
+        self._peer = peer
+        self._open_vhost = open_vhost
+        self._write = write
         self._header = b""
+        self.negotiated = Negotiated(config.frame_max, config.channel_max)
+        self.vhost: VirtualHost | None = None
 
-    def receive_header(self, data: bytes) -> bytes:
-        """Consume the 8-byte protocol header; return the bytes after it."""
-        session = self.session
+    def _send(self, method: Method) -> None:
+        self._write(encode_method(0, method))
+
+    def receive_header(self, data: bytes) -> tuple[Event | None, bytes]:
+        """Consume the 8-byte protocol header: (None while incomplete, or HEADER_ACCEPTED
+        or DROP; the bytes after it)."""
         needed = 8 - len(self._header)
         self._header += data[:needed]
         rest = data[needed:]
         if len(self._header) < 8:
-            return b""
+            return None, b""
         if not check_protocol_header(self._header):
-            session.write(PROTOCOL_HEADER)
-            session.state = State.CLOSED
-            return b""
-        session.state = State.AWAIT_START_OK
-        session.send_method(
-            0,
+            self._write(PROTOCOL_HEADER)  # the version we speak, then the socket goes
+            return Event.DROP, b""
+        self._send(
             commands.Connection.Start(
                 version_major=0,
                 version_minor=9,
                 server_properties=server_properties(),
                 mechanisms=" ".join(MECHANISMS),
                 locales="en_US",
-            ),
+            )
         )
-        return rest
+        return Event.HEADER_ACCEPTED, rest
 
-    def frame(self, frame_type: int, channel: int, payload: bytes) -> None:
-        """A frame before connection.open: only the next handshake method is welcome."""
-        session = self.session
-        expected, next_state = HANDSHAKE[session.state]
+    def frame(self, state: State, frame_type: int, channel: int, payload: bytes) -> Event:
+        """A frame in handshake ``state``: only the next handshake method is welcome (or,
+        once tuned, connection.close: PEER_CLOSE, for the session to answer)."""
+        expected, event = HANDSHAKE[state]
         method = None
         if frame_type == FRAME_METHOD and channel == 0 and len(payload) >= 4:
             try:
@@ -130,13 +155,12 @@ class Handshake:
                 method = None
         if isinstance(method, expected):
             self._handle(method)
-            session.state = next_state
-        elif session.state is State.AWAIT_OPEN and isinstance(method, commands.Connection.Close):
-            session.handle_connection_close()
-        elif session.state is State.AWAIT_OPEN:
+            return event
+        if state is State.AWAIT_OPEN and isinstance(method, commands.Connection.Close):
+            return Event.PEER_CLOSE
+        if state is State.AWAIT_OPEN:
             raise UnexpectedFrame(f"type {frame_type}, {frame_octets(payload)}")
-        else:
-            raise SilentClose(f"unexpected frame while {session.state.value}")
+        raise SilentClose(f"unexpected frame while {state.value}")
 
     def _handle(self, method: Method) -> None:
         if isinstance(method, commands.Connection.StartOk):
@@ -147,17 +171,17 @@ class Handshake:
             self._open(method)
 
     def _start_ok(self, method: commands.Connection.StartOk) -> None:
-        session = self.session
+        negotiated = self.negotiated
         props = method.client_properties
-        session.client_properties = props if isinstance(props, dict) else {}
+        negotiated.client_properties = props if isinstance(props, dict) else {}
         raw = method.response
         response = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
         try:
-            user = session.users.authenticate(method.mechanism, response)
-            _check_loopback(session, user.name, method.mechanism)
+            user = self._users.authenticate(method.mechanism, response)
+            self._check_loopback(user.name, method.mechanism)
         except AuthError as error:
-            log.info("connection from %s refused: %s", session.peer, error)
-            if not error.credentials_checked or not session.client_capability(
+            log.info("connection from %s refused: %s", self._peer, error)
+            if not error.credentials_checked or not negotiated.client_capability(
                 "authentication_failure_close"
             ):
                 raise SilentClose(str(error)) from None
@@ -165,19 +189,26 @@ class Handshake:
                 f"Login was refused using authentication mechanism {method.mechanism}. "
                 "For details see the broker logfile."
             ) from None
-        session.user = user.name
-        config = session.config
-        session.send_method(
-            0,
+        negotiated.user = user.name
+        config = self._config
+        self._send(
             commands.Connection.Tune(
                 channel_max=config.channel_max,
                 frame_max=config.frame_max,
                 heartbeat=config.heartbeat,
-            ),
+            )
         )
 
+    def _check_loopback(self, user: str, mechanism: str) -> None:
+        """RabbitMQ's loopback_users: these users may connect from this host only."""
+        if user in self._config.loopback_users and not is_loopback(self._peer):
+            raise AuthError(
+                f"{mechanism} login refused: user '{user}' can only connect via localhost",
+                credentials_checked=True,
+            )
+
     def _tune_ok(self, method: commands.Connection.TuneOk) -> None:
-        session, server = self.session, self.session.config
+        server = self._config
         # RabbitMQ drops the socket without a reply when tune-ok asks for more than it
         # offered (0 means "no limit", which is more).
         if not FRAME_MIN_SIZE <= method.frame_max <= server.frame_max:
@@ -187,17 +218,15 @@ class Handshake:
                 f"negotiated channel_max = {method.channel_max} is higher than "
                 f"the maximum allowed value ({server.channel_max})"
             )
-        session.frame_max = method.frame_max
-        session.max_body = method.frame_max - FRAME_OVERHEAD
-        session.channel_max = method.channel_max
-        session.heartbeat = method.heartbeat
-        session.set_frame_max(method.frame_max)
+        negotiated = self.negotiated
+        negotiated.frame_max = method.frame_max
+        negotiated.channel_max = method.channel_max
+        negotiated.heartbeat = method.heartbeat
 
     def _open(self, method: commands.Connection.Open) -> None:
-        session = self.session
         try:
-            session.vhost = session.broker.vhost(method.virtual_host)
+            self.vhost = self._open_vhost(method.virtual_host)
         except NotAllowed as error:
             error.class_id, error.method_id = 10, 40
             raise
-        session.send_method(0, commands.Connection.OpenOk())
+        self._send(commands.Connection.OpenOk())

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .channel import Unacked
+    from .unacked import Unacked
 
 
 def settled_order(entries: list[Unacked]) -> list[Unacked]:

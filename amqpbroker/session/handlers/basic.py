@@ -27,9 +27,8 @@ from amqpbroker.protocol.fastcodec import (
 from amqpbroker.protocol.methods import make_method
 from amqpbroker.protocol.routing_headers import UnacceptableType, sender_selected
 from amqpbroker.session import direct_reply
-from amqpbroker.session.channel import Channel, ChannelState, Unacked
+from amqpbroker.session.channel import Channel, ChannelState, Outcome, Unacked
 
-from .exchange import _vhost
 from .queue import queue_name
 
 _USER_ID_FLAG = 0x10  # user-id's bit in the low byte of the property flags (header[13])
@@ -53,7 +52,7 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     """A complete publish (method + header + body) arrived on ``channel``."""
     if publish.immediate:
         raise NotImplemented_("immediate=true", class_id=60, method_id=40)
-    vhost = _vhost(channel)
+    vhost = channel.vhost
     exchange = vhost.exchanges.get(publish.exchange) or vhost.exchange(publish.exchange)
     if exchange.internal:
         raise AccessRefused(
@@ -69,8 +68,7 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
         return
     stored, accepted = route(channel, exchange, publish, message)
     if channel.confirm_mode:
-        channel.publish_seq += 1
-        channel.confirm_published(channel.publish_seq, after_disk=stored, ok=accepted)
+        channel.confirm_published(after_disk=stored, ok=accepted)
 
 
 def _read_properties(channel: Channel, message: Message) -> None:
@@ -164,7 +162,7 @@ def route(
     Returns (stored: it went to disk, accepted: no full queue refused it).
     """
     conn = channel.connection
-    queues = _vhost(channel).route(exchange, publish.routing_key, message)
+    queues = channel.vhost.route(exchange, publish.routing_key, message)
     if not exchange.name and (message.sender_keys or publish.routing_key.startswith(_REPLY_PREFIX)):
         # Direct replies are delivered on the side and, as in RabbitMQ, do not count as routed.
         keys = (publish.routing_key, *message.sender_keys)
@@ -206,7 +204,7 @@ def _return_unroutable(channel: Channel, message: Message) -> None:
 
 def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
     conn = channel.connection
-    vhost = _vhost(channel)
+    vhost = channel.vhost
     if method.queue == direct_reply.REPLY_QUEUE:
         _consume_replies(channel, method)
         return
@@ -255,11 +253,11 @@ def basic_cancel(channel: Channel, method: commands.Basic.Cancel) -> None:
     if not method.nowait:
         channel.send(make_method(commands.Basic.CancelOk, consumer_tag=method.consumer_tag))
     if consumer is not None:
-        channel.connection.remove_consumer(channel, consumer)
+        channel.remove_consumer(consumer)
 
 
 def basic_get(channel: Channel, method: commands.Basic.Get) -> None:
-    queue = _vhost(channel).queue(queue_name(channel, method.queue), channel.connection)
+    queue = channel.vhost.queue(queue_name(channel, method.queue), channel.connection)
     if queue.ready.head_ready():
         _answer_get(channel, queue, method.no_ack)
         return
@@ -271,7 +269,7 @@ def basic_get(channel: Channel, method: commands.Basic.Get) -> None:
     def answer() -> None:
         if channel.state is ChannelState.OPEN:
             _answer_get(channel, queue, method.no_ack)
-        conn.release_commands()
+        conn.resume_commands()
 
     queue.ready.when_head_ready(answer)
 
@@ -319,7 +317,7 @@ def basic_qos(channel: Channel, method: commands.Basic.Qos) -> None:
 # -- settling -----------------------------------------------------------------------------------
 
 
-def _settle(channel: Channel, delivery_tag: int, multiple: bool, outcome: str) -> None:
+def _settle(channel: Channel, delivery_tag: int, multiple: bool, outcome: Outcome) -> None:
     if channel.tx is not None:
         # Checked now (an unknown tag fails at once), applied on commit.
         tags = _tags_for(channel, delivery_tag, multiple)
@@ -338,21 +336,25 @@ def _tags_for(channel: Channel, delivery_tag: int, multiple: bool) -> list[int]:
 
 
 def basic_ack(channel: Channel, method: commands.Basic.Ack) -> None:
-    _settle(channel, method.delivery_tag, method.multiple, "ack")
+    _settle(channel, method.delivery_tag, method.multiple, Outcome.ACK)
 
 
 def basic_nack(channel: Channel, method: commands.Basic.Nack) -> None:
-    _settle(channel, method.delivery_tag, method.multiple, "requeue" if method.requeue else "drop")
+    _settle(channel, method.delivery_tag, method.multiple, _rejected(method.requeue))
 
 
 def basic_reject(channel: Channel, method: commands.Basic.Reject) -> None:
-    _settle(channel, method.delivery_tag or 0, False, "requeue" if method.requeue else "drop")
+    _settle(channel, method.delivery_tag or 0, False, _rejected(method.requeue))
+
+
+def _rejected(requeue: bool | None) -> Outcome:
+    return Outcome.REQUEUE if requeue else Outcome.DROP
 
 
 def _requeue_unacked(channel: Channel) -> None:
     entries = list(channel.unacked.values())
     channel.unacked.clear()
-    channel.settle(entries, "requeue")
+    channel.settle(entries, Outcome.REQUEUE)
 
 
 def basic_recover(channel: Channel, method: commands.Basic.Recover) -> None:

@@ -12,9 +12,9 @@ from amqpbroker.session.channel import Channel
 
 
 def channel_close(channel: Channel, method: commands.Channel.Close) -> None:
-    channel.release()
+    channel.teardown()
     channel.send(commands.Channel.CloseOk())
-    channel.connection.channels.pop(channel.number, None)
+    channel.connection.channel_closed(channel.number)
 
 
 def channel_flow(channel: Channel, method: commands.Channel.Flow) -> None:

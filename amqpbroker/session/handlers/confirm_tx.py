@@ -10,7 +10,6 @@ from amqpbroker.errors import PreconditionFailed
 from amqpbroker.session.channel import Channel, Transaction
 
 from .basic import route
-from .exchange import _vhost
 
 
 def confirm_select(channel: Channel, method: commands.Confirm.Select) -> None:
@@ -38,7 +37,7 @@ def _transaction(channel: Channel) -> Transaction:
 def tx_commit(channel: Channel, method: commands.Tx.Commit) -> None:
     tx = _transaction(channel)
     channel.tx = Transaction()
-    vhost = _vhost(channel)
+    vhost = channel.vhost
     complete = True
     for publish, message in tx.publishes:
         exchange = vhost.exchanges.get(publish.exchange)

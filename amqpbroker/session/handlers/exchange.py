@@ -6,19 +6,12 @@ from collections.abc import Callable
 
 from pamqp import commands
 
-from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import AccessRefused
 from amqpbroker.session.channel import Channel
 
 
-def _vhost(channel: Channel) -> VirtualHost:
-    vhost = channel.connection.vhost
-    assert vhost is not None  # channels exist only on open connections
-    return vhost
-
-
 def exchange_declare(channel: Channel, method: commands.Exchange.Declare) -> None:
-    _vhost(channel).declare_exchange(
+    channel.vhost.declare_exchange(
         method.exchange,
         method.exchange_type,
         passive=method.passive,
@@ -32,13 +25,13 @@ def exchange_declare(channel: Channel, method: commands.Exchange.Declare) -> Non
 
 
 def exchange_delete(channel: Channel, method: commands.Exchange.Delete) -> None:
-    _vhost(channel).delete_exchange(method.exchange, if_unused=method.if_unused)
+    channel.vhost.delete_exchange(method.exchange, if_unused=method.if_unused)
     if not method.nowait:
         channel.send(commands.Exchange.DeleteOk())
 
 
 def exchange_bind(channel: Channel, method: commands.Exchange.Bind) -> None:
-    vhost = _vhost(channel)
+    vhost = channel.vhost
     if method.destination == "":
         raise AccessRefused("operation not permitted on the default exchange")
     vhost.exchange(method.source)
@@ -49,7 +42,7 @@ def exchange_bind(channel: Channel, method: commands.Exchange.Bind) -> None:
 
 
 def exchange_unbind(channel: Channel, method: commands.Exchange.Unbind) -> None:
-    vhost = _vhost(channel)
+    vhost = channel.vhost
     if method.destination == "":
         raise AccessRefused("operation not permitted on the default exchange")
     destination = vhost.exchanges.get(method.destination)

@@ -11,8 +11,6 @@ from amqpbroker.protocol.methods import make_method
 from amqpbroker.session import direct_reply
 from amqpbroker.session.channel import Channel
 
-from .exchange import _vhost
-
 
 def queue_name(channel: Channel, name: str) -> str:
     """An empty queue name means the queue this channel declared last (AMQP's shortcut)."""
@@ -26,11 +24,11 @@ def queue_name(channel: Channel, name: str) -> str:
 def queue_declare(channel: Channel, method: commands.Queue.Declare) -> None:
     conn = channel.connection
     if method.queue.startswith(direct_reply.REPLY_QUEUE):
-        direct_reply.declare(channel, method.queue, _vhost(channel).name)
+        direct_reply.declare(channel, method.queue, channel.vhost.name)
         _declare_ok(channel, method, method.queue, message_count=0, consumer_count=1)
         return
     # (A passive declare of '' does not mean the last declared queue: RabbitMQ says 404.)
-    queue = _vhost(channel).declare_queue(
+    queue = channel.vhost.declare_queue(
         method.queue,
         passive=method.passive,
         durable=method.durable,
@@ -62,7 +60,7 @@ def _declare_ok(
 
 
 def queue_bind(channel: Channel, method: commands.Queue.Bind) -> None:
-    vhost = _vhost(channel)
+    vhost = channel.vhost
     name = queue_name(channel, method.queue)
     routing_key = method.routing_key if (method.queue or method.routing_key) else name
     vhost.bindable_source(method.exchange)  # a missing exchange is reported first
@@ -73,7 +71,7 @@ def queue_bind(channel: Channel, method: commands.Queue.Bind) -> None:
 
 
 def queue_unbind(channel: Channel, method: commands.Queue.Unbind) -> None:
-    vhost = _vhost(channel)
+    vhost = channel.vhost
     queue = vhost.queues.get(queue_name(channel, method.queue))
     if queue is not None:  # unbinding from a missing queue is not an error
         vhost.unbind(
@@ -87,13 +85,13 @@ def queue_unbind(channel: Channel, method: commands.Queue.Unbind) -> None:
 
 
 def queue_purge(channel: Channel, method: commands.Queue.Purge) -> None:
-    count = _vhost(channel).purge_queue(queue_name(channel, method.queue), channel.connection)
+    count = channel.vhost.purge_queue(queue_name(channel, method.queue), channel.connection)
     if not method.nowait:
         channel.send(commands.Queue.PurgeOk(message_count=count))
 
 
 def queue_delete(channel: Channel, method: commands.Queue.Delete) -> None:
-    vhost = _vhost(channel)
+    vhost = channel.vhost
     queue = vhost.queue_to_delete(
         queue_name(channel, method.queue),
         if_unused=method.if_unused,
