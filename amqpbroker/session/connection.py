@@ -52,6 +52,7 @@ from amqpbroker.protocol.framing import (
     HEARTBEAT_FRAME,
     FrameReader,
 )
+from amqpbroker.protocol.ids import ACK_IDS, PUBLISH_IDS
 from amqpbroker.protocol.methods import (
     Method,
     UnknownMethod,
@@ -69,8 +70,6 @@ from .throttle import PublisherThrottle, ResourceAlarm
 
 log = logging.getLogger(__name__)
 
-PUBLISH_IDS = (60, 40)
-ACK_IDS = (60, 80)
 # Output bytes per loop tick after which deliveries wait for the next tick.
 OUTPUT_HIGH_WATER = 1 << 20
 # Output bytes after which the transport writes at once rather than at the end of the loop
