@@ -92,10 +92,10 @@ class FrameReader:
         end = len(data)
         unpack = FRAME_HEADER_STRUCT.unpack_from
         wanted = 7
+        publish_id = PUBLISH_INDEX & 0xFF  # basic.publish's method id, its frame's octet 10
         try:
             while end - offset >= 7:
-                # (octet 10 is the low octet of the method id: 40 is basic.publish's)
-                if whole_publishes and end - offset > 11 and data[offset + 10] == 40:
+                if whole_publishes and end - offset > 11 and data[offset + 10] == publish_id:
                     publish = self._whole_publish(data, offset, end)
                     if publish is not None:
                         offset, command = publish
