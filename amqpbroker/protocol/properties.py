@@ -5,21 +5,25 @@ flags (2, at ``FLAGS_AT``), then the properties the flags announce, in ``PROPERT
 order.  The broker forwards a client's header as it came and acts on a few properties only,
 so it never decodes the header as a whole: everything here works on those octets.
 
-- ``property_spans`` is the one walk over the properties: flag bit -> (start, end);
 - ``well_formed`` checks a header as it arrives (every announced property is there);
-- the accessors (``delivery_mode``, ``priority``, ``expiration``, ``reply_to``) read one
-  property of a well-formed header; ``with_value`` and ``with_values`` edit properties and
-  keep every other octet.
+- the accessors (``delivery_mode``, ``priority``, ``expiration``, ``reply_to``; ``span`` for
+  any property) read one property of a well-formed header;
+- ``property_spans`` (flag bit -> (start, end)), ``with_value`` and ``with_values`` serve
+  the rewrites, which keep every octet they do not change.
 
-Most headers hold only fixed-size properties (delivery-mode above all), or the property
-wanted comes before any of variable size; a layout kept per flags value (``_layout``) sizes
-and places those without a walk.  As RabbitMQ does, the continuation bit (bit 0) is ignored:
-basic has only 14 properties.
+Theory of operation: the flags alone say which properties are present, so a layout per flags
+value (``_layout``, kept) lists their kinds, and places those that only fixed-size
+properties precede.  A header holding only fixed-size properties (delivery-mode above all)
+is checked by its length; any other is walked once, by ``_ends``, the one walk.  The last
+walk is kept (``_LAST_WALKED``): ``well_formed`` walks a publish's header as it arrives and
+the session's reads of that header then come from that walk.  As RabbitMQ does, the
+continuation bit (bit 0) is ignored: basic has only 14 properties.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
 from typing import NamedTuple
 
 FLAGS_AT = 12  # offset of the property flags in a content header payload
@@ -42,13 +46,13 @@ APP_ID = 0x0008
 CLUSTER_ID = 0x0004
 _CONTINUATION = 0x0001
 
-# What a property's value is on the wire: a short string (length octet + octets), a table
-# (32-bit length + octets) or a fixed number of octets.
-SHORT_STRING = "shortstr"
-TABLE = "table"
-Kind = str | int
+# A property's kind says how long its value is on the wire: a positive number is a fixed
+# size in octets; SHORT_STRING is a length octet + octets, TABLE a 32-bit length + octets.
+# (Integers, so the walk tells them apart with one comparison.)
+SHORT_STRING = 0
+TABLE = -1
 
-PROPERTY_LAYOUT: tuple[tuple[int, Kind], ...] = (
+PROPERTY_LAYOUT: tuple[tuple[int, int], ...] = (
     (CONTENT_TYPE, SHORT_STRING),
     (CONTENT_ENCODING, SHORT_STRING),
     (HEADERS, TABLE),
@@ -64,9 +68,8 @@ PROPERTY_LAYOUT: tuple[tuple[int, Kind], ...] = (
     (APP_ID, SHORT_STRING),
     (CLUSTER_ID, SHORT_STRING),
 )
-_KINDS = dict(PROPERTY_LAYOUT)
 
-Spans = dict[int, tuple[int, int]]  # flag bit -> (start, end) of the property's octets
+Spans = Mapping[int, tuple[int, int]]  # flag bit -> (start, end) of the property's octets
 
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
@@ -77,11 +80,12 @@ class MalformedProperties(ValueError):
 
 
 class _Layout(NamedTuple):
-    """Where the properties of one flags value are, as far as it is known without octets."""
+    """What the flags alone say about where the properties are."""
 
-    present: tuple[tuple[int, Kind], ...]  # (bit, kind) of each property present, wire order
+    kinds: tuple[int, ...]  # the kind of each property present, in wire order
+    places: dict[int, int]  # bit -> its place among them (wire order)
     fixed_size: int  # their total size when every one is of fixed size, else -1
-    fixed_starts: dict[int, int]  # bit -> start, for those only fixed-size ones precede
+    fixed_spans: dict[int, tuple[int, int]]  # bit -> span, of those no variable size precedes
 
 
 _LAYOUTS: dict[int, _Layout] = {}  # per flags value (at most 2**15 of them)
@@ -96,31 +100,63 @@ def _layout(flags: int) -> _Layout:
 
 
 def _new_layout(flags: int) -> _Layout:
-    present = tuple((bit, kind) for bit, kind in PROPERTY_LAYOUT if flags & bit)
-    fixed_starts: dict[int, int] = {}
+    present = [(bit, kind) for bit, kind in PROPERTY_LAYOUT if flags & bit]
+    kinds = tuple(kind for _, kind in present)
+    places = {bit: place for place, (bit, _) in enumerate(present)}
+    fixed_spans: dict[int, tuple[int, int]] = {}
     offset = PROPERTIES_AT
     for bit, kind in present:
-        fixed_starts[bit] = offset
-        if not isinstance(kind, int):
-            break
+        if kind <= 0:
+            return _Layout(kinds, places, -1, fixed_spans)
+        fixed_spans[bit] = (offset, offset + kind)
         offset += kind
-    else:
-        return _Layout(present, offset - PROPERTIES_AT, fixed_starts)
-    return _Layout(present, -1, fixed_starts)
+    return _Layout(kinds, places, offset - PROPERTIES_AT, fixed_spans)
+
+
+def _layout_of(header: bytes) -> _Layout:
+    try:
+        flags = _U16.unpack_from(header, FLAGS_AT)[0] & ~_CONTINUATION
+    except struct.error:
+        raise MalformedProperties from None
+    return _LAYOUTS.get(flags) or _layout(flags)
 
 
 def property_flags(header: bytes) -> int:
     """The property flags of a content header, without the continuation bit."""
-    return int(_U16.unpack_from(header, FLAGS_AT)[0]) & ~_CONTINUATION
+    flags: int = _U16.unpack_from(header, FLAGS_AT)[0]
+    return flags & ~_CONTINUATION
 
 
-def _skip(header: bytes, offset: int, kind: Kind) -> int:
-    """Where the property of ``kind`` that starts at ``offset`` ends."""
-    if kind == SHORT_STRING:
-        return offset + 1 + header[offset]
-    if kind == TABLE:
-        return offset + 4 + int(_U32.unpack_from(header, offset)[0])
-    return offset + int(kind)
+# The last header walked, its layout and where its properties end.  (Bytes do not change, and
+# holding the header keeps its identity from being reused; the entry is replaced at once, so
+# brokers in several threads of one process are safe.)
+_LAST_WALKED: list[tuple[bytes, _Layout, list[int]]] = [
+    (bytes(PROPERTIES_AT), _layout(0), [])  # (a header no caller has)
+]
+
+
+def _ends(header: bytes, layout: _Layout) -> list[int]:
+    """The one walk over the properties: where each one present ends, in wire order."""
+    last = _LAST_WALKED[0]
+    if last[0] is header:
+        return last[2]
+    ends: list[int] = []
+    offset = PROPERTIES_AT
+    try:
+        for kind in layout.kinds:
+            if kind > 0:
+                offset += kind
+            elif kind == SHORT_STRING:
+                offset += 1 + header[offset]
+            else:
+                offset += 4 + _U32.unpack_from(header, offset)[0]
+            ends.append(offset)
+    except (IndexError, struct.error):
+        raise MalformedProperties from None
+    if offset > len(header):
+        raise MalformedProperties
+    _LAST_WALKED[0] = (header, layout, ends)
+    return ends
 
 
 def property_spans(header: bytes) -> Spans:
@@ -128,17 +164,10 @@ def property_spans(header: bytes) -> Spans:
 
     ``MalformedProperties`` when the header ends before the properties its flags announce do.
     """
-    spans: Spans = {}
-    offset = PROPERTIES_AT
-    try:
-        for bit, kind in _layout(property_flags(header)).present:
-            start, offset = offset, _skip(header, offset, kind)
-            spans[bit] = (start, offset)
-    except (IndexError, struct.error):
-        raise MalformedProperties from None
-    if offset > len(header):
-        raise MalformedProperties
-    return spans
+    layout = _layout_of(header)
+    ends = _ends(header, layout)
+    starts = (PROPERTIES_AT, *ends)
+    return {bit: (starts[place], ends[place]) for bit, place in layout.places.items()}
 
 
 def well_formed(header: bytes) -> bool:
@@ -153,7 +182,7 @@ def well_formed(header: bytes) -> bool:
     if size >= 0:  # the usual case: no walk
         return PROPERTIES_AT + size <= len(header)
     try:
-        property_spans(header)
+        _ends(header, _LAYOUTS[flags])
     except MalformedProperties:
         return False
     return True
@@ -171,21 +200,26 @@ def plain_delivery_mode(header: bytes) -> int | None:
 
 
 def span(header: bytes, bit: int) -> tuple[int, int] | None:
-    """(start, end) of the property ``bit``, None when absent; placed without a walk when
-    only fixed-size properties come before it."""
-    flags = property_flags(header)
-    if not flags & bit:
-        return None
-    start = _layout(flags).fixed_starts.get(bit)
-    if start is None:
-        return property_spans(header)[bit]
-    try:
-        end = _skip(header, start, _KINDS[bit])
-    except (IndexError, struct.error):
-        raise MalformedProperties from None
-    if end > len(header):
-        raise MalformedProperties
-    return start, end
+    """(start, end) of the property ``bit``, None when absent."""
+    last = _LAST_WALKED[0]
+    if last[0] is header:  # the session's case: ``well_formed`` just walked it
+        layout, ends = last[1], last[2]
+        place = layout.places.get(bit)
+        if place is None:
+            return None
+    else:
+        flags = _U16.unpack_from(header, FLAGS_AT)[0] & ~_CONTINUATION
+        layout = _LAYOUTS.get(flags) or _layout(flags)
+        place = layout.places.get(bit)
+        if place is None:
+            return None
+        found = layout.fixed_spans.get(bit)
+        if found is not None:  # no walk needed
+            if found[1] > len(header):
+                raise MalformedProperties
+            return found
+        ends = _ends(header, layout)
+    return (ends[place - 1] if place else PROPERTIES_AT), ends[place]
 
 
 # -- accessors: one property of a well-formed header (MalformedProperties on another) ------------

@@ -193,6 +193,17 @@ def test_empty_short_strings() -> None:
     assert not well_formed(header[:-1])
 
 
+def test_reads_follow_the_header_asked_about_not_the_last_one_walked() -> None:
+    first = encoded({"content_type": "x", "delivery_mode": 2})
+    second = encoded({"content_type": "longer", "delivery_mode": 1, "priority": 7})
+    assert well_formed(first) and well_formed(second)  # each walked, the second last
+    assert (delivery_mode(first), priority(first)) == (2, None)
+    assert (delivery_mode(second), priority(second)) == (1, 7)
+    shorter = with_value(second, props.CONTENT_TYPE, b"\x01y")
+    assert (delivery_mode(shorter), priority(shorter)) == (1, 7)
+    assert property_spans(shorter)[DELIVERY_MODE] == (16, 17)
+
+
 def test_a_header_with_no_properties() -> None:
     header = encoded({})
     assert (well_formed(header), property_spans(header), plain_delivery_mode(header)) == (

@@ -20,12 +20,25 @@ from amqpbroker.errors import (
     NotImplemented_,
     PreconditionFailed,
 )
-from amqpbroker.protocol import erlang, properties
+from amqpbroker.protocol import erlang
 from amqpbroker.protocol.delivery_count import with_delivery_count
 from amqpbroker.protocol.fastcodec import Publish, encode_get_ok, encode_return, short_str
 from amqpbroker.protocol.ids import PUBLISH_IDS
 from amqpbroker.protocol.methods import make_method
-from amqpbroker.protocol.properties import plain_delivery_mode
+from amqpbroker.protocol.properties import (
+    EXPIRATION,
+    HEADERS,
+    PRIORITY,
+    REPLY_TO,
+    USER_ID,
+    delivery_mode,
+    expiration,
+    plain_delivery_mode,
+    priority,
+    property_flags,
+    reply_to,
+    with_value,
+)
 from amqpbroker.protocol.routing_headers import UnacceptableType, sender_selected
 from amqpbroker.session import direct_reply
 from amqpbroker.session.channel import Channel, ChannelState, Unacked
@@ -67,16 +80,16 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
 
 def _read_properties(channel: Channel, message: Message) -> None:
     """What the broker takes from the properties, checked in RabbitMQ's order."""
-    flags = properties.property_flags(message.header)
-    if flags & properties.REPLY_TO:
+    flags = property_flags(message.header)
+    if flags & REPLY_TO:
         _direct_reply_to(channel, message)
-    if flags & properties.USER_ID:
+    if flags & USER_ID:
         _check_user_id(channel, message)
-    if flags & (properties.EXPIRATION | properties.PRIORITY):
+    if flags & (EXPIRATION | PRIORITY):
         _read_ttl_and_priority(message)
-    if flags & properties.HEADERS:
+    if flags & HEADERS:
         _sender_selected(message)
-    _set_delivery_mode(message, properties.delivery_mode(message.header))
+    _set_delivery_mode(message, delivery_mode(message.header))
 
 
 def _set_delivery_mode(message: Message, mode: int) -> None:
@@ -87,19 +100,19 @@ def _set_delivery_mode(message: Message, mode: int) -> None:
 
 def _direct_reply_to(channel: Channel, message: Message) -> None:
     """reply_to = amq.rabbitmq.reply-to becomes this channel's reply name (or 406)."""
-    if properties.reply_to(message.header) == _REPLY_QUEUE:
+    if reply_to(message.header) == _REPLY_QUEUE:
         name = short_str(direct_reply.reply_name(channel))
-        message.header = properties.with_value(message.header, properties.REPLY_TO, name)
+        message.header = with_value(message.header, REPLY_TO, name)
         message.reset_properties()
 
 
 def _read_ttl_and_priority(message: Message) -> None:
-    expiration = properties.expiration(message.header)
-    if expiration is not None:
-        message.ttl = _expiration_ms(expiration)
-    priority = properties.priority(message.header)
-    if priority is not None:
-        message.priority = priority
+    raw_ttl = expiration(message.header)
+    if raw_ttl is not None:
+        message.ttl = _expiration_ms(raw_ttl)
+    level = priority(message.header)
+    if level is not None:
+        message.priority = level
 
 
 def _check_user_id(channel: Channel, message: Message) -> None:
