@@ -18,7 +18,7 @@ from typing import Any
 from pamqp import decode
 
 from . import headers_table
-from .properties import EXPIRATION, property_spans
+from .properties import EXPIRATION, expiration, property_spans
 
 _U32 = struct.Struct(">I")
 
@@ -38,14 +38,14 @@ def dead_letter_header(header: bytes, death: Death, drop_cc: bool = False) -> by
     """The content header of ``header``'s message after ``death`` (without its CC header
     when the dead-letter routing key replaces the message's routing keys)."""
     spans = property_spans(header)
-    expiration = None
-    if EXPIRATION in spans:
-        start, end = spans[EXPIRATION]
-        expiration = header[start + 1 : end].decode("utf-8", "replace")
+    raw_expiration = expiration(header)
+    original_expiration = None
+    if raw_expiration is not None:
+        original_expiration = raw_expiration.decode("utf-8", "replace")
     table = headers_table.entries(header, spans)
     if drop_cc:
         table.pop("CC", None)
-    table = _with_death(table, death, expiration)
+    table = _with_death(table, death, original_expiration)
     return headers_table.with_entries(header, spans, table, without=EXPIRATION)
 
 
