@@ -115,9 +115,11 @@ def _value(name: str, raw: bytes) -> Any:
     return value
 
 
-@given(property_sets())
-def test_the_accessors_read_what_pamqp_decodes(values: dict[str, Any]) -> None:
+@given(property_sets(), st.booleans())
+def test_the_accessors_read_what_pamqp_decodes(values: dict[str, Any], walked: bool) -> None:
     header = encoded(values)
+    if walked:  # as a publish's header is: checked on arrival, then read
+        assert well_formed(header)
     decoded = pamqp_decoded(header)
     assert delivery_mode(header) == (decoded.delivery_mode or 0)
     assert priority(header) == decoded.priority
@@ -177,6 +179,27 @@ def test_announced_properties_that_are_not_there(flags: int, properties: bytes) 
     assert not well_formed(header)
     with pytest.raises(MalformedProperties):
         property_spans(header)
+
+
+@pytest.mark.parametrize(
+    ("flags", "properties", "expected"),
+    [
+        (0, b"", 0),
+        (0, b"\x02", 0),  # octets after no properties: still none
+        (DELIVERY_MODE, b"\x02", 2),
+        (DELIVERY_MODE, b"\x07", 7),  # (refused later, by the session)
+        (DELIVERY_MODE, b"\x02\x00", None),  # one octet too many: read the long way
+        (DELIVERY_MODE | 0x0001, b"\x02", None),  # continuation bit
+        (0x0001, b"", None),
+        (props.PRIORITY, b"\x05", None),
+        (DELIVERY_MODE | props.PRIORITY, b"\x02\x05", None),
+    ],
+)
+def test_plain_delivery_mode_reads_only_the_two_commonest_headers(
+    flags: int, properties: bytes, expected: int | None
+) -> None:
+    header = struct.pack(">HHQH", 60, 0, 0, flags) + properties
+    assert plain_delivery_mode(header) == expected
 
 
 def test_empty_short_strings() -> None:
