@@ -17,7 +17,7 @@ properties precede.  A header holding only fixed-size properties (delivery-mode 
 is checked by its length; any other is walked once, by ``_ends``, the one walk.  The last
 walk is kept (``_LAST_WALKED``): ``well_formed`` walks a publish's header as it arrives and
 the session's reads of that header then come from that walk.  As RabbitMQ does, the
-continuation bit (bit 0) is ignored: basic has only 14 properties.
+continuation bit (bit 0) is ignored: basic has only 14 properties (so is bit 1, unused).
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ TYPE = 0x0020
 USER_ID = 0x0010
 APP_ID = 0x0008
 CLUSTER_ID = 0x0004
-_CONTINUATION = 0x0001
+# The 14 bits above; bit 0 (continuation: more flags follow) and bit 1 are not properties.
+_PROPERTY_BITS = 0xFFFC
 
 # A property's kind says how long its value is on the wire: a positive number is a fixed
 # size in octets; SHORT_STRING is a length octet + octets, TABLE a 32-bit length + octets.
@@ -88,7 +89,7 @@ class _Layout(NamedTuple):
     fixed_spans: dict[int, tuple[int, int]]  # bit -> span, of those no variable size precedes
 
 
-_LAYOUTS: dict[int, _Layout] = {}  # per flags value (at most 2**15 of them)
+_LAYOUTS: dict[int, _Layout] = {}  # per flags value (at most 2**14 of them: ~13 MB)
 _FIXED_SIZES: dict[int, int] = {}  # flags -> _layout(flags).fixed_size, for the hot path
 
 
@@ -115,16 +116,16 @@ def _new_layout(flags: int) -> _Layout:
 
 def _layout_of(header: bytes) -> _Layout:
     try:
-        flags = _U16.unpack_from(header, FLAGS_AT)[0] & ~_CONTINUATION
+        flags = _U16.unpack_from(header, FLAGS_AT)[0] & _PROPERTY_BITS
     except struct.error:
         raise MalformedProperties from None
     return _LAYOUTS.get(flags) or _layout(flags)
 
 
 def property_flags(header: bytes) -> int:
-    """The property flags of a content header, without the continuation bit."""
+    """The flag bits of the properties a content header holds (no continuation bit)."""
     flags: int = _U16.unpack_from(header, FLAGS_AT)[0]
-    return flags & ~_CONTINUATION
+    return flags & _PROPERTY_BITS
 
 
 # The last header walked, its layout and where its properties end.  (Bytes do not change, and
@@ -173,7 +174,7 @@ def property_spans(header: bytes) -> Spans:
 def well_formed(header: bytes) -> bool:
     """True when every property the flags announce is there (the header's first 14 octets
     are, as a content header frame's checks made sure)."""
-    flags = _U16.unpack_from(header, FLAGS_AT)[0] & ~_CONTINUATION
+    flags = _U16.unpack_from(header, FLAGS_AT)[0] & _PROPERTY_BITS
     if not flags:
         return True
     size = _FIXED_SIZES.get(flags)
@@ -208,7 +209,7 @@ def span(header: bytes, bit: int) -> tuple[int, int] | None:
         if place is None:
             return None
     else:
-        flags = _U16.unpack_from(header, FLAGS_AT)[0] & ~_CONTINUATION
+        flags = _U16.unpack_from(header, FLAGS_AT)[0] & _PROPERTY_BITS
         layout = _LAYOUTS.get(flags) or _layout(flags)
         place = layout.places.get(bit)
         if place is None:

@@ -160,7 +160,7 @@ def test_the_continuation_bit_and_the_unused_bit_are_ignored(values: dict[str, A
         flagged = header[:12] + struct.pack(">H", flags | extra_bit) + header[14:]
         assert well_formed(flagged)
         assert property_spans(flagged) == property_spans(header)
-    assert property_flags(header[:12] + struct.pack(">H", flags | 1) + header[14:]) == flags
+    assert property_flags(header[:12] + struct.pack(">H", flags | 3) + header[14:]) == flags
 
 
 @pytest.mark.parametrize(
