@@ -174,9 +174,9 @@ def property_spans(header: bytes) -> Spans:
 def well_formed(header: bytes) -> bool:
     """True when every property the flags announce is there (the header's first 14 octets
     are, as a content header frame's checks made sure)."""
-    flags = _U16.unpack_from(header, FLAGS_AT)[0] & _PROPERTY_BITS
-    if not flags:
+    if not (header[12] or header[13]):  # no flags at all (literal offsets, for speed)
         return True
+    flags = _U16.unpack_from(header, FLAGS_AT)[0] & _PROPERTY_BITS
     size = _FIXED_SIZES.get(flags)
     if size is None:
         size = _FIXED_SIZES[flags] = _layout(flags).fixed_size

@@ -67,7 +67,7 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     mode = plain_delivery_mode(header)  # no properties, or delivery-mode only: most messages
     if mode is None:
         _read_properties(channel, message)
-    else:
+    elif mode:  # (0: no properties at all, nothing to set)
         _set_delivery_mode(message, mode)
     if channel.tx is not None:
         channel.tx.publishes.append((publish, message))
