@@ -8,6 +8,19 @@ method id of the method that failed.  ``reply_text`` renders RabbitMQ's
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+
+class Reply(NamedTuple):
+    """A reply code and the name RabbitMQ puts before the text."""
+
+    code: int
+    name: str
+
+
+# basic.return's reply when no queue took a mandatory message: a reply, not an error.
+NO_ROUTE = Reply(312, "NO_ROUTE")
+
 
 class SilentClose(Exception):
     """Drop the connection without a reply (what RabbitMQ does during the early handshake)."""
@@ -63,6 +76,10 @@ class ConnectionForced(AMQPError):
     reply_code, reply_name = 320, "CONNECTION_FORCED"
 
 
+class InvalidPath(AMQPError):
+    reply_code, reply_name = 402, "INVALID_PATH"
+
+
 class ConnectionAccessRefused(AMQPError):
     """403 on the connection: failed authentication or vhost access."""
 
@@ -105,3 +122,21 @@ class NotImplemented_(AMQPError):  # noqa: N801 - mirrors the AMQP constant name
 
 class InternalError(AMQPError):
     reply_code, reply_name = 541, "INTERNAL_ERROR"
+
+
+CONNECTION_ERRORS: tuple[type[AMQPError], ...] = (
+    ConnectionForced,
+    InvalidPath,
+    ConnectionAccessRefused,
+    FrameError,
+    SyntaxError_,
+    CommandInvalid,
+    ChannelErrorHard,
+    UnexpectedFrame,
+    ResourceError,
+    NotAllowed,
+    NotImplemented_,
+    InternalError,
+)
+# The connection-level reply codes, by the names RabbitMQ puts in reply texts.
+CONNECTION_REPLY_NAMES = {error.reply_code: error.reply_name for error in CONNECTION_ERRORS}

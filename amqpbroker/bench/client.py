@@ -26,6 +26,7 @@ from pamqp import commands
 
 from amqpbroker.protocol.fastcodec import encode_confirm
 from amqpbroker.protocol.framing import FRAME_BODY, FRAME_METHOD, PROTOCOL_HEADER
+from amqpbroker.protocol.ids import ACK_INDEX, DELIVER_INDEX, NACK_INDEX
 from amqpbroker.protocol.methods import Method, decode_method, encode_method
 
 M = TypeVar("M", bound=Method)
@@ -34,10 +35,7 @@ _FRAME_HEAD = struct.Struct(">BHI")
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _TAG_AND_BITS = struct.Struct(">QB")
-_DELIVER = 0x003C003C
-_DELIVER_ID = 0x3C  # its method id (the last octet of the index)
-_ACK = 0x003C0050
-_NACK = 0x003C0078
+_DELIVER_ID = DELIVER_INDEX & 0xFF  # basic.deliver's method id (the last octet of the index)
 _CLOSE_TIMEOUT = 5.0
 _HANDSHAKE_TIMEOUT = 30.0
 _NOTICES = (commands.Basic.Cancel, commands.Connection.Blocked, commands.Connection.Unblocked)
@@ -235,7 +233,7 @@ class Client(asyncio.Protocol):
         """basic.deliver with its header and body frames at once (bench bodies are never
         empty and fit one frame); the offset after them, or -1 if they are not all here."""
         (index,) = _U32.unpack_from(buffer, start)
-        if index != _DELIVER:
+        if index != DELIVER_INDEX:
             self._method(buffer, start, stop)
             return stop + 1
         header_size: int
@@ -258,12 +256,12 @@ class Client(asyncio.Protocol):
 
     def _method(self, buffer: bytearray, start: int, stop: int) -> None:
         (index,) = _U32.unpack_from(buffer, start)
-        if index == _DELIVER:
+        if index == DELIVER_INDEX:
             tag_at = start + 5 + buffer[start + 4]  # after the consumer tag (a short string)
             (self._delivery_tag,) = _U64.unpack_from(buffer, tag_at)
-        elif index in (_ACK, _NACK):
+        elif index in (ACK_INDEX, NACK_INDEX):
             tag, bits = _TAG_AND_BITS.unpack_from(buffer, start + 4)
-            self.listener.confirmed(tag, bool(bits & 1), index == _ACK)
+            self.listener.confirmed(tag, bool(bits & 1), index == ACK_INDEX)
         else:
             self._control(decode_method(bytes(buffer[start:stop])))
 

@@ -27,11 +27,12 @@ from amqpbroker.auth import UserStore
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.protocol.fastcodec import encode_confirm
+from amqpbroker.protocol.ids import DELIVER_INDEX, prefix
 from amqpbroker.session.connection import ConnectionSession
 
 READ_SIZE = 65536  # what one socket read hands the session
 ROUNDS = 7
-_DELIVER = b"\x00\x3c\x00\x3c"  # basic.deliver's method index, as it appears in the output
+_DELIVER = prefix(DELIVER_INDEX)  # basic.deliver's method index, as it appears in the output
 
 
 def hotpath(messages: int = 50_000) -> dict[str, Any]:

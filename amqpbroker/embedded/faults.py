@@ -15,29 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from amqpbroker.errors import AMQPError
+from amqpbroker.errors import CONNECTION_REPLY_NAMES, AMQPError
 from amqpbroker.server.transport import AMQPProtocol
 
 from .powers import LoopAccess
 
 # RabbitMQ's reason when the management UI or API closes a connection without giving one.
 CLOSED_BY_MANAGEMENT = "Closed via management plugin"
-
-# AMQP 0-9-1's connection-level reply codes, by the names RabbitMQ puts in reply texts.
-CONNECTION_REPLY_NAMES = {
-    320: "CONNECTION_FORCED",
-    402: "INVALID_PATH",
-    403: "ACCESS_REFUSED",
-    501: "FRAME_ERROR",
-    502: "SYNTAX_ERROR",
-    503: "COMMAND_INVALID",
-    504: "CHANNEL_ERROR",
-    505: "UNEXPECTED_FRAME",
-    506: "RESOURCE_ERROR",
-    530: "NOT_ALLOWED",
-    540: "NOT_IMPLEMENTED",
-    541: "INTERNAL_ERROR",
-}
 
 
 class InjectedClose(AMQPError):

@@ -15,18 +15,24 @@ from dataclasses import dataclass, field
 from amqpbroker.errors import FrameError, InternalError, UnexpectedFrame
 
 from .erlang import frame_octets
-from .fastcodec import (
-    Publish,
-    content_header_fields,
-    decode_publish,
-    properties_well_formed,
+from .fastcodec import Publish, content_header_fields, decode_publish
+from .framing import FRAME_HEADER
+from .ids import (
+    BASIC_CLASS,
+    DELIVER_INDEX,
+    GET_OK_INDEX,
+    PUBLISH_IDS,
+    PUBLISH_INDEX,
+    RETURN_INDEX,
+    class_and_method,
+    prefix,
 )
-from .framing import BASIC_CLASS, FRAME_HEADER, PUBLISH_INDEX
 from .methods import Method, decode_method
+from .properties import well_formed
 
-_PUBLISH_PREFIX = PUBLISH_INDEX.to_bytes(4, "big")
+_PUBLISH_PREFIX = prefix(PUBLISH_INDEX)
 # basic.return, basic.deliver, basic.get-ok: content-bearing, but never sent by clients.
-_OTHER_CONTENT_METHODS = frozenset({b"\x00\x3c\x00\x32", b"\x00\x3c\x00\x3c", b"\x00\x3c\x00\x47"})
+_OTHER_CONTENT_METHODS = frozenset(map(prefix, (RETURN_INDEX, DELIVER_INDEX, GET_OK_INDEX)))
 EXPECTED_METHOD = "expected method frame, got non method frame instead"
 EXPECTED_HEADER = "expected content header for class 60, got non content header frame instead"
 EXPECTED_BODY = "expected content body, got non content body frame instead"
@@ -55,8 +61,8 @@ class Content:
     def ids(self) -> tuple[int, int]:
         """(class id, method id) of the method carrying this content."""
         if self.method is None:
-            return 60, 40
-        return self.method.index >> 16, self.method.index & 0xFFFF
+            return PUBLISH_IDS
+        return class_and_method(self.method.index)
 
 
 # Publishers mostly repeat a few exchange/routing-key pairs: their decoded methods are kept.
@@ -91,7 +97,7 @@ class CommandAssembler:
         if channel in self._pending:
             self.method_frame(channel, method)  # raises UnexpectedFrame, as it would there
         publish = self._publishes.get(method) or self._decode_publish(method)
-        if (header[12] or header[13]) and not properties_well_formed(header):
+        if not well_formed(header):
             raise InternalError("")  # what RabbitMQ answers to unparsable properties
         return publish
 
@@ -129,7 +135,7 @@ class CommandAssembler:
                     f"expected content header for class 60, got one for class {class_id} instead",
                     *pending.ids,
                 )
-            if not properties_well_formed(payload):
+            if not well_formed(payload):
                 raise InternalError("")  # what RabbitMQ answers to unparsable properties
             pending.header = payload
             pending.body_size = body_size

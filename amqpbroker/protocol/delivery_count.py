@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import struct
 
-from .deadletter import HEADERS_FLAG, property_spans, table_entries, table_entry, with_sorted_table
+from . import headers_table
+from .properties import property_spans
 
 _KEY = "x-delivery-count"
 _LONG = struct.Struct(">q")
@@ -19,8 +20,8 @@ def with_delivery_count(header: bytes, count: int) -> bytes:
     """``header`` (a raw basic content header) with x-delivery-count set to ``count``."""
     try:
         spans = property_spans(header)
-        entries = table_entries(header, spans.get(HEADERS_FLAG))
+        table = headers_table.entries(header, spans)
     except (ValueError, IndexError, struct.error):  # undecodable: forwarded as it came
         return header
-    entries[_KEY] = table_entry(_KEY, b"l" + _LONG.pack(count))
-    return with_sorted_table(header, spans, entries)
+    table[_KEY] = headers_table.entry(_KEY, b"l" + _LONG.pack(count))
+    return headers_table.with_entries(header, spans, table)

@@ -20,33 +20,41 @@ from .framing import (
     FRAME_HEADER,
     FRAME_HEADER_STRUCT,
     FRAME_METHOD,
+    METHOD_HEAD_STRUCT,
+)
+from .ids import (
+    ACK_INDEX,
+    DELIVER_INDEX,
+    GET_OK_INDEX,
+    NACK_INDEX,
+    PUBLISH_IDS,
+    RETURN_INDEX,
+    prefix,
 )
 
 _U32 = struct.Struct(">I")
 _U16 = struct.Struct(">H")
 _PUBLISH_HEAD = struct.Struct(">IHB")  # method index, ticket, exchange length
 _CONTENT_HEADER = struct.Struct(">HHQ")  # class id, weight, body size
-_GET_OK_PREFIX = _U32.pack(0x003C0047)
-_RETURN_PREFIX = _U32.pack(0x003C0032)
+_GET_OK_PREFIX = prefix(GET_OK_INDEX)
+_RETURN_PREFIX = prefix(RETURN_INDEX)
 _TAG_AND_BIT = struct.Struct(">QB")
 _ACK = struct.Struct(">BHIIQB")  # whole frame but the end octet
-ACK_INDEX = 0x003C0050
-NACK_INDEX = 0x003C0078
-REJECT_INDEX = 0x003C005A
-ACK_PREFIX = ACK_INDEX.to_bytes(4, "big")
+ACK_PREFIX = prefix(ACK_INDEX)
 # basic.ack, nack and reject: method index, delivery tag, bits (13 octets, all three)
 SETTLEMENT = struct.Struct(">IQB")
 _SHORT_STR_MAX = 255
 
 
 class Publish(NamedTuple):
-    """A decoded Basic.Publish: names as str, plus the raw routing bytes for deliveries."""
+    """A decoded Basic.Publish: names as str, plus the raw routing bytes for deliveries
+    (``Message.routing``: exchange and routing key as the short strings they came as)."""
 
     exchange: str
     routing_key: str
     mandatory: bool
     immediate: bool
-    route_bytes: bytes
+    routing: bytes
 
 
 def short_str(value: str) -> bytes:
@@ -67,98 +75,12 @@ def decode_publish(payload: bytes) -> Publish:
         bits = payload[rk_end]
     except (struct.error, IndexError):
         raise FrameError(
-            f"cannot decode {binary(payload[4:], as_numbers=True)}", class_id=60, method_id=40
+            f"cannot decode {binary(payload[4:], as_numbers=True)}", *PUBLISH_IDS
         ) from None
     # RabbitMQ does not check publish names for UTF-8; keep any octets round-trippable.
     exchange = payload[7:ex_end].decode("utf-8", "surrogateescape")
     routing_key = payload[ex_end + 1 : rk_end].decode("utf-8", "surrogateescape")
     return Publish(exchange, routing_key, bool(bits & 1), bool(bits & 2), payload[6:rk_end])
-
-
-def route_bytes(exchange: str, routing_key: str) -> bytes:
-    """The exchange + routing key short strings as a delivery carries them."""
-    return short_str(exchange) + short_str(routing_key)
-
-
-_DELIVERY_MODE_FLAG = 0x1000
-_SKIPPED_BEFORE_DELIVERY_MODE = ((0x8000, "shortstr"), (0x4000, "shortstr"), (0x2000, "table"))
-
-
-def delivery_mode(header: bytes) -> int:
-    """The delivery-mode property of a content header (0 when absent), without decoding it all.
-
-    Only content-type, content-encoding and headers come before it, so it is a few skips away.
-    """
-    (flags,) = _U16.unpack_from(header, 12)
-    if not flags & _DELIVERY_MODE_FLAG:
-        return 0
-    if not flags & 0xE000:  # nothing before it: the usual case
-        return header[14] if len(header) > 14 else 0
-    offset = 14
-    try:
-        for flag, kind in _SKIPPED_BEFORE_DELIVERY_MODE:
-            if flags & flag:
-                if kind == "shortstr":
-                    offset += 1 + header[offset]
-                else:
-                    offset += 4 + _U32.unpack_from(header, offset)[0]
-        return header[offset]
-    except (IndexError, struct.error):
-        return 0
-
-
-# Basic's properties in wire order: flag bit and how to skip the value.
-PROPERTY_LAYOUT = (
-    (0x8000, "s"),
-    (0x4000, "s"),
-    (0x2000, "t"),
-    (0x1000, 1),
-    (0x0800, 1),
-    (0x0400, "s"),
-    (0x0200, "s"),
-    (0x0100, "s"),
-    (0x0080, "s"),
-    (0x0040, 8),
-    (0x0020, "s"),
-    (0x0010, "s"),
-    (0x0008, "s"),
-    (0x0004, "s"),
-)
-# Per flags value: the kinds of the properties present, or their total size when every one
-# of them is of fixed size (delivery-mode, priority, timestamp).
-_LAYOUTS: dict[int, tuple[int | str, ...] | int] = {}
-
-
-def _layout(flags: int) -> tuple[int | str, ...] | int:
-    kinds = tuple(kind for bit, kind in PROPERTY_LAYOUT if flags & bit)
-    if all(isinstance(kind, int) for kind in kinds):
-        return sum(int(kind) for kind in kinds)
-    return kinds
-
-
-def properties_well_formed(header: bytes) -> bool:
-    """True when the properties the flags announce are all there (as RabbitMQ, the
-    continuation bit is ignored: basic has only 14 properties)."""
-    flags = _U16.unpack_from(header, 12)[0] & 0xFFFE
-    if not flags:
-        return True
-    kinds = _LAYOUTS.get(flags)
-    if kinds is None:
-        kinds = _LAYOUTS[flags] = _layout(flags)
-    if isinstance(kinds, int):
-        return 14 + kinds <= len(header)
-    offset, end = 14, len(header)
-    try:
-        for kind in kinds:
-            if kind == "s":
-                offset += 1 + header[offset]
-            elif kind == "t":
-                offset += 4 + _U32.unpack_from(header, offset)[0]
-            else:
-                offset += int(kind)
-    except (IndexError, struct.error):
-        return False
-    return offset <= end
 
 
 def content_header_fields(header: bytes) -> tuple[int, int, int]:
@@ -167,10 +89,6 @@ def content_header_fields(header: bytes) -> tuple[int, int, int]:
         raise FrameError(f"type 2, {frame_octets(header)}: unknown_frame")
     class_id, weight, body_size = _CONTENT_HEADER.unpack_from(header)
     return int(class_id), int(weight), int(body_size)
-
-
-_METHOD_HEAD = struct.Struct(">BHII")  # frame header + method index
-_DELIVER_INDEX = 0x003C003C
 
 
 def content_frames(channel: int, header: bytes, body: bytes, max_body: int) -> bytes:
@@ -213,8 +131,8 @@ def deliver_frame(
     """The Basic.Deliver method frame; ``consumer_tag`` and ``routing`` are pre-encoded."""
     return b"".join(
         (
-            _METHOD_HEAD.pack(
-                FRAME_METHOD, channel, 13 + len(consumer_tag) + len(routing), _DELIVER_INDEX
+            METHOD_HEAD_STRUCT.pack(
+                FRAME_METHOD, channel, 13 + len(consumer_tag) + len(routing), DELIVER_INDEX
             ),
             consumer_tag,
             _TAG_AND_BIT.pack(delivery_tag, redelivered),

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from amqpbroker.errors import FrameError
 
 from . import erlang
+from .ids import BASIC_CLASS, PUBLISH_INDEX
 
 FRAME_METHOD = 1
 FRAME_HEADER = 2
@@ -45,9 +46,7 @@ Frame = tuple[int, int, bytes]
 # FRAME_PUBLISH, whose payload is then the method's.
 Command = tuple[int, int, bytes, bytes, bytes]
 
-BASIC_CLASS = 60
-PUBLISH_INDEX = 0x003C0028  # basic.publish's class and method ids
-_METHOD_HEAD = struct.Struct(">BHII")  # frame header + method index
+METHOD_HEAD_STRUCT = struct.Struct(">BHII")  # frame header + method index
 _CONTENT_HEAD = struct.Struct(">BHIHHQ")  # frame header + class, weight, body size
 
 
@@ -93,10 +92,10 @@ class FrameReader:
         end = len(data)
         unpack = FRAME_HEADER_STRUCT.unpack_from
         wanted = 7
+        publish_id = PUBLISH_INDEX & 0xFF  # basic.publish's method id, its frame's octet 10
         try:
             while end - offset >= 7:
-                # (octet 10 is the low octet of the method id: 40 is basic.publish's)
-                if whole_publishes and end - offset > 11 and data[offset + 10] == 40:
+                if whole_publishes and end - offset > 11 and data[offset + 10] == publish_id:
                     publish = self._whole_publish(data, offset, end)
                     if publish is not None:
                         offset, command = publish
@@ -139,7 +138,7 @@ class FrameReader:
         at ``offset``; None to leave it to the frame-by-frame path."""
         if end - offset < 11:
             return None
-        kind, channel, size, index = _METHOD_HEAD.unpack_from(buf, offset)
+        kind, channel, size, index = METHOD_HEAD_STRUCT.unpack_from(buf, offset)
         method_end = offset + 7 + size
         frame_max = self.frame_max
         if kind != FRAME_METHOD or index != PUBLISH_INDEX or size < 4 or size > frame_max:

@@ -18,9 +18,10 @@ from pamqp.base import Frame as Method
 from amqpbroker.errors import FrameError
 
 from .erlang import binary
-from .fastcodec import ACK_INDEX, NACK_INDEX, REJECT_INDEX, SETTLEMENT
+from .fastcodec import SETTLEMENT
 from .fieldtable import TypedTable, encode_table, table_terms, table_types
 from .framing import FRAME_METHOD, encode_frame
+from .ids import ACK_INDEX, NACK_INDEX, REJECT_INDEX, class_and_method
 
 __all__ = ["Method", "UnknownMethod", "decode_method", "encode_method", "make_method", "method_ids"]
 
@@ -29,7 +30,7 @@ _METHOD_ID = struct.Struct(">I")
 
 def method_ids(method: Method) -> tuple[int, int]:
     """(class_id, method_id) of a pamqp method."""
-    return method.index >> 16, method.index & 0xFFFF
+    return class_and_method(method.index)
 
 
 class AccessRequest(Method):

@@ -12,10 +12,10 @@ import struct
 
 from pamqp import decode
 
-from .deadletter import property_spans, table_entries, without_header
+from . import headers_table
 from .fieldtable import TYPE_NAMES
+from .properties import property_spans
 
-_HEADERS_FLAG = 0x2000
 _U32 = struct.Struct(">I")
 
 
@@ -29,8 +29,11 @@ class UnacceptableType(ValueError):
 
 
 def sender_selected(header: bytes) -> tuple[tuple[str, ...], bytes]:
-    """The CC keys then the BCC keys of ``header``, and the header without BCC."""
-    entries = table_entries(header, property_spans(header).get(_HEADERS_FLAG))
+    """The CC keys then the BCC keys of ``header``, and the header without BCC (``header``
+    itself when it has no BCC)."""
+    if b"\x02CC" not in header and b"\x03BCC" not in header:
+        return (), header  # no such key anywhere: the usual case, seen without a walk
+    entries = headers_table.entries(header, property_spans(header))
     keys: list[str] = []
     for name in ("CC", "BCC"):
         entry = entries.get(name)
@@ -41,7 +44,7 @@ def sender_selected(header: bytes) -> tuple[tuple[str, ...], bytes]:
             raise UnacceptableType(name, TYPE_NAMES.get(kind, kind))
         keys.extend(_longstrs(entry[2 + len(name) :]))
     if "BCC" in entries:
-        header = without_header(header, "BCC")
+        header = headers_table.without_entry(header, "BCC")
     return tuple(keys), header
 
 

@@ -33,6 +33,7 @@ from amqpbroker.protocol.assembler import CommandAssembler, Content
 from amqpbroker.protocol.erlang import frame_octets
 from amqpbroker.protocol.fastcodec import ACK_PREFIX, decode_ack
 from amqpbroker.protocol.framing import FRAME_BODY, FRAME_HEADER, FRAME_METHOD
+from amqpbroker.protocol.ids import ACK_IDS, PUBLISH_IDS
 from amqpbroker.protocol.methods import (
     Method,
     decode_method,
@@ -45,9 +46,6 @@ from .channel import Channel, ChannelState
 from .handlers import HANDLERS, handle_content
 from .host import ChannelHost, ConfirmSource
 from .input_gate import InputGate
-
-PUBLISH_IDS = (60, 40)
-ACK_IDS = (60, 80)
 
 
 class ChannelRouter:

@@ -23,7 +23,8 @@ from amqpbroker.bench.stats import (
     latency_percentiles,
 )
 from amqpbroker.bench.workers import PublisherSpec, Publishing
-from amqpbroker.protocol.fastcodec import encode_confirm, encode_deliver, route_bytes, short_str
+from amqpbroker.core.message import routing_bytes
+from amqpbroker.protocol.fastcodec import encode_confirm, encode_deliver, short_str
 from amqpbroker.protocol.framing import FrameReader
 from amqpbroker.protocol.methods import decode_method
 
@@ -125,7 +126,7 @@ class Deliveries:
 
 def test_the_client_reads_deliveries_split_anywhere() -> None:
     header = ContentHeader(0, 20, commands.Basic.Properties()).marshal()
-    ctag, routing = short_str("ctag"), route_bytes("", "q")
+    ctag, routing = short_str("ctag"), routing_bytes("", "q")
 
     def body(tag: int) -> bytes:
         return STAMP.pack(3, tag * 10, tag) + bytes(6)

@@ -6,7 +6,7 @@ import pytest
 from pamqp import commands, frame
 from pamqp.header import ContentHeader
 
-from amqpbroker.errors import FrameError, UnexpectedFrame
+from amqpbroker.errors import FrameError, InternalError, UnexpectedFrame
 from amqpbroker.protocol.assembler import (
     EXPECTED_BODY,
     EXPECTED_HEADER,
@@ -202,3 +202,31 @@ def test_discard_forgets_a_half_assembled_publish():
     assembler.discard(4)  # idempotent
     assert assembler.method_frame(4, publish()) is None
     assert assembler.content_frame(FRAME_HEADER, 4, header(0)) is not None
+
+
+# A content header whose flags announce content-type and delivery-mode, cut short in each.
+TRUNCATED_PROPERTIES = [
+    header(1, content_type="text/plain", delivery_mode=2)[:cut] for cut in (14, 20, 25)
+]
+
+
+@pytest.mark.parametrize("raw_header", TRUNCATED_PROPERTIES)
+def test_properties_cut_short_are_internal_error_frame_by_frame(raw_header: bytes) -> None:
+    assembler = CommandAssembler()
+    assembler.method_frame(1, publish())
+    with pytest.raises(InternalError) as error:
+        assembler.content_frame(FRAME_HEADER, 1, raw_header)
+    assert (error.value.reply_code, error.value.message) == (541, "")
+
+
+@pytest.mark.parametrize("raw_header", TRUNCATED_PROPERTIES)
+def test_properties_cut_short_are_internal_error_in_a_whole_publish(raw_header: bytes) -> None:
+    with pytest.raises(InternalError):
+        CommandAssembler().whole_publish(1, publish(), raw_header)
+
+
+def test_a_whole_publish_with_well_formed_properties() -> None:
+    raw_header = header(1, content_type="text/plain", delivery_mode=2)
+    assert CommandAssembler().whole_publish(1, publish("x", "k"), raw_header) == Publish(
+        "x", "k", False, False, b"\x01x\x01k"
+    )

@@ -9,6 +9,7 @@ from pamqp import commands, frame
 from pamqp.body import ContentBody
 from pamqp.header import ContentHeader
 
+from amqpbroker.core.message import routing_bytes
 from amqpbroker.errors import FrameError
 from amqpbroker.protocol.fastcodec import (
     Publish,
@@ -18,7 +19,6 @@ from amqpbroker.protocol.fastcodec import (
     encode_deliver,
     encode_get_ok,
     encode_return,
-    route_bytes,
     short_str,
 )
 from amqpbroker.protocol.framing import FRAME_BODY, FrameReader
@@ -57,7 +57,7 @@ def test_decode_publish_matches_pamqp(exchange, routing_key, mandatory, immediat
     )
     decoded = decode_publish(method_payload(method))
     assert decoded == Publish(
-        exchange, routing_key, mandatory, immediate, route_bytes(exchange, routing_key)
+        exchange, routing_key, mandatory, immediate, routing_bytes(exchange, routing_key)
     )
 
 
@@ -102,7 +102,7 @@ def test_encode_deliver_matches_pamqp(
         short_str(consumer_tag),
         delivery_tag,
         redelivered,
-        route_bytes(exchange, routing_key),
+        routing_bytes(exchange, routing_key),
         header_bytes(body),
         body,
         max_body,
@@ -128,7 +128,7 @@ def test_encode_get_ok_matches_pamqp(
         channel,
         delivery_tag,
         redelivered,
-        route_bytes(exchange, routing_key),
+        routing_bytes(exchange, routing_key),
         message_count,
         header_bytes(body),
         body,
@@ -154,7 +154,7 @@ def test_encode_return_matches_pamqp(
         channel,
         reply_code,
         reply_text,
-        route_bytes(exchange, routing_key),
+        routing_bytes(exchange, routing_key),
         header_bytes(body),
         body,
         max_body,
@@ -183,7 +183,7 @@ def test_client_properties_are_forwarded_unchanged():
         delivery_mode=2,
         headers={"x-double": 1.5, "big": 2**40, "nested": {"k": "v"}},
     )
-    wire = encode_deliver(1, short_str("ctag"), 1, False, route_bytes("", "q"), header, body, 100)
+    wire = encode_deliver(1, short_str("ctag"), 1, False, routing_bytes("", "q"), header, body, 100)
     frames = list(FrameReader().feed(wire))
     assert frames[1][2] == header
 
@@ -209,7 +209,7 @@ def body_frame_sizes(wire: bytes) -> list[int]:
 def test_body_split_at_max_body(size, max_body, expected):
     body = bytes(index % 251 for index in range(size))
     wire = encode_deliver(
-        3, short_str("t"), 1, False, route_bytes("x", "k"), header_bytes(body), body, max_body
+        3, short_str("t"), 1, False, routing_bytes("x", "k"), header_bytes(body), body, max_body
     )
     assert body_frame_sizes(wire) == expected
     joined = b"".join(p for kind, _, p in FrameReader(1 << 20).feed(wire) if kind == FRAME_BODY)
@@ -217,7 +217,7 @@ def test_body_split_at_max_body(size, max_body, expected):
 
 
 def test_empty_body_sends_method_and_header_only():
-    wire = encode_get_ok(5, 1, False, route_bytes("", "q"), 0, header_bytes(b""), b"", 4088)
+    wire = encode_get_ok(5, 1, False, routing_bytes("", "q"), 0, header_bytes(b""), b"", 4088)
     assert [kind for kind, _, _ in FrameReader().feed(wire)] == [1, 2]
 
 

@@ -13,36 +13,40 @@ from amqpbroker.core.exchanges import Exchange
 from amqpbroker.core.message import Message
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.queue_arguments import MAX_EXPIRY, validate_consumer_arguments
-from amqpbroker.errors import AccessRefused, NotAllowed, NotImplemented_, PreconditionFailed
-from amqpbroker.protocol import erlang
-from amqpbroker.protocol.deadletter import property_spans
-from amqpbroker.protocol.delivery_count import with_delivery_count
-from amqpbroker.protocol.fastcodec import (
-    Publish,
-    delivery_mode,
-    encode_get_ok,
-    encode_return,
-    short_str,
+from amqpbroker.errors import (
+    NO_ROUTE,
+    AccessRefused,
+    NotAllowed,
+    NotImplemented_,
+    PreconditionFailed,
 )
+from amqpbroker.protocol import erlang
+from amqpbroker.protocol.delivery_count import with_delivery_count
+from amqpbroker.protocol.fastcodec import Publish, encode_get_ok, encode_return, short_str
+from amqpbroker.protocol.ids import PUBLISH_IDS
 from amqpbroker.protocol.methods import make_method
+from amqpbroker.protocol.properties import (
+    EXPIRATION,
+    HEADERS,
+    PRIORITY,
+    REPLY_TO,
+    USER_ID,
+    delivery_mode,
+    expiration,
+    plain_delivery_mode,
+    priority,
+    property_flags,
+    reply_to,
+    with_value,
+)
 from amqpbroker.protocol.routing_headers import UnacceptableType, sender_selected
 from amqpbroker.session import direct_reply
 from amqpbroker.session.channel import Channel, ChannelState, Outcome, Unacked
 
 from .queue import queue_name
 
-_USER_ID_FLAG = 0x10  # user-id's bit in the low byte of the property flags (header[13])
-_EXPIRATION_FLAG = 0x01  # expiration's bit in the high byte of the property flags (header[12])
-_EXPIRATION_PROPERTY = 0x0100
-_PRIORITY_FLAG = 0x08  # priority's bit in header[12]
-_HEADERS_FLAG = 0x20  # headers' bit in header[12]
-_DELIVERY_MODE_FLAG = 0x10  # delivery-mode's bit in header[12]
-_REPLY_TO_FLAG = 0x02  # reply-to's bit in header[12]
-_REPLY_TO_PROPERTY = 0x0200
 _REPLY_QUEUE = direct_reply.REPLY_QUEUE.encode()
 _REPLY_PREFIX = direct_reply.REPLY_PREFIX
-_PRIORITY_PROPERTY = 0x0800
-_NO_ROUTE = 312
 
 
 # -- publishing ---------------------------------------------------------------------------------
@@ -51,18 +55,19 @@ _NO_ROUTE = 312
 def handle_content(channel: Channel, publish: Publish, header: bytes, body: bytes) -> None:
     """A complete publish (method + header + body) arrived on ``channel``."""
     if publish.immediate:
-        raise NotImplemented_("immediate=true", class_id=60, method_id=40)
+        raise NotImplemented_("immediate=true", *PUBLISH_IDS)
     vhost = channel.vhost
     exchange = vhost.exchanges.get(publish.exchange) or vhost.exchange(publish.exchange)
     if exchange.internal:
         raise AccessRefused(
             f"cannot publish to internal exchange '{exchange.name}' in vhost '{vhost.name}'"
         )
-    message = Message(publish.exchange, publish.routing_key, publish.route_bytes, header, body)
-    if header[12] == _DELIVERY_MODE_FLAG and not header[13] and len(header) == 15:
-        _set_delivery_mode(message, header[14])  # the one property set: a common case
-    elif header[12] or header[13]:
+    message = Message(publish.exchange, publish.routing_key, publish.routing, header, body)
+    mode = plain_delivery_mode(header)  # no properties, or delivery-mode only: most messages
+    if mode is None:
         _read_properties(channel, message)
+    elif mode:  # (0: no properties at all, nothing to set)
+        _set_delivery_mode(message, mode)
     if channel.tx is not None:
         channel.tx.publishes.append((publish, message))
         return
@@ -73,14 +78,14 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
 
 def _read_properties(channel: Channel, message: Message) -> None:
     """What the broker takes from the properties, checked in RabbitMQ's order."""
-    header = message.header
-    if header[12] & _REPLY_TO_FLAG:
+    flags = property_flags(message.header)
+    if flags & REPLY_TO:
         _direct_reply_to(channel, message)
-    if header[13] & _USER_ID_FLAG:
+    if flags & USER_ID:
         _check_user_id(channel, message)
-    if header[12] & (_EXPIRATION_FLAG | _PRIORITY_FLAG):
+    if flags & (EXPIRATION | PRIORITY):
         _read_ttl_and_priority(message)
-    if header[12] & _HEADERS_FLAG:
+    if flags & HEADERS:
         _sender_selected(message)
     _set_delivery_mode(message, delivery_mode(message.header))
 
@@ -93,20 +98,19 @@ def _set_delivery_mode(message: Message, mode: int) -> None:
 
 def _direct_reply_to(channel: Channel, message: Message) -> None:
     """reply_to = amq.rabbitmq.reply-to becomes this channel's reply name (or 406)."""
-    start, end = property_spans(message.header)[_REPLY_TO_PROPERTY]
-    if message.header[start + 1 : end] == _REPLY_QUEUE:
+    if reply_to(message.header) == _REPLY_QUEUE:
         name = short_str(direct_reply.reply_name(channel))
-        message.header = message.header[:start] + name + message.header[end:]
+        message.header = with_value(message.header, REPLY_TO, name)
         message.reset_properties()
 
 
 def _read_ttl_and_priority(message: Message) -> None:
-    spans = property_spans(message.header)
-    if _EXPIRATION_PROPERTY in spans:
-        start, end = spans[_EXPIRATION_PROPERTY]
-        message.ttl = _expiration_ms(message.header[start + 1 : end])
-    if _PRIORITY_PROPERTY in spans:
-        message.priority = message.header[spans[_PRIORITY_PROPERTY][0]]
+    raw_ttl = expiration(message.header)
+    if raw_ttl is not None:
+        message.ttl = _expiration_ms(raw_ttl)
+    level = priority(message.header)
+    if level is not None:
+        message.priority = level
 
 
 def _check_user_id(channel: Channel, message: Message) -> None:
@@ -138,8 +142,6 @@ def _expiration_ms(raw: bytes) -> int:
 
 def _sender_selected(message: Message) -> None:
     """Take the routing keys of the CC and BCC headers; BCC is removed before delivery."""
-    if b"\x02CC" not in message.header and b"\x03BCC" not in message.header:
-        return
     try:
         message.sender_keys, header = sender_selected(message.header)
     except UnacceptableType as exc:
@@ -189,8 +191,8 @@ def _return_unroutable(channel: Channel, message: Message) -> None:
     conn.write(
         encode_return(
             channel.number,
-            _NO_ROUTE,
-            "NO_ROUTE",
+            NO_ROUTE.code,
+            NO_ROUTE.name,
             message.routing,
             message.header,
             message.body,
