@@ -30,7 +30,7 @@ from .ports import WINDOW, Clock, ManualClock, NullStore, Store, StoreRef
 from .publisher_flow import FLOW_HIGH, FLOW_LOW, FLOW_STALL, PublisherFlow
 from .queue_settings import DROP_HEAD, REJECT_PUBLISH_DLX, QueueSettings
 from .queue_timers import HeadTimer, IdleTimer
-from .ready import PriorityReadyList, ReadyList
+from .ready import ReadyList, ready_list_for
 
 # (with the flow marks and the default paging window, for the tests and tools that read them)
 __all__ = ["FLOW_HIGH", "FLOW_LOW", "FLOW_STALL", "WINDOW", "Queue"]
@@ -91,10 +91,13 @@ class Queue:
         self._flow = PublisherFlow(self.clock)
 
     def _ready_list(self) -> ReadyList[Queue]:
-        top = self.settings.max_priority
-        if top is None:
-            return ReadyList(self, self.store, self.store.paging, durable=self.durable)
-        return PriorityReadyList(self, self.store, self.store.paging, durable=self.durable, top=top)
+        return ready_list_for(
+            self,
+            self.store,
+            self.store.paging,
+            durable=self.durable,
+            max_priority=self.settings.max_priority,
+        )
 
     def __repr__(self) -> str:
         return f"<Queue {self.name!r} in {self.vhost!r}>"
@@ -201,8 +204,7 @@ class Queue:
     def recovered(self) -> None:
         """Every queue is back (RabbitMQ's recovery barrier lifts): a head that expired
         meanwhile goes now, read back from disk for that if need be."""
-        if self.ready.backlog_head_expires_at() is not None:
-            self.ready.refill(force=True)
+        self.ready.recovered()
 
     def restarted(self) -> None:
         """An in-memory broker restarted: transient messages are gone unless the queue type

@@ -331,6 +331,12 @@ class ReadyList(Generic[Q]):
     def backlog_head_expires_at(self) -> float | None:
         return None if self.window else self._backlog.head_expires_at()
 
+    def recovered(self) -> None:
+        """After recovery: read the head back from disk if it can expire (its queue
+        drops it now if it expired while the broker was down)."""
+        if self.backlog_head_expires_at() is not None:
+            self.refill(force=True)
+
     def head_ready(self) -> bool:
         """True when the head can be taken now (a message in memory, or none at all)."""
         return bool(self.window) or not (self._backlog.count or self._loading)
@@ -454,3 +460,12 @@ def _seq(envelope: Envelope) -> int:
 
 def _nothing() -> None:
     pass
+
+
+def ready_list_for(
+    owner: Q, store: StoreFor[Q], paging: Paging | None, *, durable: bool, max_priority: int | None
+) -> ReadyList[Q]:
+    """The list for a classic queue: by priority levels with x-max-priority, else FIFO."""
+    if max_priority is None:
+        return ReadyList(owner, store, paging, durable=durable)
+    return PriorityReadyList(owner, store, paging, durable=durable, top=max_priority)
