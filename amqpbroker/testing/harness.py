@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pamqp import body as pbody
@@ -201,7 +202,7 @@ class Client:
 
     def close(self) -> None:
         """connection.close from the client; close-ok expected."""
-        self.send(0, commands.Connection.Close(reply_code=200, reply_text="bye"))
+        self.send(0, commands.Connection.Close(200, "bye", class_id=0, method_id=0))
         self.expect(0, commands.Connection.CloseOk)
 
     def drop(self) -> None:
@@ -335,24 +336,63 @@ class Client:
     def expect(self, channel: int, kind: type[M]) -> M:
         """The next thing on ``channel`` must be a ``kind`` method."""
         got = self.next(channel)
-        assert isinstance(got, kind), f"expected {kind.__name__} on {channel}, got {got!r}"
+        assert isinstance(got, kind), f"expected {kind.__name__} on {channel}, got {show(got)}"
         return got
+
+    def reply(self, channel: int, kind: type[M]) -> M:
+        """The next method on ``channel`` must be a ``kind``; deliveries (basic.deliver)
+        received before it stay unread."""
+        got = self.take(channel, lambda item: not _is_delivery(item))
+        assert isinstance(got, kind), f"expected {kind.__name__} on {channel}, got {show(got)}"
+        return got
+
+    def take_first(self, channel: int, *kinds: type[Frame]) -> Frame | None:
+        """The oldest unread method of one of ``kinds`` on ``channel`` (others stay unread)."""
+        got = self.take(channel, lambda item: isinstance(item, kinds))
+        return got if isinstance(got, Frame) else None
+
+    def take(self, channel: int, wanted: Callable[[Received], bool]) -> Received | None:
+        """The oldest unread thing on ``channel`` that is ``wanted`` (the rest stay unread)."""
+        self.broker.run_tick()
+        inbox = self._inbox.get(channel, deque())
+        for item in inbox:
+            if wanted(item):
+                inbox.remove(item)
+                return item
+        return None
+
+
+def _is_delivery(item: Received) -> bool:
+    return isinstance(item, Delivery) and isinstance(item.method, commands.Basic.Deliver)
+
+
+def show(item: object) -> str:
+    """A method with its fields, for assertion messages."""
+    if isinstance(item, Frame):
+        return f"{item.name}{dict(item)}"
+    if isinstance(item, Delivery):
+        return f"Delivery({show(item.method)}, {item.body!r})"
+    return repr(item)
 
 
 class ClientChannel:
-    """One channel of a ``Client``: methods and publishes on its number, what came back."""
+    """One channel of a ``Client``: methods and publishes on its number, what came back.
+
+    In confirm mode (``select_confirms``) ``publish`` returns whether the broker acked."""
 
     def __init__(self, client: Client, number: int) -> None:
         self.client = client
         self.number = number
+        self.confirming = False
 
     def send(self, method: Frame) -> None:
         self.client.send(self.number, method)
 
     def call(self, method: Frame, reply: type[M]) -> M:
-        """Send ``method``; the next thing on this channel must be a ``reply``."""
+        """Send ``method``; the next method on this channel must be a ``reply``
+        (deliveries received meanwhile stay unread)."""
         self.send(method)
-        return self.expect(reply)
+        return self.client.reply(self.number, reply)
 
     def expect(self, kind: type[M]) -> M:
         return self.client.expect(self.number, kind)
@@ -374,9 +414,8 @@ class ClientChannel:
         return close
 
     def close(self) -> None:
-        self.call(
-            commands.Channel.Close(reply_code=200, reply_text="bye"), commands.Channel.CloseOk
-        )
+        method = commands.Channel.Close(reply_code=200, reply_text="bye", class_id=0, method_id=0)
+        self.call(method, commands.Channel.CloseOk)
 
     # -- the usual calls ------------------------------------------------------------------
 
@@ -387,12 +426,22 @@ class ClientChannel:
         exchange: str = "",
         properties: commands.Basic.Properties | None = None,
         mandatory: bool = False,
-    ) -> None:
+    ) -> bool | None:
+        """basic.publish with its content.  In confirm mode: True when acked, False when
+        nacked (the confirm is read; a basic.return before it stays unread); else None."""
         self.client.send_bytes(
             self.client.publish_bytes(
                 self.number, body, exchange, routing_key, properties, mandatory
             )
         )
+        if not self.confirming:
+            return None
+        confirm = self.client.take_first(self.number, commands.Basic.Ack, commands.Basic.Nack)
+        return None if confirm is None else isinstance(confirm, commands.Basic.Ack)
+
+    def select_confirms(self) -> None:
+        self.call(commands.Confirm.Select(), commands.Confirm.SelectOk)
+        self.confirming = True
 
     def declare(
         self, queue: str = "", arguments: dict[str, Any] | None = None, **flags: Any
@@ -424,10 +473,10 @@ class ClientChannel:
     def get(self, queue: str, no_ack: bool = True) -> Delivery | None:
         """basic.get: the message, or None on get-empty."""
         self.send(commands.Basic.Get(queue=queue, no_ack=no_ack))
-        got = self.next()
+        got = self.client.take(self.number, lambda item: not _is_delivery(item))
         if isinstance(got, commands.Basic.GetEmpty):
             return None
-        assert isinstance(got, Delivery), f"expected get-ok or get-empty, got {got!r}"
+        assert isinstance(got, Delivery), f"expected get-ok or get-empty, got {show(got)}"
         return got
 
     def drain(self, queue: str) -> list[bytes]:
