@@ -212,6 +212,16 @@ class Client:
             self.session.connection_lost()
             self.broker.run_tick()
 
+    def stop_reading(self) -> None:
+        """The client stops reading its socket: the transport's buffer fills
+        (``pause_writing``) and the session holds its deliveries back."""
+        self.session.set_writable(False)
+
+    def resume_reading(self) -> None:
+        self.session.set_writable(True)
+        self.broker.want_flush(self)
+        self.broker.run_tick()
+
     def expect_close(self, reply_code: int) -> commands.Connection.Close:
         """The broker closed the connection with ``reply_code``; answers close-ok."""
         close = self.expect(0, commands.Connection.Close)
