@@ -341,6 +341,9 @@ def test_connection_end_requeues_unacked_in_order_redelivered(broker, ch, how):
     taker = other.channel()
     taken = tags([got(taker, "shared", no_ack=False) for _ in range(3)])
     taker.ack(taken[1])
-    other.close() if how == "close" else other.drop()
+    if how == "close":
+        other.close()
+    else:
+        other.drop()
     assert other.closed
     assert drain(ch, "shared") == [(b"1", True), (b"3", True)]
