@@ -21,8 +21,9 @@ run: $(STAMP)
 	$(PY) -m compileall -q amqpbroker >/dev/null
 	$(VENV)/bin/amqpbroker serve --host $(HOST) --port $(PORT)
 
+# (the slowest tests listed at the end: where the suite's time goes)
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 # The edit-test loop: the in-process tests only (protocol, core, session, storage, layering),
 # no sockets (--no-network fails any test that opens one) and no crash test: seconds, not
