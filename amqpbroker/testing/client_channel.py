@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from pamqp import commands
 from pamqp.base import Frame
 
+from amqpbroker.protocol.methods import make_method
+
 from .inbox import Delivery, M, Received, is_deliver, show
 
 if TYPE_CHECKING:
@@ -86,7 +88,8 @@ class ClientChannel:
         self, queue: str = "", arguments: dict[str, Any] | None = None, **flags: Any
     ) -> commands.Queue.DeclareOk:
         """queue.declare (``durable=True``, ``exclusive=True``...): returns declare-ok."""
-        method = commands.Queue.Declare(queue=queue, arguments=arguments, **flags)
+        # (built without pamqp's name check: the broker accepts any name, as RabbitMQ does)
+        method = make_method(commands.Queue.Declare, queue=queue, arguments=arguments, **flags)
         return self.call(method, commands.Queue.DeclareOk)
 
     def bind(self, queue: str, exchange: str, routing_key: str = "", **arguments: Any) -> None:

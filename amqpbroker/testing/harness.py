@@ -38,6 +38,7 @@ from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import ManualClock
 from amqpbroker.protocol.deadletter import rewrite_dead_letter
+from amqpbroker.protocol.methods import encode_method
 from amqpbroker.session.connection import ConnectionSession
 from amqpbroker.session.throttle import ResourceAlarm
 
@@ -230,7 +231,13 @@ class Client:
             self.broker.run_tick()
 
     def send(self, channel: int, method: Frame) -> None:
-        self.send_bytes(pframe.marshal(method, channel))
+        """One method frame, encoded by pamqp; a name pamqp's check refuses (RabbitMQ takes
+        any, such as a direct reply-to name) goes through the broker's own encoder."""
+        try:
+            frame = pframe.marshal(method, channel)
+        except ValueError:
+            frame = encode_method(channel, method)
+        self.send_bytes(frame)
 
     def publish_bytes(
         self,
