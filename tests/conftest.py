@@ -95,8 +95,8 @@ def broker_factory() -> Iterator[Callable[..., Any]]:
 
 # RabbitMQ drops a client that fails the handshake 3 s later (silent_close_delay) and one that
 # does not answer connection.close after 3 s (close_timeout).  The session tests pin both
-# values (tests/session/test_protocol_errors.py); the socket tests only need the drop to
-# happen, so the broker they own waits less (the reference RabbitMQ still takes its 3 s).
+# (tests/session/test_handshake_errors.py, test_frame_errors.py); the socket tests only need
+# the drop to happen, so the broker they own waits less (RabbitMQ still takes its 3 s).
 QUICK_DROPS = {"silent_close_delay": 0.5, "close_timeout": 1.0}
 
 
