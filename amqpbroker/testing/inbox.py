@@ -33,6 +33,7 @@ class Delivery:
     properties: commands.Basic.Properties
     body: bytes = b""
     body_size: int = 0  # from the content header: the body is whole once it is reached
+    body_frames: list[int] = dataclasses.field(default_factory=list)  # their sizes
 
     @property
     def headers(self) -> dict[str, Any]:
@@ -79,6 +80,7 @@ class Inbox:
             self._complete(channel)
         elif isinstance(frame, pbody.ContentBody):
             self._partial[channel].body += frame.value
+            self._partial[channel].body_frames.append(len(frame.value))
             self._complete(channel)
         else:
             self._unread.setdefault(channel, deque()).append(frame)
