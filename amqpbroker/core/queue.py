@@ -290,10 +290,12 @@ class Queue:
             return
         self._dispatching = True
         ready, ring = self.ready, self._ring
+        window = ready.window  # (read directly: this loop runs once per delivery of a fanout)
         delivered = False
         try:
             now = self.clock.now()
-            while (head := ready.head()) is not None:
+            while window:
+                head = window[0]
                 if head.expires_at is not None and head.expires_at <= now:
                     self.expire_head()
                     continue
@@ -307,11 +309,12 @@ class Queue:
                 self._hand_to(consumer, ready.take())
         finally:
             self._dispatching = False
-        head = ready.head()
-        if head is not None and head.expires_at is not None:
+        if window and window[0].expires_at is not None:
             self.expire_head()
         ready.refill()
-        self._flow.dispatched(delivered, ready.in_memory_count, bool(ring))
+        flow = self._flow
+        if delivered or flow.holding:
+            flow.dispatched(delivered, len(window), bool(ring.members))
 
     def _hand_to(self, consumer: Consumer[Queue], envelope: Envelope) -> None:
         self.handed_out(envelope, not consumer.no_ack)
