@@ -237,3 +237,54 @@ def test_core_imports_count_type_checking_and_every_form() -> None:
         "paging",
         "queue",
     }
+
+
+# -- no import cycles inside session -------------------------------------------------------------
+
+SESSION = PACKAGE / "session"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SESSION.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+SESSION_MODULES = {module_name(path): path for path in SESSION.rglob("*.py")}
+
+
+def session_imports(name: str) -> set[str]:
+    """The session modules ``name`` imports (TYPE_CHECKING blocks included)."""
+    path = SESSION_MODULES[name]
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            bases = [alias.name.removeprefix("amqpbroker.") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{base}.{node.module}" if node.module else base
+            else:
+                base = (node.module or "").removeprefix("amqpbroker.")
+            bases = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        found.update(b for b in bases if b in SESSION_MODULES and b != name)
+    return found
+
+
+def test_the_session_walk_sees_the_connection_and_its_channels() -> None:
+    assert {"session.channel", "session.handlers"} <= session_imports("session.channels")
+    assert {"session.channel", "session.direct_reply"} <= session_imports("session.handlers.basic")
+    assert "session.unacked" in session_imports("session.return_order")  # (under TYPE_CHECKING)
+
+
+def test_session_modules_import_one_another_without_cycles() -> None:
+    """Counting TYPE_CHECKING imports: channels reach their connection through ``ChannelHost``."""
+    found = [sorted(c) for c in cycles({n: session_imports(n) for n in SESSION_MODULES})]
+    assert not found, f"import cycles in session/: {found}"
+
+
+def test_nothing_on_the_channel_side_imports_the_connection() -> None:
+    importers = {n for n in SESSION_MODULES if "session.connection" in session_imports(n)}
+    assert importers == set()
