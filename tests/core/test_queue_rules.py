@@ -25,6 +25,19 @@ from amqpbroker.core.quorum import QuorumQueue
 from amqpbroker.core.vhost import VirtualHost
 
 
+def declare(vhost: VirtualHost, name: str, arguments: dict[str, Any] | None = None) -> Queue:
+    """A plain queue, as a client's queue.declare makes it."""
+    return vhost.declare_queue(
+        name,
+        passive=False,
+        durable=False,
+        exclusive=False,
+        auto_delete=False,
+        arguments=arguments or {},
+        owner=None,
+    )
+
+
 def queue_with(clock: ManualClock | None = None, **arguments: Any) -> tuple[Queue, DeadLetters]:
     queue = make_queue(clock or ManualClock(), **arguments)
     return queue, DeadLetters(queue)
@@ -275,24 +288,10 @@ def test_the_vhost_routes_each_reason_to_the_dead_letter_exchange() -> None:
         internal=False,
         arguments={},
     )
-    dlq = vhost.declare_queue(
-        "dlq",
-        passive=False,
-        durable=False,
-        exclusive=False,
-        auto_delete=False,
-        arguments={},
-        owner=None,
-    )
+    dlq = declare(vhost, "dlq")
     vhost.bind("dlx", dlq, "", {})
-    source = vhost.declare_queue(
-        "src",
-        passive=False,
-        durable=False,
-        exclusive=False,
-        auto_delete=False,
-        arguments={"x-dead-letter-exchange": "dlx", "x-max-length": 1, "x-message-ttl": 1000},
-        owner=None,
+    source = declare(
+        vhost, "src", {"x-dead-letter-exchange": "dlx", "x-max-length": 1, "x-message-ttl": 1000}
     )
     publish(source, "old", "new")  # old: maxlen
     clock.advance(1)  # new: expired
@@ -304,23 +303,9 @@ def test_the_vhost_routes_each_reason_to_the_dead_letter_exchange() -> None:
 
 def test_the_dead_letter_routing_key_replaces_the_original() -> None:
     vhost = VirtualHost("/")
-    dlq = vhost.declare_queue(
-        "dlq",
-        passive=False,
-        durable=False,
-        exclusive=False,
-        auto_delete=False,
-        arguments={},
-        owner=None,
-    )
-    source = vhost.declare_queue(
-        "src",
-        passive=False,
-        durable=False,
-        exclusive=False,
-        auto_delete=False,
-        arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": "dlq"},
-        owner=None,
+    dlq = declare(vhost, "dlq")
+    source = declare(
+        vhost, "src", {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": "dlq"}
     )
     publish(source, "m")
     source.dead_letter(source, [source.get()], "rejected")
@@ -448,24 +433,8 @@ def test_priorities_and_single_active_consumer_stay_as_declared() -> None:
 
 def test_a_new_dead_letter_exchange_takes_effect() -> None:
     vhost = VirtualHost("/")
-    dlq = vhost.declare_queue(
-        "dlq",
-        passive=False,
-        durable=False,
-        exclusive=False,
-        auto_delete=False,
-        arguments={},
-        owner=None,
-    )
-    source = vhost.declare_queue(
-        "src",
-        passive=False,
-        durable=False,
-        exclusive=False,
-        auto_delete=False,
-        arguments={},
-        owner=None,
-    )
+    dlq = declare(vhost, "dlq")
+    source = declare(vhost, "src")
     publish(source, "a", "b")
     source.apply_settings(
         QueueSettings(max_length=1, dead_letter_exchange="", dead_letter_routing_key="dlq")
