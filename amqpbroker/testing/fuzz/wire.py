@@ -1,0 +1,175 @@
+"""Bytes for the fuzzer, written by hand so that any type tag, length or flag can be set.
+
+Field tables are lists of ``(key, tag, value)`` entries encoded with the tag given (a table
+can hold every AMQP field type, and keys or lengths the spec forbids); content headers are
+built from a property dict the same way.  ``OutputReader`` splits what the broker sends
+back into frames and says what is wrong with them.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from amqpbroker.protocol.framing import FRAME_END, FRAME_HEADER_STRUCT, PROTOCOL_HEADER
+
+# An entry of a field table: key, type tag (one octet, any value), value.
+Entry = tuple[bytes, bytes, Any]
+
+_FIXED = {
+    b"b": struct.Struct(">b"),
+    b"B": struct.Struct(">B"),
+    b"s": struct.Struct(">h"),
+    b"u": struct.Struct(">H"),
+    b"I": struct.Struct(">i"),
+    b"i": struct.Struct(">I"),
+    b"l": struct.Struct(">q"),
+    b"f": struct.Struct(">f"),
+    b"d": struct.Struct(">d"),
+    b"T": struct.Struct(">Q"),
+}
+
+
+def shortstr(value: bytes) -> bytes:
+    return bytes((len(value) & 0xFF,)) + value[:255]
+
+
+def longstr(value: bytes) -> bytes:
+    return struct.pack(">I", len(value)) + value
+
+
+def field_value(tag: bytes, value: Any) -> bytes:
+    """A tagged value; an unknown tag is written with ``value`` (bytes) as its raw octets."""
+    fixed = _FIXED.get(tag)
+    if fixed is not None:
+        return tag + fixed.pack(value)
+    if tag == b"t":
+        return tag + (b"\x01" if value else b"\x00")
+    if tag in (b"S", b"x"):
+        return tag + longstr(value)
+    if tag == b"D":
+        scale, digits = value
+        return tag + struct.pack(">Bi", scale, digits)
+    if tag == b"F":
+        return tag + table(value)
+    if tag == b"A":
+        return tag + longstr(b"".join(field_value(t, v) for t, v in value))
+    if tag == b"V":
+        return tag
+    return tag + bytes(value)
+
+
+def table(entries: list[Entry]) -> bytes:
+    return longstr(b"".join(shortstr(key) + field_value(tag, value) for key, tag, value in entries))
+
+
+# Content-header properties in flag order (bit 15 first): name and wire type.
+PROPERTIES = (
+    ("content_type", "shortstr"),
+    ("content_encoding", "shortstr"),
+    ("headers", "table"),
+    ("delivery_mode", "octet"),
+    ("priority", "octet"),
+    ("correlation_id", "shortstr"),
+    ("reply_to", "shortstr"),
+    ("expiration", "shortstr"),
+    ("message_id", "shortstr"),
+    ("timestamp", "timestamp"),
+    ("type", "shortstr"),
+    ("user_id", "shortstr"),
+    ("app_id", "shortstr"),
+    ("cluster_id", "shortstr"),
+)
+
+
+def content_header(body_size: int, properties: dict[str, Any], class_id: int = 60) -> bytes:
+    """A content-header frame payload; a headers table is given as ``Entry`` list or raw bytes."""
+    flags = 0
+    parts = []
+    for bit, (name, kind) in zip(range(15, 1, -1), PROPERTIES, strict=True):
+        if name not in properties:
+            continue
+        flags |= 1 << bit
+        value = properties[name]
+        if kind == "shortstr":
+            parts.append(shortstr(value))
+        elif kind == "table":
+            parts.append(value if isinstance(value, bytes) else table(value))
+        elif kind == "octet":
+            parts.append(bytes((value & 0xFF,)))
+        else:
+            parts.append(struct.pack(">Q", value))
+    head = struct.pack(">HHQH", class_id, 0, body_size & 0xFFFFFFFFFFFFFFFF, flags)
+    return head + b"".join(parts)
+
+
+def frame_bytes(frame_type: int, channel: int, payload: bytes) -> bytes:
+    return FRAME_HEADER_STRUCT.pack(frame_type, channel, len(payload)) + payload + b"\xce"
+
+
+@dataclass(slots=True)
+class OutFrame:
+    """A frame the broker sent; ``ids`` is (class, method) for method frames, else (0, 0)."""
+
+    frame_type: int
+    channel: int
+    payload: bytes
+
+    @property
+    def ids(self) -> tuple[int, int]:
+        if self.frame_type != 1 or len(self.payload) < 4:
+            return 0, 0
+        class_id, method_id = struct.unpack_from(">HH", self.payload)
+        return class_id, method_id
+
+    @property
+    def reply_code(self) -> int:
+        """The reply code of a connection.close, channel.close or basic.return."""
+        return int.from_bytes(self.payload[4:6], "big")
+
+    @property
+    def reply_text(self) -> bytes:
+        size = self.payload[6] if len(self.payload) > 6 else 0
+        return self.payload[7 : 7 + size]
+
+
+class MalformedOutput(Exception):
+    """The broker sent bytes that are not AMQP frames."""
+
+
+class OutputReader:
+    """Splits the broker's output into frames (it may start with the protocol header)."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._started = False
+        self.sent_protocol_header = False
+
+    def feed(self, data: bytes) -> list[OutFrame]:
+        buf = self._buffer + data
+        if not self._started and buf:
+            self._started = True
+            if buf.startswith(b"AMQP"):
+                if buf[:8] != PROTOCOL_HEADER:
+                    raise MalformedOutput(f"a protocol header {buf[:8]!r}")
+                self.sent_protocol_header = True
+                buf = buf[8:]
+        frames = []
+        offset = 0
+        while len(buf) - offset >= 8:
+            frame_type, channel, size = FRAME_HEADER_STRUCT.unpack_from(buf, offset)
+            end = offset + 7 + size
+            if end >= len(buf):
+                break
+            if buf[end] != FRAME_END:
+                raise MalformedOutput(f"frame end {buf[end]} after a type {frame_type} frame")
+            frames.append(OutFrame(frame_type, channel, buf[offset + 7 : end]))
+            offset = end + 1
+        self._buffer = buf[offset:]
+        return frames
+
+    @property
+    def leftover(self) -> int:
+        """Octets of an incomplete frame (the broker writes whole frames: should be 0)."""
+        return len(self._buffer)
