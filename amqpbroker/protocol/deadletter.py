@@ -19,6 +19,7 @@ from typing import Any
 from pamqp import decode
 
 from .fastcodec import PROPERTY_LAYOUT
+from .fieldtable import value_end
 
 HEADERS_FLAG = 0x2000
 _EXPIRATION_FLAG = 0x0100
@@ -126,9 +127,9 @@ def table_entries(header: bytes, span: tuple[int, int] | None) -> dict[str, byte
         key_length = table[offset]
         key = table[offset + 1 : offset + 1 + key_length].decode("utf-8", "replace")
         value_start = offset + 1 + key_length
-        consumed, _ = decode.embedded_value(table[value_start:])
-        entries[key] = table[offset : value_start + consumed]
-        offset = value_start + consumed
+        value_stop = value_end(table, value_start)
+        entries[key] = table[offset:value_stop]
+        offset = value_stop
     return entries
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import struct
 
-from pamqp import decode
+from amqpbroker.errors import InternalError
 
 from .deadletter import property_spans, table_entries, without_header
-from .fieldtable import TYPE_NAMES
+from .fieldtable import TYPE_NAMES, value_end
 
 _HEADERS_FLAG = 0x2000
 _U32 = struct.Struct(">I")
@@ -29,17 +29,25 @@ class UnacceptableType(ValueError):
 
 
 def sender_selected(header: bytes) -> tuple[tuple[str, ...], bytes]:
-    """The CC keys then the BCC keys of ``header``, and the header without BCC."""
-    entries = table_entries(header, property_spans(header).get(_HEADERS_FLAG))
-    keys: list[str] = []
-    for name in ("CC", "BCC"):
-        entry = entries.get(name)
-        if entry is None:
-            continue
-        kind = chr(entry[1 + len(name)])
-        if kind != "A":
-            raise UnacceptableType(name, TYPE_NAMES.get(kind, kind))
-        keys.extend(_longstrs(entry[2 + len(name) :]))
+    """The CC keys then the BCC keys of ``header``, and the header without BCC.
+
+    A headers table that does not parse is 541 INTERNAL_ERROR, as RabbitMQ answers
+    unparsable properties."""
+    try:
+        entries = table_entries(header, property_spans(header).get(_HEADERS_FLAG))
+        keys: list[str] = []
+        for name in ("CC", "BCC"):
+            entry = entries.get(name)
+            if entry is None:
+                continue
+            kind = chr(entry[1 + len(name)])
+            if kind != "A":
+                raise UnacceptableType(name, TYPE_NAMES.get(kind, kind))
+            keys.extend(_longstrs(entry[2 + len(name) :]))
+    except UnacceptableType:
+        raise
+    except (ValueError, IndexError, struct.error):
+        raise InternalError("") from None
     if "BCC" in entries:
         header = without_header(header, "BCC")
     return tuple(keys), header
@@ -56,6 +64,5 @@ def _longstrs(array: bytes) -> list[str]:
             out.append(data[start : start + length].decode("utf-8", "surrogateescape"))
             position = start + length
         else:
-            consumed, _ = decode.embedded_value(data[position:])
-            position += consumed
+            position = value_end(data, position)
     return out

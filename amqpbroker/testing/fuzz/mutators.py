@@ -333,6 +333,7 @@ def chunks(rng: random.Random, data: bytes) -> list[bytes]:
     if roll < 0.4 or not data:
         return [data]
     top = 64 if roll < 0.7 else 4096
+    top = max(top, len(data) // 64)  # at most a hundred reads or so: a case stays quick
     out = []
     at = 0
     while at < len(data):
