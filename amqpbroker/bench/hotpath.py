@@ -2,12 +2,13 @@
 
 The socket scenarios measure what clients see, but on a small shared machine their rates
 move by ±20 % from run to run.  This drives ``ConnectionSession`` objects directly (the
-sans-IO layer every connection runs): a publisher session is fed pre-encoded frames the
-way a socket read hands them over (64 KiB at a time), consumer sessions' output is
-collected as a transport would, and acks are fed back.  What is timed is the process's CPU
-time per message, the minimum and median of several rounds: a figure that moves by a few
-percent, fit for comparing one change with the next.  (No syscalls, no event loop: the
-socket scenarios are still the ones that count.)
+sans-IO layer every connection runs), through the session test harness
+(``amqpbroker.testing.harness``) for the set-up: a publisher session is fed pre-encoded
+frames the way a socket read hands them over (64 KiB at a time), consumer sessions' output
+is collected as a transport would (``Client.take_bytes``), and acks are fed back.  What is
+timed is the process's CPU time per message, the minimum and median of several rounds: a
+figure that moves by a few percent, fit for comparing one change with the next.  (No
+syscalls, no event loop: the socket scenarios are still the ones that count.)
 """
 
 from __future__ import annotations
@@ -23,11 +24,8 @@ from pamqp import frame as pframe
 from pamqp import header as pheader
 from pamqp.base import Frame
 
-from amqpbroker.auth import UserStore
-from amqpbroker.config import BrokerConfig
-from amqpbroker.core.broker import BrokerState
 from amqpbroker.protocol.fastcodec import encode_confirm
-from amqpbroker.session.connection import ConnectionSession
+from amqpbroker.testing.harness import Client, SessionBroker
 
 READ_SIZE = 65536  # what one socket read hands the session
 ROUNDS = 7
@@ -54,35 +52,16 @@ def _rounds(run: Callable[[int], int], messages: int) -> list[float]:
     return results
 
 
-class SansIOBroker:
-    """A broker state and sessions opened on it through the real handshake."""
+def _session(broker: SessionBroker) -> Client:
+    """A client through the handshake with channel 1 open (its session is driven directly)."""
+    client = broker.connect()
+    client.channel()
+    return client
 
-    def __init__(self) -> None:
-        self.state = BrokerState(BrokerConfig())
-        self.users = UserStore()
-        self.users.add("guest", "guest")
 
-    def session(self, write_now: Callable[[], None] = lambda: None) -> ConnectionSession:
-        """A session with channel 1 open (``write_now``: as a transport passes it)."""
-        session = ConnectionSession(self.state, self.users, peer="127.0.0.1:1", write_now=write_now)
-        session.receive_data(b"AMQP\x00\x00\x09\x01")
-        start_ok = commands.Connection.StartOk(
-            client_properties={}, mechanism="PLAIN", response="\0guest\0guest"
-        )
-        for method in (
-            start_ok,
-            commands.Connection.TuneOk(channel_max=2047, frame_max=131072, heartbeat=0),
-            commands.Connection.Open(virtual_host="/"),
-        ):
-            session.receive_data(pframe.marshal(method, 0))
-        session.receive_data(pframe.marshal(commands.Channel.Open(), 1))
-        session.data_to_send()
-        return session
-
-    @staticmethod
-    def call(session: ConnectionSession, method: Frame) -> None:
-        session.receive_data(pframe.marshal(method, 1))
-        session.data_to_send()
+def _call(client: Client, method: Frame) -> None:
+    client.send(1, method)
+    client.received(1)
 
 
 def publishes(exchange: str, routing_key: str, size: int) -> bytes:
@@ -101,12 +80,13 @@ def publishes(exchange: str, routing_key: str, size: int) -> bytes:
 
 def _one_to_one(size: int, ack: bool) -> Callable[[int], int]:
     """A publisher and a consumer on one queue: no-ack, or an ack for each (prefetch 100)."""
-    broker = SansIOBroker()
-    publisher, consumer = broker.session(), broker.session()
-    broker.call(publisher, commands.Queue.Declare(queue="q"))
+    broker = SessionBroker()
+    publisher, consumer = _session(broker), _session(broker)
+    _call(publisher, commands.Queue.Declare(queue="q"))
     if ack:
-        broker.call(consumer, commands.Basic.Qos(prefetch_count=100))
-    broker.call(consumer, commands.Basic.Consume(queue="q", consumer_tag="c", no_ack=not ack))
+        _call(consumer, commands.Basic.Qos(prefetch_count=100))
+    _call(consumer, commands.Basic.Consume(queue="q", consumer_tag="c", no_ack=not ack))
+    publisher_session = publisher.session
     data = publishes("", "q", size)
     acked = 0
 
@@ -115,16 +95,16 @@ def _one_to_one(size: int, ack: bool) -> Callable[[int], int]:
         nonlocal acked
         delivered = 0
         while delivered < messages:
-            publisher.receive_data(data)
-            output = consumer.data_to_send()
+            publisher_session.receive_data(data)
+            output = consumer.take_bytes()
             while count := output.count(_DELIVER):
                 delivered += count
                 if not ack:
                     break
-                consumer.receive_data(_acks(acked + 1, acked + count))
+                consumer.session.receive_data(_acks(acked + 1, acked + count))
                 acked += count
-                output = consumer.data_to_send()
-            publisher.data_to_send()
+                output = consumer.take_bytes()
+            publisher.take_bytes()
         return delivered
 
     return run
@@ -136,26 +116,27 @@ def _acks(first: int, last: int) -> bytes:
 
 def _fanout(queues: int = 10) -> Callable[[int], int]:
     """A publisher into a fanout exchange bound to ``queues`` queues, a consumer on each."""
-    broker = SansIOBroker()
-    publisher = broker.session()
-    broker.call(publisher, commands.Exchange.Declare(exchange="fan", exchange_type="fanout"))
+    broker = SessionBroker()
+    publisher = _session(broker)
+    _call(publisher, commands.Exchange.Declare(exchange="fan", exchange_type="fanout"))
     consumers = []
     for index in range(queues):
-        consumer = broker.session()
-        broker.call(consumer, commands.Queue.Declare(queue=f"q{index}"))
-        broker.call(consumer, commands.Queue.Bind(queue=f"q{index}", exchange="fan"))
-        broker.call(consumer, commands.Basic.Consume(queue=f"q{index}", no_ack=True))
+        consumer = _session(broker)
+        _call(consumer, commands.Queue.Declare(queue=f"q{index}"))
+        _call(consumer, commands.Queue.Bind(queue=f"q{index}", exchange="fan"))
+        _call(consumer, commands.Basic.Consume(queue=f"q{index}", no_ack=True))
         consumers.append(consumer)
+    publisher_session = publisher.session
     data = publishes("fan", "", 16)
 
     def run(messages: int) -> int:
         """Publish until ``messages`` deliveries were made; returns how many were."""
         delivered = 0
         while delivered < messages:
-            publisher.receive_data(data)
+            publisher_session.receive_data(data)
             for consumer in consumers:
-                delivered += consumer.data_to_send().count(_DELIVER)
-            publisher.data_to_send()
+                delivered += consumer.take_bytes().count(_DELIVER)
+            publisher.take_bytes()
         return delivered
 
     return run

@@ -3,30 +3,22 @@ deliveries while another connection's long read of publishes is still being hand
 
 from __future__ import annotations
 
-from pamqp import commands
-
-from amqpbroker.bench.hotpath import SansIOBroker, publishes
-from amqpbroker.session.connection import OUTPUT_EARLY_WRITE, ConnectionSession
+from amqpbroker.bench.hotpath import publishes
+from amqpbroker.session.connection import OUTPUT_EARLY_WRITE
+from amqpbroker.testing.harness import SessionBroker
 
 
 def test_a_consumer_output_is_written_while_a_publisher_is_still_being_read():
-    broker = SansIOBroker()
-    writes: list[bytes] = []
-    consumer: ConnectionSession | None = None
-
-    def write_now() -> None:
-        assert consumer is not None
-        writes.append(consumer.take_output())
-
-    publisher = broker.session()
-    consumer = broker.session(write_now)
-    broker.call(publisher, commands.Queue.Declare(queue="q"))
-    broker.call(consumer, commands.Basic.Consume(queue="q", consumer_tag="c", no_ack=True))
+    broker = SessionBroker()
+    publisher = broker.connect().channel()
+    consumer = broker.connect().channel()
+    publisher.declare("q")
+    consumer.consume("q", "c", no_ack=True)
     read = publishes("", "q", 1024)  # ~60 publishes of 1 KiB
     for _ in range(20):  # one long tick: ~1,200 deliveries, over a MiB of output
-        publisher.receive_data(read)
+        publisher.client.session.receive_data(read)
+    writes = consumer.client.early_writes
     assert len(writes) >= 4
-    assert all(OUTPUT_EARLY_WRITE <= len(w) < OUTPUT_EARLY_WRITE + 2048 for w in writes)
-    rest = consumer.data_to_send()  # what the end of the tick flushes
-    delivered = b"".join([*writes, rest]).count(b"\x00\x3c\x00\x3c")
-    assert delivered == 20 * read.count(b"\x00\x3c\x00\x28")
+    assert all(OUTPUT_EARLY_WRITE <= size < OUTPUT_EARLY_WRITE + 2048 for size in writes)
+    delivered = consumer.deliveries()  # with what the end of the tick flushes
+    assert len(delivered) == 20 * read.count(b"\x00\x3c\x00\x28")
