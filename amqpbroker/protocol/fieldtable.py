@@ -101,7 +101,8 @@ def table_terms(data: bytes, offset: int, types: dict[str, str]) -> dict[str, st
             term, position = erlang_term(table, position + 1 + key_length)
             if types.get(key) in _TERM_TYPES:
                 terms[key] = term
-    except ValueError:  # a type pamqp reads but RabbitMQ would not: print what pamqp made
+    except (ValueError, IndexError, struct.error):  # a type pamqp reads but RabbitMQ would
+        # not, or lengths past the end that pamqp reads leniently: print what pamqp made
         return {}
     return terms
 

@@ -24,12 +24,8 @@ from dataclasses import dataclass, field
 
 from pamqp import commands
 
-from amqpbroker.auth import UserStore
-from amqpbroker.config import BrokerConfig
-from amqpbroker.core.broker import BrokerState
-from amqpbroker.core.ports import ManualClock
-from amqpbroker.protocol.framing import PROTOCOL_HEADER
 from amqpbroker.session.connection import ConnectionSession
+from amqpbroker.testing.harness import SessionBroker
 
 from .checks import (
     CHANNEL_OPEN_OK,
@@ -42,7 +38,6 @@ from .mutators import chunks, mutate
 from .sessions import client_session, method_frame, start_ok_payload
 from .wire import frame_bytes
 
-CONFIG = BrokerConfig()
 PEER = "127.0.0.1:40000"  # loopback: guest may log in
 TICK_OUTPUT_LIMIT = 4 << 20  # octets one read may make the broker queue for the socket
 AMPLIFICATION = 64  # output octets per input octet, beyond a fixed allowance
@@ -89,15 +84,24 @@ class _Failed(Exception):
 class CaseRun:
     """One case: build it from its name, run it, list what broke."""
 
-    def __init__(self, case: str, users: UserStore) -> None:
+    def __init__(self, case: str) -> None:
         self.case = case
         self.rng = random.Random(case)
         client = client_session(self.rng)
         self.data, self.mutations = mutate(self.rng, client)
         self.reads = chunks(self.rng, self.data)
-        self.clock = ManualClock()
-        self.broker = BrokerState(CONFIG, clock=self.clock)
-        self.session = ConnectionSession(self.broker, users, peer=PEER, write_now=self._write_now)
+        # a resource alarm raised before one read and cleared before another (or the probe)
+        self.alarm_reads = sorted(self.rng.sample(range(len(self.reads) + 1), 2))
+        if self.rng.random() < 0.9:
+            self.alarm_reads = []
+        self.broker = SessionBroker()
+        self.session = ConnectionSession(
+            self.broker.state,
+            self.broker.users,
+            peer=PEER,
+            alarm=self.broker.alarm,
+            write_now=self._write_now,
+        )
         self.monitor = OutputMonitor()
         self.problems: list[tuple[str, str]] = []
 
@@ -148,18 +152,30 @@ class CaseRun:
 
     def _feed(self) -> None:
         rng = self.rng
-        for data in self.reads:
+        for index, data in enumerate(self.reads):
+            self._alarm(index)
             self._send(data)
             if rng.random() < 0.15:
                 step = rng.choice(CLOCK_STEPS)
-                self._call("clock.advance", lambda step=step: self.clock.advance(step))
+                self._call("clock.advance", lambda step=step: self.broker.clock.advance(step))
                 self._flush()
             self._check_input_buffer()
+        self._alarm(len(self.reads))
         allowed = AMPLIFICATION * len(self.data) + AMPLIFICATION_ALLOWANCE
         if self.monitor.total > allowed:
             self.problems.append(
                 ("growth", f"{self.monitor.total} octets out for {len(self.data)} in")
             )
+
+    def _alarm(self, index: int) -> None:
+        if not self.alarm_reads:
+            return
+        if index == self.alarm_reads[0]:
+            self.broker.block_publishers()
+        if index == self.alarm_reads[1] or index == len(self.reads):
+            self.broker.alarm.reason = None
+            self._call("alarm_cleared", self.session.alarm_cleared)
+            self._flush()
 
     def _check_input_buffer(self) -> None:
         """An open session that reads holds at most one incomplete frame."""
@@ -206,7 +222,7 @@ class CaseRun:
 
     def _drop(self) -> None:
         self._call("connection_lost", self.session.connection_lost)
-        for leak in leaks(self.broker, self.session):
+        for leak in leaks(self.broker.state, self.session):
             self.problems.append(("leak", leak))
         self.problems.extend(("output", problem) for problem in self.monitor.problems)
 
@@ -245,19 +261,13 @@ class Report:
         return len(same) == 1
 
 
-def default_users() -> UserStore:
-    users = UserStore()
-    users.add(CONFIG.default_user, CONFIG.default_pass)
-    return users
-
-
-def run_case(case: str, users: UserStore | None = None) -> list[Finding]:
+def run_case(case: str) -> list[Finding]:
     """Run one case with the broker's log captured; its findings."""
     capture = LogCapture()
     logger = logging.getLogger("amqpbroker")
     logger.addHandler(capture)
     try:
-        findings = CaseRun(case, users or default_users()).run()
+        findings = CaseRun(case).run()
     finally:
         logger.removeHandler(capture)
     findings += [Finding(case, "log", line, []) for line in capture.take()]
@@ -280,7 +290,6 @@ def fuzz(
     progress_every: float = 10.0,
 ) -> Report:
     """Run cases ``seed:0``, ``seed:1``... until ``cases`` ran or ``seconds`` passed."""
-    users = default_users()
     report = Report()
     capture = LogCapture()
     logger = logging.getLogger("amqpbroker")
@@ -296,7 +305,7 @@ def fuzz(
             now = time.perf_counter()
             if seconds is not None and now - start >= seconds:
                 break
-            findings = CaseRun(case, users).run()
+            findings = CaseRun(case).run()
             findings += [Finding(case, "log", line, []) for line in capture.take()]
             report.cases += 1
             for finding in findings:
@@ -312,4 +321,4 @@ def fuzz(
     return report
 
 
-__all__ = ["PROTOCOL_HEADER", "CaseRun", "Finding", "Report", "fuzz", "run_case"]
+__all__ = ["CaseRun", "Finding", "Report", "fuzz", "run_case"]
