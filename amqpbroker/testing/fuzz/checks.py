@@ -37,7 +37,8 @@ def _error_classes() -> list[type[errors.AMQPError]]:
 def _codes(connection_level: bool) -> dict[int, frozenset[str]]:
     names: dict[int, set[str]] = {}
     for cls in _error_classes():
-        if cls.connection_level is connection_level:
+        # (a class without its own code is an abstract base: ChannelError)
+        if cls.connection_level is connection_level and "reply_code" in vars(cls):
             names.setdefault(cls.reply_code, set()).add(cls.reply_name)
     return {code: frozenset(found) for code, found in names.items()}
 

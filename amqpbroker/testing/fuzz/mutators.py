@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from pamqp import commands
 
-from amqpbroker.protocol.methods import AccessRequestOk
+from amqpbroker.protocol.methods import AccessRequestOk, Method
 
 from .sessions import ClientSession, Frame, Piece, method_frame, method_payload, serialise
 from .wire import content_header, field_value, frame_bytes, longstr, shortstr
@@ -177,11 +177,8 @@ def bad_table(rng: random.Random, session: ClientSession) -> None:
     entries = _bad_table_octets(rng)
     channel = rng.choice((1, 1, 2))
     kind = rng.randrange(3)
-    if kind == 0:
-        method = commands.Queue.Declare(queue="q0")
-        _insert(rng, session, (1, channel, method_payload(method, [])[:-4] + entries))
-    elif kind == 1:
-        method = commands.Basic.Consume(queue="q0")
+    if kind < 2:
+        method: Method = (commands.Queue.Declare if kind else commands.Basic.Consume)(queue="q0")
         _insert(rng, session, (1, channel, method_payload(method, [])[:-4] + entries))
     else:
         publish = method_frame(channel, commands.Basic.Publish, exchange="", routing_key="q0")

@@ -21,6 +21,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from pamqp import commands
 
@@ -35,7 +36,7 @@ from .checks import (
     leaks,
 )
 from .mutators import chunks, mutate
-from .sessions import client_session, method_frame, start_ok_payload
+from .sessions import Frame, client_session, method_frame, start_ok_payload
 from .wire import frame_bytes
 
 PEER = "127.0.0.1:40000"  # loopback: guest may log in
@@ -44,17 +45,17 @@ AMPLIFICATION = 64  # output octets per input octet, beyond a fixed allowance
 AMPLIFICATION_ALLOWANCE = 1 << 20
 CLOCK_STEPS = (0.001, 0.5, 5.0, 61.0, 3600.0)
 
-_HANDSHAKE_REST = {
-    "awaiting connection.start-ok": (
-        (1, 0, start_ok_payload([])),
-        method_frame(
-            0, commands.Connection.TuneOk, channel_max=2047, frame_max=131072, heartbeat=0
-        ),
-        method_frame(0, commands.Connection.Open, virtual_host="/"),
-    ),
+# What completes a handshake a case left unfinished, by the state it left it in.
+_START_OK: Frame = (1, 0, start_ok_payload([]))
+_TUNE_OK = method_frame(
+    0, commands.Connection.TuneOk, channel_max=2047, frame_max=131072, heartbeat=0
+)
+_OPEN = method_frame(0, commands.Connection.Open, virtual_host="/")
+_HANDSHAKE_REST: dict[str, tuple[Frame, ...]] = {
+    "awaiting connection.start-ok": (_START_OK, _TUNE_OK, _OPEN),
+    "awaiting connection.tune-ok": (_TUNE_OK, _OPEN),
+    "awaiting connection.open": (_OPEN,),
 }
-_HANDSHAKE_REST["awaiting connection.tune-ok"] = _HANDSHAKE_REST["awaiting connection.start-ok"][1:]
-_HANDSHAKE_REST["awaiting connection.open"] = _HANDSHAKE_REST["awaiting connection.start-ok"][2:]
 _CONNECTION_CLOSE = frame_bytes(
     *method_frame(
         0, commands.Connection.Close, reply_code=200, reply_text="", class_id=0, method_id=0
@@ -156,8 +157,9 @@ class CaseRun:
             self._alarm(index)
             self._send(data)
             if rng.random() < 0.15:
-                step = rng.choice(CLOCK_STEPS)
-                self._call("clock.advance", lambda step=step: self.broker.clock.advance(step))
+                self._call(
+                    "clock.advance", partial(self.broker.clock.advance, rng.choice(CLOCK_STEPS))
+                )
                 self._flush()
             self._check_input_buffer()
         self._alarm(len(self.reads))
