@@ -3,7 +3,8 @@
 RabbitMQ does not use, sessions neither answering nor closed, output out of proportion and
 state left behind.  ``python -m amqpbroker.testing.fuzz --help``; ``make fuzz``.
 
-Modules: ``sessions`` writes valid seeded sessions, ``mutators`` breaks them, ``runner``
+Modules: ``sessions`` writes valid seeded sessions (``fields``: the values they carry),
+``mutators`` breaks them, ``runner``
 drives a session with them, ``checks`` holds the rules, ``wire`` the hand-made encodings.
 """
 
