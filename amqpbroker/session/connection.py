@@ -530,9 +530,11 @@ class ConnectionSession:
         for queue in self._held_by_queues:
             queue.forget_publisher(self)
         self._held_by_queues.clear()
-        for chan in channels:
-            if chan.state is ChannelState.OPEN:
-                chan.release()
+        closing = [chan for chan in channels if chan.state is ChannelState.OPEN]
+        for chan in closing:  # what one channel requeues must not go to another of ours
+            chan.state = ChannelState.CLOSING
+        for chan in closing:
+            chan.release()
         vhost = self.vhost
         if vhost is not None:
             vhost.connection_closed(self)

@@ -21,19 +21,15 @@ from amqpbroker.testing.fuzz.checks import (
     leaks,
 )
 from amqpbroker.testing.fuzz.runner import Finding
-from amqpbroker.testing.fuzz.sessions import (
-    client_session,
-    method_frame,
-    method_payload,
-    serialise,
-    start_ok_payload,
-)
+from amqpbroker.testing.fuzz.sessions import client_session, serialise, start_ok_payload
 from amqpbroker.testing.fuzz.wire import (
     OutFrame,
     OutputReader,
     content_header,
     frame_bytes,
     longstr,
+    method_frame,
+    method_payload,
     shortstr,
 )
 from amqpbroker.testing.harness import SessionBroker
@@ -208,3 +204,23 @@ def test_arguments_nested_past_recursion_close_the_connection_501() -> None:
     declare = method_payload(commands.Queue.Declare(queue="q0"), [])[:-4] + nested
     frames = RawClient().send(frame_bytes(1, 1, declare))
     assert [(f.ids, f.reply_code) for f in frames] == [((10, 50), 501)]
+
+
+def test_a_closing_connection_delivers_nothing_to_its_own_other_channels() -> None:
+    """Was: releasing channel 1 requeued its unacked message straight to the consumer on
+    channel 2 of the same, closing connection: a basic.deliver after close-ok, and the
+    message counted as delivered once more (redelivered, a quorum queue's delivery count)."""
+    client = RawClient()
+    client.send(frame_bytes(*method_frame(2, commands.Channel.Open)))
+    client.method(commands.Queue.Declare, queue="q0")
+    for channel, tag in ((1, "a"), (2, "b")):
+        consume = method_frame(channel, commands.Basic.Consume, queue="q0", consumer_tag=tag)
+        client.send(frame_bytes(*consume))
+    delivered = client.publish([])
+    assert [(f.channel, f.ids) for f in delivered if f.frame_type == 1] == [(1, (60, 60))]
+    close = method_frame(
+        0, commands.Connection.Close, reply_code=200, reply_text="", class_id=0, method_id=0
+    )
+    assert [(f.channel, f.ids) for f in client.send(frame_bytes(*close))] == [(0, (10, 51))]
+    queue = client.broker.state.vhosts["/"].queues["q0"]
+    assert queue.message_count == 1

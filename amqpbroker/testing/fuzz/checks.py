@@ -106,15 +106,17 @@ class OutputMonitor:
         return any(f.channel == channel and f.ids == ids for f in self.frames[since:])
 
 
-def leaks(broker: BrokerState, owner: object) -> list[str]:
-    """What a connection, once gone, must not leave behind in the broker."""
+def leaks(broker: BrokerState, owner: object, others: frozenset[str] = frozenset()) -> list[str]:
+    """What a connection, once gone, must not leave behind in the broker (``others``: the
+    consumer tags of the connections still there)."""
     found = []
     for vhost in broker.vhosts.values():
         for queue in vhost.queues.values():
             if queue.exclusive_owner is owner:
                 found.append(f"exclusive queue {queue.name!r} outlived its connection")
-            if queue.consumers:
-                found.append(f"queue {queue.name!r} kept {len(queue.consumers)} consumer(s)")
+            kept = [c.tag for c in queue.consumers if c.tag not in others]
+            if kept:
+                found.append(f"queue {queue.name!r} kept consumer(s) {kept}")
     if broker.reply_consumers:
         found.append(f"{len(broker.reply_consumers)} direct reply-to consumer(s) kept")
     return found

@@ -17,8 +17,17 @@ from pamqp import commands
 
 from amqpbroker.protocol.methods import AccessRequestOk, Method
 
-from .sessions import ClientSession, Frame, Piece, method_frame, method_payload, serialise
-from .wire import content_header, field_value, frame_bytes, longstr, shortstr
+from .sessions import ClientSession, Piece, serialise
+from .wire import (
+    Frame,
+    content_header,
+    field_value,
+    frame_bytes,
+    longstr,
+    method_frame,
+    method_payload,
+    shortstr,
+)
 
 FrameMutator = Callable[[random.Random, ClientSession], None]
 ByteMutator = Callable[[random.Random, bytes], bytes]

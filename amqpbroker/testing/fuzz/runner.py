@@ -25,6 +25,7 @@ from functools import partial
 
 from pamqp import commands
 
+from amqpbroker.protocol.framing import PROTOCOL_HEADER
 from amqpbroker.session.connection import ConnectionSession
 from amqpbroker.testing.harness import SessionBroker
 
@@ -36,8 +37,8 @@ from .checks import (
     leaks,
 )
 from .mutators import chunks, mutate
-from .sessions import Frame, client_session, method_frame, start_ok_payload
-from .wire import frame_bytes
+from .sessions import client_session, start_ok_payload
+from .wire import Frame, frame_bytes, method_frame
 
 PEER = "127.0.0.1:40000"  # loopback: guest may log in
 TICK_OUTPUT_LIMIT = 4 << 20  # octets one read may make the broker queue for the socket
@@ -105,6 +106,7 @@ class CaseRun:
         )
         self.monitor = OutputMonitor()
         self.problems: list[tuple[str, str]] = []
+        self.bystander = Bystander(self) if self.rng.random() < 0.25 else None
 
     def run(self) -> list[Finding]:
         try:
@@ -122,13 +124,9 @@ class CaseRun:
             action()
         except Exception as error:
             where = _innermost_broker_frame(error)
-            self.problems.append(
-                ("exception", f"{type(error).__name__} in {what} at {where}: {error}"[:300])
-            )
-            self.problems[-1] = (
-                "exception",
-                self.problems[-1][1] + "\n" + "".join(traceback.format_exception(error)),
-            )
+            summary = f"{type(error).__name__} in {what} at {where}: {error}"[:300]
+            details = "".join(traceback.format_exception(error))
+            self.problems.append(("exception", f"{summary}\n{details}"))
             raise _Failed from error
 
     def _write_now(self) -> None:  # the transport's early write in the middle of a tick
@@ -144,6 +142,8 @@ class CaseRun:
         output: list[bytes] = []
         self._call("data_to_send", lambda: output.append(self.session.data_to_send()))
         self._collect_output(output[0])
+        if self.bystander is not None:
+            self.bystander.flush()
 
     def _collect_output(self, data: bytes) -> None:
         if len(data) > TICK_OUTPUT_LIMIT:
@@ -224,9 +224,67 @@ class CaseRun:
 
     def _drop(self) -> None:
         self._call("connection_lost", self.session.connection_lost)
-        for leak in leaks(self.broker.state, self.session):
+        others = Bystander.CONSUMERS if self.bystander else frozenset()
+        for leak in leaks(self.broker.state, self.session, others):
             self.problems.append(("leak", leak))
         self.problems.extend(("output", problem) for problem in self.monitor.problems)
+        if self.bystander is not None:
+            self.bystander.check()
+
+
+class Bystander:
+    """A well-behaved second connection on the same broker: it consumes from q0 and from an
+    exclusive queue of its own bound to amq.fanout.  Whatever the fuzzed connection did, it
+    still answers afterwards, its queue is still there, and it too leaves nothing behind."""
+
+    QUEUE = "bystander"
+    CONSUMERS = frozenset({"bystander-q0", "bystander-own"})
+
+    def __init__(self, run: CaseRun) -> None:
+        self.run = run
+        broker = run.broker
+        self.session = ConnectionSession(broker.state, broker.users, peer=PEER, alarm=broker.alarm)
+        self.monitor = OutputMonitor()
+        capabilities = [(b"consumer_cancel_notify", b"t", True)]
+        start_ok = (1, 1, start_ok_payload([(b"capabilities", b"F", capabilities)]))
+        frames = [
+            (start_ok[0], 0, start_ok[2]),
+            _TUNE_OK,
+            _OPEN,
+            method_frame(1, commands.Channel.Open),
+            method_frame(1, commands.Queue.Declare, queue="q0"),
+            method_frame(1, commands.Queue.Declare, queue=self.QUEUE, exclusive=True),
+            method_frame(1, commands.Queue.Bind, queue=self.QUEUE, exchange="amq.fanout"),
+            method_frame(1, commands.Basic.Consume, queue="q0", consumer_tag="bystander-q0"),
+            method_frame(1, commands.Basic.Consume, queue=self.QUEUE, consumer_tag="bystander-own"),
+        ]
+        self.send(PROTOCOL_HEADER + b"".join(frame_bytes(*frame) for frame in frames))
+
+    def send(self, data: bytes) -> None:
+        self.run._call("bystander receive_data", lambda: self.session.receive_data(data))
+        self.flush()
+
+    def flush(self) -> None:
+        output: list[bytes] = []
+        self.run._call("bystander data_to_send", lambda: output.append(self.session.data_to_send()))
+        self.monitor.feed(output[0])
+
+    def check(self) -> None:
+        """It answers a channel.open and a passive declare of its queue, then closes."""
+        problems = self.run.problems
+        seen = len(self.monitor.frames)
+        self.send(
+            frame_bytes(*method_frame(2, commands.Channel.Open))
+            + frame_bytes(*method_frame(2, commands.Queue.Declare, queue=self.QUEUE, passive=True))
+            + _CONNECTION_CLOSE
+        )
+        answers = [(f.channel, f.ids) for f in self.monitor.frames[seen:] if f.frame_type == 1]
+        expected = [(2, CHANNEL_OPEN_OK), (2, (50, 11)), (0, CONNECTION_CLOSE_OK)]
+        if [a for a in answers if a in expected] != expected:
+            problems.append(("bystander", f"the other connection answered {answers}"))
+        self.run._call("bystander connection_lost", self.session.connection_lost)
+        problems.extend(("leak", leak) for leak in leaks(self.run.broker.state, self.session))
+        problems.extend(("bystander", problem) for problem in self.monitor.problems)
 
 
 def _pending_input(session: ConnectionSession) -> int:

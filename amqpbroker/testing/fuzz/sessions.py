@@ -11,21 +11,20 @@ commands may refer to things an earlier error removed: that is part of the mater
 from __future__ import annotations
 
 import random
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 from pamqp import commands
 
 from amqpbroker.protocol.framing import PROTOCOL_HEADER
-from amqpbroker.protocol.methods import AccessRequest, Method, encode_method, make_method
+from amqpbroker.protocol.methods import AccessRequest, make_method
 
 from .fields import properties, queue_arguments, random_table
-from .wire import Entry, content_header, frame_bytes, table
+from .scenarios import SCENARIOS
+from .wire import Entry, Frame, content_header, frame_bytes, method_frame, method_payload, table
 
 # A frame before serialisation: (type, channel, payload).  Raw octets (the protocol header,
 # frames a mutator malformed) are kept as bytes.
-Frame = tuple[int, int, bytes]
 Piece = Frame | bytes
 
 QUEUES = (b"q0", b"q1", b"q2", b"", b"amq.q", b"amq.rabbitmq.reply-to")
@@ -46,24 +45,6 @@ class ClientSession:
     handshake_pieces: int = 0  # how many of ``pieces`` are the header and handshake
 
 
-def method_payload(method: Method, arguments: list[Entry] | None = None) -> bytes:
-    """A method frame's payload; ``arguments`` (its last field) written as a typed table."""
-    if arguments is not None:
-        setattr(method, "arguments", {})  # noqa: B010 (every method given one has the field)
-    payload = encode_method(0, method)[7:-1]
-    if arguments is not None:
-        payload = payload[:-4] + table(arguments)
-    return payload
-
-
-def method_frame(channel: int, cls: type[Method], **fields: Any) -> Frame:
-    arguments = fields.pop("arguments", None)
-    with warnings.catch_warnings():  # pamqp warns on making deprecated methods
-        warnings.simplefilter("ignore", DeprecationWarning)
-        method = make_method(cls, **fields)
-    return 1, channel, method_payload(method, arguments)
-
-
 class SessionWriter:
     """Writes one seeded session: ``write()`` returns it."""
 
@@ -71,6 +52,7 @@ class SessionWriter:
         self.rng = rng
         self.session = ClientSession()
         self.opened: list[int] = []
+        self.next_number = 1
         self.published = 0
 
     def write(self, commands_count: int) -> ClientSession:
@@ -122,16 +104,20 @@ class SessionWriter:
 
     def channel(self) -> int:
         """Mostly an open channel; sometimes one never opened."""
-        if self.opened and self.rng.random() < 0.98:
+        if not self.opened:
+            self._open_channel()
+        if self.rng.random() < 0.995:
             return self.rng.choice(self.opened)
         return self.rng.choice((1, 2, 3, 9, self.session.channel_max))
 
     def _open_channel(self) -> None:
-        unopened = [n for n in range(1, 5) if n not in self.opened]
-        if unopened and self.rng.random() < 0.97:
-            number = self.rng.choice(unopened)
+        # a number never used (as clients do: the broker may have closed an old one), while
+        # channel_max allows; else one of the first few, open or not
+        if self.next_number <= self.session.channel_max and self.rng.random() < 0.97:
+            number = self.next_number
+            self.next_number += 1
         else:
-            number = self.rng.randint(1, 4)  # a second channel.open
+            number = self.rng.randint(1, 4)
         self.add(method_frame(number, commands.Channel.Open))
         if number not in self.opened:
             self.opened.append(number)
@@ -151,7 +137,7 @@ class SessionWriter:
                 method_id=0,
             )
         )
-        if self.rng.random() < 0.3:  # a confused client: close-ok as well
+        if self.rng.random() < 0.05:  # a confused client: close-ok as well
             self.add(method_frame(number, commands.Channel.CloseOk))
 
     def _exchange_declare(self) -> None:
@@ -244,7 +230,24 @@ class SessionWriter:
 
     def _publish(self) -> None:
         rng = self.rng
-        channel = self.channel()
+        self.publish(
+            self.channel(),
+            rng.choice(EXCHANGES).decode(),
+            rng.choice(ROUTING_KEYS).decode(),
+            properties(rng),
+            mandatory=rng.random() < 0.3,
+        )
+
+    def publish(
+        self,
+        channel: int,
+        exchange: str,
+        routing_key: str,
+        props: dict[str, Any],
+        mandatory: bool = False,
+    ) -> None:
+        """basic.publish, its header and body frames (sometimes cut smaller than frame_max)."""
+        rng = self.rng
         size = rng.choice((0, 1, 10, 100, 1000, rng.randint(0, 3 * self.session.frame_max)))
         body = rng.randbytes(min(size, 8)) * (size // 8 + 1)
         body = body[:size]
@@ -252,12 +255,12 @@ class SessionWriter:
             method_frame(
                 channel,
                 commands.Basic.Publish,
-                exchange=rng.choice(EXCHANGES).decode(),
-                routing_key=rng.choice(ROUTING_KEYS).decode(),
-                mandatory=rng.random() < 0.3,
+                exchange=exchange,
+                routing_key=routing_key,
+                mandatory=mandatory,
                 immediate=rng.random() < 0.02,
             ),
-            (2, channel, content_header(size, properties(rng))),
+            (2, channel, content_header(size, props)),
         )
         piece = self.session.frame_max - 8
         if rng.random() < 0.3:
@@ -265,6 +268,11 @@ class SessionWriter:
         for start in range(0, size, piece):
             self.add((3, channel, body[start : start + piece]))
         self.published += 1
+
+    def fresh_channel(self) -> int:
+        """A channel opened now (a number not used before, while channel_max allows)."""
+        self._open_channel()
+        return self.opened[-1] if self.opened else 1
 
     def _consume(self) -> None:
         rng = self.rng
@@ -315,6 +323,8 @@ class SessionWriter:
         fields: dict[str, Any] = {"delivery_tag": tag}
         if cls is not commands.Basic.Reject:
             fields["multiple"] = rng.random() < 0.3
+            if rng.random() < 0.5:  # everything outstanding: valid even when nothing is
+                fields.update(delivery_tag=0, multiple=True)
         if cls is not commands.Basic.Ack:
             fields["requeue"] = rng.random() < 0.5
         self.add(method_frame(self.channel(), cls, **fields))
@@ -334,6 +344,9 @@ class SessionWriter:
             )
         )
         self.add(method_frame(self.channel(), cls))
+
+    def _scenario(self) -> None:
+        self.rng.choice(SCENARIOS)(self)
 
     def _misc(self) -> None:
         rng = self.rng
@@ -376,6 +389,7 @@ OPS: dict[Any, int] = {
     SessionWriter._recover: 1,
     SessionWriter._tx_confirm: 3,
     SessionWriter._misc: 2,
+    SessionWriter._scenario: 6,
 }
 
 

@@ -9,10 +9,15 @@ back into frames and says what is wrong with them.
 from __future__ import annotations
 
 import struct
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from amqpbroker.protocol.framing import FRAME_END, FRAME_HEADER_STRUCT, PROTOCOL_HEADER
+from amqpbroker.protocol.methods import Method, encode_method, make_method
+
+# A frame before serialisation: (type, channel, payload).
+Frame = tuple[int, int, bytes]
 
 # An entry of a field table: key, type tag (one octet, any value), value.
 Entry = tuple[bytes, bytes, Any]
@@ -102,6 +107,24 @@ def content_header(body_size: int, properties: dict[str, Any], class_id: int = 6
             parts.append(struct.pack(">Q", value))
     head = struct.pack(">HHQH", class_id, 0, body_size & 0xFFFFFFFFFFFFFFFF, flags)
     return head + b"".join(parts)
+
+
+def method_payload(method: Method, arguments: list[Entry] | None = None) -> bytes:
+    """A method frame's payload; ``arguments`` (its last field) written as a typed table."""
+    if arguments is not None:
+        setattr(method, "arguments", {})  # noqa: B010 (every method given one has the field)
+    payload = encode_method(0, method)[7:-1]
+    if arguments is not None:
+        payload = payload[:-4] + table(arguments)
+    return payload
+
+
+def method_frame(channel: int, cls: type[Method], **fields: Any) -> Frame:
+    arguments = fields.pop("arguments", None)
+    with warnings.catch_warnings():  # pamqp warns on making deprecated methods
+        warnings.simplefilter("ignore", DeprecationWarning)
+        method = make_method(cls, **fields)
+    return 1, channel, method_payload(method, arguments)
 
 
 def frame_bytes(frame_type: int, channel: int, payload: bytes) -> bytes:
