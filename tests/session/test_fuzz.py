@@ -21,7 +21,7 @@ from amqpbroker.testing.fuzz.checks import (
     leaks,
 )
 from amqpbroker.testing.fuzz.runner import Finding
-from amqpbroker.testing.fuzz.sessions import client_session, serialise, start_ok_payload
+from amqpbroker.testing.fuzz.sessions import client_session, start_ok_payload
 from amqpbroker.testing.fuzz.wire import (
     OutFrame,
     OutputReader,
@@ -30,6 +30,7 @@ from amqpbroker.testing.fuzz.wire import (
     longstr,
     method_frame,
     method_payload,
+    serialise,
     shortstr,
 )
 from amqpbroker.testing.harness import SessionBroker

@@ -17,15 +17,17 @@ from pamqp import commands
 
 from amqpbroker.protocol.methods import AccessRequestOk, Method
 
-from .sessions import ClientSession, Piece, serialise
+from .sessions import ClientSession
 from .wire import (
     Frame,
+    Piece,
     content_header,
     field_value,
     frame_bytes,
     longstr,
     method_frame,
     method_payload,
+    serialise,
     shortstr,
 )
 

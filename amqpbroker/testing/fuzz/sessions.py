@@ -21,15 +21,23 @@ from amqpbroker.protocol.methods import AccessRequest, make_method
 
 from .fields import properties, queue_arguments, random_table
 from .scenarios import SCENARIOS
-from .wire import Entry, Frame, content_header, frame_bytes, method_frame, method_payload, table
+from .shadow import ShadowSession
+from .wire import (
+    Entry,
+    Piece,
+    content_header,
+    method_frame,
+    method_payload,
+    table,
+)
 
 # A frame before serialisation: (type, channel, payload).  Raw octets (the protocol header,
 # frames a mutator malformed) are kept as bytes.
-Piece = Frame | bytes
 
 QUEUES = (b"q0", b"q1", b"q2", b"", b"amq.q", b"amq.rabbitmq.reply-to")
 EXCHANGES = (b"x0", b"x1", b"", b"amq.direct", b"amq.fanout", b"amq.topic", b"amq.headers")
-EXCHANGE_TYPES = (b"direct", b"fanout", b"topic", b"headers", b"x-bogus")
+# (mistakes that close the connection are rare: the session should go on long enough)
+EXCHANGE_TYPES = (b"direct", b"fanout", b"topic", b"headers") * 8 + (b"x-bogus",)
 ROUTING_KEYS = (b"q0", b"q1", b"q2", b"a.b", b"#", b"*.b", b"", b"amq.rabbitmq.reply-to")
 CONSUMER_TAGS = (b"c0", b"c1", b"", b"amq.ctag-x")
 FRAME_MAXES = (4096, 8192, 131072)
@@ -61,8 +69,11 @@ class SessionWriter:
             self._open_channel()
         ops = list(OPS)
         weights = [OPS[op] for op in ops]
+        shadow = ShadowSession() if self.rng.random() < 0.7 else None
         for op in self.rng.choices(ops, weights, k=commands_count):
             op(self)
+            if shadow is not None and self._attend(shadow):
+                break
         if self.rng.random() < 0.3:
             self.add(
                 method_frame(
@@ -75,6 +86,18 @@ class SessionWriter:
                 )
             )
         return self.session
+
+    def _attend(self, shadow: ShadowSession) -> bool:
+        """Answer the broker's channel.close with close-ok; True once it closed the
+        connection (the rest would be ignored)."""
+        shadow.catch_up(self.session.pieces)
+        if shadow.over:
+            return True
+        for number in list(self.opened):
+            if shadow.closed_by_broker(number):
+                self.add(method_frame(number, commands.Channel.CloseOk))
+                self.opened.remove(number)
+        return False
 
     def add(self, *pieces: Piece) -> None:
         self.session.pieces.extend(pieces)
@@ -258,7 +281,7 @@ class SessionWriter:
                 exchange=exchange,
                 routing_key=routing_key,
                 mandatory=mandatory,
-                immediate=rng.random() < 0.02,
+                immediate=rng.random() < 0.003,
             ),
             (2, channel, content_header(size, props)),
         )
@@ -301,7 +324,7 @@ class SessionWriter:
             method_frame(
                 self.channel(),
                 commands.Basic.Qos,
-                prefetch_size=0 if rng.random() < 0.9 else 10,
+                prefetch_size=0 if rng.random() < 0.97 else 10,
                 prefetch_count=rng.choice((0, 1, 2, 10, 65535)),
                 global_=rng.random() < 0.3,
             )
@@ -331,7 +354,7 @@ class SessionWriter:
 
     def _recover(self) -> None:
         cls = self.rng.choice((commands.Basic.Recover, commands.Basic.RecoverAsync))
-        self.add(method_frame(self.channel(), cls, requeue=self.rng.random() < 0.5))
+        self.add(method_frame(self.channel(), cls, requeue=self.rng.random() < 0.9))
 
     def _tx_confirm(self) -> None:
         cls = self.rng.choice(
@@ -352,7 +375,7 @@ class SessionWriter:
         rng = self.rng
         roll = rng.random()
         if roll < 0.3:
-            self.add(method_frame(self.channel(), commands.Channel.Flow, active=rng.random() < 0.5))
+            self.add(method_frame(self.channel(), commands.Channel.Flow, active=rng.random() < 0.9))
         elif roll < 0.5:
             self.add(
                 method_frame(
@@ -409,7 +432,3 @@ def start_ok_payload(client_properties: list[Entry]) -> bytes:
 def client_session(rng: random.Random, commands_count: int | None = None) -> ClientSession:
     count = commands_count if commands_count is not None else rng.randint(1, 30)
     return SessionWriter(rng).write(count)
-
-
-def serialise(pieces: list[Piece]) -> bytes:
-    return b"".join(p if isinstance(p, bytes) else frame_bytes(*p) for p in pieces)

@@ -16,8 +16,10 @@ from typing import Any
 from amqpbroker.protocol.framing import FRAME_END, FRAME_HEADER_STRUCT, PROTOCOL_HEADER
 from amqpbroker.protocol.methods import Method, encode_method, make_method
 
-# A frame before serialisation: (type, channel, payload).
+# A frame before serialisation: (type, channel, payload); raw octets (the protocol header,
+# frames a mutator malformed) are kept as bytes.
 Frame = tuple[int, int, bytes]
+Piece = Frame | bytes
 
 # An entry of a field table: key, type tag (one octet, any value), value.
 Entry = tuple[bytes, bytes, Any]
@@ -196,3 +198,7 @@ class OutputReader:
     def leftover(self) -> int:
         """Octets of an incomplete frame (the broker writes whole frames: should be 0)."""
         return len(self._buffer)
+
+
+def serialise(pieces: list[Piece]) -> bytes:
+    return b"".join(p if isinstance(p, bytes) else frame_bytes(*p) for p in pieces)
