@@ -12,7 +12,13 @@ from amqpbroker.errors import FrameError, InternalError
 from amqpbroker.protocol.fieldtable import table_terms, table_types, value_end
 from amqpbroker.protocol.methods import decode_method, encode_method
 from amqpbroker.protocol.routing_headers import sender_selected
-from amqpbroker.testing.fuzz.wire import content_header, field_value, longstr, shortstr
+from amqpbroker.testing.fuzz.wire import (
+    content_header,
+    field_value,
+    longstr,
+    nested_tables,
+    shortstr,
+)
 
 HUGE_TIMESTAMP = 2**64 - 1  # a valid AMQP timestamp; no datetime has its year
 
@@ -54,9 +60,7 @@ def _declare_with_table(raw_table: bytes) -> bytes:
 
 
 def test_tables_nested_deeper_than_python_recursion_cannot_be_decoded() -> None:
-    nested = longstr(b"")
-    for _ in range(5000):
-        nested = longstr(shortstr(b"") + b"F" + nested)
+    nested = nested_tables(5000)
     with pytest.raises(FrameError, match="cannot decode"):
         decode_method(_declare_with_table(nested))
 

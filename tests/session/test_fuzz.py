@@ -12,7 +12,7 @@ from pamqp import commands
 
 from amqpbroker.protocol.framing import PROTOCOL_HEADER
 from amqpbroker.session.connection import ConnectionSession
-from amqpbroker.testing.fuzz import fuzz, run_case
+from amqpbroker.testing.fuzz import fuzz, run_case, runner
 from amqpbroker.testing.fuzz.checks import (
     CHANNEL_CODES,
     CONNECTION_CODES,
@@ -21,15 +21,17 @@ from amqpbroker.testing.fuzz.checks import (
     leaks,
 )
 from amqpbroker.testing.fuzz.runner import Finding
-from amqpbroker.testing.fuzz.sessions import client_session, start_ok_payload
+from amqpbroker.testing.fuzz.sessions import client_session
 from amqpbroker.testing.fuzz.wire import (
     OutFrame,
     OutputReader,
     content_header,
     frame_bytes,
+    handshake_frames,
     longstr,
     method_frame,
     method_payload,
+    nested_tables,
     serialise,
     shortstr,
 )
@@ -131,6 +133,16 @@ def test_leaks_and_logged_errors_are_seen() -> None:
     assert capture.take() == ["logged ERROR: boom"]
 
 
+def test_a_case_that_spins_is_reported_as_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    def spin(self: runner.CaseRun) -> list[Finding]:
+        while True:
+            pass
+
+    monkeypatch.setattr(runner, "CASE_CPU_LIMIT", 0.05)
+    monkeypatch.setattr(runner.CaseRun, "run", spin)
+    assert [finding.kind for finding in run_case("1:1")] == ["hang"]
+
+
 def test_findings_with_the_same_cause_share_a_signature() -> None:
     one = Finding("1:1", "exception", "ValueError at x.py:10: year 584556019", [])
     two = Finding("1:2", "exception", "ValueError at x.py:10: year 99", [])
@@ -169,11 +181,7 @@ class RawClient:
 
 def client_session_handshake() -> bytes:
     """Protocol header, start-ok, tune-ok (frame_max 131072), connection.open."""
-    tune_ok = method_frame(
-        0, commands.Connection.TuneOk, channel_max=2047, frame_max=131072, heartbeat=0
-    )
-    open_ = method_frame(0, commands.Connection.Open, virtual_host="/")
-    return PROTOCOL_HEADER + serialise([(1, 0, start_ok_payload([])), tune_ok, open_])
+    return PROTOCOL_HEADER + serialise(list(handshake_frames()))
 
 
 def test_cc_headers_next_to_a_timestamp_beyond_datetime_route() -> None:
@@ -199,9 +207,7 @@ def test_unparsable_headers_with_cc_close_the_connection_541() -> None:
 
 def test_arguments_nested_past_recursion_close_the_connection_501() -> None:
     """Was: RecursionError out of receive_data."""
-    nested = longstr(b"")
-    for _ in range(5000):
-        nested = longstr(shortstr(b"") + b"F" + nested)
+    nested = nested_tables(5000)
     declare = method_payload(commands.Queue.Declare(queue="q0"), [])[:-4] + nested
     frames = RawClient().send(frame_bytes(1, 1, declare))
     assert [(f.ids, f.reply_code) for f in frames] == [((10, 50), 501)]

@@ -10,6 +10,8 @@ channel but close-ok until it is opened again.  Frames stay within the negotiate
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from amqpbroker import errors
@@ -138,3 +140,18 @@ class LogCapture(logging.Handler):
         found = [f"logged {r.levelname}: {r.getMessage()[:200]}" for r in self.records]
         self.records.clear()
         return found
+
+
+@contextmanager
+def captured_log() -> Iterator[LogCapture]:
+    """The broker's log captured (INFO and below not even formatted: they cost time)."""
+    capture = LogCapture()
+    logger = logging.getLogger("amqpbroker")
+    level = logger.level
+    logger.addHandler(capture)
+    logger.setLevel(logging.WARNING)
+    try:
+        yield capture
+    finally:
+        logger.removeHandler(capture)
+        logger.setLevel(level)

@@ -27,6 +27,7 @@ from .wire import (
     longstr,
     method_frame,
     method_payload,
+    nested_tables,
     serialise,
     shortstr,
 )
@@ -211,11 +212,7 @@ def _bad_table_octets(rng: random.Random) -> bytes:
     if choice == 2:  # the table's length stops inside an entry
         return struct.pack(">I", len(good) - rng.randint(1, len(good))) + good
     if choice == 3:  # deep nesting
-        depth = rng.choice((50, 500, 5000, 20000))
-        octets = longstr(b"")
-        for _ in range(depth):
-            octets = longstr(shortstr(b"") + b"F" + octets)
-        return octets
+        return nested_tables(rng.choice((50, 500, 5000, 20000)))
     if choice == 4:  # a string or array whose length runs past the end
         tag = rng.choice((b"S", b"x", b"A", b"F"))
         return longstr(shortstr(b"k") + tag + struct.pack(">I", rng.choice((5, 2**32 - 1))) + b"ab")

@@ -1,67 +1,62 @@
 """Runs fuzz cases against ``ConnectionSession`` in-process, as a transport would drive it.
 
 One case: a seeded client session (``sessions``), mutated (``mutators``), cut into reads and
-fed to a fresh broker state and session with a ``ManualClock`` that moves now and then
-between reads; the output is collected after each read and checked as it comes
-(``checks.OutputMonitor``).  Then the probe: a session that is neither closed nor closing
-must still answer (the rest of a handshake and a channel.open on a free channel get their
-replies, then connection.close its close-ok); a half-read frame is first completed with
-zeros, which must end the connection.  Last, the connection is dropped and must leave
-nothing behind.  An exception out of the session, or an error logged with a traceback, is a
-finding too.  A case is named ``"<seed>:<index>"``: that string seeds everything in it, so
-``replay`` repeats it exactly.
+fed to a fresh broker (the harness's ``SessionBroker``) and session; between reads the
+``ManualClock`` moves now and then and, in some cases, a resource alarm is raised and later
+cleared; a quarter of the cases have a well-behaved ``Bystander`` connection on the same
+broker.  The output is collected after each read, as a transport's flush would, and checked
+as it comes (``checks.OutputMonitor``).
+
+Then the probe: a session that is neither closed nor closing must still answer (the rest of
+a handshake and a channel.open on a free channel get their replies, then connection.close
+its close-ok); a half-read frame is first completed with zeros, which must end the
+connection.  Last, the connection is dropped and must leave nothing behind.  An exception
+out of the session, an error logged with a traceback, or a case that runs for
+CASE_CPU_LIMIT seconds of CPU (a hang) is a finding too.
+
+A case is named ``"<seed>:<index>"``: that string seeds everything in it, so ``replay``
+repeats it exactly.
 """
 
 from __future__ import annotations
 
-import logging
 import random
 import re
+import signal
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from types import FrameType
 
 from pamqp import commands
 
-from amqpbroker.protocol.framing import PROTOCOL_HEADER
 from amqpbroker.session.connection import ConnectionSession
+from amqpbroker.session.states import State
 from amqpbroker.testing.harness import SessionBroker
 
-from .checks import (
-    CHANNEL_OPEN_OK,
-    CONNECTION_CLOSE_OK,
-    LogCapture,
-    OutputMonitor,
-    leaks,
-)
+from .bystander import Bystander
+from .checks import CHANNEL_OPEN_OK, CONNECTION_CLOSE_OK, OutputMonitor, captured_log, leaks
 from .mutators import chunks, mutate
-from .sessions import client_session, start_ok_payload
-from .wire import Frame, frame_bytes, method_frame
+from .sessions import client_session
+from .wire import Frame, connection_close, frame_bytes, handshake_frames, method_frame
 
 PEER = "127.0.0.1:40000"  # loopback: guest may log in
 TICK_OUTPUT_LIMIT = 4 << 20  # octets one read may make the broker queue for the socket
 AMPLIFICATION = 64  # output octets per input octet, beyond a fixed allowance
 AMPLIFICATION_ALLOWANCE = 1 << 20
 CLOCK_STEPS = (0.001, 0.5, 5.0, 61.0, 3600.0)
+CASE_CPU_LIMIT = 10.0  # seconds of CPU (not wall: the machine may be busy) a case may take
 
 # What completes a handshake a case left unfinished, by the state it left it in.
-_START_OK: Frame = (1, 0, start_ok_payload([]))
-_TUNE_OK = method_frame(
-    0, commands.Connection.TuneOk, channel_max=2047, frame_max=131072, heartbeat=0
-)
-_OPEN = method_frame(0, commands.Connection.Open, virtual_host="/")
-_HANDSHAKE_REST: dict[str, tuple[Frame, ...]] = {
-    "awaiting connection.start-ok": (_START_OK, _TUNE_OK, _OPEN),
-    "awaiting connection.tune-ok": (_TUNE_OK, _OPEN),
-    "awaiting connection.open": (_OPEN,),
+_HANDSHAKE = handshake_frames()
+_HANDSHAKE_REST: dict[State, list[Frame]] = {
+    State.AWAIT_START_OK: _HANDSHAKE,
+    State.AWAIT_TUNE_OK: _HANDSHAKE[1:],
+    State.AWAIT_OPEN: _HANDSHAKE[2:],
 }
-_CONNECTION_CLOSE = frame_bytes(
-    *method_frame(
-        0, commands.Connection.Close, reply_code=200, reply_text="", class_id=0, method_id=0
-    )
-)
+_CONNECTION_CLOSE = frame_bytes(*connection_close())
 
 
 @dataclass(slots=True)
@@ -106,10 +101,14 @@ class CaseRun:
         )
         self.monitor = OutputMonitor()
         self.problems: list[tuple[str, str]] = []
-        self.bystander = Bystander(self) if self.rng.random() < 0.25 else None
+        self.bystander: Bystander | None = None
+        if self.rng.random() < 0.25:
+            self.bystander = Bystander(self.broker, self._call, PEER)
 
     def run(self) -> list[Finding]:
         try:
+            if self.bystander is not None:
+                self.bystander.start()
             self._feed()
             self._probe()
             self._drop()
@@ -182,7 +181,7 @@ class CaseRun:
     def _check_input_buffer(self) -> None:
         """An open session that reads holds at most one incomplete frame."""
         session = self.session
-        if session.state.value != "open" or session.input_paused:
+        if session.state is not State.OPEN or session.input_paused:
             return
         held = _pending_input(session)
         if held > session.frame_max + 8:
@@ -195,14 +194,14 @@ class CaseRun:
         session = self.session
         if session.closed or session.closing or session.input_paused:
             return
-        state = session.state.value
-        if state == "awaiting protocol header" or _pending_input(session):
+        state = session.state
+        if state is State.AWAIT_HEADER or _pending_input(session):
             # complete whatever is half-read: zeros make a bad frame end (or a bad header)
             self._send(b"\x00" * (session.frame_max + 8))
             if not (session.closed or session.closing):
-                self.problems.append(("liveness", f"a bad frame end left the session {state}"))
+                self.problems.append(("liveness", f"a bad frame end left it {state.value}"))
             return
-        rest = _HANDSHAKE_REST.get(state, ())
+        rest = _HANDSHAKE_REST.get(state, [])
         self._send(b"".join(frame_bytes(*frame) for frame in rest))
         if session.closed or session.closing or session.input_paused:
             return
@@ -213,7 +212,7 @@ class CaseRun:
             if not self.monitor.answered(free, CHANNEL_OPEN_OK, seen) and not (
                 session.closed or session.closing or session.input_paused
             ):
-                self.problems.append(("liveness", f"channel.open unanswered while {state}"))
+                self.problems.append(("liveness", f"channel.open unanswered ({state.value})"))
                 return
         if session.closed or session.closing or session.input_paused:
             return
@@ -229,62 +228,7 @@ class CaseRun:
             self.problems.append(("leak", leak))
         self.problems.extend(("output", problem) for problem in self.monitor.problems)
         if self.bystander is not None:
-            self.bystander.check()
-
-
-class Bystander:
-    """A well-behaved second connection on the same broker: it consumes from q0 and from an
-    exclusive queue of its own bound to amq.fanout.  Whatever the fuzzed connection did, it
-    still answers afterwards, its queue is still there, and it too leaves nothing behind."""
-
-    QUEUE = "bystander"
-    CONSUMERS = frozenset({"bystander-q0", "bystander-own"})
-
-    def __init__(self, run: CaseRun) -> None:
-        self.run = run
-        broker = run.broker
-        self.session = ConnectionSession(broker.state, broker.users, peer=PEER, alarm=broker.alarm)
-        self.monitor = OutputMonitor()
-        capabilities = [(b"consumer_cancel_notify", b"t", True)]
-        start_ok = (1, 1, start_ok_payload([(b"capabilities", b"F", capabilities)]))
-        frames = [
-            (start_ok[0], 0, start_ok[2]),
-            _TUNE_OK,
-            _OPEN,
-            method_frame(1, commands.Channel.Open),
-            method_frame(1, commands.Queue.Declare, queue="q0"),
-            method_frame(1, commands.Queue.Declare, queue=self.QUEUE, exclusive=True),
-            method_frame(1, commands.Queue.Bind, queue=self.QUEUE, exchange="amq.fanout"),
-            method_frame(1, commands.Basic.Consume, queue="q0", consumer_tag="bystander-q0"),
-            method_frame(1, commands.Basic.Consume, queue=self.QUEUE, consumer_tag="bystander-own"),
-        ]
-        self.send(PROTOCOL_HEADER + b"".join(frame_bytes(*frame) for frame in frames))
-
-    def send(self, data: bytes) -> None:
-        self.run._call("bystander receive_data", lambda: self.session.receive_data(data))
-        self.flush()
-
-    def flush(self) -> None:
-        output: list[bytes] = []
-        self.run._call("bystander data_to_send", lambda: output.append(self.session.data_to_send()))
-        self.monitor.feed(output[0])
-
-    def check(self) -> None:
-        """It answers a channel.open and a passive declare of its queue, then closes."""
-        problems = self.run.problems
-        seen = len(self.monitor.frames)
-        self.send(
-            frame_bytes(*method_frame(2, commands.Channel.Open))
-            + frame_bytes(*method_frame(2, commands.Queue.Declare, queue=self.QUEUE, passive=True))
-            + _CONNECTION_CLOSE
-        )
-        answers = [(f.channel, f.ids) for f in self.monitor.frames[seen:] if f.frame_type == 1]
-        expected = [(2, CHANNEL_OPEN_OK), (2, (50, 11)), (0, CONNECTION_CLOSE_OK)]
-        if [a for a in answers if a in expected] != expected:
-            problems.append(("bystander", f"the other connection answered {answers}"))
-        self.run._call("bystander connection_lost", self.session.connection_lost)
-        problems.extend(("leak", leak) for leak in leaks(self.run.broker.state, self.session))
-        problems.extend(("bystander", problem) for problem in self.monitor.problems)
+            self.problems.extend(self.bystander.check())
 
 
 def _pending_input(session: ConnectionSession) -> int:
@@ -323,15 +267,34 @@ class Report:
 
 def run_case(case: str) -> list[Finding]:
     """Run one case with the broker's log captured; its findings."""
-    capture = LogCapture()
-    logger = logging.getLogger("amqpbroker")
-    logger.addHandler(capture)
+    with captured_log() as capture:
+        return _run_logged(case, capture.take)
+
+
+class CaseHang(BaseException):
+    """A case ran past CASE_CPU_LIMIT (BaseException: the case's own handlers let it by)."""
+
+
+def _hang(_signal: int, _frame: FrameType | None) -> None:
+    raise CaseHang
+
+
+def _run_logged(case: str, logged: Callable[[], list[str]]) -> list[Finding]:
+    """The case's findings, a hang (on platforms with a CPU timer) and what it logged."""
+    timer = getattr(signal, "ITIMER_VIRTUAL", None)
+    if timer is not None:
+        previous = signal.signal(signal.SIGVTALRM, _hang)
+        signal.setitimer(timer, CASE_CPU_LIMIT)
     try:
         findings = CaseRun(case).run()
+    except CaseHang as hang:
+        where = _innermost_broker_frame(hang)
+        findings = [Finding(case, "hang", f"over {CASE_CPU_LIMIT} s of CPU at {where}", [])]
     finally:
-        logger.removeHandler(capture)
-    findings += [Finding(case, "log", line, []) for line in capture.take()]
-    return findings
+        if timer is not None:
+            signal.setitimer(timer, 0)
+            signal.signal(signal.SIGVTALRM, previous)
+    return findings + [Finding(case, "log", line, []) for line in logged()]
 
 
 def case_names(seed: int, start: int = 0) -> Iterator[str]:
@@ -351,22 +314,16 @@ def fuzz(
 ) -> Report:
     """Run cases ``seed:0``, ``seed:1``... until ``cases`` ran or ``seconds`` passed."""
     report = Report()
-    capture = LogCapture()
-    logger = logging.getLogger("amqpbroker")
-    level = logger.level
-    logger.addHandler(capture)
-    logger.setLevel(logging.WARNING)  # info lines cost time and say nothing here
     start = time.perf_counter()
     next_progress = start + progress_every
-    try:
+    with captured_log() as capture:
         for case in case_names(seed):
             if cases is not None and report.cases >= cases:
                 break
             now = time.perf_counter()
             if seconds is not None and now - start >= seconds:
                 break
-            findings = CaseRun(case).run()
-            findings += [Finding(case, "log", line, []) for line in capture.take()]
+            findings = _run_logged(case, capture.take)
             report.cases += 1
             for finding in findings:
                 on_finding(finding, report.add(finding))
@@ -374,9 +331,6 @@ def fuzz(
                 report.seconds = now - start
                 on_progress(report)
                 next_progress = now + progress_every
-    finally:
-        logger.removeHandler(capture)
-        logger.setLevel(level)
     report.seconds = time.perf_counter() - start
     return report
 

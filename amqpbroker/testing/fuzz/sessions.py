@@ -17,22 +17,12 @@ from typing import Any
 from pamqp import commands
 
 from amqpbroker.protocol.framing import PROTOCOL_HEADER
-from amqpbroker.protocol.methods import AccessRequest, make_method
+from amqpbroker.protocol.methods import AccessRequest
 
 from .fields import properties, queue_arguments, random_table
 from .scenarios import SCENARIOS
 from .shadow import ShadowSession
-from .wire import (
-    Entry,
-    Piece,
-    content_header,
-    method_frame,
-    method_payload,
-    table,
-)
-
-# A frame before serialisation: (type, channel, payload).  Raw octets (the protocol header,
-# frames a mutator malformed) are kept as bytes.
+from .wire import Piece, content_header, method_frame, start_ok_payload
 
 QUEUES = (b"q0", b"q1", b"q2", b"", b"amq.q", b"amq.rabbitmq.reply-to")
 EXCHANGES = (b"x0", b"x1", b"", b"amq.direct", b"amq.fanout", b"amq.topic", b"amq.headers")
@@ -414,19 +404,6 @@ OPS: dict[Any, int] = {
     SessionWriter._misc: 2,
     SessionWriter._scenario: 6,
 }
-
-
-def start_ok_payload(client_properties: list[Entry]) -> bytes:
-    method = make_method(
-        commands.Connection.StartOk,
-        client_properties={},
-        mechanism="PLAIN",
-        response="\0guest\0guest",
-        locale="en_US",
-    )
-    payload = method_payload(method)
-    # client_properties is the first field: swap pamqp's empty table for the typed one
-    return payload[:4] + table(client_properties) + payload[8:]
 
 
 def client_session(rng: random.Random, commands_count: int | None = None) -> ClientSession:

@@ -13,6 +13,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from pamqp import commands
+
 from amqpbroker.protocol.framing import FRAME_END, FRAME_HEADER_STRUCT, PROTOCOL_HEADER
 from amqpbroker.protocol.methods import Method, encode_method, make_method
 
@@ -122,11 +124,65 @@ def method_payload(method: Method, arguments: list[Entry] | None = None) -> byte
 
 
 def method_frame(channel: int, cls: type[Method], **fields: Any) -> Frame:
+    """A method frame; ``arguments`` (a list of ``Entry``) written as a typed table."""
     arguments = fields.pop("arguments", None)
-    with warnings.catch_warnings():  # pamqp warns on making deprecated methods
-        warnings.simplefilter("ignore", DeprecationWarning)
-        method = make_method(cls, **fields)
-    return 1, channel, method_payload(method, arguments)
+    key = (cls, tuple(fields.items())) if arguments is None else None
+    try:
+        payload = _PAYLOADS.get(key) if key is not None else None
+    except TypeError:  # a field value that cannot be a key
+        key = payload = None
+    if payload is None:
+        with warnings.catch_warnings():  # pamqp warns on making deprecated methods
+            warnings.simplefilter("ignore", DeprecationWarning)
+            method = make_method(cls, **fields)
+        payload = method_payload(method, arguments)
+        if key is not None and len(_PAYLOADS) < 10_000:
+            _PAYLOADS[key] = payload
+    return 1, channel, payload
+
+
+# Sessions repeat the same few methods: their payloads, by class and fields (no arguments).
+_PAYLOADS: dict[tuple[type[Method], tuple[tuple[str, Any], ...]], bytes] = {}
+
+
+def nested_tables(depth: int) -> bytes:
+    """A field table holding a table holding a table... ``depth`` deep (built in one join:
+    wrapping the octets level by level would copy them ``depth`` times)."""
+    sizes = [4]  # the innermost: an empty table
+    for _ in range(depth):
+        sizes.append(sizes[-1] + 6)  # its length, an empty key, the type tag "F"
+    heads = [struct.pack(">I", size - 4) + b"\x00F" for size in reversed(sizes[1:])]
+    return b"".join(heads) + b"\x00\x00\x00\x00"
+
+
+def start_ok_payload(client_properties: list[Entry]) -> bytes:
+    method = make_method(
+        commands.Connection.StartOk,
+        client_properties={},
+        mechanism="PLAIN",
+        response="\0guest\0guest",
+        locale="en_US",
+    )
+    payload = method_payload(method)
+    # client_properties is the first field: swap pamqp's empty table for the typed one
+    return payload[:4] + table(client_properties) + payload[8:]
+
+
+def handshake_frames(
+    client_properties: list[Entry] | None = None, channel_max: int = 2047, frame_max: int = 131072
+) -> list[Frame]:
+    """start-ok (guest, PLAIN), tune-ok and connection.open of vhost "/"."""
+    tune_ok = method_frame(
+        0, commands.Connection.TuneOk, channel_max=channel_max, frame_max=frame_max, heartbeat=0
+    )
+    open_ = method_frame(0, commands.Connection.Open, virtual_host="/")
+    return [(1, 0, start_ok_payload(client_properties or [])), tune_ok, open_]
+
+
+def connection_close() -> Frame:
+    return method_frame(
+        0, commands.Connection.Close, reply_code=200, reply_text="", class_id=0, method_id=0
+    )
 
 
 def frame_bytes(frame_type: int, channel: int, payload: bytes) -> bytes:
