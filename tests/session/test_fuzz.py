@@ -12,7 +12,7 @@ from pamqp import commands
 
 from amqpbroker.protocol.framing import PROTOCOL_HEADER
 from amqpbroker.session.connection import ConnectionSession
-from amqpbroker.testing.fuzz import fuzz, run_case, runner
+from amqpbroker.testing.fuzz import fuzz, mutators, run_case, runner
 from amqpbroker.testing.fuzz.checks import (
     CHANNEL_CODES,
     CONNECTION_CODES,
@@ -235,3 +235,31 @@ def test_a_closing_connection_delivers_nothing_to_its_own_other_channels() -> No
     assert [(f.channel, f.ids) for f in client.send(frame_bytes(*close))] == [(0, (10, 51))]
     queue = client.broker.state.vhosts["/"].queues["q0"]
     assert queue.message_count == 1
+
+
+@pytest.mark.parametrize("mutator", list(mutators.FRAME_MUTATORS), ids=lambda m: m.__name__)
+def test_every_frame_mutator_changes_seeded_sessions(mutator: mutators.FrameMutator) -> None:
+    changed = 0
+    for index in range(20):
+        rng = random.Random(f"m:{index}")
+        session = client_session(rng)
+        before = serialise(session.pieces)
+        mutator(rng, session)
+        changed += serialise(session.pieces) != before
+    assert changed >= 15
+
+
+@pytest.mark.parametrize("mutator", list(mutators.BYTE_MUTATORS), ids=lambda m: m.__name__)
+def test_every_byte_mutator_changes_the_stream(mutator: mutators.ByteMutator) -> None:
+    streams = [serialise(client_session(random.Random(f"b:{i}")).pieces) for i in range(20)]
+    rng = random.Random(0)
+    assert sum(mutator(rng, data) != data for data in streams) >= 18
+
+
+def test_reads_cover_the_stream_in_order() -> None:
+    rng = random.Random(1)
+    data = bytes(range(256)) * 40
+    for _ in range(20):
+        reads = mutators.chunks(rng, data)
+        assert b"".join(reads) == data
+        assert all(reads)
