@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5672
 
-.PHONY: install run test lint typecheck interop bench soak fuzz clean
+.PHONY: install run test test-fast lint typecheck interop bench soak fuzz clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,8 +21,17 @@ run: $(STAMP)
 	$(PY) -m compileall -q amqpbroker >/dev/null
 	$(VENV)/bin/amqpbroker serve --host $(HOST) --port $(PORT)
 
+# (the slowest tests listed at the end: where the suite's time goes)
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
+
+# The edit-test loop: the in-process tests only (protocol, core, session, storage, layering),
+# no sockets (--no-network fails any test that opens one) and no crash test: seconds, not
+# minutes.  `make test` runs these and the socket, durability and bench tests besides.
+FAST_TESTS := tests/protocol tests/core tests/session tests/storage tests/test_layers.py \
+	tests/bench/test_hotpath_bench.py
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider --no-network $(FAST_TESTS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check amqpbroker tests interop

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,40 @@ import pytest
 from amqpbroker.embedded.broker import BrokerThread
 
 EXTERNAL_URL = os.environ.get("AMQPBROKER_TEST_URL")
+NETWORK = (socket.AF_INET, socket.AF_INET6)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--no-network",
+        action="store_true",
+        help="fail every test that opens a network socket (make test-fast: the instant tests)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--no-network"):
+        _forbid_network_sockets()
+
+
+def _forbid_network_sockets() -> None:
+    """``make test-fast`` runs the in-process tests only: a test that connects or listens on a
+    TCP socket fails there (its place is tests/server, tests/durability or interop).  Local
+    socket pairs (an event loop's self-pipe) stay allowed."""
+
+    def guard(method: Callable[..., Any]) -> Callable[..., Any]:
+        def refuse(sock: socket.socket, *args: Any) -> Any:
+            if sock.family in NETWORK:
+                raise RuntimeError(
+                    "a network socket in a test run with --no-network (make test-fast): "
+                    "socket tests belong in tests/server, tests/durability or interop"
+                )
+            return method(sock, *args)
+
+        return refuse
+
+    for name in ("bind", "connect", "connect_ex"):
+        setattr(socket.socket, name, guard(getattr(socket.socket, name)))
 
 
 @dataclass
@@ -58,13 +93,20 @@ def broker_factory() -> Iterator[Callable[..., Any]]:
         b.stop()
 
 
+# RabbitMQ drops a client that fails the handshake 3 s later (silent_close_delay) and one that
+# does not answer connection.close after 3 s (close_timeout).  The session tests pin both
+# (tests/session/test_handshake_errors.py, test_frame_errors.py); the socket tests only need
+# the drop to happen, so the broker they own waits less (RabbitMQ still takes its 3 s).
+QUICK_DROPS = {"silent_close_delay": 0.5, "close_timeout": 1.0}
+
+
 @pytest.fixture
 def broker() -> Iterator[Any]:
     """A broker on an ephemeral port with ``.host``, ``.port``, ``.url`` and ``.stop()``."""
     if EXTERNAL_URL:
         yield ExternalBroker(EXTERNAL_URL)
         return
-    with BrokerThread() as b:
+    with BrokerThread(**QUICK_DROPS) as b:
         yield b
 
 

@@ -3,36 +3,34 @@
 Theory of operation.  ``SessionBroker`` holds what ``BrokerServer`` holds (a ``BrokerState``
 with the real dead-letter header rewriter, the users, the resource alarm), in memory and on a
 ``ManualClock``: time moves only through ``advance``.  Each ``Client`` owns one
-``ConnectionSession`` and plays its transport: it feeds the session bytes, and collects its
-output at the end of every "tick" (after each thing a test sends, or ``advance``), as the
-transport's flush does, for every client that asked for one, so deliveries caused by another
-connection arrive too.  Output is decoded with pamqp (not with the broker's own codec) into
-methods and ``Delivery`` values (deliver, get-ok or return with their content), kept per
-channel until the test reads them.  A session that ends up closed is dropped as the
-transport drops its socket (``connection_lost``).
+``ConnectionSession`` and plays its transport, using only the session's public surface: it
+feeds the session bytes, and at the end of every "tick" (after each thing a test sends, or
+``advance``) it flushes, as the transport does, every client that asked for it
+(``request_flush``), so deliveries caused by another connection arrive too.  What comes out
+is decoded into an ``Inbox`` (methods and ``Delivery`` values by channel, ``inbox.py``)
+until the test reads it; ``ClientChannel`` (``client_channel.py``) speaks for one channel.
+A session that ends up closed is dropped, as the transport drops its socket.
 
     broker = SessionBroker()
     ch = broker.connect().channel()
-    ch.call(commands.Queue.Declare(queue="q", arguments={"x-message-ttl": 100}))
+    ch.declare("q", arguments={"x-message-ttl": 100})
     ch.publish(b"hello", routing_key="q")
     broker.advance(0.1)
     assert ch.get("q") is None
 
-Heartbeats, socket back-pressure and timeouts are the transport's, so they are not here.
+Socket back-pressure is ``Client.stop_reading``; heartbeats and the transport's timeouts
+(handshake, close) are not here: tests/server covers them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from pamqp import body as pbody
 from pamqp import commands
 from pamqp import frame as pframe
 from pamqp import header as pheader
-from pamqp import heartbeat as pheartbeat
 from pamqp.base import Frame
 
 from amqpbroker.auth import UserStore
@@ -40,10 +38,21 @@ from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import ManualClock
 from amqpbroker.protocol.deadletter import rewrite_dead_letter
+from amqpbroker.protocol.methods import encode_method
 from amqpbroker.session.connection import ConnectionSession
 from amqpbroker.session.throttle import ResourceAlarm
 
-__all__ = ["PROTOCOL_HEADER", "Client", "ClientChannel", "Delivery", "SessionBroker"]
+from .client_channel import ClientChannel
+from .inbox import Delivery, Inbox, M, Received
+
+__all__ = [
+    "CAPABILITIES",
+    "PROTOCOL_HEADER",
+    "Client",
+    "ClientChannel",
+    "Delivery",
+    "SessionBroker",
+]
 
 PROTOCOL_HEADER = b"AMQP\x00\x00\x09\x01"
 # What pika announces: the broker's behaviour depends on some (connection.blocked...).
@@ -56,26 +65,6 @@ CAPABILITIES: dict[str, Any] = {
     "per_consumer_qos": True,
     "publisher_confirms": True,
 }
-
-M = TypeVar("M", bound=Frame)
-ContentMethod = commands.Basic.Deliver | commands.Basic.GetOk | commands.Basic.Return
-
-
-@dataclasses.dataclass
-class Delivery:
-    """A method that carries content (deliver, get-ok, return) with its content."""
-
-    method: ContentMethod
-    properties: commands.Basic.Properties
-    body: bytes = b""
-    body_size: int = 0  # from the content header: the body is whole once it is reached
-
-    @property
-    def headers(self) -> dict[str, Any]:
-        return dict(self.properties.headers or {})
-
-
-Received = Frame | Delivery | pheader.ProtocolHeader
 
 
 class SessionBroker:
@@ -146,10 +135,8 @@ class Client:
             alarm=broker.alarm,
             write_now=self._write_now,
         )
-        self._output = bytearray()  # bytes out of the session, not yet decoded
-        self._inbox: dict[int, deque[Received]] = {}
-        self._partial: dict[int, Delivery] = {}  # content still arriving, by channel
-        self.heartbeats = 0
+        self._written_early = bytearray()  # output taken in the middle of a tick
+        self._inbox = Inbox()
         self.early_writes: list[int] = []  # sizes of the writes made in the middle of a tick
         self.lost = False  # the transport dropped the connection
         self.frame_max = broker.config.frame_max
@@ -212,6 +199,16 @@ class Client:
             self.session.connection_lost()
             self.broker.run_tick()
 
+    def stop_reading(self) -> None:
+        """The client stops reading its socket: the transport's buffer fills
+        (``pause_writing``) and the session holds its deliveries back."""
+        self.session.set_writable(False)
+
+    def resume_reading(self) -> None:
+        self.session.set_writable(True)
+        self.broker.want_flush(self)
+        self.broker.run_tick()
+
     def expect_close(self, reply_code: int) -> commands.Connection.Close:
         """The broker closed the connection with ``reply_code``; answers close-ok."""
         close = self.expect(0, commands.Connection.Close)
@@ -234,7 +231,13 @@ class Client:
             self.broker.run_tick()
 
     def send(self, channel: int, method: Frame) -> None:
-        self.send_bytes(pframe.marshal(method, channel))
+        """One method frame, encoded by pamqp; a name pamqp's check refuses (RabbitMQ takes
+        any, such as a direct reply-to name) goes through the broker's own encoder."""
+        try:
+            frame = pframe.marshal(method, channel)
+        except ValueError:
+            frame = encode_method(channel, method)
+        self.send_bytes(frame)
 
     def publish_bytes(
         self,
@@ -262,238 +265,42 @@ class Client:
         """The session's output outgrew OUTPUT_EARLY_WRITE in the middle of a tick."""
         data = self.session.take_output()
         self.early_writes.append(len(data))
-        self._output += data
+        self._written_early += data
 
     def take_bytes(self) -> bytes:
         """The transport's flush, undecoded: handle resumed input, take the output."""
         self.session.resume_deferred_input()
-        self._output += self.session.data_to_send()
-        data = bytes(self._output)
-        self._output.clear()
+        data = self.session.data_to_send()
+        if self._written_early:  # those bytes come first
+            data = bytes(self._written_early + data)
+            self._written_early.clear()
         return data
 
     def flush(self) -> None:
         """The end of a tick: the output decoded; a closed session's connection dropped."""
         if self.lost:
             return
-        self._output += self.take_bytes()
-        self._decode()
+        self._inbox.feed(self.take_bytes())
         if self.session.closed:
             self.drop()
 
-    def _decode(self) -> None:
-        while len(self._output) >= 8:
-            try:
-                size, channel, frame = pframe.unmarshal(bytes(self._output))
-            except Exception:  # an incomplete frame: the rest comes with a later flush
-                if len(self._output) >= 7 + int.from_bytes(self._output[3:7], "big") + 1:
-                    raise
-                return
-            del self._output[:size]
-            self._received(channel, frame)
-
-    def _received(self, channel: int, frame: pframe.FrameTypes) -> None:
-        if isinstance(frame, pheartbeat.Heartbeat):
-            self.heartbeats += 1
-        elif isinstance(frame, pheader.ContentHeader):
-            partial = self._partial[channel]
-            partial.properties, partial.body_size = frame.properties, frame.body_size
-            if not frame.body_size:
-                self._inbox_of(channel).append(self._partial.pop(channel))
-        elif isinstance(frame, pbody.ContentBody):
-            partial = self._partial[channel]
-            partial.body += frame.value
-            if len(partial.body) >= partial.body_size:
-                self._inbox_of(channel).append(self._partial.pop(channel))
-        elif isinstance(frame, ContentMethod):
-            self._partial[channel] = Delivery(frame, commands.Basic.Properties())
-        else:
-            self._inbox_of(channel).append(frame)
-
-    def _inbox_of(self, channel: int) -> deque[Received]:
-        return self._inbox.setdefault(channel, deque())
+    @property
+    def inbox(self) -> Inbox:
+        """What this client received and has not read yet (the tick at hand flushed first)."""
+        self.broker.run_tick()
+        return self._inbox
 
     def received(self, channel: int) -> list[Received]:
         """Everything received on ``channel`` and not yet read (now read)."""
-        self.broker.run_tick()
-        return list(self._inbox.pop(channel, ()))
+        return self.inbox.received(channel)
 
     def deliveries(self, channel: int) -> list[Delivery]:
-        """The deliveries received on ``channel`` and not yet read (now read); anything
-        else received stays unread."""
-        items = self.received(channel)
-        others = [item for item in items if not isinstance(item, Delivery)]
-        if others:
-            self._inbox[channel] = deque(others)
-        return [item for item in items if isinstance(item, Delivery)]
+        """The deliveries received on ``channel`` (now read); the rest stays unread."""
+        return self.inbox.deliveries(channel)
 
     def next(self, channel: int) -> Received | None:
-        """The oldest unread thing received on ``channel``, or None."""
-        self.broker.run_tick()
-        inbox = self._inbox.get(channel)
-        return inbox.popleft() if inbox else None
+        return self.inbox.next(channel)
 
     def expect(self, channel: int, kind: type[M]) -> M:
         """The next thing on ``channel`` must be a ``kind`` method."""
-        got = self.next(channel)
-        assert isinstance(got, kind), f"expected {kind.__name__} on {channel}, got {show(got)}"
-        return got
-
-    def reply(self, channel: int, kind: type[M]) -> M:
-        """The next method on ``channel`` must be a ``kind``; deliveries (basic.deliver)
-        received before it stay unread."""
-        got = self.take(channel, lambda item: not _is_delivery(item))
-        assert isinstance(got, kind), f"expected {kind.__name__} on {channel}, got {show(got)}"
-        return got
-
-    def take_first(self, channel: int, *kinds: type[Frame]) -> Frame | None:
-        """The oldest unread method of one of ``kinds`` on ``channel`` (others stay unread)."""
-        got = self.take(channel, lambda item: isinstance(item, kinds))
-        return got if isinstance(got, Frame) else None
-
-    def take(self, channel: int, wanted: Callable[[Received], bool]) -> Received | None:
-        """The oldest unread thing on ``channel`` that is ``wanted`` (the rest stay unread)."""
-        self.broker.run_tick()
-        inbox = self._inbox.get(channel, deque())
-        for item in inbox:
-            if wanted(item):
-                inbox.remove(item)
-                return item
-        return None
-
-
-def _is_delivery(item: Received) -> bool:
-    return isinstance(item, Delivery) and isinstance(item.method, commands.Basic.Deliver)
-
-
-def show(item: object) -> str:
-    """A method with its fields, for assertion messages."""
-    if isinstance(item, Frame):
-        return f"{item.name}{dict(item)}"
-    if isinstance(item, Delivery):
-        return f"Delivery({show(item.method)}, {item.body!r})"
-    return repr(item)
-
-
-class ClientChannel:
-    """One channel of a ``Client``: methods and publishes on its number, what came back.
-
-    In confirm mode (``select_confirms``) ``publish`` returns whether the broker acked."""
-
-    def __init__(self, client: Client, number: int) -> None:
-        self.client = client
-        self.number = number
-        self.confirming = False
-
-    def send(self, method: Frame) -> None:
-        self.client.send(self.number, method)
-
-    def call(self, method: Frame, reply: type[M]) -> M:
-        """Send ``method``; the next method on this channel must be a ``reply``
-        (deliveries received meanwhile stay unread)."""
-        self.send(method)
-        return self.client.reply(self.number, reply)
-
-    def expect(self, kind: type[M]) -> M:
-        return self.client.expect(self.number, kind)
-
-    def next(self) -> Received | None:
-        return self.client.next(self.number)
-
-    def received(self) -> list[Received]:
-        return self.client.received(self.number)
-
-    def deliveries(self) -> list[Delivery]:
-        return self.client.deliveries(self.number)
-
-    def expect_close(self, reply_code: int) -> commands.Channel.Close:
-        """The broker closed this channel with ``reply_code``; answers close-ok."""
-        close = self.expect(commands.Channel.Close)
-        assert close.reply_code == reply_code, (close.reply_code, close.reply_text)
-        self.send(commands.Channel.CloseOk())
-        return close
-
-    def close(self) -> None:
-        method = commands.Channel.Close(reply_code=200, reply_text="bye", class_id=0, method_id=0)
-        self.call(method, commands.Channel.CloseOk)
-
-    # -- the usual calls ------------------------------------------------------------------
-
-    def publish(
-        self,
-        body: bytes = b"",
-        routing_key: str = "",
-        exchange: str = "",
-        properties: commands.Basic.Properties | None = None,
-        mandatory: bool = False,
-    ) -> bool | None:
-        """basic.publish with its content.  In confirm mode: True when acked, False when
-        nacked (the confirm is read; a basic.return before it stays unread); else None."""
-        self.client.send_bytes(
-            self.client.publish_bytes(
-                self.number, body, exchange, routing_key, properties, mandatory
-            )
-        )
-        if not self.confirming:
-            return None
-        confirm = self.client.take_first(self.number, commands.Basic.Ack, commands.Basic.Nack)
-        return None if confirm is None else isinstance(confirm, commands.Basic.Ack)
-
-    def select_confirms(self) -> None:
-        self.call(commands.Confirm.Select(), commands.Confirm.SelectOk)
-        self.confirming = True
-
-    def declare(
-        self, queue: str = "", arguments: dict[str, Any] | None = None, **flags: Any
-    ) -> commands.Queue.DeclareOk:
-        """queue.declare (``durable=True``, ``exclusive=True``...): returns declare-ok."""
-        method = commands.Queue.Declare(queue=queue, arguments=arguments, **flags)
-        return self.call(method, commands.Queue.DeclareOk)
-
-    def bind(self, queue: str, exchange: str, routing_key: str = "", **arguments: Any) -> None:
-        method = commands.Queue.Bind(
-            queue=queue, exchange=exchange, routing_key=routing_key, arguments=arguments or None
-        )
-        self.call(method, commands.Queue.BindOk)
-
-    def exchange(self, name: str, kind: str = "direct", **flags: Any) -> None:
-        """exchange.declare (``durable=True``, ``arguments={...}``...)."""
-        method = commands.Exchange.Declare(exchange=name, exchange_type=kind, **flags)
-        self.call(method, commands.Exchange.DeclareOk)
-
-    def consume(self, queue: str, tag: str = "", **flags: Any) -> str:
-        """basic.consume (``no_ack=True``, ``arguments={...}``...): returns the consumer tag."""
-        method = commands.Basic.Consume(queue=queue, consumer_tag=tag, **flags)
-        return str(self.call(method, commands.Basic.ConsumeOk).consumer_tag)
-
-    def qos(self, prefetch_count: int, global_: bool = False) -> None:
-        method = commands.Basic.Qos(prefetch_count=prefetch_count, global_=global_)
-        self.call(method, commands.Basic.QosOk)
-
-    def get(self, queue: str, no_ack: bool = True) -> Delivery | None:
-        """basic.get: the message, or None on get-empty."""
-        self.send(commands.Basic.Get(queue=queue, no_ack=no_ack))
-        got = self.client.take(self.number, lambda item: not _is_delivery(item))
-        if isinstance(got, commands.Basic.GetEmpty):
-            return None
-        assert isinstance(got, Delivery), f"expected get-ok or get-empty, got {show(got)}"
-        return got
-
-    def drain(self, queue: str) -> list[bytes]:
-        """Every message's body, by basic.get (no-ack), until the queue is empty."""
-        return [message.body for message in iter(lambda: self.get(queue), None)]
-
-    def ack(self, delivery_tag: int, multiple: bool = False) -> None:
-        self.send(commands.Basic.Ack(delivery_tag=delivery_tag, multiple=multiple))
-
-    def nack(self, delivery_tag: int, multiple: bool = False, requeue: bool = True) -> None:
-        self.send(
-            commands.Basic.Nack(delivery_tag=delivery_tag, multiple=multiple, requeue=requeue)
-        )
-
-    def reject(self, delivery_tag: int, requeue: bool = True) -> None:
-        self.send(commands.Basic.Reject(delivery_tag=delivery_tag, requeue=requeue))
-
-    def message_count(self, queue: str) -> int:
-        """queue.declare passive: how many messages are ready."""
-        return int(self.declare(queue, passive=True).message_count or 0)
+        return self.inbox.expect(channel, kind)

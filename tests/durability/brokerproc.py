@@ -14,10 +14,8 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO
 
 from procutil import read_first_line
 
@@ -26,26 +24,12 @@ START_TIMEOUT = 20.0  # until the URL line appears
 EXIT_TIMEOUT = 15.0  # from a signal until the process has exited
 READY = re.compile(r"amqpbroker listening on (amqp://\S+)")
 
-T = TypeVar("T")
-
 
 def free_port() -> int:
     """A port nobody listens on now (the broker gets it explicitly, so restarts reuse it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def poll_until(check: Callable[[], T], timeout: float, what: str) -> T:
-    """``check()``'s first truthy result, polling every 10 ms until a deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
 
 
 class Node:

@@ -10,8 +10,10 @@ from typing import Any
 import pika
 import pika.exceptions
 import pytest
-from brokerproc import Node, assert_clean, poll_until
+from brokerproc import Node, assert_clean
 from datadir import index_dir  # noqa: F401 (re-exported for the tests here)
+
+from amqpbroker.testing.polling import wait_until
 
 FORCED = "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'"
 PERSISTENT = 2
@@ -55,7 +57,7 @@ def stop(node: Node, signum: int, *clients: pika.BlockingConnection) -> None:
         node.proc.send_signal(signum)
         for conn in clients:
             with pytest.raises(pika.exceptions.ConnectionClosedByBroker) as closed:
-                poll_until(lambda c=conn: c.process_data_events(time_limit=0.05), 10, "close")
+                wait_until(lambda c=conn: c.process_data_events(time_limit=0.05), "close")
             assert (closed.value.reply_code, closed.value.reply_text) == (320, FORCED)
         assert node.wait() == 0, node.log
         assert_clean(node.log)

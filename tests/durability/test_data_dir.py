@@ -13,7 +13,7 @@ from pathlib import Path
 import pika
 import pika.exceptions
 import pytest
-from brokerproc import Node, assert_clean, poll_until, read_first_line
+from brokerproc import Node, assert_clean, read_first_line
 from pikahelpers import (
     PERSISTENT,
     channel_error,
@@ -22,6 +22,8 @@ from pikahelpers import (
     pika_channel,
     segment_files,
 )
+
+from amqpbroker.testing.polling import wait_until
 
 # -- where state lives ---------------------------------------------------------------------------
 
@@ -210,7 +212,7 @@ def test_disk_space_is_given_back(make_node: Callable[..., Node]) -> None:
             assert got == b"%02d" % i + body
             ch.basic_ack(method.delivery_tag)
         assert ch.queue_declare("big", passive=True).method.message_count == 0
-        poll_until(lambda: "00000001.seg" not in segment_files(node), 10, "segment 1 deleted")
+        wait_until(lambda: "00000001.seg" not in segment_files(node), "segment 1 deleted")
     node.restart()
     assert segment_files(node) == []
     used = sum(p.stat().st_size for p in node.data_dir.rglob("*") if p.is_file())

@@ -20,7 +20,7 @@ import aiormq
 import pika
 import pika.exceptions
 import pytest
-from brokerproc import Node, assert_clean, poll_until
+from brokerproc import Node, assert_clean
 from pikahelpers import (
     PERSISTENT,
     TRANSIENT,
@@ -30,6 +30,8 @@ from pikahelpers import (
     pika_connect,
     stop,
 )
+
+from amqpbroker.testing.polling import wait_until
 
 STOPS = [
     pytest.param(signal.SIGTERM, id="SIGTERM"),
@@ -411,10 +413,10 @@ def test_new_messages_after_a_restart_keep_fifo_order(make_node: Callable[..., N
         ch.basic_consume(
             "deep", lambda _ch, _m, _p, b: got.append(b), auto_ack=True, consumer_tag="drain"
         )
-        poll_until(
+        wait_until(
             lambda: ch.connection.process_data_events(time_limit=0.05) or len(got) >= 10000,
-            20,
             "10000 deliveries",
+            timeout=20,
         )
     assert got.index(b"new") == 9999, f"'new' delivered before {got[got.index(b'new') + 1]!r}"
     assert got == [b"%d" % i for i in range(1, 10000)] + [b"new"]

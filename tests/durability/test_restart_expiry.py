@@ -18,7 +18,6 @@ runs the real ``amqpbroker serve`` with real clocks and short TTLs.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import signal
 import time
@@ -29,14 +28,14 @@ from typing import Any
 
 import aio_pika
 import pika
-from brokerproc import Node, assert_clean, poll_until
+from brokerproc import Node, assert_clean
 from pikahelpers import PERSISTENT, pika_channel
 
 from amqpbroker.core.ports import ManualClock
 from amqpbroker.embedded.broker import Broker
+from amqpbroker.testing.polling import wait_until, wait_until_async
 
 WALL = 1_700_000_000.0  # the first lifetime's wall clock at its start
-DEADLINE = 10.0
 
 
 @asynccontextmanager
@@ -71,10 +70,11 @@ async def message_count(channel: aio_pika.abc.AbstractChannel, queue: str) -> in
 async def count_reaches(channel: aio_pika.abc.AbstractChannel, queue: str, count: int) -> None:
     """Poll until ``queue`` holds ``count`` messages (a recovered head is read back from
     disk, off the loop, before it can expire)."""
-    deadline = time.monotonic() + DEADLINE
-    while (current := await message_count(channel, queue)) != count:
-        assert time.monotonic() < deadline, f"{queue} holds {current} messages, never {count}"
-        await asyncio.sleep(0.005)
+
+    async def reached() -> bool:
+        return await message_count(channel, queue) == count
+
+    await wait_until_async(reached, f"{queue} to hold {count} messages")
 
 
 async def get(channel: aio_pika.abc.AbstractChannel, queue: str) -> aio_pika.IncomingMessage:
@@ -182,14 +182,14 @@ def test_real_clocks_across_processes(make_node: Callable[..., Node]) -> None:
             ch.basic_publish("", "work", body, props)
         confirmed = time.time()
     assert node.stop(signal.SIGTERM) == 0
-    poll_until(lambda: time.time() > confirmed + 0.3, DEADLINE, "short's moment to pass")
+    wait_until(lambda: time.time() > confirmed + 0.3, "short's moment to pass")
 
     node.start()
     with pika_channel(node) as ch:
-        poll_until(lambda: pika_count(ch, "dead") == 1, DEADLINE, "short to be dead-lettered")
+        wait_until(lambda: pika_count(ch, "dead") == 1, "short to be dead-lettered")
         assert pika_count(ch, "work") == 1
         assert time.time() < before + 4, "too slow a restart to tell anything"
-        poll_until(lambda: pika_count(ch, "dead") == 2, DEADLINE, "long to expire")
+        wait_until(lambda: pika_count(ch, "dead") == 2, "long to expire")
         assert time.time() >= before + 4
         assert pika_count(ch, "work") == 0
         bodies = [ch.basic_get("dead", auto_ack=True)[2] for _ in range(2)]

@@ -1,4 +1,12 @@
-"""pika fixtures shared by the server tests."""
+"""The broker-agnostic suite: real clients (pika, aio-pika, a raw socket client) against a
+broker over sockets, in real time.
+
+Every test here runs unchanged against RabbitMQ too (``AMQPBROKER_TEST_URL``, see
+tests/conftest.py); those that need powers only an embedded broker has (its config, its
+clock, faults, inspection) skip there.  Keep them that way: behaviour that needs no socket
+is tested instantly in tests/session (the session harness) or tests/core, and each test
+here states what a client sees, not how this broker does it.
+"""
 
 from __future__ import annotations
 

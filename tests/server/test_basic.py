@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Callable
 
 import aio_pika
@@ -23,6 +22,8 @@ import pika.exceptions
 import pytest
 from pamqp import commands
 from rawamqp import RawAMQP
+
+from amqpbroker.testing.polling import DEADLINE, wait_until, wait_until_async
 
 CTAG_RE = re.compile(r"^amq\.ctag-[A-Za-z0-9_-]{22}$")
 
@@ -48,22 +49,18 @@ def publish_all(ch, queue: str, bodies) -> None:
         ch.basic_publish("", queue, b if isinstance(b, bytes) else str(b).encode())
 
 
-def pump_until(conn: pika.BlockingConnection, pred: Callable[[], bool], timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "timed out waiting for the broker"
-        conn.process_data_events(time_limit=0.02)
+def pump_until(conn: pika.BlockingConnection, pred: Callable[[], object]) -> None:
+    """Service ``conn`` (its consumers' callbacks run) until ``pred()``."""
+    wait_until(pred, "the broker", pause=lambda: conn.process_data_events(time_limit=0.02))
 
 
 def ready_count(ch, queue: str) -> int:
     return ch.queue_declare(queue, passive=True).method.message_count
 
 
-def wait_ready(ch, queue: str, n: int, timeout: float = 5.0) -> None:
+def wait_ready(ch, queue: str, n: int) -> None:
     """Poll (one broker round trip per step) until ``n`` messages are ready in the queue."""
-    deadline = time.monotonic() + timeout
-    while ready_count(ch, queue) != n:
-        assert time.monotonic() < deadline, f"queue never had {n} ready messages"
+    wait_until(lambda: ready_count(ch, queue) == n, f"{n} ready messages", pause=lambda: None)
 
 
 def drain(ch, queue: str) -> list[tuple[bytes, bool]]:
@@ -547,17 +544,21 @@ async def test_prefetch_limits_unacked_aio_pika(broker_url, unique):
             )
         inbox: asyncio.Queue = asyncio.Queue()
         await queue.consume(inbox.put)
-        first = [await asyncio.wait_for(inbox.get(), 5) for _ in range(2)]
-        deadline = time.monotonic() + 5
-        while (
-            ready := (
-                await channel.declare_queue(queue.name, passive=True)
-            ).declaration_result.message_count
-        ) + 2 + inbox.qsize() != 5:
-            assert time.monotonic() < deadline  # each iteration is a broker round trip
-        assert (inbox.qsize(), ready) == (0, 3)
+        first = [await asyncio.wait_for(inbox.get(), DEADLINE) for _ in range(2)]
+
+        async def ready() -> int:
+            declared = await channel.declare_queue(queue.name, passive=True)
+            return int(declared.declaration_result.message_count or 0)
+
+        async def settled() -> tuple[int] | None:  # every message delivered or ready
+            count = await ready()
+            return (count,) if count + 2 + inbox.qsize() == 5 else None
+
+        # each check is a broker round trip
+        (count,) = await wait_until_async(settled, "5 messages", pause=lambda: asyncio.sleep(0))
+        assert (inbox.qsize(), count) == (0, 3)
         await first[0].ack()
-        third = await asyncio.wait_for(inbox.get(), 5)
+        third = await asyncio.wait_for(inbox.get(), DEADLINE)
         assert [m.body for m in [*first, third]] == [b"0", b"1", b"2"]
 
 

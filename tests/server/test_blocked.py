@@ -31,7 +31,8 @@ from pamqp import frame as pframe
 from pamqp import heartbeat as pheartbeat
 from rawamqp import DEFAULT_CLIENT_PROPERTIES, RawAMQP
 
-DEADLINE = 10.0
+from amqpbroker.testing.polling import DEADLINE, wait_until, wait_until_async
+
 WITHOUT_CAPABILITY = {
     "product": "no-connection-blocked",
     "capabilities": {
@@ -79,11 +80,8 @@ class Watched:
 
 
 def until(connection: pika.BlockingConnection, done: Callable[[], bool]) -> None:
-    """Service ``connection`` until ``done()`` (failing after the deadline)."""
-    end = time.monotonic() + DEADLINE
-    while not done():
-        assert time.monotonic() < end, "timed out"
-        connection.process_data_events(time_limit=0.05)
+    """Service ``connection`` (its callbacks run) until ``done()``."""
+    wait_until(done, "the broker", pause=lambda: connection.process_data_events(time_limit=0.05))
 
 
 def message_count(channel: Any, queue: str) -> int:
@@ -240,9 +238,11 @@ def test_client_without_the_capability_is_held_without_a_frame(broker, connectio
             + raw.publish_bytes(1, "", queue, b"held")
             + declare_frame(queue)
         )
-        end = time.monotonic() + DEADLINE
-        while message_count(observer, queue) == 0:
-            assert time.monotonic() < end, "the empty-bodied publish was not routed"
+        wait_until(
+            lambda: message_count(observer, queue),
+            "the empty-bodied publish to be routed",
+            pause=lambda: None,
+        )
         assert message_count(observer, queue) == 1, "the second publish is held"
         broker.unblock_publishers()
         # No connection.blocked before, no connection.unblocked now: the answer comes first.
@@ -311,10 +311,9 @@ def test_shutdown_closes_a_blocked_connection_cleanly(broker_factory, unique):
 
 
 async def until_logged(caplog: pytest.LogCaptureFixture, text: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while not any(text in r.getMessage() for r in caplog.records):
-        assert time.monotonic() < end, f"never logged: {text}"
-        await asyncio.sleep(0.01)
+    await wait_until_async(
+        lambda: any(text in r.getMessage() for r in caplog.records), f"the log line {text!r}"
+    )
 
 
 async def test_aio_pika_publish_confirmed_only_after_unblock(broker, unique, caplog):

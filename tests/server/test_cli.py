@@ -35,6 +35,7 @@ from procutil import read_first_line
 from rawamqp import PROTOCOL_HEADER, BrokerClosed, RawAMQP
 
 from amqpbroker import __version__
+from amqpbroker.testing.polling import wait_until
 
 pytestmark = pytest.mark.skipif(bool(EXTERNAL_URL), reason="runs amqpbroker itself as a subprocess")
 
@@ -172,12 +173,9 @@ def round_trip(conn: pika.BlockingConnection, queue: str = "cli-test") -> None:
     ch = conn.channel()
     ch.queue_declare(queue, exclusive=True)
     ch.basic_publish("", queue, b"hello")
-    deadline = time.monotonic() + 5
-    while True:
-        _, _, body = ch.basic_get(queue, auto_ack=True)
-        if body is not None:
-            break
-        assert time.monotonic() < deadline, "published message never arrived"
+    body = wait_until(
+        lambda: ch.basic_get(queue, auto_ack=True)[2], "the published message", pause=lambda: None
+    )
     assert body == b"hello"
     ch.close()
 

@@ -9,7 +9,6 @@ outside a tx and for mixing confirm and tx modes. Expected codes and texts are R
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import aio_pika
@@ -19,6 +18,8 @@ import pika.exceptions
 import pytest
 from pamqp import commands
 from rawamqp import RawAMQP
+
+from amqpbroker.testing.polling import wait_until
 
 
 @pytest.fixture
@@ -34,11 +35,9 @@ def ready_count(conn, queue: str) -> int:
         channel.close()
 
 
-def drain_after_close(conn, queue: str, n: int, timeout: float = 5.0) -> list[tuple[bytes, bool]]:
+def drain_after_close(conn, queue: str, n: int) -> list[tuple[bytes, bool]]:
     """Wait (polling, one round trip per step) until ``n`` messages are ready, then drain them."""
-    deadline = time.monotonic() + timeout
-    while ready_count(conn, queue) != n:
-        assert time.monotonic() < deadline, f"queue never had {n} ready messages"
+    wait_until(lambda: ready_count(conn, queue) == n, f"{n} ready messages", pause=lambda: None)
     return drain(conn.channel(), queue)
 
 

@@ -40,7 +40,7 @@ import pika
 import pika.compat
 import pytest
 
-DEADLINE = 5.0
+from amqpbroker.testing.polling import DEADLINE, wait_until, wait_until_async
 
 FIRST_ENTRY_KEYS = ["count", "reason", "queue", "time", "exchange", "routing-keys"]
 SORTED_ENTRY_KEYS = ["count", "exchange", "queue", "reason", "routing-keys", "time"]
@@ -79,21 +79,20 @@ def message_count(ch: Any, queue: str) -> int:
 
 
 def count_reaches(ch: Any, queue: str, count: int) -> None:
-    end = time.monotonic() + DEADLINE
-    while (current := message_count(ch, queue)) != count:
-        assert time.monotonic() < end, f"{queue} has {current} messages, never {count}"
-        time.sleep(0.005)
+    wait_until(
+        lambda: message_count(ch, queue) == count,
+        lambda: f"{queue} to hold {count} messages (it has {message_count(ch, queue)})",
+    )
 
 
 def arrival(ch: Any, queue: str, auto_ack: bool = True) -> tuple[Any, Any, bytes]:
     """The next message in ``queue`` (basic.get polled until one comes)."""
-    end = time.monotonic() + DEADLINE
-    while True:
+
+    def get() -> tuple[Any, Any, bytes] | None:
         method, props, body = ch.basic_get(queue, auto_ack=auto_ack)
-        if method is not None:
-            return method, props, body
-        assert time.monotonic() < end, f"nothing arrived in {queue}"
-        time.sleep(0.005)
+        return None if method is None else (method, props, body)
+
+    return wait_until(get, f"an arrival in {queue}")
 
 
 def reject_head(ch: Any, queue: str) -> bytes:
@@ -226,10 +225,11 @@ def test_nack_without_requeue_dead_letters_in_order(connection, ch, unique):
     consumer.basic_consume(q, lambda _c, method, _p, _b: got.append(method.delivery_tag))
     for body in (b"m1", b"m2", b"m3"):
         ch.basic_publish("", q, body)
-    end = time.monotonic() + DEADLINE
-    while len(got) < 3:
-        assert time.monotonic() < end, got
-        connection.process_data_events(time_limit=0.01)
+    wait_until(
+        lambda: len(got) >= 3,
+        lambda: f"3 deliveries, got {got}",
+        pause=lambda: connection.process_data_events(time_limit=0.01),
+    )
     consumer.basic_nack(got[1], multiple=True, requeue=False)
     consumer.basic_reject(got[2], requeue=False)
     count_reaches(ch, dead, 3)
@@ -624,13 +624,9 @@ def test_rejected_then_expired_in_self_cycle_is_dropped(ch, unique):
 
 # -- aio-pika ------------------------------------------------------------------------------------
 async def _aio_arrival(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractIncomingMessage:
-    end = time.monotonic() + DEADLINE
-    while True:
-        message = await queue.get(no_ack=True, fail=False)
-        if message is not None:
-            return message
-        assert time.monotonic() < end, f"nothing arrived in {queue.name}"
-        await asyncio.sleep(0.005)
+    return await wait_until_async(
+        lambda: queue.get(no_ack=True, fail=False), f"an arrival in {queue.name}"
+    )
 
 
 async def test_nack_dead_letters_aio_pika(broker_url, unique):

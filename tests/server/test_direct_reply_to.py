@@ -8,7 +8,6 @@ and a responder replying to that name through the default exchange reaches the r
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,17 +17,19 @@ import pika.exceptions
 import pytest
 from clientutil import channel_error
 
+from amqpbroker.testing.polling import wait_until
+
 REPLY_QUEUE = "amq.rabbitmq.reply-to"
 
 
 def _get(channel: Any, queue: str, auto_ack: bool = True) -> tuple[Any, Any, bytes]:
     """basic.get from ``queue``, polled with a deadline: (method, properties, body)."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+
+    def get() -> tuple[Any, Any, bytes] | None:
         method, props, body = channel.basic_get(queue, auto_ack=auto_ack)
-        if method is not None:
-            return method, props, body
-    raise AssertionError(f"nothing arrived in {queue}")
+        return None if method is None else (method, props, body)
+
+    return wait_until(get, f"an arrival in {queue}", pause=lambda: None)
 
 
 def _take_request(channel: Any, queue: str) -> tuple[Any, bytes]:
@@ -38,10 +39,7 @@ def _take_request(channel: Any, queue: str) -> tuple[Any, bytes]:
 
 
 def _wait_for(connection: pika.BlockingConnection, done: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 5
-    while not done() and time.monotonic() < deadline:
-        connection.process_data_events(time_limit=0.05)
-    assert done(), "timed out"
+    wait_until(done, "the broker", pause=lambda: connection.process_data_events(time_limit=0.05))
 
 
 def _requester(connection: pika.BlockingConnection, unique: Callable[[str], str]) -> tuple:

@@ -3,9 +3,9 @@ encoding shared: every consumer must still get frames for its own channel and fr
 
 from __future__ import annotations
 
-import time
-
 import pika
+
+from amqpbroker.testing.polling import settle
 
 
 def test_fanout_copies_reach_each_channel_and_frame_size_intact(broker_url, unique):
@@ -28,8 +28,10 @@ def test_fanout_copies_reach_each_channel_and_frame_size_intact(broker_url, uniq
             ch.basic_consume(queue, lambda _c, _m, _p, b, got=bodies: got.append(b), auto_ack=True)
         channels[0].basic_publish(exchange, "", body)
         channels[0].basic_publish(exchange, "", b"second")
-        deadline = time.monotonic() + 10
-        while any(len(bodies) < 2 for bodies in received) and time.monotonic() < deadline:
+
+        def serve() -> None:
             big_conn.process_data_events(0.05)
             small_conn.process_data_events(0.05)
+
+        settle(lambda: all(len(bodies) >= 2 for bodies in received), pause=serve)
         assert received == [[body, b"second"]] * 3

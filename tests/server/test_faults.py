@@ -31,8 +31,8 @@ from rawamqp import RawAMQP
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import ManualClock
 from amqpbroker.embedded.broker import Broker
+from amqpbroker.testing.polling import DEADLINE, wait_until_async
 
-DEADLINE = 10.0
 PERSISTENT = pika.BasicProperties(delivery_mode=2)
 SHUTDOWN = (320, "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'")
 
@@ -144,15 +144,17 @@ def test_pika_sees_the_shutdown_and_reconnects_to_the_same_port(
 
 async def test_restart_refuses_connections_for_its_downtime(async_broker: Broker) -> None:
     restarting = asyncio.create_task(async_broker.restart(downtime=1.0))
-    deadline = time.monotonic() + 0.5  # well inside the downtime
-    while True:
+
+    async def refused() -> bool:
         try:
             _, writer = await asyncio.open_connection(async_broker.host, async_broker.port)
         except ConnectionError:  # refused (or reset, caught in the listener's closing)
-            break
+            return True
         writer.close()
-        assert time.monotonic() < deadline, "the port kept accepting connections"
-        await asyncio.sleep(0.01)
+        return False
+
+    # well inside the downtime
+    await wait_until_async(refused, "the port to refuse connections", timeout=0.5)
     assert not restarting.done()
     await restarting
     connection = await aio_pika.connect(async_broker.url)

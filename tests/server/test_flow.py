@@ -7,10 +7,11 @@ still receive a large backlog completely and in order.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pika
+
+from amqpbroker.testing.polling import settle
 
 BODY = b"x" * 1024
 COUNT = 4000  # ~4 MiB: several times the per-tick output budget
@@ -35,9 +36,11 @@ def test_backlog_larger_than_the_output_budget_is_delivered_in_order(
         consumer.basic_consume(
             queue, lambda _ch, _m, _p, body: received.append(int(body[:6])), auto_ack=True
         )
-        deadline = time.monotonic() + 30
-        while len(received) < COUNT and time.monotonic() < deadline:
-            conn.process_data_events(time_limit=0.2)
+        settle(
+            lambda: len(received) >= COUNT,
+            timeout=30,
+            pause=lambda: conn.process_data_events(time_limit=0.2),
+        )
         assert received == list(range(COUNT))
 
 

@@ -22,8 +22,6 @@ What RabbitMQ does (each point observed on 3.10.8 and asserted below):
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +31,7 @@ import pika
 import pika.exceptions
 import pytest
 
-DEADLINE = 5.0
+from amqpbroker.testing.polling import wait_until, wait_until_async
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -75,10 +73,10 @@ def message_count(ch: Any, queue: str) -> int:
 
 
 def count_reaches(ch: Any, queue: str, count: int) -> None:
-    end = time.monotonic() + DEADLINE
-    while (current := message_count(ch, queue)) != count:
-        assert time.monotonic() < end, f"{queue} has {current} messages, never {count}"
-        time.sleep(0.005)
+    wait_until(
+        lambda: message_count(ch, queue) == count,
+        lambda: f"{queue} to hold {count} messages (it has {message_count(ch, queue)})",
+    )
 
 
 def nacked(ch: Any, exchange: str, key: str, body: bytes, **publish: Any) -> bool:
@@ -377,9 +375,8 @@ async def test_reject_publish_dlx_aio_pika(broker_url, unique):
         await channel.default_exchange.publish(aio_pika.Message(b"m1"), routing_key=queue.name)
         with pytest.raises(aio_pika.exceptions.DeliveryError):
             await channel.default_exchange.publish(aio_pika.Message(b"m2"), routing_key=queue.name)
-        end = time.monotonic() + DEADLINE
-        while (message := await dead.get(no_ack=True, fail=False)) is None:
-            assert time.monotonic() < end, "nothing dead-lettered"
-            await asyncio.sleep(0.005)
+        message = await wait_until_async(
+            lambda: dead.get(no_ack=True, fail=False), "a dead-lettered message"
+        )
         assert message.body == b"m2"
         assert message.headers["x-death"][0]["reason"] == "maxlen"

@@ -24,8 +24,9 @@ from pamqp import frame as pframe
 from pamqp.body import ContentBody
 from rawamqp import PROTOCOL_HEADER, RawAMQP
 
+from amqpbroker.testing.polling import DEADLINE, wait_until
+
 METHOD, HEADER, BODY, HEARTBEAT = 1, 2, 3, 8
-CLOSE_DEADLINE = 10.0  # RabbitMQ drops a connection up to ~3 s after a fatal frame error
 START_OK_ARGS = (
     b"\x00\x00\x00\x00"  # empty client-properties table
     + b"\x05PLAIN"
@@ -59,12 +60,10 @@ class Healthy:
         self.rounds += 1
         body = f"still alive {self.rounds}".encode()
         self.ch.basic_publish("", self.queue, body)
-        deadline = time.monotonic() + 5
-        while True:
-            _, _, got = self.ch.basic_get(self.queue, auto_ack=True)
-            if got is not None:
-                break
-            assert time.monotonic() < deadline, "healthy connection never got its message"
+        got = wait_until(
+            lambda: self.ch.basic_get(self.queue, auto_ack=True)[2],
+            "the healthy connection's message",
+        )
         assert got == body
 
     def close(self) -> None:
@@ -103,10 +102,10 @@ def assert_connection_closed(
         method_id,
     )
     c.send_method(0, commands.Connection.CloseOk())
-    assert c.wait_closed(CLOSE_DEADLINE)
+    assert c.wait_closed(DEADLINE)
 
 
-def assert_dropped_without_reply(c: RawAMQP, timeout: float = CLOSE_DEADLINE) -> None:
+def assert_dropped_without_reply(c: RawAMQP, timeout: float = DEADLINE) -> None:
     """The broker closes the socket without sending any frame."""
     with pytest.raises(EOFError):
         c.recv_raw_frame(timeout=timeout)
@@ -142,7 +141,7 @@ def test_bad_protocol_header_gets_supported_header_then_close(
     with RawAMQP(broker.host, broker.port) as c:
         c.send(header)
         assert c.recv_exact(8) == b"AMQP\x00\x00\x09\x01"
-        assert c.wait_closed(CLOSE_DEADLINE)
+        assert c.wait_closed(DEADLINE)
 
 
 def test_garbage_after_good_header_gets_start_then_silent_close(
@@ -536,7 +535,7 @@ def fuzz_one(host: str, port: int, queue: str, data: bytes) -> str:
     with RawAMQP.connect(host, port, frame_max=4096) as c:
         c.open_channel(1)
         c.send(data + probe + pad)
-        deadline = time.monotonic() + CLOSE_DEADLINE
+        deadline = time.monotonic() + DEADLINE
         while True:
             try:
                 channel, value = c.recv_frame(timeout=max(0.0, deadline - time.monotonic()))

@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import decimal
 import random
-import time
 import uuid
 from typing import Any
 
@@ -43,7 +42,7 @@ import pika
 import pika.exceptions
 import pytest
 
-DEADLINE = 5.0  # seconds to wait for anything the broker does on its own
+from amqpbroker.testing.polling import DEADLINE, wait_until
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -88,11 +87,9 @@ def counts(ch: Any, queue: str) -> tuple[int, int]:
     return ok.message_count, ok.consumer_count
 
 
-def wait_until(connection: Any, done: Any, what: Any) -> None:
-    end = time.monotonic() + DEADLINE
-    while not done():
-        assert time.monotonic() < end, f"timed out waiting: {what()}"
-        connection.process_data_events(time_limit=0.01)
+def serve_until(connection: Any, done: Any, what: Any) -> None:
+    """Service ``connection`` (its consumers' callbacks run) until ``done()``."""
+    wait_until(done, what, pause=lambda: connection.process_data_events(time_limit=0.01))
 
 
 class Consumer:
@@ -132,7 +129,7 @@ class Consumer:
 
 def wait_for_all(connection: Any, consumers: list[Consumer], total: int) -> list[list[str]]:
     """Wait until the consumers together got ``total`` deliveries: what each got."""
-    wait_until(
+    serve_until(
         connection,
         lambda: sum(len(c.got) for c in consumers) >= total,
         lambda: [c.got for c in consumers],
@@ -169,7 +166,7 @@ class Consumers:
         )
 
     def wait_for(self, count: int) -> list[tuple[str, str]]:
-        wait_until(self.connection, lambda: len(self.log) >= count, lambda: self.log)
+        serve_until(self.connection, lambda: len(self.log) >= count, lambda: self.log)
         return self.log
 
     def ack(self, *bodies: str, settle: bool = True) -> None:
@@ -355,7 +352,7 @@ def test_unacked_messages_requeued_on_channel_close_return_by_priority(connectio
         publish(ch, q, body, priority)
     wait_for_all(connection, [consumer], 5)
     consumer.channel.close()
-    wait_until(connection, lambda: counts(ch, q)[0] == 5, lambda: counts(ch, q))
+    serve_until(connection, lambda: counts(ch, q)[0] == 5, lambda: counts(ch, q))
     got = []
     for _ in range(5):
         method, _props, body = ch.basic_get(q, auto_ack=True)

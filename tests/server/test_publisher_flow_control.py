@@ -5,7 +5,6 @@ message gets through, in order, once the consumer catches up."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,18 +13,11 @@ from pamqp import commands
 from rawamqp import RawAMQP
 
 from amqpbroker.core.queue import FLOW_HIGH, FLOW_LOW
+from amqpbroker.testing.polling import wait_until
 
 pytestmark = pytest.mark.usefixtures("broker")
 COUNT = FLOW_HIGH * 10  # 20 MB: more than the sockets' buffers can absorb
 BODY = b"x" * 1024
-
-
-def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.01)
 
 
 def _publisher_paused_and_depth(broker: Any, queue: str) -> tuple[bool, int]:
@@ -67,7 +59,7 @@ def test_a_publisher_waits_for_a_slow_consumer_and_loses_nothing(
         held.append(depth)
         return paused and depth >= FLOW_LOW  # held from FLOW_HIGH until under FLOW_LOW
 
-    _wait_until(publisher_held_with_queue_behind, "the broker stops reading the publisher")
+    wait_until(publisher_held_with_queue_behind, "the broker to stop reading the publisher")
     assert held[-1] < COUNT // 2  # held back, not everything queued
     received = []
     while len(received) < COUNT:

@@ -17,7 +17,6 @@ sleeps for an expiry: each polls up to a deadline.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +27,7 @@ import pika
 import pika.exceptions
 import pytest
 
-DEADLINE = 5.0
+from amqpbroker.testing.polling import wait_until, wait_until_async
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -55,15 +54,19 @@ def until_gone(ch: Any, queue: str, between: Callable[[], Any] | None = None) ->
     """Probe until ``queue`` is gone, calling ``between()`` between probes; the seconds it
     took (the test fails at the deadline)."""
     started = time.monotonic()
-    while exists(ch, queue):
-        assert time.monotonic() - started < DEADLINE, f"{queue} never expired"
+
+    def gone() -> bool:
+        if not exists(ch, queue):
+            return True
         if between is not None:
             try:
                 between()
             except pika.exceptions.ChannelClosedByBroker as closed:
                 assert closed.reply_code == 404, closed  # it expired since the probe
-                break
-        time.sleep(0.01)
+                return True
+        return False
+
+    wait_until(gone, f"{queue} to expire")
     return time.monotonic() - started
 
 
@@ -196,10 +199,10 @@ async def _aio_exists(channel: aio_pika.abc.AbstractChannel, name: str) -> bool:
 
 
 async def _aio_until_gone(channel: aio_pika.abc.AbstractChannel, name: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while await _aio_exists(channel, name):
-        assert time.monotonic() < end, f"{name} never expired"
-        await asyncio.sleep(0.01)
+    async def gone() -> bool:
+        return not await _aio_exists(channel, name)
+
+    await wait_until_async(gone, f"{name} to expire")
 
 
 async def _ignore(_message: aio_pika.abc.AbstractIncomingMessage) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import re
 import struct
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +25,8 @@ import pytest
 from clientutil import channel_error
 from pamqp import commands
 from rawamqp import RawAMQP
+
+from amqpbroker.testing.polling import wait_until
 
 VHOST = "/"
 
@@ -51,10 +52,10 @@ def passive_error(connection: pika.BlockingConnection, queue: str) -> tuple:
     return channel_error(connection, lambda ch: ch.queue_declare(queue, passive=True))
 
 
-def wait_until_deleted(connection: pika.BlockingConnection, queue: str, timeout: float = 5):
+def wait_until_deleted(connection: pika.BlockingConnection, queue: str) -> tuple[int, str]:
     """Poll with passive declares until the queue is gone; return the final 404 error."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def refused() -> tuple[int, str] | None:
         ch = connection.channel()
         try:
             ch.queue_declare(queue, passive=True)
@@ -63,8 +64,9 @@ def wait_until_deleted(connection: pika.BlockingConnection, queue: str, timeout:
                 return exc.reply_code, exc.reply_text
         else:
             ch.close()
-        if time.monotonic() > deadline:
-            pytest.fail(f"queue {queue!r} still exists after {timeout}s")
+        return None
+
+    return wait_until(refused, f"queue {queue!r} to be deleted", pause=lambda: None)
 
 
 def drain(ch: Any, queue: str) -> list[bytes]:

@@ -10,8 +10,6 @@ nack on the same channel (a returned message goes to the back, ahead of the witn
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +19,8 @@ import pika.compat
 import pika.exceptions
 import pytest
 from clientutil import channel_error
+
+from amqpbroker.testing.polling import wait_until, wait_until_async
 
 QUORUM = {"x-queue-type": "quorum"}
 
@@ -196,9 +196,6 @@ def test_any_delivery_limit_is_accepted(
 
 
 # -- x-delivery-count ---------------------------------------------------------------------------
-DEADLINE = 5.0
-
-
 @pytest.fixture
 def quorum_queue(broker_url: str, unique: Callable[[str], str]) -> Iterator[Callable[..., str]]:
     """``quorum_queue(**arguments)``: a new quorum queue, deleted after the test."""
@@ -220,20 +217,19 @@ def quorum_queue(broker_url: str, unique: Callable[[str], str]) -> Iterator[Call
 
 def arrival(ch: Any, queue: str, auto_ack: bool = False) -> tuple[Any, Any, bytes]:
     """basic.get polled until a message comes (quorum queues apply returns asynchronously)."""
-    end = time.monotonic() + DEADLINE
-    while True:
+
+    def get() -> tuple[Any, Any, bytes] | None:
         method, props, body = ch.basic_get(queue, auto_ack=auto_ack)
-        if method is not None:
-            return method, props, body
-        assert time.monotonic() < end, f"nothing arrived in {queue}"
-        time.sleep(0.005)
+        return None if method is None else (method, props, body)
+
+    return wait_until(get, f"an arrival in {queue}")
 
 
 def count_reaches(ch: Any, queue: str, count: int) -> None:
-    end = time.monotonic() + DEADLINE
-    while ch.queue_declare(queue, passive=True).method.message_count != count:
-        assert time.monotonic() < end, f"{queue} never held {count} messages"
-        time.sleep(0.005)
+    wait_until(
+        lambda: ch.queue_declare(queue, passive=True).method.message_count == count,
+        f"{queue} to hold {count} messages",
+    )
 
 
 def bodies_with_counts(ch: Any, queue: str) -> list[tuple[bytes, int]]:
@@ -293,10 +289,11 @@ def test_a_consumer_sees_the_count_only_on_redeliveries(
         settle[len(seen) - 1](method.delivery_tag)
 
     consumer.basic_consume(queue, on_message)
-    end = time.monotonic() + DEADLINE
-    while len(seen) < 4:
-        assert time.monotonic() < end, f"only {seen} arrived"
-        connection.process_data_events(time_limit=0.05)
+    wait_until(
+        lambda: len(seen) >= 4,
+        lambda: f"4 deliveries, only {seen} arrived",
+        pause=lambda: connection.process_data_events(time_limit=0.05),
+    )
     assert seen == [
         (False, {"zz": 1, "x-delivery-count": 99}),  # untouched, in the publisher's order
         (True, {"x-delivery-count": 1, "zz": 1}),
@@ -381,10 +378,11 @@ def test_without_a_dead_letter_exchange_the_message_is_dropped(
         ch.basic_publish("", queue, b"witness")
 
     channel.basic_consume(queue, on_message)
-    end = time.monotonic() + DEADLINE
-    while not seen or witnesses or seen[-1] != "witness":
-        assert time.monotonic() < end, f"only {seen} arrived"
-        channel.connection.process_data_events(time_limit=0.05)
+    wait_until(
+        lambda: seen and not witnesses and seen[-1] == "witness",
+        lambda: f"the last witness, only {seen} arrived",
+        pause=lambda: channel.connection.process_data_events(time_limit=0.05),
+    )
     assert [s for s in seen if s != "witness"] == [None, *range(1, deliveries)]
 
 
@@ -424,10 +422,6 @@ async def test_a_closed_channel_counts_the_return_and_applies_the_limit_aio_pika
 async def _aio_arrival(
     queue: aio_pika.abc.AbstractQueue, no_ack: bool = True
 ) -> aio_pika.abc.AbstractIncomingMessage:
-    end = time.monotonic() + DEADLINE
-    while True:
-        message = await queue.get(no_ack=no_ack, fail=False)
-        if message is not None:
-            return message
-        assert time.monotonic() < end, f"nothing arrived in {queue.name}"
-        await asyncio.sleep(0.005)
+    return await wait_until_async(
+        lambda: queue.get(no_ack=no_ack, fail=False), f"an arrival in {queue.name}"
+    )

@@ -33,7 +33,7 @@ import pika
 import pika.exceptions
 import pytest
 
-DEADLINE = 5.0  # seconds to wait for anything the broker does on its own
+from amqpbroker.testing.polling import DEADLINE, wait_until, wait_until_async
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -61,15 +61,15 @@ def counts_until(ch: Any, queue: str, done: Callable[[int], bool]) -> list[int]:
     """Poll the queue's message_count until ``done(count)``; the distinct counts seen, in
     order (the test fails if the deadline passes first)."""
     seen: list[int] = []
-    end = time.monotonic() + DEADLINE
-    while True:
+
+    def check() -> bool:
         count = message_count(ch, queue)
         if not seen or seen[-1] != count:
             seen.append(count)
-        if done(count):
-            return seen
-        assert time.monotonic() < end, f"message_count of {queue} stayed at {seen}"
-        time.sleep(0.005)
+        return done(count)
+
+    wait_until(check, lambda: f"the message_count of {queue} (it went {seen})")
+    return seen
 
 
 def wait_past(ch: Any, ttl_ms: int) -> None:
@@ -98,10 +98,11 @@ class Inbox:
         self.got.append((method.delivery_tag, body, method.redelivered))
 
     def wait_for(self, count: int) -> list[tuple[int, bytes, bool]]:
-        end = time.monotonic() + DEADLINE
-        while len(self.got) < count:
-            assert time.monotonic() < end, f"expected {count} deliveries, got {self.got}"
-            self.connection.process_data_events(time_limit=0.01)
+        wait_until(
+            lambda: len(self.got) >= count,
+            lambda: f"{count} deliveries, got {self.got}",
+            pause=lambda: self.connection.process_data_events(time_limit=0.01),
+        )
         return self.got
 
     def bodies(self) -> list[bytes]:
@@ -394,10 +395,10 @@ async def _aio_count(channel: aio_pika.abc.AbstractChannel, name: str) -> int:
 
 
 async def _aio_until_empty(channel: aio_pika.abc.AbstractChannel, name: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while await _aio_count(channel, name) != 0:
-        assert time.monotonic() < end, f"{name} never ran empty"
-        await asyncio.sleep(0.005)
+    async def empty() -> bool:
+        return await _aio_count(channel, name) == 0
+
+    await wait_until_async(empty, f"{name} to run empty")
 
 
 async def _aio_wait_past(channel: aio_pika.abc.AbstractChannel, ttl_ms: int) -> None:

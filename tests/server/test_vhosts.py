@@ -34,8 +34,8 @@ from rawamqp import BrokerClosed, RawAMQP
 
 from amqpbroker.config import amqp_url
 from amqpbroker.embedded.broker import Broker, BrokerThread
+from amqpbroker.testing.polling import DEADLINE
 
-DEADLINE = 10.0
 OWN_BROKER = pytest.mark.skipif(bool(EXTERNAL_URL), reason="runs a broker of its own")
 MANAGEMENT_URL = os.environ.get("AMQPBROKER_TEST_MANAGEMENT_URL")
 

@@ -27,6 +27,7 @@ from rawamqp import RawAMQP
 
 from amqpbroker import Broker
 from amqpbroker.core.ports import ManualClock
+from amqpbroker.testing.polling import wait_until
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -54,7 +55,11 @@ def test_a_30_minute_retry_delay_takes_no_time_pika(broker, channel):
     channel.basic_publish("work-x", "job", b"do it")
     method, _, body = channel.basic_get("work")
     channel.basic_reject(method.delivery_tag, requeue=False)  # fails: retry in 30 minutes
-    assert [m.body for m in broker.queue("retry").messages] == [b"do it"]
+    # (basic.reject has no reply: the broker may not have read it yet)
+    wait_until(
+        lambda: [m.body for m in broker.queue("retry").messages] == [b"do it"],
+        "the rejected message in the retry queue",
+    )
 
     broker.clock.advance(30 * 60 - 1)
     assert broker.queue("retry").messages_ready == 1, "not yet"

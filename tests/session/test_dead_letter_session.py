@@ -7,7 +7,6 @@ import datetime
 
 import pytest
 from pamqp import commands
-
 from sessionutil import (
     EPOCH_START,
     bodies,

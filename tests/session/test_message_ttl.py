@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 from pamqp import commands
+from sessionutil import bodies, declare, got, props
 
 from amqpbroker.testing.harness import ClientChannel
-from sessionutil import bodies, declare, got, props
 
 
 def consumer(ch: ClientChannel, queue: str, prefetch: int = 0) -> ClientChannel:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from pamqp import commands
-
 from sessionutil import dead_lettering, declare, fanout, got, props
 
 REJECT = {"x-overflow": "reject-publish"}

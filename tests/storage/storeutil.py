@@ -8,7 +8,6 @@ the core's own APIs so the store sees exactly the calls the broker makes.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -27,6 +26,7 @@ from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.storage.records import read_records
 from amqpbroker.storage.recovery import RecoveryReport, recover
 from amqpbroker.storage.store import DurableStore
+from amqpbroker.testing.polling import wait_until_async
 
 TIMEOUT = 10.0
 OWNER = object()  # the "connection" declaring things
@@ -166,7 +166,4 @@ def records(path: Path) -> list[bytes]:
 
 async def eventually(node: Node, check: Callable[[], bool], what: str) -> None:
     """Let the loop and the writer run until ``check()`` holds (with a deadline)."""
-    deadline = time.monotonic() + 10
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await node.synced()
+    await wait_until_async(check, what, pause=node.synced)

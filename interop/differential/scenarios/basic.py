@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
+
+from amqpbroker.testing.polling import settle
 
 from ..registry import scenario
 from ..runner import Run
@@ -198,9 +199,7 @@ def requeue_on_connection_close(run: Run) -> Any:
     _get_tags(consumer, q, 2)
     consumer.ok(0, M.connection_close(), "Connection.CloseOk")
     w = run.raw()
-    deadline = time.monotonic() + 5
-    while passive(w, q)[0] != 3 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    settle(lambda: passive(w, q)[0], lambda count: count == 3)
     return get_all(w, q)
 
 

@@ -3,19 +3,18 @@ callbacks, cancel notifications, returns, confirms, errors as client exceptions.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
+
+from amqpbroker.testing.polling import DEADLINE, settle
 
 from ..registry import scenario
 from ..runner import Run
 
 
-def _process_until(conn: Any, done: Callable[[], Any], timeout: float = 5.0) -> None:
+def _process_until(conn: Any, done: Callable[[], Any], timeout: float = DEADLINE) -> None:
     """Let pika dispatch callbacks until ``done()`` is true (or the deadline passes)."""
-    deadline = time.monotonic() + timeout
-    while not done() and time.monotonic() < deadline:
-        conn.process_data_events(time_limit=0.1)
+    settle(done, timeout=timeout, pause=lambda: conn.process_data_events(time_limit=0.1))
 
 
 def _error(exc: BaseException) -> list[Any]:

@@ -3,8 +3,9 @@ waiting (with a deadline) for something the broker does asynchronously."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
+
+from amqpbroker.testing.polling import DEADLINE, settle
 
 from ..wire import M, Wire
 
@@ -76,12 +77,9 @@ def passive(w: Wire, queue: str, channel: int = 1) -> Any:
     return [got.get("reply_code"), got.get("reply_text")]
 
 
-def eventually_gone(w: Wire, queue: str, channel: int = 1, deadline: float = 5.0) -> Any:
+def eventually_gone(w: Wire, queue: str, channel: int = 1, deadline: float = DEADLINE) -> Any:
     """Poll with passive declares until the queue is gone (RabbitMQ deletes exclusive and
     auto-delete queues asynchronously); the last answer."""
-    end = time.monotonic() + deadline
-    while True:
-        state = passive(w, queue, channel)
-        if state[0] == 404 or time.monotonic() > end:
-            return state
-        time.sleep(0.02)
+    return settle(
+        lambda: passive(w, queue, channel), lambda state: state[0] == 404, timeout=deadline
+    )

@@ -20,12 +20,13 @@ import struct
 import time
 from typing import Any
 
+from amqpbroker.testing.polling import DEADLINE, settle, settle_async, wait_until
+
 from ..registry import scenario
 from ..runner import Run
 from ..wire import M, T, Wire, properties
 from .common import fill, get_all, passive, publish
 
-DEADLINE = 5.0
 RECENT = 600.0  # seconds: an x-death time closer than this to now is "<recent>"
 
 
@@ -117,30 +118,28 @@ def described(got: dict[str, Any]) -> dict[str, Any]:
 def take(w: Wire, q: str, channel: int = 1, deadline: float = DEADLINE) -> Any:
     """basic.get (no-ack) on ``q`` until a message comes (described) or the deadline."""
     w.raw_headers = True
-    end = time.monotonic() + deadline
-    while True:
-        got = w.call(channel, M.basic_get(q, no_ack=True))
-        if got.get("method") == "Basic.GetOk":
-            return described(got)
-        if got.get("method") != "Basic.GetEmpty" or time.monotonic() > end:
-            return got if got.get("method") != "Basic.GetEmpty" else "deadline"
-        time.sleep(0.005)
+    got = settle(
+        lambda: w.call(channel, M.basic_get(q, no_ack=True)),
+        lambda got: got.get("method") != "Basic.GetEmpty",
+        timeout=deadline,
+    )
+    if got.get("method") == "Basic.GetOk":
+        return described(got)
+    return got if got.get("method") != "Basic.GetEmpty" else "deadline"
 
 
 def counts_until(w: Wire, q: str, done: Any, channel: int = 1) -> list[Any]:
     """Poll message_count until ``done(count)``: the distinct counts seen ('deadline' added
     if it never happened)."""
     seen: list[Any] = []
-    end = time.monotonic() + DEADLINE
-    while True:
-        count = passive(w, q, channel)[0]
-        if not seen or seen[-1] != count:
-            seen.append(count)
-        if done(count):
-            return seen
-        if time.monotonic() > end:
-            return [*seen, "deadline"]
-        time.sleep(0.005)
+
+    def count() -> Any:
+        current = passive(w, q, channel)[0]
+        if not seen or seen[-1] != current:
+            seen.append(current)
+        return current
+
+    return seen if done(settle(count, done)) else [*seen, "deadline"]
 
 
 def wait_past(run: Run, w: Wire, ttl_ms: int) -> None:
@@ -570,14 +569,10 @@ def self_cycle_reject_then_expire(run: Run) -> Any:
 
 def _get_eventually(w: Wire, q: str, channel: int = 1) -> dict[str, Any]:
     """basic.get (with ack) until a message comes; fails the scenario at the deadline."""
-    end = time.monotonic() + DEADLINE
-    while True:
-        got = w.call(channel, M.basic_get(q))
-        if got.get("method") == "Basic.GetOk":
-            return got
-        if time.monotonic() > end:
-            raise AssertionError(f"nothing arrived in {q}: {got}")
-        time.sleep(0.005)
+    return wait_until(
+        lambda: (got := w.call(channel, M.basic_get(q))).get("method") == "Basic.GetOk" and got,
+        f"an arrival in {q}",
+    )
 
 
 # -- x-death already in the headers -------------------------------------------------------
@@ -627,12 +622,9 @@ def pika_x_death(run: Run) -> Any:
     ch.basic_publish("", q, b"m", pika.BasicProperties(expiration="60000", headers={"h": 1}))
     method, _props, _body = ch.basic_get(q)
     ch.basic_reject(method.delivery_tag, requeue=False)
-    end = time.monotonic() + DEADLINE
-    while True:
-        method, props, body = ch.basic_get(dead, auto_ack=True)
-        if method is not None or time.monotonic() > end:
-            break
-        time.sleep(0.005)
+    method, props, body = settle(
+        lambda: ch.basic_get(dead, auto_ack=True), lambda got: got[0] is not None
+    )
     headers = props.headers
     deaths = [
         {k: [type(v).__name__, v if k != "time" else "<time>"] for k, v in d.items()}
@@ -650,7 +642,6 @@ def pika_x_death(run: Run) -> Any:
 @scenario()
 async def aio_pika_x_death(run: Run) -> Any:
     """aio-pika: nack(requeue=False) dead-letters; the decoded x-death with Python types."""
-    import asyncio  # noqa: PLC0415
 
     import aio_pika  # noqa: PLC0415
 
@@ -665,12 +656,7 @@ async def aio_pika_x_death(run: Run) -> Any:
     await ch.default_exchange.publish(aio_pika.Message(b"m"), routing_key=q.name)
     got = await q.get()
     await got.nack(requeue=False)
-    end = time.monotonic() + DEADLINE
-    message = None
-    while message is None and time.monotonic() < end:
-        message = await dead.get(no_ack=True, fail=False)
-        if message is None:
-            await asyncio.sleep(0.005)
+    message = await settle_async(lambda: dead.get(no_ack=True, fail=False))
     if message is None:
         return "nothing dead-lettered"
     headers = message.headers

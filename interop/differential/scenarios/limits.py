@@ -15,13 +15,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from amqpbroker.testing.polling import settle
+
 from ..registry import scenario
 from ..runner import Run
 from ..wire import M, Wire, properties
 from .common import fill, get_all, passive, publish
 from .dlx import counts_until, take
-
-DEADLINE = 5.0
 
 
 def _queue(run: Run, w: Wire, exclusive: bool = True, **args: Any) -> str:
@@ -261,9 +261,7 @@ def reject_publish_unacked_not_counted(run: Run) -> Any:
     w.call(2, M.basic_get(q))
     with_unacked = _confirms(w, q, b"m3", b"m4", b"m5")
     w.ok(2, M.channel_close(), "Channel.CloseOk")
-    deadline = time.monotonic() + DEADLINE
-    while passive(w, q)[0] != 4 and time.monotonic() < deadline:
-        time.sleep(0.005)
+    settle(lambda: passive(w, q)[0], lambda count: count == 4)
     return {
         "with_unacked": with_unacked,
         "requeued": passive(w, q),
@@ -335,14 +333,15 @@ def _exists(w: Wire, q: str) -> bool:
 
 def _until_gone(w: Wire, q: str, action: Any = None) -> str:
     """Poll until ``q`` is gone (running ``action`` between probes): 'gone' or 'deadline'."""
-    end = time.monotonic() + DEADLINE
-    while _exists(w, q):
-        if time.monotonic() > end:
-            return "deadline"
+
+    def gone() -> bool:
+        if not _exists(w, q):
+            return True
         if action is not None:
             action()
-        time.sleep(0.01)
-    return "gone"
+        return False
+
+    return "gone" if settle(gone) else "deadline"
 
 
 def _expiring(run: Run, w: Wire, ms: int, channel: int = 1) -> str:

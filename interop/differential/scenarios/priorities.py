@@ -18,12 +18,13 @@ import random
 import time
 from typing import Any
 
+from amqpbroker.testing.polling import DEADLINE, settle
+
 from ..registry import scenario
 from ..runner import Run
 from ..wire import M, T, Wire, properties
 from .common import fill, passive
 
-DEADLINE = 5.0
 SAC = {"x-single-active-consumer": True}
 
 
@@ -150,16 +151,14 @@ def _count(w: Wire, q: str) -> int:
 def _count_until(w: Wire, q: str, wanted: int) -> list[Any]:
     """Poll message_count until it is ``wanted``: the distinct counts seen."""
     seen: list[Any] = []
-    end = time.monotonic() + DEADLINE
-    while True:
-        count = _count(w, q)
-        if not seen or seen[-1] != count:
-            seen.append(count)
-        if count == wanted:
-            return seen
-        if time.monotonic() > end:
-            return [*seen, "deadline"]
-        time.sleep(0.005)
+
+    def count() -> int:
+        current = _count(w, q)
+        if not seen or seen[-1] != current:
+            seen.append(current)
+        return current
+
+    return seen if settle(count, lambda c: c == wanted) == wanted else [*seen, "deadline"]
 
 
 # -- priority queues -----------------------------------------------------------------------

@@ -14,8 +14,9 @@ order of the keys (sorted) and every other property byte are compared.
 
 from __future__ import annotations
 
-import time
 from typing import Any
+
+from amqpbroker.testing.polling import settle
 
 from ..registry import scenario
 from ..runner import Run
@@ -23,7 +24,6 @@ from ..wire import M, T, Wire, properties
 from .common import publish
 from .dlx import counts_until, described, take
 
-DEADLINE = 5.0
 PUBLISHER = 3  # a confirm-mode channel for witnesses that must follow a return in order
 
 CLASSIC_UNSUPPORTED = {
@@ -66,14 +66,13 @@ def _quorum(run: Run, w: Wire, **args: Any) -> str:
 def _get(w: Wire, q: str, channel: int = 1, *, no_ack: bool = False) -> Any:
     """basic.get until a message comes (described, headers octet for octet) or the deadline."""
     w.raw_headers = True
-    end = time.monotonic() + DEADLINE
-    while True:
-        got = w.call(channel, M.basic_get(q, no_ack=no_ack))
-        if got.get("method") == "Basic.GetOk":
-            return {**described(got), "octets": got["header_octets"]}
-        if got.get("method") != "Basic.GetEmpty" or time.monotonic() > end:
-            return got if got.get("method") != "Basic.GetEmpty" else "deadline"
-        time.sleep(0.005)
+    got = settle(
+        lambda: w.call(channel, M.basic_get(q, no_ack=no_ack)),
+        lambda got: got.get("method") != "Basic.GetEmpty",
+    )
+    if got.get("method") == "Basic.GetOk":
+        return {**described(got), "octets": got["header_octets"]}
+    return got if got.get("method") != "Basic.GetEmpty" else "deadline"
 
 
 def _brief(got: Any) -> Any:
@@ -226,7 +225,7 @@ def delivery_count_on_deliver(run: Run) -> Any:
     w.ok(2, M.basic_qos(count=1), "Basic.QosOk")
     w.ok(2, M.basic_consume(q, "c"), "Basic.ConsumeOk")
     seen = []
-    for settle in (
+    for settlement in (
         M.basic_reject(1, requeue=True),
         M.basic_nack(2, requeue=True),
         M.basic_recover(True),
@@ -234,8 +233,8 @@ def delivery_count_on_deliver(run: Run) -> Any:
     ):
         got = w.reply(channel=2)
         seen.append({**described(got), "octets": got.get("header_octets")})
-        w.m(2, settle)
-        if settle == M.basic_recover(True):
+        w.m(2, settlement)
+        if settlement == M.basic_recover(True):
             w.reply(channel=2)  # recover-ok
     return seen
 

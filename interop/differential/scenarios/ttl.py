@@ -11,15 +11,14 @@ round trip that RabbitMQ orders after it (a basic.get on the same channel).
 
 from __future__ import annotations
 
-import time
 from typing import Any
+
+from amqpbroker.testing.polling import DEADLINE, settle, settle_async
 
 from ..registry import scenario
 from ..runner import Run
 from ..wire import M, T, Wire, properties
 from .common import deliveries, fill, passive
-
-DEADLINE = 5.0
 
 
 def _queue(run: Run, w: Wire, ttl: Any = None, channel: int = 1) -> str:
@@ -46,16 +45,14 @@ def _counts_until(w: Wire, q: str, done: Any, channel: int = 1) -> list[Any]:
     """Poll message_count until ``done(count)``: the distinct counts seen, in order (with
     'deadline' appended if it never happened)."""
     seen: list[Any] = []
-    end = time.monotonic() + DEADLINE
-    while True:
-        count = _count(w, q, channel)
-        if not seen or seen[-1] != count:
-            seen.append(count)
-        if done(count):
-            return seen
-        if time.monotonic() > end:
-            return [*seen, "deadline"]
-        time.sleep(0.005)
+
+    def count() -> int:
+        current = _count(w, q, channel)
+        if not seen or seen[-1] != current:
+            seen.append(current)
+        return current
+
+    return seen if done(settle(count, done)) else [*seen, "deadline"]
 
 
 def _until_empty(w: Wire, q: str, channel: int = 1) -> Any:
@@ -411,11 +408,10 @@ def pika_queue_and_message_ttl(run: Run) -> Any:
         args = {} if ttl is None else {"x-message-ttl": ttl}
         q = ch.queue_declare(run.queue(), exclusive=True, arguments=args).method.queue
         ch.basic_publish("", q, b"m", pika.BasicProperties(expiration=expiration))
-        end = time.monotonic() + DEADLINE
-        count = 1
-        while count and time.monotonic() < end:
-            count = ch.queue_declare(q, passive=True).method.message_count
-            time.sleep(0.005)
+        count = settle(
+            lambda q=q: ch.queue_declare(q, passive=True).method.message_count,
+            lambda count: count == 0,
+        )
         out.append([count, ch.basic_get(q, auto_ack=True)[0]])
     return out
 
@@ -436,12 +432,12 @@ async def aio_pika_requeue_after_expiry(run: Run) -> Any:
     await ch.default_exchange.publish(aio_pika.Message(b"m1"), routing_key=q.name)
     first = await asyncio.wait_for(inbox.get(), DEADLINE)
     await ch.default_exchange.publish(aio_pika.Message(b"w"), routing_key=witness.name)
-    end = time.monotonic() + DEADLINE
-    while time.monotonic() < end:
+
+    async def witness_count() -> int:
         declared = await ch.declare_queue(witness.name, passive=True)
-        if declared.declaration_result.message_count == 0:
-            break
-        await asyncio.sleep(0.005)
+        return int(declared.declaration_result.message_count or 0)
+
+    await settle_async(witness_count, lambda count: count == 0)
     await first.nack(requeue=True)
     after = await q.get(no_ack=True, fail=False)
     declared = await ch.declare_queue(q.name, passive=True)  # a round trip more for the inbox
