@@ -10,6 +10,7 @@ from pamqp import commands
 
 from amqpbroker.errors import FrameError, InternalError
 from amqpbroker.protocol.fieldtable import table_terms, table_types, value_end
+from amqpbroker.protocol.framing import FrameReader
 from amqpbroker.protocol.methods import decode_method, encode_method
 from amqpbroker.protocol.routing_headers import sender_selected
 from amqpbroker.testing.fuzz.wire import (
@@ -72,3 +73,29 @@ def test_wire_types_are_read_as_leniently_as_pamqp_reads_the_values() -> None:
     assert table_types(string_past_end, 0) == {"k": "longstr"}
     table_past_end = longstr(shortstr(b"t") + b"F" + struct.pack(">I", 40) + b"\x01k")
     assert table_terms(table_past_end, 0, {"t": "table"}) == {}
+
+
+@pytest.mark.parametrize(
+    "bad_frame",
+    [b"\x01\x00\x01\x00\x00\x00\x04abcdX", b"\x03\x00\x01\x00\x01\x00\x00"],
+    ids=["invalid-frame-end", "frame-too-large"],
+)
+def test_nothing_is_kept_after_a_framing_error(bad_frame: bytes) -> None:
+    """Was: every octet after the bad frame stayed buffered (and was copied again on every
+    read) until the socket was dropped, as nothing past it can ever be read."""
+    reader = FrameReader(4096)
+    with pytest.raises(FrameError):
+        list(reader.read_commands(bad_frame + b"\x08\x00\x00\x00\x00\x00\x00\xce"))
+    assert reader.broken
+    for _ in range(3):
+        assert list(reader.read_commands(b"\x08\x00\x00\x00\x00\x00\x00\xce" * 1000)) == []
+        reader.push(b"x" * 1000)
+    assert reader.buffered == 0
+
+
+def test_a_reader_keeps_an_incomplete_frame() -> None:
+    reader = FrameReader(4096)
+    assert list(reader.read_commands(b"\x08\x00\x00\x00")) == []
+    assert reader.buffered == 4
+    assert list(reader.read_commands(b"\x00\x00\x00\xce")) == [(8, 0, b"", b"", b"")]
+    assert (reader.buffered, reader.broken) == (0, False)
