@@ -3,8 +3,12 @@
 ``client_session(rng)`` writes what a busy client might send on one connection: the protocol
 header and handshake, channels opened, exchanges and queues declared (with arguments valid
 and not), bindings, publishes with properties and headers of every field type, consumers,
-gets, acks, nacks, rejects, transactions, confirms, flow, channels closed.  The writer does
-not read the broker's answers (it is a stream of bytes, not a conversation), so later
+gets, acks, nacks, rejects, transactions, confirms, flow, channels closed, and scripted
+stretches (``scenarios``) that reach dead-lettering, routing, confirms and the like.
+
+Most sessions are written attentively (``shadow``): each command also runs on a broker of
+the writer's own, and a channel that broker closed gets its close-ok and is not used again.
+The rest are written blind, as a stream of bytes rather than a conversation, so later
 commands may refer to things an earlier error removed: that is part of the material too.
 """
 
