@@ -64,7 +64,10 @@ def dead_letter_header(header: bytes, death: Death, drop_cc: bool = False) -> by
     if _EXPIRATION_FLAG in spans:
         start, end = spans[_EXPIRATION_FLAG]
         expiration = header[start + 1 : end].decode("utf-8", "replace")
-    entries = table_entries(header, spans.get(HEADERS_FLAG))
+    try:
+        entries = table_entries(header, spans.get(HEADERS_FLAG))
+    except (ValueError, IndexError):  # a table only the length of which was checked
+        entries = {}  # on publish: the death starts a table of its own
     if drop_cc:
         entries.pop("CC", None)
     entries = _with_death(entries, death, expiration)
@@ -181,7 +184,10 @@ def _existing_deaths(raw: bytes | None) -> list[dict[str, Any]]:
     value_start = 1 + raw[0]
     if raw[value_start : value_start + 1] != b"A":
         return []
-    _, values = decode.field_array(raw[value_start + 1 :])
+    try:
+        _, values = decode.field_array(raw[value_start + 1 :])
+    except (ValueError, TypeError, IndexError, struct.error, RecursionError):
+        return []  # an x-death the publisher made up and pamqp cannot read: a new history
     deaths = []
     for value in values:
         if isinstance(value, dict):

@@ -9,6 +9,7 @@ import struct
 
 import pytest
 from pamqp import commands
+from pamqp.header import ContentHeader
 
 from amqpbroker.protocol.framing import PROTOCOL_HEADER
 from amqpbroker.session.connection import ConnectionSession
@@ -263,3 +264,62 @@ def test_reads_cover_the_stream_in_order() -> None:
         reads = mutators.chunks(rng, data)
         assert b"".join(reads) == data
         assert all(reads)
+
+
+def dead_letter_once(headers: bytes | list) -> dict:
+    """Publish to a queue dead-lettering into "dead", reject it, read it from "dead":
+    the headers it arrived with."""
+    client = RawClient()
+    to_dead = [
+        (b"x-dead-letter-exchange", b"S", b""),
+        (b"x-dead-letter-routing-key", b"S", b"dead"),
+    ]
+    client.method(commands.Queue.Declare, queue="dead")
+    client.method(commands.Queue.Declare, queue="q0", arguments=to_dead)
+    client.publish(headers)
+    client.method(commands.Basic.Get, queue="q0")
+    reject = method_frame(1, commands.Basic.Reject, delivery_tag=1, requeue=False)
+    assert client.send(frame_bytes(*reject)) == []
+    frames = client.method(commands.Basic.Get, queue="dead", no_ack=True)
+    assert frames[0].ids == (60, 71), frames  # get-ok
+    content_header = ContentHeader()
+    content_header.unmarshal(frames[1].payload)
+    return dict(content_header.properties.headers or {})
+
+
+def bad_x_death(array_octets: bytes) -> bytes:
+    return longstr(shortstr(b"x-death") + b"A" + longstr(array_octets))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        bad_x_death(b"F" + nested_tables(3000)),  # was: RecursionError
+        bad_x_death(b"F\x00\x00"),  # was: ValueError (could not unpack)
+        bad_x_death(b"F\x00\x00\x00\x01Z"),  # was: ValueError (key length)
+        [(b"x-death", b"A", [(b"F", [(b"time", b"T", 2**64 - 1)])])],  # was: ValueError (year)
+        longstr(shortstr(b"k") + b"S" + struct.pack(">I", 99) + b"ab"),  # was: ValueError
+    ],
+    ids=["deep", "truncated", "bad-key", "timestamp", "string-past-end"],
+)
+def test_a_made_up_history_is_replaced_when_the_message_is_dead_lettered(
+    headers: bytes | list,
+) -> None:
+    """Found by the fuzzer: the x-death (or the headers table) a publisher made up could not
+    be read when the message was dead-lettered, and the error escaped the session."""
+    deaths = dead_letter_once(headers)["x-death"]
+    assert [(d["queue"], d["reason"], d["count"]) for d in deaths] == [("q0", "rejected", 1)]
+
+
+def test_headers_nested_past_recursion_match_no_binding() -> None:
+    """Was: RecursionError out of receive_data when a headers exchange matched them."""
+    client = RawClient()
+    client.method(commands.Queue.Declare, queue="q0")
+    match = [(b"x-match", b"S", b"any"), (b"k", b"S", b"v")]
+    bind = method_frame(1, commands.Queue.Bind, queue="q0", exchange="amq.headers", arguments=match)
+    client.send(frame_bytes(*bind))
+    publish = method_frame(1, commands.Basic.Publish, exchange="amq.headers", routing_key="")
+    header = (2, 1, content_header(1, {"headers": nested_tables(3000)}))
+    assert client.send(serialise([publish, header, (3, 1, b"x")])) == []
+    frames = client.method(commands.Basic.Get, queue="q0", no_ack=True)
+    assert [f.ids for f in frames] == [(60, 72)]  # get-empty

@@ -30,6 +30,7 @@ from .wire import (
     nested_tables,
     serialise,
     shortstr,
+    table,
 )
 
 FrameMutator = Callable[[random.Random, ClientSession], None]
@@ -198,6 +199,49 @@ def bad_table(rng: random.Random, session: ClientSession) -> None:
         _insert(rng, session, publish, (2, channel, header), (3, channel, b"abc"))
 
 
+def bad_headers_read(rng: random.Random, session: ClientSession) -> None:
+    """A publish whose headers are malformed where the broker reads them: in an x-death it
+    rewrites on dead-lettering, in a CC header, or matched by a headers exchange binding."""
+    channel = rng.choice((1, 1, 2))
+    table = _bad_table_octets(rng)
+    array = rng.choice((table, longstr(b"F" + table)))  # entries as elements, or a bad table
+    where = rng.randrange(3)
+    declare, bind = commands.Queue.Declare, commands.Queue.Bind
+    if where == 0:
+        to_dead = [
+            (b"x-dead-letter-exchange", b"S", b""),
+            (b"x-dead-letter-routing-key", b"S", b"q1"),
+        ]
+        setup = [
+            method_frame(channel, declare, queue="q1"),
+            method_frame(channel, declare, queue="fz-dl", arguments=to_dead),
+        ]
+        exchange, key, headers = "", "fz-dl", longstr(shortstr(b"x-death") + b"A" + array)
+    elif where == 1:
+        match = [(b"x-match", b"S", b"any"), (b"k", b"S", b"v")]
+        setup = [
+            method_frame(channel, declare, queue="q0"),
+            method_frame(channel, bind, queue="q0", exchange="amq.headers", arguments=match),
+        ]
+        exchange, key, headers = "amq.headers", "", table
+    else:
+        setup, exchange, key = [], "", "q0"
+        headers = longstr(shortstr(rng.choice((b"CC", b"BCC"))) + b"A" + array)
+    publish = method_frame(channel, commands.Basic.Publish, exchange=exchange, routing_key=key)
+    dead_letter = [
+        method_frame(channel, commands.Basic.Get, queue="fz-dl"),
+        method_frame(channel, commands.Basic.Nack, delivery_tag=0, multiple=True, requeue=False),
+    ]
+    pieces: list[Piece] = [
+        *setup,
+        publish,
+        (2, channel, content_header(1, {"headers": headers})),
+        (3, channel, b"x"),
+        *(dead_letter if where == 0 else []),
+    ]
+    _insert(rng, session, *pieces)
+
+
 def _bad_table_octets(rng: random.Random) -> bytes:
     choice = rng.randrange(7)
     good = shortstr(b"k") + field_value(b"I", 1)
@@ -216,7 +260,10 @@ def _bad_table_octets(rng: random.Random) -> bytes:
     if choice == 4:  # a string or array whose length runs past the end
         tag = rng.choice((b"S", b"x", b"A", b"F"))
         return longstr(shortstr(b"k") + tag + struct.pack(">I", rng.choice((5, 2**32 - 1))) + b"ab")
-    if choice == 5:  # a key whose length runs past the end, or is not UTF-8
+    if choice == 5:  # a key whose length runs past the end, or is not UTF-8; a timestamp
+        # no datetime holds (valid AMQP: only a Python decoder minds)
+        if rng.random() < 0.3:
+            return table([(b"k", b"T", 2**64 - 1), (b"time", b"T", 2**63)])
         return longstr(rng.choice((b"\x09ab", b"\x02\xff\xfeI\x00\x00\x00\x01")))
     return longstr(rng.randbytes(rng.randint(0, 40)))  # noise
 
@@ -271,6 +318,7 @@ FRAME_MUTATORS: dict[FrameMutator, int] = {
     unknown_method: 2,
     misplaced_method: 3,
     bad_table: 4,
+    bad_headers_read: 3,
     oversized_content: 3,
     bad_heartbeat: 1,
 }
