@@ -102,6 +102,7 @@ class CaseRun:
         )
         self.monitor = OutputMonitor()
         self.problems: list[tuple[str, str]] = []
+        self.unread = 0  # octets fed while the session did not read (input paused)
         self.bystander: Bystander | None = None
         if self.rng.random() < 0.25:
             self.bystander = Bystander(self.broker, self._call, PEER)
@@ -181,14 +182,17 @@ class CaseRun:
 
     def _check_input_buffer(self, read: bytes) -> None:
         """A session that reads holds at most one incomplete frame, and one closing (it reads
-        for its close-ok) at most the rest of the read that made it close besides."""
+        for its close-ok) at most the rest of the input that made it close besides: the last
+        read and what was fed while it did not read (a transport would have stopped)."""
         session = self.session
         if session.input_paused:
+            self.unread += len(read)
             return
         limit = session.frame_max + 8
         if session.state is State.CLOSING:
-            limit += len(read)
-        elif session.state is not State.OPEN:
+            limit += self.unread + len(read)
+        self.unread = 0
+        if session.state not in (State.OPEN, State.CLOSING):
             return
         held = _pending_input(session)
         if held > limit:
