@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5672
 
-.PHONY: install run test test-fast lint typecheck interop bench soak clean
+.PHONY: install run test test-fast lint typecheck interop bench soak fuzz clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -51,6 +51,15 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	AMQPBROKER_SOAK=1 $(PY) -m pytest -q -s tests/durability/test_crash.py
+
+# The session fuzzer (amqpbroker/testing/fuzz): mutated seeded AMQP sessions straight into
+# ConnectionSession, in one process; prints cases/s and each finding with the case that
+# replays it (--replay SEED:INDEX).  A million cases take about an hour on a loaded machine.
+# `make test` runs a smoke run of it (tests/session/test_fuzz.py).
+FUZZ_CASES ?= 1000000
+FUZZ_SEED ?= 1
+fuzz: $(STAMP)
+	$(PY) -m amqpbroker.testing.fuzz --cases $(FUZZ_CASES) --seed $(FUZZ_SEED)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ feature needs one (headers exchange now; persistence, TTL and priorities later).
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 from pamqp.header import ContentHeader
@@ -86,7 +87,8 @@ def decode_properties(header: bytes) -> Any:
     content_header = ContentHeader()
     try:
         content_header.unmarshal(header)
-    except (ValueError, TypeError, IndexError):
+    except (ValueError, TypeError, IndexError, struct.error, RecursionError):
+        # (RecursionError: tables nested deeper than pamqp's recursion can follow)
         return ContentHeader().properties
     return content_header.properties
 

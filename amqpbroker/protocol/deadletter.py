@@ -42,7 +42,10 @@ def dead_letter_header(header: bytes, death: Death, drop_cc: bool = False) -> by
     original_expiration = None
     if raw_expiration is not None:
         original_expiration = raw_expiration.decode("utf-8", "replace")
-    table = headers_table.entries(header, spans)
+    try:
+        table = headers_table.entries(header, spans)
+    except (ValueError, IndexError):  # a table only the length of which was checked
+        table = {}  # on publish: the death starts a table of its own
     if drop_cc:
         table.pop("CC", None)
     table = _with_death(table, death, original_expiration)
@@ -110,7 +113,10 @@ def _existing_deaths(raw: bytes | None) -> list[dict[str, Any]]:
     value_start = 1 + raw[0]
     if raw[value_start : value_start + 1] != b"A":
         return []
-    _, values = decode.field_array(raw[value_start + 1 :])
+    try:
+        _, values = decode.field_array(raw[value_start + 1 :])
+    except (ValueError, TypeError, IndexError, struct.error, RecursionError):
+        return []  # an x-death the publisher made up and pamqp cannot read: a new history
     deaths = []
     for value in values:
         if isinstance(value, dict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from pamqp import decode, encode
+from pamqp import encode
 
 from . import erlang
 
@@ -57,14 +57,16 @@ def table_types(data: bytes, offset: int) -> dict[str, str]:
     (length,) = struct.unpack_from(">I", data, offset)
     position, end = offset + 4, offset + 4 + length
     types: dict[str, str] = {}
-    while position < end:
-        key_length = data[position]
-        key = data[position + 1 : position + 1 + key_length].decode("utf-8", "replace")
-        position += 1 + key_length
-        kind = chr(data[position])
-        consumed, _ = decode.embedded_value(data[position:end])
-        types[key] = TYPE_NAMES.get(kind, kind)
-        position += consumed
+    try:
+        while position < end:
+            key_length = data[position]
+            key = data[position + 1 : position + 1 + key_length].decode("utf-8", "replace")
+            position += 1 + key_length
+            kind = chr(data[position])
+            types[key] = TYPE_NAMES.get(kind, kind)
+            position = value_end(data, position)
+    except (IndexError, ValueError):  # lengths past the end, which pamqp reads leniently
+        pass
     return types
 
 
@@ -99,7 +101,8 @@ def table_terms(data: bytes, offset: int, types: dict[str, str]) -> dict[str, st
             term, position = erlang_term(table, position + 1 + key_length)
             if types.get(key) in _TERM_TYPES:
                 terms[key] = term
-    except ValueError:  # a type pamqp reads but RabbitMQ would not: print what pamqp made
+    except (ValueError, IndexError, struct.error):  # a type pamqp reads but RabbitMQ would
+        # not, or lengths past the end that pamqp reads leniently: print what pamqp made
         return {}
     return terms
 
@@ -139,6 +142,35 @@ def erlang_term(data: bytes, position: int) -> tuple[str, int]:
         term, start = erlang_term(data, start)
         items.append(f"{{{prefix},{term}}}")
     return "[" + ",".join(items) + "]", end
+
+
+# Octets after the type tag of the fixed-size field types (pamqp also reads "L" and "\0").
+_VALUE_SIZES = {
+    **{kind: number.size for kind, number in _NUMBERS.items()},
+    "L": 8,
+    "t": 1,
+    "D": 5,
+    "V": 0,
+    "\0": 0,
+}
+
+
+def value_end(data: bytes, position: int) -> int:
+    """Where the field value at ``data[position:]`` (type tag first) ends, read without
+    decoding it (a timestamp beyond datetime's years is still 8 octets).  ValueError for an
+    unknown type or a value that runs past the end of ``data``."""
+    kind = chr(data[position])
+    size = _VALUE_SIZES.get(kind)
+    if size is not None:
+        end = position + 1 + size
+    elif kind in "SxFA":
+        (length,) = struct.unpack_from(">I", data, position + 1)
+        end = position + 5 + length
+    else:
+        raise ValueError(f"unknown field type {kind!r}")
+    if end > len(data):
+        raise ValueError("a field value runs past the end of its table")
+    return end
 
 
 def encode_table(table: dict[str, Any]) -> bytes:

@@ -3,6 +3,8 @@
 Theory of operation: ``FrameReader.feed(data)`` buffers bytes and returns every complete
 frame as a ``(frame_type, channel, payload)`` tuple.  It checks the frame-end octet and the
 negotiated frame_max and raises ``FrameError`` otherwise, exactly where RabbitMQ's reader does.
+No frame boundary can be trusted after that, so the reader is then ``broken``: like RabbitMQ's,
+it reads no further, and what arrives is dropped (not kept, and copied, until the socket goes).
 The protocol header is handled separately (``check_protocol_header``) because it is not a frame.
 
 The hot path reads with ``read_commands`` instead: the same frames, except that a small
@@ -58,15 +60,23 @@ def encode_frame(frame_type: int, channel: int, payload: bytes) -> bytes:
 class FrameReader:
     """Splits a byte stream into frames, enforcing frame_max and the frame-end octet."""
 
-    __slots__ = ("_buffer", "_wanted", "frame_max")
+    __slots__ = ("_buffer", "_wanted", "broken", "frame_max")
 
     def __init__(self, frame_max: int = FRAME_MIN_SIZE) -> None:
         self._buffer = bytearray()  # an incomplete frame (or input not read yet: ``push``)
         self._wanted = 0  # octets the buffer needs before a frame can complete in it
         self.frame_max = frame_max
+        self.broken = False  # a framing error: nothing after it can be read as frames
+
+    @property
+    def buffered(self) -> int:
+        """Octets held: an incomplete frame, or input pushed and not parsed yet."""
+        return len(self._buffer)
 
     def push(self, data: bytes) -> None:
         """Buffer bytes without parsing them yet (the reader's owner is busy)."""
+        if self.broken:
+            return
         if not self._buffer:
             self._wanted = 0
         self._buffer += data
@@ -81,6 +91,8 @@ class FrameReader:
 
     def read_commands(self, data: bytes, whole_publishes: bool = True) -> Iterator[Command]:
         """Like ``feed``, but with whole publishes as single ``FRAME_PUBLISH`` items."""
+        if self.broken:
+            return
         buf = self._buffer
         if buf:  # parse from one bytes object: its slices are the payloads, copied once
             buf += data
@@ -105,6 +117,7 @@ class FrameReader:
                 # RabbitMQ tolerates payloads up to frame_max: clients miscount the 8 octets
                 # of frame overhead.  The payload is not read, hence "all octets = <<>>".
                 if size > self.frame_max:
+                    self.broken = True
                     raise FrameError(
                         erlang.after(
                             f"type {frame_type}, all octets = <<>>: ",
@@ -119,6 +132,7 @@ class FrameReader:
                     break
                 payload = data[offset + 7 : stop]
                 if data[stop] != FRAME_END:
+                    self.broken = True
                     raise FrameError(
                         erlang.after(
                             f"type {frame_type}, {erlang.frame_octets(payload)}: ",
@@ -129,7 +143,7 @@ class FrameReader:
                 offset = stop + 1
                 yield frame_type, channel, payload, b"", b""
         finally:
-            if offset < end:  # what is left (or what the caller did not take) waits
+            if offset < end and not self.broken:  # what is left (or not taken) waits
                 buf += data[offset:]
                 self._wanted = wanted
 

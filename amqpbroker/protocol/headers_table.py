@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import struct
 
-from pamqp import decode
-
+from .fieldtable import value_end
 from .properties import HEADERS, Spans, property_spans, with_value, with_values
 
 _U32 = struct.Struct(">I")
 
 
 def entries(header: bytes, spans: Spans) -> dict[str, bytes]:
-    """Key -> the entry's raw octets (key, type and value), in table order."""
+    """Key -> the entry's raw octets (key, type and value), in table order; ValueError or
+    IndexError for a table that does not parse (a publish checks only its length)."""
     found: dict[str, bytes] = {}
     span = spans.get(HEADERS)
     if span is None:
@@ -29,9 +29,9 @@ def entries(header: bytes, spans: Spans) -> dict[str, bytes]:
         key_length = table[offset]
         key = table[offset + 1 : offset + 1 + key_length].decode("utf-8", "replace")
         value_start = offset + 1 + key_length
-        consumed, _ = decode.embedded_value(table[value_start:])
-        found[key] = table[offset : value_start + consumed]
-        offset = value_start + consumed
+        value_stop = value_end(table, value_start)
+        found[key] = table[offset:value_stop]
+        offset = value_stop
     return found
 
 

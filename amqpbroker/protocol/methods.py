@@ -96,7 +96,8 @@ def decode_method(payload: bytes) -> Method:
         if str(error).startswith("Unknown type"):  # a field type no table may hold
             raise UnknownMethod(f"unknown field type in {method.name}") from None
         table_offset = -1
-    except (struct.error, TypeError, IndexError, KeyError):
+    except (struct.error, TypeError, IndexError, KeyError, RecursionError):
+        # (RecursionError: tables nested deeper than pamqp's recursion can follow)
         table_offset = -1
     if table_offset == -1:
         raise FrameError(

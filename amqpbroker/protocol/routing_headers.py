@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import struct
 
-from pamqp import decode
+from amqpbroker.errors import InternalError
 
 from . import headers_table
-from .fieldtable import TYPE_NAMES
+from .fieldtable import TYPE_NAMES, value_end
 from .properties import property_spans
 
 _U32 = struct.Struct(">I")
@@ -30,19 +30,27 @@ class UnacceptableType(ValueError):
 
 def sender_selected(header: bytes) -> tuple[tuple[str, ...], bytes]:
     """The CC keys then the BCC keys of ``header``, and the header without BCC (``header``
-    itself when it has no BCC)."""
+    itself when it has no BCC).
+
+    A headers table that does not parse is 541 INTERNAL_ERROR, as RabbitMQ answers
+    unparsable properties."""
     if b"\x02CC" not in header and b"\x03BCC" not in header:
         return (), header  # no such key anywhere: the usual case, seen without a walk
-    entries = headers_table.entries(header, property_spans(header))
-    keys: list[str] = []
-    for name in ("CC", "BCC"):
-        entry = entries.get(name)
-        if entry is None:
-            continue
-        kind = chr(entry[1 + len(name)])
-        if kind != "A":
-            raise UnacceptableType(name, TYPE_NAMES.get(kind, kind))
-        keys.extend(_longstrs(entry[2 + len(name) :]))
+    try:
+        entries = headers_table.entries(header, property_spans(header))
+        keys: list[str] = []
+        for name in ("CC", "BCC"):
+            entry = entries.get(name)
+            if entry is None:
+                continue
+            kind = chr(entry[1 + len(name)])
+            if kind != "A":
+                raise UnacceptableType(name, TYPE_NAMES.get(kind, kind))
+            keys.extend(_longstrs(entry[2 + len(name) :]))
+    except UnacceptableType:
+        raise
+    except (ValueError, IndexError, struct.error):
+        raise InternalError("") from None
     if "BCC" in entries:
         header = headers_table.without_entry(header, "BCC")
     return tuple(keys), header
@@ -59,6 +67,5 @@ def _longstrs(array: bytes) -> list[str]:
             out.append(data[start : start + length].decode("utf-8", "surrogateescape"))
             position = start + length
         else:
-            consumed, _ = decode.embedded_value(data[position:])
-            position += consumed
+            position = value_end(data, position)
     return out

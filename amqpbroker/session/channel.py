@@ -237,9 +237,13 @@ class Channel:
         queue.remove_consumer(consumer)
         self.vhost.consumer_removed(queue)
 
+    def stop_deliveries(self) -> None:
+        """The channel is closing: its consumers take no more messages (``has_capacity``)."""
+        self.state = ChannelState.CLOSING
+
     def teardown(self) -> None:
         """The channel is going away: cancel its consumers and requeue its unacked messages."""
-        self.state = ChannelState.CLOSING
+        self.stop_deliveries()
         direct_reply.stop_consumer(self)
         if self.tx is not None:  # uncommitted settlements never happened
             for tags, entries, _outcome in self.tx.settlements:

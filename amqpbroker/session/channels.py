@@ -212,9 +212,11 @@ class ChannelRouter:
         channels = list(self.channels.values())
         self.channels.clear()
         self._confirms_pending.clear()
-        for chan in channels:
-            if chan.state is ChannelState.OPEN:
-                chan.teardown()
+        closing = [chan for chan in channels if chan.state is ChannelState.OPEN]
+        for chan in closing:  # what one channel requeues must not go to another of ours
+            chan.stop_deliveries()
+        for chan in closing:
+            chan.teardown()
 
 
 def _run_handler(chan: Channel, method: Method) -> None:
