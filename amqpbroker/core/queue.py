@@ -96,7 +96,7 @@ class Queue:
             self.store,
             self.store.paging,
             durable=self.durable,
-            max_priority=self.settings.max_priority,
+            settings=self.settings,
         )
 
     def __repr__(self) -> str:

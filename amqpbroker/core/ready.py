@@ -36,6 +36,7 @@ from typing import Generic, Protocol, TypeVar
 from .message import Envelope, Message
 from .paging import Backlog, ChunkSlot, Stored
 from .ports import Paging, StoreRef
+from .queue_settings import QueueSettings
 
 Q = TypeVar("Q")  # the queue a list belongs to (core.queue.Queue)
 Q_contra = TypeVar("Q_contra", contravariant=True)
@@ -463,9 +464,9 @@ def _nothing() -> None:
 
 
 def ready_list_for(
-    owner: Q, store: StoreFor[Q], paging: Paging | None, *, durable: bool, max_priority: int | None
+    owner: Q, store: StoreFor[Q], paging: Paging | None, *, durable: bool, settings: QueueSettings
 ) -> ReadyList[Q]:
     """The list for a classic queue: by priority levels with x-max-priority, else FIFO."""
-    if max_priority is None:
+    if settings.max_priority is None:
         return ReadyList(owner, store, paging, durable=durable)
-    return PriorityReadyList(owner, store, paging, durable=durable, top=max_priority)
+    return PriorityReadyList(owner, store, paging, durable=durable, top=settings.max_priority)
