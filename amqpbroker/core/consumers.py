@@ -125,7 +125,7 @@ class Consumer(Generic[Q]):
 class ConsumerRing(Generic[Q]):
     """A queue's consumers, in the order they take turns (see the module docstring)."""
 
-    __slots__ = ("_active", "_prioritised", "members", "single_active")
+    __slots__ = ("_active", "_prioritised", "members", "single_active", "takes_turns")
 
     def __init__(self, single_active: bool = False) -> None:
         # In turn order (registration order when single_active).  Read-only outside this
@@ -134,6 +134,10 @@ class ConsumerRing(Generic[Q]):
         self.single_active = single_active
         self._active: Consumer[Q] | None = None
         self._prioritised = False  # any consumer with a non-zero x-priority
+        # False when only one consumer can be served (alone, or single active): a queue then
+        # hands it a run of messages without choosing again.  (Kept, not computed: the
+        # queue reads it once per dispatch.)
+        self.takes_turns = False
 
     def __len__(self) -> int:
         return len(self.members)
@@ -146,17 +150,11 @@ class ConsumerRing(Generic[Q]):
         """The single active consumer (None without single_active)."""
         return self._active
 
-    @property
-    def takes_turns(self) -> bool:
-        """False when only one consumer can be served (alone, or single active): a queue
-        then hands it a run of messages without choosing again."""
-        return len(self.members) > 1 and not self.single_active
-
     def add(self, consumer: Consumer[Q]) -> None:
         self.members.append(consumer)
         if self.single_active and self._active is None:
             self._active = consumer
-        self._prioritised = any(c.priority for c in self.members)
+        self._changed()
 
     def remove(self, consumer: Consumer[Q]) -> bool:
         """Remove ``consumer``; False if it was not here."""
@@ -164,10 +162,14 @@ class ConsumerRing(Generic[Q]):
             self.members.remove(consumer)
         except ValueError:
             return False
-        self._prioritised = any(c.priority for c in self.members)
+        self._changed()
         if consumer is self._active:  # the highest priority takes over, earliest among equals
             self._active = max(self.members, key=lambda c: c.priority, default=None)
         return True
+
+    def _changed(self) -> None:
+        self._prioritised = any(c.priority for c in self.members)
+        self.takes_turns = len(self.members) > 1 and not self.single_active
 
     def has_exclusive(self) -> bool:
         return any(c.exclusive for c in self.members)
