@@ -161,6 +161,7 @@ class ReadyList(Generic[Q]):
         self._backlog = Backlog()
         self._loading = False
         self._loading_count = 0  # messages on their way back from disk
+        self._read_purged = False  # the queue was purged while they were on their way
         self._head_waiters: list[Callable[[], None]] = []
         self.bytes = 0  # body bytes (stored size for paged-out messages never read)
         self.closed = False  # the queue was deleted: reads that come back are dropped
@@ -244,6 +245,9 @@ class ReadyList(Generic[Q]):
         dropped += self._backlog.clear()
         self.window.clear()
         self.bytes = 0
+        if self._loading:  # what the read brings back is purged too (``_loaded``)
+            self._read_purged = True
+            self._loading_count = 0
         if self._durable and dropped:
             self._store.removed(self._owner, [seq for seq, _ in dropped], [r for _, r in dropped])
         return count
@@ -367,6 +371,11 @@ class ReadyList(Generic[Q]):
     def _loaded(self, entries: list[Stored], messages: list[Message] | None) -> None:
         self._loading = False
         self._loading_count = 0
+        if self._read_purged:
+            self._read_purged = False
+            if self._durable and entries:
+                self._store.removed(self._owner, [e.seq for e in entries], [e.ref for e in entries])
+            messages, entries = [], []
         if messages is None:  # the store failed to read them (and logged why)
             messages, entries = [], []
         if self.closed:

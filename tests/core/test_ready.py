@@ -141,6 +141,23 @@ def test_purge_removes_stored_messages_in_memory_and_on_disk() -> None:
     assert (len(ready), ready.bytes) == (0, 0)
 
 
+def test_purge_during_a_read_from_disk_drops_what_the_read_brings_back() -> None:
+    store = MemoryStore(window=2, refill_batch=3)
+    ready = fifo(store, durable=True)
+    fill(ready, 6, persistent=True)  # 1-2 in memory, 3-6 on disk
+    ready.take(), ready.take()
+    ready.refill()  # 3-5 on their way back
+    assert store.pending
+    assert ready.purge() == 4
+    ready.push(envelope(7, persistent=True))  # behind the read in flight
+    store.complete_reads()
+    ready.refill()  # (as the queue does once a read is back)
+    store.complete_reads()
+    assert seqs(ready) == [7]
+    assert sorted(store.removed_seqs) == [3, 4, 5, 6]
+    assert (len(ready), ready.bytes) == (1, len(b"m7"))
+
+
 def test_a_non_durable_list_tells_the_store_nothing() -> None:
     store = MemoryStore()
     ready = fifo(store, durable=False)
