@@ -181,6 +181,21 @@ async def test_recovered_backlog_pages_in_through_the_window(
     assert bodies(await drain(q, 50)) == [b"%d" % i for i in range(50)]
 
 
+async def test_a_recovered_priority_queue_delivers_by_priority(
+    open_node: Callable[..., Node],
+) -> None:
+    """Messages read back from disk keep their priority (it is in their stored header)."""
+    node = open_node()
+    node.declare_queue("q", arguments={"x-max-priority": 5})
+    for body, priority in ((b"low", 1), (b"high", 5), (b"none", 0), (b"mid", 3)):
+        message = make_message(body, priority=priority)
+        message.priority = priority  # (as the session reads it from the header on publish)
+        node.publish("", message)
+    node = await restart(node, open_node)
+    q = node.vhost.queue("q")
+    assert bodies(await drain(q, 4)) == [b"high", b"mid", b"low", b"none"]
+
+
 # -- crash at every point ----------------------------------------------------------------------
 
 
