@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Generic, Protocol, TypeVar
 
-from .message import Envelope, Message, decode_properties
+from .message import Envelope, Message
 from .paging import Backlog, ChunkSlot, Stored
 from .ports import Paging, StoreRef
 from .queue_settings import QueueSettings
@@ -416,7 +416,7 @@ class PriorityReadyList(ReadyList[Q]):
     def _paged_in(self, entry: Stored, message: Message) -> Envelope:
         # A message read back from disk (after a restart) knows its priority only from its
         # stored header; the session read it from the header on publish.
-        priority = decode_properties(message.header).priority
+        priority = message.properties.priority
         message.priority = priority if isinstance(priority, int) else 0
         return super()._paged_in(entry, message)
 

@@ -25,6 +25,8 @@ from pamqp import frame as pframe
 from pamqp import header as pheader
 from pamqp import heartbeat as pheartbeat
 
+from amqpbroker.testing.harness import CAPABILITIES  # what pika announces
+
 __all__ = ["FRAME_END", "PROTOCOL_HEADER", "BrokerClosed", "RawAMQP"]
 
 PROTOCOL_HEADER = b"AMQP\x00\x00\x09\x01"
@@ -35,18 +37,7 @@ FRAME_HEADER = 2
 FRAME_BODY = 3
 FRAME_HEARTBEAT = 8
 
-DEFAULT_CLIENT_PROPERTIES: dict[str, Any] = {
-    "product": "rawamqp",
-    "capabilities": {
-        "authentication_failure_close": True,
-        "basic.nack": True,
-        "connection.blocked": True,
-        "consumer_cancel_notify": True,
-        "exchange_exchange_bindings": True,
-        "per_consumer_qos": True,
-        "publisher_confirms": True,
-    },
-}
+DEFAULT_CLIENT_PROPERTIES: dict[str, Any] = {"product": "rawamqp", "capabilities": CAPABILITIES}
 
 
 class BrokerClosed(Exception):
