@@ -420,3 +420,20 @@ def test_new_messages_after_a_restart_keep_fifo_order(make_node: Callable[..., N
         )
     assert got.index(b"new") == 9999, f"'new' delivered before {got[got.index(b'new') + 1]!r}"
     assert got == [b"%d" % i for i in range(1, 10000)] + [b"new"]
+
+
+def test_a_priority_queue_delivers_by_priority_after_a_restart(
+    make_node: Callable[..., Node],
+) -> None:
+    node = make_node().start()
+    with pika_channel(node) as ch:
+        ch.confirm_delivery()
+        ch.queue_declare("prio", durable=True, arguments={"x-max-priority": 5})
+        for body, priority in ((b"low", 1), (b"high", 5), (b"none", None), (b"mid", 3)):
+            props = pika.BasicProperties(delivery_mode=PERSISTENT, priority=priority)
+            ch.basic_publish("", "prio", body, props)
+        stop(node, signal.SIGTERM, ch.connection)
+
+    node.start()
+    with pika_channel(node) as ch:
+        assert [body for _, _, body in get_all(ch, "prio")] == [b"high", b"mid", b"low", b"none"]
