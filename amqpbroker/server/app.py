@@ -7,7 +7,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from amqpbroker.auth import UserStore
+from amqpbroker.access.control import AccessControl
+from amqpbroker.access.defaults import default_access
+from amqpbroker.access.permissions import Permission
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import Clock
@@ -38,8 +40,7 @@ class BrokerServer:
         self.wire_clock = wire_clock
         self._lock = None if config.in_memory else DataDirLock(self._data_dir)
         self.store, self.state = self._empty_state()
-        self.users = UserStore()
-        self.users.add(config.default_user, config.default_pass)
+        self.access: AccessControl = default_access(config)
         self.connections: set[AMQPProtocol] = set()
         self.alarm = ResourceAlarm()
         self.heartbeats = HeartbeatSwitch()
@@ -84,6 +85,10 @@ class BrokerServer:
             # Compaction runs on the loop's real time, even under a test's virtual clock.
             self.store.start(loop, LoopClock.running())
             self.state.recovered()
+            # Until permissions are journalled: the default user keeps its vhosts.
+            for name in self.state.vhosts:
+                if (self.config.default_user, name) not in self.access.permissions:
+                    self.access.set_permissions(self.config.default_user, name, Permission())
 
     async def _listen(self, port: int) -> None:
         self._server = await asyncio.get_running_loop().create_server(
@@ -94,7 +99,7 @@ class BrokerServer:
     def _new_protocol(self) -> AMQPProtocol:
         protocol = AMQPProtocol(
             self.state,
-            self.users,
+            self.access,
             self._connection_closed,
             self.alarm,
             self.heartbeats,
@@ -110,14 +115,18 @@ class BrokerServer:
             self._all_closed.set()
 
     def add_vhost(self, name: str) -> None:
-        """Create vhost ``name`` (nothing happens if it exists)."""
+        """Create vhost ``name`` (nothing happens if it exists); the default user gets full
+        permissions on it, as the creator does in RabbitMQ's management API."""
         self.state.add_vhost(name)
+        if self.config.default_user in self.access.users:
+            self.access.set_permissions(self.config.default_user, name, Permission())
 
     def delete_vhost(self, name: str) -> None:
         """Delete vhost ``name`` and everything in it (``BrokerState.delete_vhost``); then,
         as RabbitMQ does, each connection on it gets connection.close 320 "vhost 'NAME' is
         deleted".  ``LookupError`` if there is no such vhost."""
         vhost = self.state.delete_vhost(name)
+        self.access.forget_vhost(name)
         for protocol in list(self.connections):
             if protocol.session is not None and protocol.session.vhost is vhost:
                 protocol.close_by_broker(ConnectionForced(f"vhost '{name}' is deleted"))

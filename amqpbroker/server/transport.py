@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from amqpbroker.auth import UserStore
+from amqpbroker.access.control import AccessControl
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import Clock, Timer
 from amqpbroker.errors import AMQPError
@@ -46,14 +46,14 @@ class AMQPProtocol(asyncio.Protocol):
     def __init__(
         self,
         broker: BrokerState,
-        users: UserStore,
+        access: AccessControl,
         on_closed: Callable[[AMQPProtocol], None],
         alarm: ResourceAlarm,
         heartbeats: HeartbeatSwitch | None = None,
         wire_clock: Clock | None = None,
     ) -> None:
         self._broker = broker
-        self._users = users
+        self._access = access
         self._alarm = alarm
         self._heartbeats = heartbeats or HeartbeatSwitch()
         self._on_closed = on_closed
@@ -78,7 +78,7 @@ class AMQPProtocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.session = ConnectionSession(
             self._broker,
-            self._users,
+            self._access,
             self._schedule_flush,
             peer=f"{peer[0]}:{peer[1]}" if peer else "?",
             alarm=self._alarm,

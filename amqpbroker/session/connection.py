@@ -23,7 +23,9 @@ from typing import Any
 
 from pamqp import commands
 
-from amqpbroker.auth import UserStore
+from amqpbroker.access.control import AccessControl
+from amqpbroker.access.permissions import VhostAccess
+from amqpbroker.access.sasl import MECHANISMS
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.vhost import VirtualHost
@@ -65,11 +67,13 @@ class ConnectionSession:
     def __init__(
         self,
         broker: BrokerState,
-        users: UserStore,
+        access: AccessControl,
         request_flush: Callable[[], None] = lambda: None,
         peer: str = "",
         alarm: ResourceAlarm | None = None,
         write_now: Callable[[], None] = lambda: None,
+        mechanisms: tuple[str, ...] = MECHANISMS,
+        certificate_name: str | None = None,
     ) -> None:
         self.broker = broker
         self.config: BrokerConfig = broker.config
@@ -83,7 +87,9 @@ class ConnectionSession:
         )
         self._gate = InputGate(self.throttle, self, request_flush)
         self.dispatch_later = self._gate.dispatch_later
-        self._handshake = Handshake(self.config, users, peer, broker.vhost, self.write)
+        self._handshake = Handshake(
+            self.config, access, peer, broker.vhost, self.write, mechanisms, certificate_name
+        )
         self.negotiated = self._handshake.negotiated
         self._reader = FrameReader(FRAME_MIN_SIZE)
         self._router = ChannelRouter(self, self._gate, self._connection_command)
@@ -91,6 +97,7 @@ class ConnectionSession:
         self.confirm_later = self._router.confirm_later  # (ChannelHost, served by the router)
         self.channel_closed = self._router.channel_closed
         self.vhost: VirtualHost | None = None
+        self.access: VhostAccess | None = None  # the user's rights in ``vhost``, once open
         self.max_body = self.config.frame_max - FRAME_OVERHEAD
         self.close_delay = 0.0  # once closed: how long the transport waits to drop the socket
         self.close_reason = ""
@@ -267,6 +274,7 @@ class ConnectionSession:
             self._reader.frame_max = frame_max
         elif event is Event.OPEN and handshake.vhost is not None:
             self.vhost = handshake.vhost
+            self.access = handshake.access
             self._router.open(handshake.vhost, handshake.negotiated.channel_max)
         self._to(event)
 

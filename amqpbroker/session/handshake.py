@@ -18,7 +18,9 @@ from typing import Any
 
 from pamqp import commands
 
-from amqpbroker.auth import MECHANISMS, AuthError, UserStore
+from amqpbroker.access.control import AccessControl
+from amqpbroker.access.permissions import VhostAccess
+from amqpbroker.access.sasl import MECHANISMS, AuthError
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import (
@@ -104,19 +106,24 @@ class Handshake:
     def __init__(
         self,
         config: BrokerConfig,
-        users: UserStore,
+        access: AccessControl,
         peer: str,
         open_vhost: Callable[[str], VirtualHost],
         write: Callable[[bytes], None],
+        mechanisms: tuple[str, ...] = MECHANISMS,
+        certificate_name: str | None = None,
     ) -> None:
         self._config = config
-        self._users = users
+        self._access = access
+        self._mechanisms = mechanisms
+        self._certificate_name = certificate_name
         self._peer = peer
         self._open_vhost = open_vhost
         self._write = write
         self._header = b""
         self.negotiated = Negotiated(config.frame_max, config.channel_max)
         self.vhost: VirtualHost | None = None
+        self.access: VhostAccess | None = None  # the user's rights in ``vhost``
 
     def _send(self, method: Method) -> None:
         self._write(encode_method(0, method))
@@ -137,7 +144,7 @@ class Handshake:
                 version_major=0,
                 version_minor=9,
                 server_properties=server_properties(),
-                mechanisms=" ".join(MECHANISMS),
+                mechanisms=" ".join(self._mechanisms),
                 locales="en_US",
             )
         )
@@ -177,7 +184,11 @@ class Handshake:
         raw = method.response
         response = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
         try:
-            user = self._users.authenticate(method.mechanism, response)
+            if method.mechanism not in self._mechanisms:
+                raise AuthError(f"unsupported authentication mechanism '{method.mechanism}'")
+            user = self._access.users.authenticate(
+                method.mechanism, response, certificate_name=self._certificate_name
+            )
             self._check_loopback(user.name, method.mechanism)
         except AuthError as error:
             log.info("connection from %s refused: %s", self._peer, error)
@@ -224,9 +235,15 @@ class Handshake:
         negotiated.heartbeat = method.heartbeat
 
     def _open(self, method: commands.Connection.Open) -> None:
+        name = method.virtual_host
+        user = self.negotiated.user
         try:
-            self.vhost = self._open_vhost(method.virtual_host)
+            vhost = self._open_vhost(name)
+            access = self._access.access_for(user, name)
+            if access is None:
+                raise NotAllowed(f"access to vhost '{name}' refused for user '{user}'")
         except NotAllowed as error:
             error.class_id, error.method_id = 10, 40
             raise
+        self.vhost, self.access = vhost, access
         self._send(commands.Connection.OpenOk())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from amqpbroker.access.permissions import VhostAccess
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.queue import Queue
 
@@ -27,6 +28,7 @@ class ChannelHost(Protocol):
     broker: BrokerState
     peer: str  # the client's "address:port"
     max_body: int  # the largest body frame payload, from the negotiated frame_max
+    access: VhostAccess | None  # the user's rights in the vhost (set once the connection is open)
 
     @property
     def user(self) -> str:

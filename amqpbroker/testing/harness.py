@@ -33,7 +33,8 @@ from pamqp import frame as pframe
 from pamqp import header as pheader
 from pamqp.base import Frame
 
-from amqpbroker.auth import UserStore
+from amqpbroker.access.defaults import default_access
+from amqpbroker.access.permissions import Permission
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import ManualClock
@@ -77,11 +78,15 @@ class SessionBroker:
         self.state = BrokerState(
             self.config, clock=self.clock, rewrite_dead_letter=rewrite_dead_letter
         )
-        self.users = UserStore()
-        self.users.add(self.config.default_user, self.config.default_pass)
+        self.access = default_access(self.config)
         self.alarm = ResourceAlarm()
         self.clients: list[Client] = []
         self._flush_wanted: dict[Client, None] = {}  # ordered: flushes go in request order
+
+    def add_vhost(self, name: str) -> None:
+        """Create vhost ``name``; the default user may use it (as ``BrokerServer.add_vhost``)."""
+        self.state.add_vhost(name)
+        self.access.set_permissions(self.config.default_user, name, Permission())
 
     def client(self, peer: str = "127.0.0.1:40000") -> Client:
         """A client that has sent nothing yet (for handshake tests)."""
@@ -129,7 +134,7 @@ class Client:
         self.broker = broker
         self.session = ConnectionSession(
             broker.state,
-            broker.users,
+            broker.access,
             request_flush=lambda: broker.want_flush(self),
             peer=peer,
             alarm=broker.alarm,

@@ -8,7 +8,7 @@ from pamqp import commands
 from pamqp import frame as pframe
 from pamqp.base import Frame
 
-from amqpbroker.auth import UserStore
+from amqpbroker.access.defaults import default_access
 from amqpbroker.bench.hotpath import publishes
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
@@ -24,13 +24,12 @@ HEADER = b"AMQP\x00\x00\x09\x01"
 class Broker:
     def __init__(self) -> None:
         self.state = BrokerState(BrokerConfig())
-        self.users = UserStore()
-        self.users.add("guest", "guest")
+        self.access = default_access(BrokerConfig())
         self.alarm = ResourceAlarm()
 
     def connect(self, **client_properties: Any) -> ConnectionSession:
         """A session through start-ok and tune-ok, with its handshake output taken."""
-        session = ConnectionSession(self.state, self.users, peer="127.0.0.1:1", alarm=self.alarm)
+        session = ConnectionSession(self.state, self.access, peer="127.0.0.1:1", alarm=self.alarm)
         session.receive_data(HEADER)
         send(
             session,
@@ -145,7 +144,7 @@ def test_the_broker_closing_a_connection_in_its_handshake_drops_it() -> None:
 
 def test_a_failed_handshake_drops_the_socket_after_the_silent_delay() -> None:
     broker = Broker()
-    session = ConnectionSession(broker.state, broker.users)
+    session = ConnectionSession(broker.state, broker.access)
     session.receive_data(HEADER)
     send(session, commands.Connection.Open(virtual_host="/"), channel=0)  # not start-ok
     assert session.closed

@@ -163,7 +163,7 @@ class RawClient:
     def __init__(self) -> None:
         self.broker = SessionBroker()
         self.session = ConnectionSession(
-            self.broker.state, self.broker.users, peer="127.0.0.1:40000"
+            self.broker.state, self.broker.access, peer="127.0.0.1:40000"
         )
         self.reader = OutputReader()
         handshake = client_session_handshake()

@@ -7,7 +7,8 @@ from pamqp import commands
 from pamqp import frame as pframe
 from pamqp.base import Frame
 
-from amqpbroker.auth import UserStore
+from amqpbroker.access.defaults import default_access
+from amqpbroker.access.permissions import Permission
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.errors import ConnectionAccessRefused, NotAllowed, SilentClose, UnexpectedFrame
@@ -25,11 +26,13 @@ class Client:
     def __init__(self, peer: str = "127.0.0.1:5000", **config: object) -> None:
         self.config = BrokerConfig(**config)  # type: ignore[arg-type]
         self.broker = BrokerState(self.config)
-        users = UserStore()
-        users.add("guest", "guest")
-        users.add("remote", "secret")
+        access = default_access(self.config)
+        access.add_user("remote", "secret")
+        access.set_permissions("remote", "/", Permission())
         self.written = bytearray()
-        self.handshake = Handshake(self.config, users, peer, self.broker.vhost, self.written.extend)
+        self.handshake = Handshake(
+            self.config, access, peer, self.broker.vhost, self.written.extend
+        )
 
     def replies(self) -> list[Frame]:
         data, self.written = bytes(self.written), bytearray()
@@ -134,6 +137,7 @@ def test_tune_ok_asking_for_more_than_offered_is_dropped(frame_max: int, channel
 
 def test_open_names_the_vhost_and_answers_open_ok() -> None:
     client = Client()
+    client.handshake.negotiated.user = "guest"  # as start-ok settles it
     assert client.send(State.AWAIT_OPEN, commands.Connection.Open(virtual_host="/")) is Event.OPEN
     assert client.handshake.vhost is client.broker.vhosts["/"]
     assert isinstance(client.replies()[0], commands.Connection.OpenOk)
@@ -145,6 +149,16 @@ def test_open_of_an_unknown_vhost_is_refused_with_the_open_method_ids() -> None:
         client.send(State.AWAIT_OPEN, commands.Connection.Open(virtual_host="nowhere"))
     assert (refused.value.class_id, refused.value.method_id) == (10, 40)
     assert client.handshake.vhost is None
+
+
+def test_open_of_a_vhost_the_user_has_no_permission_in_is_refused_with_530() -> None:
+    client = Client()
+    client.broker.add_vhost("private")
+    client.handshake.negotiated.user = "guest"
+    with pytest.raises(NotAllowed) as refused:
+        client.send(State.AWAIT_OPEN, commands.Connection.Open(virtual_host="private"))
+    assert refused.value.message == "access to vhost 'private' refused for user 'guest'"
+    assert client.handshake.vhost is None and client.handshake.access is None
 
 
 def test_close_before_open_is_the_peer_closing() -> None:

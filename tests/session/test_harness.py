@@ -62,7 +62,7 @@ def test_a_dropped_client_releases_its_exclusive_queue_for_others(broker):
 
 
 def test_clients_share_a_vhost_and_not_another(broker: SessionBroker):
-    broker.state.add_vhost("other")
+    broker.add_vhost("other")
     here, there = broker.connect().channel(), broker.connect(vhost="other").channel()
     here.declare("q")
     there.send(commands.Queue.Declare(queue="q", passive=True))

@@ -31,7 +31,7 @@ class Bystander:
     def __init__(self, broker: SessionBroker, call: Call, peer: str) -> None:
         self.broker = broker
         self.call = call
-        self.session = ConnectionSession(broker.state, broker.users, peer=peer, alarm=broker.alarm)
+        self.session = ConnectionSession(broker.state, broker.access, peer=peer, alarm=broker.alarm)
         self.monitor = OutputMonitor()
 
     def start(self) -> None:

@@ -95,7 +95,7 @@ class CaseRun:
         self.broker = SessionBroker()
         self.session = ConnectionSession(
             self.broker.state,
-            self.broker.users,
+            self.broker.access,
             peer=PEER,
             alarm=self.broker.alarm,
             write_now=self._write_now,

@@ -21,7 +21,7 @@ class ShadowSession:
 
     def __init__(self) -> None:
         broker = SessionBroker()
-        self.session = ConnectionSession(broker.state, broker.users, peer="127.0.0.1:40001")
+        self.session = ConnectionSession(broker.state, broker.access, peer="127.0.0.1:40001")
         self._fed = 0
         self.lost = False  # it raised: the real run reports that; stop consulting it
 

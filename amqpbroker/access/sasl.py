@@ -1,18 +1,12 @@
-"""Users and SASL: PLAIN and AMQPLAIN responses checked against the user table."""
+"""SASL: the mechanisms the broker offers and how their responses are read."""
 
 from __future__ import annotations
 
-import hmac
 import struct
-from dataclasses import dataclass
 
+# Offered by default, in RabbitMQ's order; EXTERNAL (client certificates) when configured.
 MECHANISMS = ("PLAIN", "AMQPLAIN")
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    name: str
-    password: str
+EXTERNAL = "EXTERNAL"
 
 
 class AuthError(Exception):
@@ -21,28 +15,6 @@ class AuthError(Exception):
     def __init__(self, message: str, *, credentials_checked: bool = False) -> None:
         super().__init__(message)
         self.credentials_checked = credentials_checked
-
-
-class UserStore:
-    """Users by name.  Passwords are compared in constant time."""
-
-    def __init__(self) -> None:
-        self._users: dict[str, User] = {}
-
-    def add(self, name: str, password: str) -> None:
-        self._users[name] = User(name, password)
-
-    def authenticate(self, mechanism: str, response: bytes) -> User:
-        if mechanism not in MECHANISMS:
-            raise AuthError(f"unsupported authentication mechanism '{mechanism}'")
-        name, password = parse_plain(response) if mechanism == "PLAIN" else parse_amqplain(response)
-        user = self._users.get(name)
-        if user is None or not hmac.compare_digest(user.password.encode(), password.encode()):
-            raise AuthError(
-                f"{mechanism} login refused: user '{name}' - invalid credentials",
-                credentials_checked=True,
-            )
-        return user
 
 
 def parse_plain(response: bytes) -> tuple[str, str]:
