@@ -17,7 +17,7 @@ class DefinitionsAdmin(LoopAccess):
     def import_definitions(self, definitions: Mapping[str, Any] | str | Path) -> None:
         """Import a definitions document (a parsed dict, or the path of a JSON file) as
         ``load_definitions`` does at boot; ``DefinitionsError`` if it cannot be."""
-        if not isinstance(definitions, Mapping):
+        if isinstance(definitions, str | Path):
             definitions = read_definitions_file(definitions)
         self._on_loop(self.server.import_definitions, definitions)
 
