@@ -80,8 +80,7 @@ def serve(
     except (DataDirInUse, CorruptStore) as error:
         raise click.ClickException(str(error)) from None
     except DefinitionsError as error:
-        message = f"cannot load definitions file {config.load_definitions}: {error}"
-        raise click.ClickException(message) from None
+        raise click.ClickException(f"cannot load definitions: {error}") from None
     finally:
         loop.close()
 

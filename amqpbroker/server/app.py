@@ -14,7 +14,12 @@ from amqpbroker.access.permissions import Permission
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import Clock
-from amqpbroker.definitions import export_definitions, import_definitions, read_definitions_file
+from amqpbroker.definitions import (
+    DefinitionsError,
+    export_definitions,
+    import_definitions,
+    read_definitions_file,
+)
 from amqpbroker.errors import ConnectionForced
 from amqpbroker.protocol.deadletter import rewrite_dead_letter
 from amqpbroker.session.throttle import ResourceAlarm
@@ -108,8 +113,13 @@ class BrokerServer:
         """What RabbitMQ does once its database is up: import ``load_definitions`` (every
         boot), or else seed the default vhost, user and permissions on a blank store (one
         without users: always for an in-memory broker's first start)."""
-        if self.config.load_definitions:
-            self.import_definitions(read_definitions_file(self.config.load_definitions))
+        path = self.config.load_definitions
+        if path:
+            document = read_definitions_file(path)
+            try:
+                self.import_definitions(document)
+            except DefinitionsError as error:
+                raise DefinitionsError(f"{path}: {error}") from None
         elif not self.access.users:
             self.state.put_vhost(self.config.default_vhost)
             apply_defaults(self.access, self.config)
