@@ -21,6 +21,8 @@ from rawamqp import BrokerClosed, RawAMQP
 from amqpbroker.access.passwords import MD5, SHA512, hash_password
 from amqpbroker.definitions import DefinitionsError
 from amqpbroker.embedded.broker import BrokerThread
+from amqpbroker.storage.codec import decode_definition
+from amqpbroker.storage.records import encode_record, read_records
 
 pytestmark = pytest.mark.skipif(bool(EXTERNAL_URL), reason="runs brokers of its own")
 
@@ -350,3 +352,29 @@ def test_load_definitions_runs_at_every_boot_and_adds_to_what_is_there(tmp_path:
     with BrokerThread(**options) as broker:
         login(broker, "alice", "from-file")  # the file's user again, as RabbitMQ
         login(broker, "carol", "c")  # and what was added at run time is kept
+
+
+def test_a_data_dir_from_before_users_were_kept_counts_as_blank(tmp_path: Path) -> None:
+    """A data directory written before users and the default vhost were recorded (simulated
+    by dropping those records) gets the defaults seeded, and keeps its queues."""
+    with (
+        BrokerThread(data_dir=str(tmp_path)) as broker,
+        pika.BlockingConnection(pika.URLParameters(broker.url)) as connection,
+    ):
+        connection.channel().queue_declare("kept", durable=True)
+    log = tmp_path / "definitions.log"
+    old_ops = {"exchange", "queue", "binding"}
+    records = [
+        encode_record(payload)
+        for _, payload in read_records(log)
+        if decode_definition(payload)["op"] in old_ops
+    ]
+    assert len(records) == 1  # the queue alone
+    log.write_bytes(b"".join(records))
+    with BrokerThread(data_dir=str(tmp_path)) as broker:
+        assert broker.vhosts == ["/"]
+        assert [u.name for u in broker.users] == ["guest"]
+        with pika.BlockingConnection(pika.URLParameters(broker.url)) as connection:
+            connection.channel().queue_declare("kept", passive=True)
+    ops = [decode_definition(payload)["op"] for _, payload in read_records(log)]
+    assert {"vhost", "user", "permission"} <= set(ops)  # recorded now
