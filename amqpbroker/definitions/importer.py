@@ -6,8 +6,9 @@ RabbitMQ's order: users, vhosts, permissions, topic permissions, exchanges, queu
 bindings.  Like RabbitMQ the import only adds and updates: a user in the file replaces the
 broker's (hash and tags), a vhost's description and tags are set, permissions are set;
 exchanges and queues that exist already are kept as they are; ``amq.*`` ones and the
-default exchange are skipped.  A user takes ``password_hash`` (with ``hashing_algorithm``,
-sha256 by default) or a plaintext ``password``, hashed here; both at once is refused.
+default exchange are skipped.  A user takes ``password_hash`` (with ``hashing_algorithm``;
+without one sha256, or md5 in a file from RabbitMQ before 3.6) or a plaintext ``password``,
+hashed here; both at once is refused, and so is a user without ``tags``.
 ``parameters``, ``global_parameters`` and ``policies`` are accepted and ignored for now.
 """
 
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from amqpbroker.access.control import AccessControl
-from amqpbroker.access.passwords import ALGORITHMS, SHA256, hash_password
+from amqpbroker.access.passwords import ALGORITHMS, MD5, SHA256, hash_password
 from amqpbroker.access.permissions import Permission, TopicPermission
 from amqpbroker.access.users import User, parse_tags
 from amqpbroker.core.broker import BrokerState
@@ -102,16 +103,32 @@ def _tags(value: Any, where: str) -> tuple[str, ...]:
     raise DefinitionsError(f"{where}: 'tags' is neither a comma-separated string nor a list")
 
 
-def _user(where: str, entry: Mapping[str, Any]) -> User:
+def _user_tags(entry: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    """``tags``, or else the old boolean ``administrator``; RabbitMQ refuses neither."""
+    if "tags" in entry:
+        return _tags(entry["tags"], where)
+    if isinstance(entry.get("administrator"), bool | str):
+        return ("administrator",) if entry["administrator"] in (True, "true") else ()
+    raise DefinitionsError(f"{where}: 'tags' is missing")
+
+
+def _default_algorithm(version: object) -> str:
+    """A hash without ``hashing_algorithm``: md5 from RabbitMQ before 3.6, else sha256."""
+    if isinstance(version, str) and re.match(r"3\.[0-5]\.", version):
+        return MD5
+    return SHA256
+
+
+def _user(where: str, entry: Mapping[str, Any], version: object = None) -> User:
     name = _text(entry, "name", where)
     where = f"{where} ('{name}')"
-    tags = _tags(entry.get("tags", []), where)
+    tags = _user_tags(entry, where)
     if "password" in entry and "password_hash" in entry:
         raise DefinitionsError(f"{where}: both 'password' and 'password_hash' are given")
     if "password" in entry:
         return User(name, hash_password(_text(entry, "password", where)), SHA256, tags)
     password_hash = _text(entry, "password_hash", where, "")
-    algorithm = _text(entry, "hashing_algorithm", where, SHA256)
+    algorithm = _text(entry, "hashing_algorithm", where, _default_algorithm(version))
     if algorithm not in ALGORITHMS:
         known = ", ".join(ALGORITHMS)
         raise DefinitionsError(f"{where}: unknown hashing_algorithm '{algorithm}' ({known})")
@@ -208,8 +225,9 @@ def check_definitions(document: Mapping[str, Any]) -> _Checked:
     """The document's definitions, checked (``DefinitionsError`` at the first problem)."""
     if not isinstance(document, Mapping):
         raise DefinitionsError("not a JSON object")
+    version = document.get("rabbitmq_version", document.get("rabbit_version"))
     return _Checked(
-        [_user(*item) for item in _section(document, "users")],
+        [_user(*item, version) for item in _section(document, "users")],
         [_vhost(*item) for item in _section(document, "vhosts")],
         [_permission(*item) for item in _section(document, "permissions")],
         [_topic_permission(*item) for item in _section(document, "topic_permissions")],

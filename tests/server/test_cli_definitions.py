@@ -70,7 +70,9 @@ def test_environment_variables_override_rabbitmq_conf() -> None:
         (None, "No such file or directory"),
         ("{not json", "not valid JSON"),
         (
-            json.dumps({"users": [{"name": "bob", "password": "a", "password_hash": "b"}]}),
+            json.dumps(
+                {"users": [{"name": "bob", "password": "a", "password_hash": "b", "tags": ""}]}
+            ),
             "users[0] ('bob'): both 'password' and 'password_hash' are given",
         ),
     ],

@@ -174,10 +174,11 @@ def test_users_in_every_password_form(tmp_path: Path) -> None:
             "users[0] ('bob'): both 'password' and 'password_hash' are given",
         ),
         (
-            {"users": [{"name": "bob", "password_hash": "", "hashing_algorithm": "sha1"}]},
+            {"users": [{"name": "bob", "hashing_algorithm": "sha1", "tags": ""}]},
             "unknown hashing_algorithm 'sha1'",
         ),
-        ({"users": [{"name": "bob", "password_hash": "%%%"}]}, "'password_hash' is not base64"),
+        ({"users": [{"name": "bob", "password_hash": "%%%", "tags": ""}]}, "is not base64"),
+        ({"users": [{"name": "bob", "password": "x"}]}, "users[0] ('bob'): 'tags' is missing"),
         ({"users": [{"name": "bob", "tags": 3}]}, "'tags' is neither"),
         ({"vhosts": [{}]}, "vhosts[0]: 'name' is missing"),
         (
@@ -378,3 +379,31 @@ def test_a_data_dir_from_before_users_were_kept_counts_as_blank(tmp_path: Path) 
             connection.channel().queue_declare("kept", passive=True)
     ops = [decode_definition(payload)["op"] for _, payload in read_records(log)]
     assert {"vhost", "user", "permission"} <= set(ops)  # recorded now
+
+
+def test_an_old_rabbitmq_export_md5_by_default_and_the_administrator_flag() -> None:
+    """Files from RabbitMQ before 3.6 have md5 hashes without ``hashing_algorithm`` and may
+    say ``administrator`` instead of ``tags``; RabbitMQ 3.10 still reads them."""
+    document = {
+        "rabbit_version": "3.5.7",
+        "users": [
+            {"name": "old-admin", "password_hash": hash_password("o", MD5), "administrator": True},
+            {
+                "name": "old-user",
+                "password_hash": hash_password("u", MD5),
+                "administrator": "false",
+            },
+        ],
+        "permissions": [
+            {"user": u, "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"}
+            for u in ("old-admin", "old-user")
+        ],
+    }
+    with BrokerThread() as broker:
+        broker.import_definitions(document)
+        users = {u.name: u for u in broker.users}
+        login(broker, "old-admin", "o")
+        login(broker, "old-user", "u")
+    assert users["old-admin"].tags == ("administrator",)
+    assert users["old-user"].tags == ()
+    assert users["old-user"].hashing_algorithm == MD5
