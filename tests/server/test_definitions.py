@@ -407,3 +407,17 @@ def test_an_old_rabbitmq_export_md5_by_default_and_the_administrator_flag() -> N
     assert users["old-admin"].tags == ("administrator",)
     assert users["old-user"].tags == ()
     assert users["old-user"].hashing_algorithm == MD5
+
+
+@pytest.mark.parametrize("on_disk", [False, True], ids=["in-memory", "data-dir"])
+def test_users_and_permissions_survive_broker_restart(tmp_path: Path, on_disk: bool) -> None:
+    options = {"data_dir": str(tmp_path)} if on_disk else {}
+    with BrokerThread(**options) as broker:
+        broker.add_user("alice", "secret")
+        broker.add_vhost("team")
+        broker.set_permissions("alice", vhost="team")
+        broker.delete_vhost("/")
+        broker.restart()
+        login(broker, "alice", "secret", "team")
+        assert broker.vhosts == ["team"]  # the deleted default vhost is not seeded again
+        assert [u.name for u in broker.users] == ["guest", "alice"]
