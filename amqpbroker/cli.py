@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import os
 import signal
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import click
 
 from amqpbroker.bench import catalog
 from amqpbroker.config import MEMORY, BrokerConfig
+from amqpbroker.definitions import DefinitionsError
 from amqpbroker.server.app import BrokerServer
 from amqpbroker.server.loop import log_loop_exception, new_event_loop, tune_garbage_collector
 from amqpbroker.storage.lock import DataDirInUse
@@ -61,6 +63,7 @@ def serve(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     config = load_config(config_file) if config_file else BrokerConfig()
+    config = apply_environment(config, os.environ)
     if host is not None:
         config = dataclasses.replace(config, host=host)
     if port is not None:
@@ -76,6 +79,8 @@ def serve(
         ) from None
     except (DataDirInUse, CorruptStore) as error:
         raise click.ClickException(str(error)) from None
+    except DefinitionsError as error:
+        raise click.ClickException(f"cannot load definitions: {error}") from None
     finally:
         loop.close()
 
@@ -172,7 +177,24 @@ _KEYS: dict[str, tuple[str, type]] = {
     "default_user": ("default_user", str),
     "default_pass": ("default_pass", str),
     "default_vhost": ("default_vhost", str),
+    "load_definitions": ("load_definitions", str),
 }
+
+# RabbitMQ 3.9+ lets these environment variables override rabbitmq.conf's keys.
+_ENVIRONMENT = {
+    "RABBITMQ_DEFAULT_USER": "default_user",
+    "RABBITMQ_DEFAULT_PASS": "default_pass",
+    "RABBITMQ_DEFAULT_VHOST": "default_vhost",
+}
+
+
+def apply_environment(config: BrokerConfig, environ: Mapping[str, str]) -> BrokerConfig:
+    """``RABBITMQ_DEFAULT_USER`` / ``_PASS`` / ``_VHOST``, when set and not empty, take
+    precedence over rabbitmq.conf (as in RabbitMQ since 3.9)."""
+    values: dict[str, Any] = {
+        field: environ[name] for name, field in _ENVIRONMENT.items() if environ.get(name)
+    }
+    return dataclasses.replace(config, **values) if values else config
 
 
 def load_config(path: Path) -> BrokerConfig:
@@ -191,10 +213,39 @@ def load_config(path: Path) -> BrokerConfig:
     return dataclasses.replace(BrokerConfig(), **values)
 
 
+def _default_user_tag(tag: str, value: str, so_far: dict[str, Any]) -> dict[str, Any]:
+    """default_user_tags.TAG = true | false."""
+    if value not in ("true", "false"):
+        raise ValueError(value)
+    tags = so_far.get("default_user_tags", BrokerConfig().default_user_tags)
+    tags = [t for t in tags if t != tag]
+    return {"default_user_tags": (*tags, tag) if value == "true" else tuple(tags)}
+
+
+def _default_permission(right: str, value: str, so_far: dict[str, Any]) -> dict[str, Any]:
+    """default_permissions.configure | write | read = REGEX."""
+    rights = ("configure", "write", "read")
+    if right not in rights:
+        raise ValueError(right)
+    current = list(so_far.get("default_permissions", BrokerConfig().default_permissions))
+    current[rights.index(right)] = value
+    return {"default_permissions": tuple(current)}
+
+
+# Keys ``PREFIX.NAME = value``: the handler gets NAME, the value and the values so far.
+_PREFIXED: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
+    "default_user_tags.": _default_user_tag,
+    "default_permissions.": _default_permission,
+}
+
+
 def _config_entry(key: str, value: str, so_far: dict[str, Any]) -> dict[str, Any]:
     if key in _KEYS:
         field, kind = _KEYS[key]
         return {field: kind(value)}
+    prefix, _, name = key.partition(".")
+    if prefix + "." in _PREFIXED and name:
+        return _PREFIXED[prefix + "."](name, value, so_far)
     if key == "loopback_users":  # "none" is the only value RabbitMQ takes for the bare key
         if value != "none":
             raise ValueError(value)

@@ -15,6 +15,12 @@ class BrokerConfig:
     default_user: str = "guest"
     default_pass: str = "guest"
     default_vhost: str = "/"
+    # The default user's tags and its configure/write/read permissions on the default vhost.
+    default_user_tags: tuple[str, ...] = ("administrator",)
+    default_permissions: tuple[str, str, str] = (".*", ".*", ".*")
+    # A definitions file (RabbitMQ's JSON export) imported at every boot (load_definitions);
+    # when set, the default user and vhost are not created, as in RabbitMQ.
+    load_definitions: str | None = None
     # Users who may connect only from a loopback address (RabbitMQ: loopback_users).
     loopback_users: tuple[str, ...] = ("guest",)
     channel_max: int = 2047

@@ -26,9 +26,11 @@ ALLOWED: dict[str, set[str]] = {
     "core": BASE,
     "session": BASE | {"protocol", "core", "access"},
     "storage": BASE | {"core", "access"},
+    "definitions": BASE | {"core", "access"},
     "snapshots": BASE | {"core", "session", "access"},
-    "server": BASE | {"protocol", "core", "access", "session", "storage"},
-    "embedded": BASE | {"protocol", "core", "access", "session", "storage", "snapshots", "server"},
+    "server": BASE | {"protocol", "core", "access", "session", "storage", "definitions"},
+    "embedded": BASE
+    | {"protocol", "core", "access", "session", "storage", "snapshots", "server", "definitions"},
 }
 TOP = {"cli", "testing", "bench", "__main__", "__init__"}  # may import anything
 

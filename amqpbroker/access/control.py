@@ -98,10 +98,11 @@ class AccessControl:
         self._refresh(user, vhost)
 
     def forget_vhost(self, vhost: str) -> None:
-        """A vhost was deleted: its permissions go with it (as RabbitMQ's do)."""
-        for table in (self.permissions, self.topic_permissions):
-            for key in [k for k in table if k[1] == vhost]:
-                del table[key]
+        """A vhost was deleted: its permissions go with it (as RabbitMQ's do), journalled."""
+        for user, name in [k for k in self.permissions if k[1] == vhost]:
+            self.clear_permissions(user, name)
+        for user, name in [k for k in self.topic_permissions if k[1] == vhost]:
+            self.clear_topic_permissions(user, name)
 
     # -- what a connection may do ---------------------------------------------------------------
 

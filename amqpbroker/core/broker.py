@@ -23,7 +23,11 @@ class BrokerState:
         store: Store[Message] | None = None,
         clock: Clock | None = None,
         rewrite_dead_letter: HeaderRewriter = unchanged_header,
+        *,
+        with_default_vhost: bool = True,
     ) -> None:
+        """``with_default_vhost=False``: start without vhosts (a server recovering a data
+        directory, where the default vhost is recorded once, on a blank store)."""
         self.config = config
         self.rewrite_dead_letter = rewrite_dead_letter
         self.store: Store[Message] = store or NullStore()
@@ -36,7 +40,8 @@ class BrokerState:
         self.published: deque[PublishRecord] | None = (
             publish_log(config.published_limit) if config.record_published else None
         )
-        self._new_vhost(config.default_vhost)  # from the configuration: not recorded
+        if with_default_vhost:
+            self._new_vhost(config.default_vhost)  # from the configuration: not recorded
 
     def _new_vhost(self, name: str) -> VirtualHost:
         vhost = self.vhosts[name] = VirtualHost(name, self.store, self.clock)
@@ -50,6 +55,16 @@ class BrokerState:
         if vhost is None:
             vhost = self._new_vhost(name)
             self.store.vhost_added(name)
+        return vhost
+
+    def put_vhost(
+        self, name: str, description: str = "", tags: tuple[str, ...] = ()
+    ) -> VirtualHost:
+        """Create vhost ``name`` or update its description and tags (RabbitMQ's
+        ``put_vhost``); recorded either way."""
+        vhost = self.vhosts.get(name) or self._new_vhost(name)
+        vhost.description, vhost.tags = description, tuple(tags)
+        self.store.vhost_added(name, description, vhost.tags)
         return vhost
 
     def delete_vhost(self, name: str) -> VirtualHost:

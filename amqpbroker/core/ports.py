@@ -128,7 +128,9 @@ class StoredEnvelope(Protocol[MessageT_co]):
 class Store(Protocol[MessageT]):
     """Durable definitions and persistent messages in durable queues."""
 
-    def vhost_added(self, name: str) -> None: ...
+    def vhost_added(self, name: str, description: str = "", tags: tuple[str, ...] = ()) -> None:
+        """A vhost was created, or its description and tags changed."""
+
     def vhost_deleted(self, name: str) -> None:
         """After its queues and exchanges were deleted one by one."""
 
@@ -172,7 +174,7 @@ class NullStore:
     paging: Paging | None = None
     batch_number = 0
 
-    def vhost_added(self, name: str) -> None:
+    def vhost_added(self, name: str, description: str = "", tags: tuple[str, ...] = ()) -> None:
         pass
 
     def vhost_deleted(self, name: str) -> None:

@@ -51,6 +51,9 @@ class VirtualHost:
         self, name: str, store: Store[Message] | None = None, clock: Clock | None = None
     ) -> None:
         self.name = name
+        # RabbitMQ's vhost metadata: shown and exported, no effect on routing.
+        self.description = ""
+        self.tags: tuple[str, ...] = ()
         self.store: Store[Message] = store or NullStore()
         self.clock: Clock = clock or ManualClock()
         self.rewrite_dead_letter: HeaderRewriter = unchanged_header

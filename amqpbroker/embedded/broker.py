@@ -24,6 +24,7 @@ from amqpbroker.server.app import BrokerServer
 from amqpbroker.server.loop import log_loop_exception, new_event_loop
 
 from .access_admin import AccessAdmin
+from .definitions_admin import DefinitionsAdmin
 from .faults import AwaitableRestart, BlockingRestart, Faults
 from .inspection import Inspection
 from .vhost_admin import VhostAdmin
@@ -40,7 +41,7 @@ def _config(overrides: dict[str, Any]) -> BrokerConfig:
     return dataclasses.replace(BrokerConfig(), **overrides)
 
 
-class BrokerPowers(Inspection, VirtualTime, Faults, VhostAdmin, AccessAdmin):
+class BrokerPowers(Inspection, VirtualTime, Faults, VhostAdmin, AccessAdmin, DefinitionsAdmin):
     """What every embedded broker offers: its address, and the test-only powers."""
 
     @property

@@ -128,11 +128,11 @@ class AwaitableRestart(LoopAccess):
         aio-pika's ``connect_robust`` reconnects); the listener goes away for ``downtime``
         seconds (connecting is refused meanwhile) and comes back on the same port.
 
-        Durable exchanges, queues and bindings, persistent messages in durable queues and
-        every vhost stay; unacked messages go back to their queues marked redelivered.
-        Non-durable and exclusive queues, non-durable exchanges, bindings to either and
-        transient messages in durable classic queues are gone (quorum queues keep all their
-        messages, as RabbitMQ's do).  A broker with a data directory really stops and
+        Users, permissions, durable exchanges, queues and bindings, persistent messages in
+        durable queues and every vhost stay; unacked messages go back to their queues marked
+        redelivered.  Non-durable and exclusive queues, non-durable exchanges, bindings to
+        either and transient messages in durable classic queues are gone (quorum queues keep
+        all their messages, as RabbitMQ's do).  A broker with a data directory really stops and
         recovers from it; an in-memory one forgets what a restart loses.
 
         ``block_publishers``' alarm and ``drop_heartbeats`` stay as they were.  Clients

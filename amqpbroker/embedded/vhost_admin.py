@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from amqpbroker.access.users import parse_tags
 from amqpbroker.config import amqp_url
 
 from .powers import LoopAccess
@@ -15,11 +18,15 @@ class VhostAdmin(LoopAccess):
         """The names of the broker's virtual hosts, in the order they were created."""
         return self._on_loop(lambda: list(self.server.state.vhosts))
 
-    def add_vhost(self, name: str) -> None:
-        """Create virtual host ``name`` (as RabbitMQ's ``PUT /api/vhosts/NAME``; nothing
-        happens if it exists).  The default user may use it at once; a durable broker keeps
-        it across restarts.  Clients reach it at ``url_for(name)``."""
-        self._on_loop(self.server.add_vhost, name)
+    def add_vhost(
+        self, name: str, description: str | None = None, tags: Iterable[str] | str | None = None
+    ) -> None:
+        """Create virtual host ``name`` (as RabbitMQ's ``PUT /api/vhosts/NAME``; if it
+        exists only a given description or tags change).  The default user may use it at
+        once; a durable broker keeps it across restarts.  Clients reach it at
+        ``url_for(name)``."""
+        tag_tuple = None if tags is None else parse_tags(tags)
+        self._on_loop(self.server.add_vhost, name, description, tag_tuple)
 
     def delete_vhost(self, name: str) -> None:
         """Delete virtual host ``name`` as RabbitMQ's ``DELETE /api/vhosts/NAME`` does: its

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from amqpbroker.access.control import AccessControl
-from amqpbroker.access.defaults import default_access
+from amqpbroker.access.defaults import apply_defaults
 from amqpbroker.access.permissions import Permission
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import Clock
+from amqpbroker.definitions import (
+    DefinitionsError,
+    export_definitions,
+    import_definitions,
+    read_definitions_file,
+)
 from amqpbroker.errors import ConnectionForced
 from amqpbroker.protocol.deadletter import rewrite_dead_letter
 from amqpbroker.session.throttle import ResourceAlarm
@@ -40,7 +47,7 @@ class BrokerServer:
         self.wire_clock = wire_clock
         self._lock = None if config.in_memory else DataDirLock(self._data_dir)
         self.store, self.state = self._empty_state()
-        self.access: AccessControl = default_access(config)
+        self.access = AccessControl()  # filled at ``start``: recovered, seeded or imported
         self.connections: set[AMQPProtocol] = set()
         self.alarm = ResourceAlarm()
         self.heartbeats = HeartbeatSwitch()
@@ -57,7 +64,13 @@ class BrokerServer:
         store = None
         if not self.config.in_memory:
             store = DurableStore(self._data_dir, fsync=self.config.fsync)
-        state = BrokerState(self.config, store, self.clock, rewrite_dead_letter=rewrite_dead_letter)
+        state = BrokerState(
+            self.config,
+            store,
+            self.clock,
+            rewrite_dead_letter=rewrite_dead_letter,
+            with_default_vhost=False,  # seeded by ``_boot`` on a blank store
+        )
         return store, state
 
     @property
@@ -77,18 +90,56 @@ class BrokerServer:
     async def _recover(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.store is not None and self._lock is not None:
             self._lock.acquire()
+            access = AccessControl()
             try:
-                await asyncio.to_thread(recover, self.store, self.state)
+                await asyncio.to_thread(recover, self.store, self.state, access)
             except BaseException:
                 self._lock.release()
                 raise
             # Compaction runs on the loop's real time, even under a test's virtual clock.
             self.store.start(loop, LoopClock.running())
+            access.journal = self.store
+            self.access = access
             self.state.recovered()
-            # Until permissions are journalled: the default user keeps its vhosts.
-            for name in self.state.vhosts:
-                if (self.config.default_user, name) not in self.access.permissions:
-                    self.access.set_permissions(self.config.default_user, name, Permission())
+        try:
+            self._boot()
+        except BaseException:
+            await self._close_store()
+            raise
+        if self.store is not None:
+            await self._durable()
+
+    def _boot(self) -> None:
+        """What RabbitMQ does once its database is up: import ``load_definitions`` (every
+        boot), or else seed the default vhost, user and permissions on a blank store (one
+        without users: always for an in-memory broker's first start)."""
+        path = self.config.load_definitions
+        if path:
+            document = read_definitions_file(path)
+            try:
+                self.import_definitions(document)
+            except DefinitionsError as error:
+                raise DefinitionsError(f"{path}: {error}") from None
+        elif not self.access.users:
+            self.state.put_vhost(self.config.default_vhost)
+            apply_defaults(self.access, self.config)
+
+    async def _durable(self) -> None:
+        """Wait until what ``_boot`` recorded is on disk (a kill right after start keeps it)."""
+        assert self.store is not None
+        done = asyncio.Event()
+        self.store.when_durable(done.set)
+        self.store.flush()
+        await done.wait()
+
+    def import_definitions(self, definitions: Mapping[str, Any]) -> None:
+        """Import a definitions document (RabbitMQ's JSON export, parsed) into this
+        broker: ``amqpbroker.definitions.import_definitions``."""
+        import_definitions(definitions, self.state, self.access)
+
+    def export_definitions(self) -> dict[str, Any]:
+        """This broker's definitions in RabbitMQ 3.10.8's export shape."""
+        return export_definitions(self.state, self.access)
 
     async def _listen(self, port: int) -> None:
         self._server = await asyncio.get_running_loop().create_server(
@@ -114,10 +165,18 @@ class BrokerServer:
         if not self.connections:
             self._all_closed.set()
 
-    def add_vhost(self, name: str) -> None:
-        """Create vhost ``name`` (nothing happens if it exists); the default user gets full
-        permissions on it, as the creator does in RabbitMQ's management API."""
-        self.state.add_vhost(name)
+    def add_vhost(
+        self, name: str, description: str | None = None, tags: tuple[str, ...] | None = None
+    ) -> None:
+        """Create vhost ``name`` (if it exists, only a description or tags given change);
+        the default user gets full permissions on it, as the creator does in RabbitMQ's
+        management API."""
+        existing = self.state.vhosts.get(name)
+        if existing is None:
+            self.state.put_vhost(name, description or "", tags or ())
+        elif description is not None or tags is not None:
+            description = existing.description if description is None else description
+            self.state.put_vhost(name, description, existing.tags if tags is None else tags)
         if self.config.default_user in self.access.users:
             self.access.set_permissions(self.config.default_user, name, Permission())
 
@@ -126,7 +185,7 @@ class BrokerServer:
         as RabbitMQ does, each connection on it gets connection.close 320 "vhost 'NAME' is
         deleted".  ``LookupError`` if there is no such vhost."""
         vhost = self.state.delete_vhost(name)
-        self.access.forget_vhost(name)
+        self.access.forget_vhost(name)  # its permissions go, journalled
         for protocol in list(self.connections):
             if protocol.session is not None and protocol.session.vhost is vhost:
                 protocol.close_by_broker(ConnectionForced(f"vhost '{name}' is deleted"))

@@ -1,8 +1,10 @@
 """Start-up: rebuild durable state from the data directory.
 
-Theory of operation: the definitions log is replayed into the core (vhosts created at run
-time first, then durable exchanges, queues, bindings between durable ends) and rewritten
-compactly.  Each durable queue's index segments are replayed (enqueue, delivered, removed)
+Theory of operation: the definitions log is replayed into the core (vhosts first, then
+durable exchanges, queues, bindings between durable ends) and into the ``AccessControl``
+(users, permissions: ``access_log``), and rewritten compactly.
+
+Each durable queue's index segments are replayed (enqueue, delivered, removed)
 to find the messages still in it; those go back into the queue as paged-out entries —
 message bodies are not read until delivered — with their expiry, stored as wall-clock time
 and turned back into the clock's time base.  Message segments no live message refers to are
@@ -21,11 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from amqpbroker.access.control import AccessControl
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import StoreRef, epoch_at
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
 
+from .access_log import AccessDefinitions
 from .codec import (
     DELIVERED,
     ENQUEUE,
@@ -53,17 +57,24 @@ class RecoveryReport:
     queues: int = 0
     bindings: int = 0
     messages: int = 0
+    users: int = 0
     seconds: float = 0.0
 
 
-def recover(store: DurableStore, broker: BrokerState) -> RecoveryReport:
+def recover(
+    store: DurableStore, broker: BrokerState, access: AccessControl | None = None
+) -> RecoveryReport:
     """Load ``store.data_dir`` into ``broker``, a ``BrokerState`` built on ``store`` (the
-    queues it restores record into their vhost's store).  Blocking file I/O: run it before
+    queues it restores record into their vhost's store), and users and permissions into
+    ``access`` (whose journal must not be the store yet).  Blocking file I/O: run it before
     serving."""
     started = time.monotonic()
     report = RecoveryReport()
     definitions = _replay_definitions(store.definitions_path)
     queues = _apply_definitions(definitions, broker, store, report)
+    if access is not None:
+        definitions.access.apply(access)
+    report.users = len(definitions.access.users)
     _rewrite_definitions(store, definitions)
     known_dirs = set()
     sizes = _segment_sizes(store)
@@ -94,6 +105,7 @@ class Definitions:
     queues: dict[tuple[str, str], dict[str, Any]]
     bindings: dict[tuple[Any, ...], dict[str, Any]]
     vhosts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    access: AccessDefinitions = field(default_factory=AccessDefinitions)
 
 
 def _binding_key(entry: dict[str, Any]) -> tuple[Any, ...]:
@@ -116,6 +128,8 @@ def _replay_definitions(path: Path) -> Definitions:
         entry = decode_definition(payload)
         op = entry.pop("op")
         key = (entry.get("vhost", "/"), entry.get("name", ""))
+        if definitions.access.replay(op, entry):
+            continue
         if op == "vhost":
             definitions.vhosts[key[0]] = entry
         elif op == "vhost.delete":
@@ -141,6 +155,7 @@ def _drop_vhost(definitions: Definitions, vhost: str) -> None:
     """Everything in a deleted vhost goes with it (its deletions were also recorded one by
     one; this holds even if they were not)."""
     definitions.vhosts.pop(vhost, None)
+    definitions.access.drop_vhost(vhost)
     for table in (definitions.exchanges, definitions.queues, definitions.bindings):
         for key in [k for k, entry in table.items() if entry["vhost"] == vhost]:
             del table[key]
@@ -161,8 +176,10 @@ def _apply_definitions(
 ) -> list[Queue]:
     store.replaying = True  # the core's declarations must not be written again
     try:
-        for vhost_name in definitions.vhosts:
-            broker.add_vhost(vhost_name)
+        for vhost_name, entry in definitions.vhosts.items():
+            restored = broker.add_vhost(vhost_name)
+            restored.description = entry.get("description", "")
+            restored.tags = tuple(entry.get("tags", ()))
         for (vhost_name, name), entry in definitions.exchanges.items():
             vhost = broker.add_vhost(vhost_name)
             if name in vhost.exchanges:
@@ -211,6 +228,7 @@ def _rewrite_definitions(store: DurableStore, definitions: Definitions) -> None:
     """Replace the log by one declaration per surviving definition (atomically)."""
     path = store.definitions_path
     records = [encode_record(encode_definition("vhost", **e)) for e in definitions.vhosts.values()]
+    records += definitions.access.records()
     records += [
         encode_record(encode_definition("exchange", **e)) for e in definitions.exchanges.values()
     ]

@@ -1,8 +1,9 @@
 """The durable store: definitions, a shared message store, and one index per durable queue.
 
 Theory of operation (layout under the data directory):
-  definitions.log        vhosts made at run time, durable exchanges, queues and bindings,
-                         as a replayable log
+  definitions.log        vhosts (with description and tags), users, permissions, topic
+                         permissions, durable exchanges, queues and bindings, as a
+                         replayable log
   messages/NNNNNNNN.seg  message records; a message routed to several queues is written once
   queues/<id>/NNNNNNNN.idx  per durable queue: enqueue (seq -> message ref, and the expiry as
                             wall-clock ms if it has one), delivered, removed (these two as
@@ -173,11 +174,15 @@ class DurableStore:
         if not self.replaying:
             self._append(self.definitions_path, encode_definition(op, **fields))
 
-    def vhost_added(self, name: str) -> None:
-        self._definition("vhost", vhost=name)
+    def vhost_added(self, name: str, description: str = "", tags: tuple[str, ...] = ()) -> None:
+        self._definition("vhost", vhost=name, description=description, tags=list(tags))
 
     def vhost_deleted(self, name: str) -> None:
         self._definition("vhost.delete", vhost=name)
+
+    def access_changed(self, op: str, fields: dict[str, Any]) -> None:
+        """A user, permission or topic permission changed (``AccessControl``'s journal)."""
+        self._definition(op, **fields)
 
     def exchange_declared(self, exchange: StoredExchange) -> None:
         self._definition(
