@@ -9,10 +9,13 @@ what the writer thread had handed to the OS, not what the loop still held for it
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from datadir import index_dir
 from storeutil import Node, bodies, drain, make_message, restart, take
 
 from amqpbroker.storage.clean_shutdown import MARKER_NAME
@@ -99,3 +102,18 @@ async def test_a_kill_during_recovery_counts_as_unclean(
     finally:
         await crashed.close()
     assert back.redelivered
+
+
+async def test_a_store_whose_writes_failed_does_not_claim_a_clean_shutdown(
+    open_node: Callable[..., Node], caplog: pytest.LogCaptureFixture
+) -> None:
+    node = open_node()
+    node.declare_queue("q")
+    await node.synced()
+    directory = index_dir(node.store.data_dir, "q")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    directory.write_bytes(b"")  # the index's files cannot be created now
+    node.publish("", make_message(b"lost"))
+    with caplog.at_level(logging.CRITICAL, logger="amqpbroker.storage.writer"):
+        await node.close()
+    assert not (node.store.data_dir / MARKER_NAME).exists()
