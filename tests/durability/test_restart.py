@@ -379,6 +379,29 @@ def test_messages_accumulate_across_several_lives(make_node: Callable[..., Node]
         assert get_all(ch, "q") == [], "acked after a clean stop: nothing comes back"
 
 
+def test_after_a_kill_every_message_comes_back_redelivered_across_clean_restarts(
+    make_node: Callable[..., Node],
+) -> None:
+    """A delivery's record may not have reached the disk when the broker was killed, so
+    after a kill every message counts as delivered (as in RabbitMQ); that holds through
+    later clean restarts, and messages published after the kill start unflagged."""
+    node = make_node().start()
+    with pika_channel(node) as ch:
+        ch.queue_declare("q", durable=True)
+        for i in range(3):
+            ch.basic_publish("", "q", b"before-%d" % i, pika.BasicProperties(delivery_mode=2))
+        node.kill()
+    node.start()
+    with pika_channel(node) as ch:
+        ch.basic_publish("", "q", b"after", pika.BasicProperties(delivery_mode=2))
+    node.restart(signal.SIGTERM)
+    with pika_channel(node) as ch:
+        got = [(body, method.redelivered) for method, _, body in get_all(ch, "q")]
+    assert got == [(b"before-%d" % i, True) for i in range(3)] + [(b"after", False)]
+    assert node.stop() == 0
+    assert_clean(node.all_logs())
+
+
 # -- regressions: bugs these tests found -------------------------------------------------------
 
 
