@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 import os
 import signal
 from collections.abc import Callable, Mapping
@@ -257,6 +258,8 @@ def _config_entry(key: str, value: str, so_far: dict[str, Any]) -> dict[str, Any
         users = so_far.get("loopback_users", BrokerConfig().loopback_users)
         others = tuple(u for u in users if u != name)
         return {"loopback_users": (*others, name) if value == "true" else others}
+    if key == "handshake_timeout":  # milliseconds, or infinity
+        return {"handshake_timeout": math.inf if value == "infinity" else int(value) / 1000}
     if key == "listeners.tcp.default":
         host, _, port = value.rpartition(":")
         return {"port": int(port), **({"host": host.strip("[]")} if host else {})}

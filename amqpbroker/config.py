@@ -26,7 +26,8 @@ class BrokerConfig:
     channel_max: int = 2047
     frame_max: int = 131072
     heartbeat: int = 60
-    # RabbitMQ gives a client this long to send its protocol header and finish the handshake.
+    # RabbitMQ gives a client this long from its accept to finish the handshake (up to
+    # connection.open-ok), in seconds; math.inf for none (rabbitmq.conf: ms or infinity).
     handshake_timeout: float = 10.0
     # How long the broker waits for connection.close-ok before dropping the socket.
     close_timeout: float = 3.0

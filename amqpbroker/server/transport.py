@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
@@ -85,9 +86,9 @@ class AMQPProtocol(asyncio.Protocol):
             write_now=self._write_output,
         )
         self._heartbeat.sent(self._wire_clock.now())
-        self._timers.append(
-            self._loop.call_later(self._broker.config.handshake_timeout, self._handshake_deadline)
-        )
+        handshake_timeout = self._broker.config.handshake_timeout
+        if math.isfinite(handshake_timeout):  # (rabbitmq.conf may say infinity)
+            self._timers.append(self._loop.call_later(handshake_timeout, self._handshake_deadline))
 
     def data_received(self, data: bytes) -> None:
         session = self.session

@@ -50,7 +50,7 @@ from amqpbroker.protocol.framing import (
 from amqpbroker.protocol.methods import Method, UnknownMethod, decode_method, encode_method
 
 from .channels import ChannelRouter, close_method, command_ids
-from .handshake import Handshake
+from .handshake import Handshake, LoginRefused
 from .input_gate import InputGate
 from .output import OUTPUT_EARLY_WRITE, OUTPUT_HIGH_WATER, OutputBuffer
 from .states import SILENT_STATES, Event, State, next_state
@@ -186,13 +186,15 @@ class ConnectionSession:
                     return
             self._receive_frames(data)  # (b"": the frames that waited while input paused)
         except AMQPError as error:
-            if self.state in SILENT_STATES and not isinstance(error, ConnectionAccessRefused):
+            login = isinstance(error, ConnectionAccessRefused)  # (the handshake logged why)
+            if self.state in SILENT_STATES and not login:
                 self._drop(error.reply_text, self.config.silent_close_delay)
             else:
-                self.close_with_error(error)
+                self.close_with_error(error, logged=login)
         except (SilentClose, UnknownMethod) as error:
             silent = isinstance(error, SilentClose)
-            self._drop(str(error), self.config.silent_close_delay if silent else 0.0)
+            delay = self.config.silent_close_delay if silent else 0.0
+            self._drop(str(error), delay, logged=isinstance(error, LoginRefused))
             self._teardown()
         finally:
             if self._gate.pending:
@@ -215,9 +217,10 @@ class ConnectionSession:
             if self.closed or self.input_paused:
                 return
 
-    def _drop(self, why: str, delay: float) -> None:
+    def _drop(self, why: str, delay: float, *, logged: bool = False) -> None:
         """Drop the socket without a word (after ``delay``, input ignored meanwhile)."""
-        log.info("dropping connection %s: %s", self.peer, why)
+        if not logged:
+            log.info("dropping connection %s: %s", self.peer, why)
         self.close_delay = delay
         self._to(Event.DROP)
 
@@ -309,11 +312,13 @@ class ConnectionSession:
     def send_method(self, channel: int, method: Method) -> None:
         self.write(encode_method(channel, method))
 
-    def close_with_error(self, error: AMQPError) -> None:
-        """A connection-level error: connection.close, then wait for close-ok."""
+    def close_with_error(self, error: AMQPError, *, logged: bool = False) -> None:
+        """A connection-level error: connection.close, then wait for close-ok (``logged``:
+        the reason is in the log already)."""
         if self.state in (State.CLOSING, State.CLOSED):
             return
-        log.info("closing connection %s: %s", self.peer, error.reply_text)
+        if not logged:
+            log.info("closing connection %s: %s", self.peer, error.reply_text)
         if self.state is State.AWAIT_HEADER:
             self._to(Event.DROP)
             return

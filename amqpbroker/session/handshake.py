@@ -80,6 +80,10 @@ def is_loopback(peer: str) -> bool:
         return False
 
 
+class LoginRefused(SilentClose):
+    """A refused login, dropped without a reply; the handshake has logged it already."""
+
+
 @dataclass(slots=True)
 class Negotiated:
     """What the handshake settled with the client: who it is and the connection's limits."""
@@ -191,11 +195,12 @@ class Handshake:
             )
             self._check_loopback(user.name, method.mechanism)
         except AuthError as error:
-            log.info("connection from %s refused: %s", self._peer, error)
+            # the one line a refused login logs: who, from where, why (never the password)
+            log.warning("connection from %s refused: %s", self._peer, error)
             if not error.credentials_checked or not negotiated.client_capability(
                 "authentication_failure_close"
             ):
-                raise SilentClose(str(error)) from None
+                raise LoginRefused(str(error)) from None
             raise ConnectionAccessRefused(
                 f"Login was refused using authentication mechanism {method.mechanism}. "
                 "For details see the broker logfile."

@@ -7,8 +7,9 @@ durable exchanges, queues, bindings between durable ends) and into the ``AccessC
 Each durable queue's index segments are replayed (enqueue, delivered, removed)
 to find the messages still in it; those go back into the queue as paged-out entries —
 message bodies are not read until delivered — with their expiry, stored as wall-clock time
-and turned back into the clock's time base.  Message segments no live message refers to are
-deleted.  Only then does the broker listen; once the store writes again,
+and turned back into the clock's time base; after an unclean shutdown every one of them counts
+as delivered (``clean_shutdown``), and is recorded so.  Message segments no live message
+refers to are deleted.  Only then does the broker listen; once the store writes again,
 ``BrokerState.recovered`` lets each queue drop (or dead-letter) what expired while the
 broker was down.
 """
@@ -30,6 +31,7 @@ from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
 
 from .access_log import AccessDefinitions
+from .clean_shutdown import take_clean_mark
 from .codec import (
     DELIVERED,
     ENQUEUE,
@@ -41,6 +43,7 @@ from .codec import (
     decode_run,
     encode_definition,
     encode_seq_event,
+    seq_run_record,
 )
 from .queue_index import QueueIndex
 from .records import encode_record, read_records
@@ -70,6 +73,7 @@ def recover(
     serving."""
     started = time.monotonic()
     report = RecoveryReport()
+    clean = take_clean_mark(store.data_dir)
     definitions = _replay_definitions(store.definitions_path)
     queues = _apply_definitions(definitions, broker, store, report)
     if access is not None:
@@ -81,7 +85,7 @@ def recover(
     for queue in queues:
         index = store.index_for(queue)
         known_dirs.add(index.directory.name)
-        report.messages += _recover_queue(store, queue, index, sizes)
+        report.messages += _recover_queue(store, queue, index, sizes, clean=clean)
     _remove_unknown_queue_dirs(store.data_dir / "queues", known_dirs)
     _collect_segments(store)
     report.seconds = time.monotonic() - started
@@ -93,6 +97,12 @@ def recover(
         report.messages,
         report.seconds,
     )
+    if not clean and report.messages:
+        log.info(
+            "the last shutdown was not clean: the %d recovered messages count as delivered "
+            "(redelivered=true)",
+            report.messages,
+        )
     return report
 
 
@@ -266,12 +276,15 @@ class LiveEntry:
 
 
 def _recover_queue(
-    store: DurableStore, queue: Queue, index: QueueIndex, sizes: dict[int, int]
+    store: DurableStore, queue: Queue, index: QueueIndex, sizes: dict[int, int], *, clean: bool
 ) -> int:
+    """Restore the queue's messages; after an unclean shutdown every one of them counts
+    as delivered (see ``clean_shutdown``), and that is recorded before anything is served."""
     files = sorted(index.directory.glob("*.idx")) if index.directory.exists() else []
     live, first_enqueued = _replay_index(queue, index, files)
     per_segment: dict[int, list[int]] = {}
     lost = []
+    now_delivered = []  # not recorded as delivered, and the shutdown was unclean
     epoch = epoch_at(queue.clock)  # stored expiries are wall-clock ms since the epoch
     for seq in sorted(live):
         entry = live[seq]
@@ -279,6 +292,9 @@ def _recover_queue(
         if offset + size > sizes.get(segment, 0):
             lost.append(seq)  # its index entry reached the disk, the message never did
             continue
+        if not (clean or entry.delivered):
+            entry.delivered = True
+            now_delivered.append(seq)
         expires_at = None if entry.expiry is None else epoch + entry.expiry / 1000
         queue.restore(seq, entry.ref, entry.delivered, expires_at)
         store.hold(entry.ref)
@@ -291,7 +307,7 @@ def _recover_queue(
             queue,
             len(lost),
         )
-        _append_removals(index, lost)
+    _append_events(index, lost, now_delivered)
     return len(live) - len(lost)
 
 
@@ -344,15 +360,32 @@ def _replay_run(live: dict[int, LiveEntry], kind: bytes, seqs: range) -> None:
             entry.delivered = True
 
 
-def _append_removals(index: QueueIndex, seqs: list[int]) -> None:
-    """Record that ``seqs`` are gone, so the next start does not find them again."""
+def _append_events(index: QueueIndex, removed: list[int], delivered: list[int]) -> None:
+    """Record that ``removed`` are gone, so the next start does not find them again, and
+    that ``delivered`` (ascending) count as delivered from now on, even if this broker
+    stops cleanly before it delivers them."""
+    records = [encode_record(encode_seq_event(REMOVED, seq)) for seq in removed]
+    records += [seq_run_record(DELIVERED, first, last) for first, last in _runs(delivered)]
+    if not records:
+        return
     path = index.path(index.segment)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("ab") as handle:
-        handle.write(b"".join(encode_record(encode_seq_event(REMOVED, seq)) for seq in seqs))
+        handle.write(b"".join(records))
         handle.flush()
         os.fsync(handle.fileno())
-    index.entries_in_segment += len(seqs)
+    index.entries_in_segment += len(records)
+
+
+def _runs(seqs: list[int]) -> list[tuple[int, int]]:
+    """Ascending ``seqs`` as runs of consecutive numbers: (first, last) each."""
+    runs: list[tuple[int, int]] = []
+    for seq in seqs:
+        if runs and runs[-1][1] == seq - 1:
+            runs[-1] = (runs[-1][0], seq)
+        else:
+            runs.append((seq, seq))
+    return runs
 
 
 def _restore_index_segments(

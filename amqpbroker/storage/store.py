@@ -4,6 +4,7 @@ Theory of operation (layout under the data directory):
   definitions.log        vhosts (with description and tags), users, permissions, topic
                          permissions, durable exchanges, queues and bindings, as a
                          replayable log
+  clean-shutdown         there while no broker runs, if the last one stopped cleanly
   messages/NNNNNNNN.seg  message records; a message routed to several queues is written once
   queues/<id>/NNNNNNNN.idx  per durable queue: enqueue (seq -> message ref, and the expiry as
                             wall-clock ms if it has one), delivered, removed (these two as
@@ -46,6 +47,7 @@ from amqpbroker.core.ports import (
     wall_ms,
 )
 
+from .clean_shutdown import mark_clean
 from .codec import (
     DELIVERED,
     MOVED,
@@ -139,10 +141,13 @@ class DurableStore:
         self._writer = GroupCommitWriter(loop.call_soon_threadsafe, fsync=self._fsync)
 
     def close(self) -> None:
-        """Write everything pending and stop the writer (blocks: call at shutdown)."""
+        """Write everything pending and stop the writer (blocks: call at shutdown); the
+        shutdown was clean if every write succeeded (``clean_shutdown``)."""
         if self._writer is not None:
             self.flush()
             self._writer.close()
+            if not self._writer.failures:
+                mark_clean(self.data_dir, fsync=self._fsync)
             self._writer = None
 
     def flush(self) -> None:

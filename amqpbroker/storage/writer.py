@@ -69,6 +69,7 @@ class GroupCommitWriter:
         self._thread = threading.Thread(target=self._run, name="amqpbroker-writer", daemon=True)
         self.batches_written = 0
         self.fsyncs = 0
+        self.failures = 0  # groups whose writing failed (durable state may be incomplete)
         self._thread.start()
 
     def submit(self, batch: Batch) -> None:
@@ -96,6 +97,7 @@ class GroupCommitWriter:
                 callbacks = self._write(work)
             except OSError:
                 log.exception("writing the store failed; durable state may be incomplete")
+                self.failures += 1
                 callbacks = []
             if callbacks:
                 self._hand_back(partial(_run_all, callbacks))

@@ -237,7 +237,8 @@ def test_persistent_messages_survive_with_properties_and_order(
         assert [body for _, _, body in got] == [body for body, _ in sent]
         for (method, properties, _), (_, expected) in zip(got, sent, strict=True):
             assert vars(properties) == vars(expected)
-            assert method.redelivered is False
+            # never delivered; after a kill every message counts as delivered (as in RabbitMQ)
+            assert method.redelivered is (signum == signal.SIGKILL)
         assert [(m.exchange, m.routing_key) for m, _, _ in got[:-1]] == [("orders", "new")] * 30
         assert (got[-1][0].exchange, got[-1][0].routing_key) == ("", "work")
         assert (
@@ -251,8 +252,10 @@ async def test_unacked_come_back_redelivered_acked_do_not(
     make_node: Callable[..., Node], signum: int
 ) -> None:
     """Acked: gone.  Delivered, not acked: back with redelivered=true.  Never delivered: back
-    with redelivered=false.  Before SIGKILL, a confirmed publish on the same connection
-    ensures the acks and deliveries before it are on disk (the store writes in order)."""
+    with redelivered=false after a clean stop; after SIGKILL every message counts as
+    delivered (RabbitMQ's classic queues do the same), since a delivery's record may not
+    have reached the disk.  Before SIGKILL, a confirmed publish on the same connection
+    ensures the acks before it are on disk (the store writes in order)."""
     node = make_node().start()
     loop = asyncio.get_running_loop()
     connection = await aio_pika.connect(node.url, timeout=10)
@@ -304,7 +307,8 @@ async def test_unacked_come_back_redelivered_acked_do_not(
         while (message := await work.get(no_ack=True, fail=False)) is not None:
             back.append((message.body, message.redelivered))
     # 3-8 were delivered and not acked; 9-19 never delivered
-    assert back == [(b"%d" % i, i < 9) for i in range(3, 20)]
+    killed = signum == signal.SIGKILL
+    assert back == [(b"%d" % i, i < 9 or killed) for i in range(3, 20)]
     assert node.stop() == 0
     assert_clean(node.all_logs())
 
@@ -373,6 +377,29 @@ def test_messages_accumulate_across_several_lives(make_node: Callable[..., Node]
     node.restart()
     with pika_channel(node) as ch:
         assert get_all(ch, "q") == [], "acked after a clean stop: nothing comes back"
+
+
+def test_after_a_kill_every_message_comes_back_redelivered_across_clean_restarts(
+    make_node: Callable[..., Node],
+) -> None:
+    """A delivery's record may not have reached the disk when the broker was killed, so
+    after a kill every message counts as delivered (as in RabbitMQ); that holds through
+    later clean restarts, and messages published after the kill start unflagged."""
+    node = make_node().start()
+    with pika_channel(node) as ch:
+        ch.queue_declare("q", durable=True)
+        for i in range(3):
+            ch.basic_publish("", "q", b"before-%d" % i, pika.BasicProperties(delivery_mode=2))
+        node.kill()
+    node.start()
+    with pika_channel(node) as ch:
+        ch.basic_publish("", "q", b"after", pika.BasicProperties(delivery_mode=2))
+    node.restart(signal.SIGTERM)
+    with pika_channel(node) as ch:
+        got = [(body, method.redelivered) for method, _, body in get_all(ch, "q")]
+    assert got == [(b"before-%d" % i, True) for i in range(3)] + [(b"after", False)]
+    assert node.stop() == 0
+    assert_clean(node.all_logs())
 
 
 # -- regressions: bugs these tests found -------------------------------------------------------

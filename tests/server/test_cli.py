@@ -13,6 +13,7 @@ The last tests pin the CLI's error handling and URL printing.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import signal
 import socket
@@ -35,6 +36,8 @@ from procutil import read_first_line
 from rawamqp import PROTOCOL_HEADER, BrokerClosed, RawAMQP
 
 from amqpbroker import __version__
+from amqpbroker.cli import load_config
+from amqpbroker.config import BrokerConfig
 from amqpbroker.testing.polling import wait_until
 
 pytestmark = pytest.mark.skipif(bool(EXTERNAL_URL), reason="runs amqpbroker itself as a subprocess")
@@ -295,6 +298,22 @@ def test_config_tuning_values(serve: Callable[..., BrokerProcess], tmp_path: Pat
         assert c.tune is not None
         assert (c.tune.channel_max, c.tune.frame_max, c.tune.heartbeat) == (16, 8192, 7)
     assert broker.stop() == 0
+
+
+def test_config_handshake_timeout_in_milliseconds(
+    serve: Callable[..., BrokerProcess], tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, "listeners.tcp.default = 0\nhandshake_timeout = 300\n")
+    broker = serve("--config", str(config))
+    with RawAMQP(broker.host, broker.port) as stalled:
+        stalled.send(PROTOCOL_HEADER)
+        started = time.monotonic()
+        assert stalled.wait_closed(5)
+        assert time.monotonic() - started < 4  # not the default 10 s
+    assert broker.stop() == 0
+    assert load_config(write_config(tmp_path, "handshake_timeout = infinity\n")) == (
+        BrokerConfig(handshake_timeout=math.inf)
+    )
 
 
 def test_missing_config_file_is_a_usage_error(tmp_path: Path) -> None:

@@ -7,7 +7,15 @@ from typing import Any
 
 from ..registry import scenario
 from ..runner import Run
-from ..wire import PROTOCOL_HEADER, M, Wire, describe_frame, field_types, table
+from ..wire import (
+    DEFAULT_CLIENT_PROPERTIES,
+    PROTOCOL_HEADER,
+    M,
+    Wire,
+    describe_frame,
+    field_types,
+    table,
+)
 
 
 def _start(w: Wire, header: bytes = PROTOCOL_HEADER) -> dict[str, Any]:
@@ -194,6 +202,49 @@ def start_ok_twice(run: Run) -> Any:
     w.m(0, M.start_ok())
     w.m(0, M.start_ok())
     return {"first": w.reply(), "then": w.closed_silently()}
+
+
+def _padded_start_ok(size: int) -> bytes:
+    """A valid start-ok whose method payload is exactly ``size`` octets."""
+
+    def padded(pad: int) -> bytes:
+        return M.start_ok(client_properties={**DEFAULT_CLIENT_PROPERTIES, "pad": "." * pad})
+
+    return padded(1 + size - len(padded(1)))
+
+
+@scenario()
+def start_ok_of_4096_octets_is_accepted(run: Run) -> Any:
+    """Before tune-ok frames may carry 4096 octets (the spec's minimum frame_max)."""
+    w = run.wire()
+    _start(w)
+    start_ok = _padded_start_ok(4096)
+    assert len(start_ok) == 4096
+    return w.call(0, start_ok)
+
+
+@scenario()
+def start_ok_of_4097_octets_is_dropped(run: Run) -> Any:
+    """One octet more and the socket is dropped, after a delay, without a close."""
+    return _dropped_after_start_ok(run, _padded_start_ok(4097))
+
+
+@scenario()
+def oversize_frame_header_before_start_ok(run: Run) -> Any:
+    """A frame header announcing more than 4096 octets is refused before its payload."""
+    w = run.wire()
+    _start(w)
+    w.send(b"\x01\x00\x00\x00\x01\x00\x00")  # method frame, channel 0, 65536 octets
+    return w.closed_silently()
+
+
+@scenario()
+def oversize_heartbeat_before_tune_ok(run: Run) -> Any:
+    """After start-ok, before tune-ok, the 4096 limit holds for any frame type."""
+    w, tune = _to_tune(run, M.start_ok())
+    assert tune.get("method") == "Connection.Tune", tune
+    w.send(b"\x08\x00\x00\x00\x00\x10\x01")  # heartbeat frame, 4097 octets
+    return w.closed_silently()
 
 
 @scenario()
