@@ -28,6 +28,7 @@ from amqpbroker.session.heartbeat import Beat, Heartbeat
 from amqpbroker.session.throttle import ResourceAlarm
 
 from .clock import LoopClock
+from .listeners import PLAIN_LISTENER, Listener
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,12 @@ class AMQPProtocol(asyncio.Protocol):
         alarm: ResourceAlarm,
         heartbeats: HeartbeatSwitch | None = None,
         wire_clock: Clock | None = None,
+        listener: Listener = PLAIN_LISTENER,
+        on_made: Callable[[AMQPProtocol], None] = lambda protocol: None,
     ) -> None:
         self._broker = broker
+        self._listener = listener  # the socket it came in on: what the handshake offers
+        self._on_made = on_made
         self._access = access
         self._alarm = alarm
         self._heartbeats = heartbeats or HeartbeatSwitch()
@@ -75,6 +80,7 @@ class AMQPProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._on_made(self)
         peer = transport.get_extra_info("peername")
         self.session = ConnectionSession(
             self._broker,
@@ -83,6 +89,8 @@ class AMQPProtocol(asyncio.Protocol):
             peer=f"{peer[0]}:{peer[1]}" if peer else "?",
             alarm=self._alarm,
             write_now=self._write_output,
+            mechanisms=self._listener.mechanisms,
+            certificate_name=self._listener.certificate_name(transport),
         )
         self._heartbeat.sent(self._wire_clock.now())
         self._timers.append(
