@@ -37,6 +37,7 @@ from amqpbroker.config import TLSConfig
 from amqpbroker.embedded.broker import BrokerThread
 
 SERVER_NAMES = ("127.0.0.1", "localhost", "::1")
+CLIENT_NAME = "client.amqpbroker.invalid"  # (a certificate needs one name besides its CN)
 
 
 def _trustme() -> Any:
@@ -87,7 +88,7 @@ class TestCertificates:
         """A PEM file with a client certificate (CN=``common_name``) and its key."""
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", common_name)
         path = self.directory / f"client-{safe}-{len(list(self.directory.iterdir()))}.pem"
-        certificate = self.ca.issue_cert(common_name=common_name)
+        certificate = self.ca.issue_cert(CLIENT_NAME, common_name=common_name)
         certificate.private_key_and_cert_chain_pem.write_to_path(str(path))
         return path
 
