@@ -62,7 +62,7 @@ class BrokerConfig:
     record_published: bool = False
     published_limit: int = 10_000
     # AMQPS (RabbitMQ's listeners.ssl.default and ssl_options): a TLS listener on tls_port
-    # (0 picks a free one) when both are set; tls_host None means ``host``.
+    # (0 picks a free one) when it is set, with ``tls``; tls_host None means ``host``.
     tls: TLSConfig | None = None
     tls_port: int | None = None
     tls_host: str | None = None
@@ -86,8 +86,8 @@ class BrokerConfig:
 
     @property
     def tls_listener(self) -> bool:
-        """Whether an AMQPS listener is configured (a port and the TLS options)."""
-        return self.tls is not None and self.tls_port is not None
+        """Whether an AMQPS listener is configured (RabbitMQ's listeners.ssl)."""
+        return self.tls_port is not None
 
 
 MEMORY = ":memory:"

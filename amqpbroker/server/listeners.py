@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from amqpbroker.access.sasl import EXTERNAL, offered_mechanisms
-from amqpbroker.config import BrokerConfig
+from amqpbroker.config import BrokerConfig, TLSConfig
 
 from .tls import certificate_login_name, server_context
 
@@ -60,9 +60,8 @@ class Listeners:
         self._config = config
         # Built at once so that bad TLS options stop the broker before anything starts.
         self._ssl_context: ssl.SSLContext | None = None
-        if config.tls_listener:
-            assert config.tls is not None
-            self._ssl_context = server_context(config.tls)
+        if config.tls_port is not None:  # a TLS port without ssl_options: certfile missing
+            self._ssl_context = server_context(config.tls or TLSConfig(certfile=""))
         self._servers: dict[str, asyncio.Server] = {}
         self._ports = {AMQP: config.port, AMQPS: config.tls_port or 0}
 
@@ -94,11 +93,8 @@ class Listeners:
         tls: dict[str, Any] = {}
         host = config.host
         if scheme == AMQPS:
-            assert config.tls is not None
-            tls = {
-                "ssl": self._ssl_context,
-                "ssl_handshake_timeout": config.tls.handshake_timeout,
-            }
+            timeout = (config.tls or TLSConfig(certfile="")).handshake_timeout
+            tls = {"ssl": self._ssl_context, "ssl_handshake_timeout": timeout}
             host = config.tls_host or config.host
         try:
             server = await asyncio.get_running_loop().create_server(

@@ -4,10 +4,12 @@ listeners at once.  Certificates come from the plugin's throw-away CA (``amqps_*
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Callable
 from typing import Any
 
+import aio_pika
 import pika
 import pika.exceptions
 import pytest
@@ -144,3 +146,40 @@ async def test_embedded_async_broker_with_tls(amqps_certificates: TestCertificat
         assert broker.amqps_url == f"amqps://guest:guest@127.0.0.1:{broker.tls_port}/"
         context = amqps_certificates.client_context()
         assert await aio_round_trip(broker.amqps_url, context) == "guest"
+
+
+def test_restart_listens_on_the_same_tls_port(
+    amqp_broker_factory: Callable[..., BrokerThread], amqps_certificates: TestCertificates
+):
+    broker = amqp_broker_factory(tls=amqps_certificates.tls_config())
+    port, tls_port = broker.port, broker.tls_port
+    broker.restart()
+    assert (broker.port, broker.tls_port) == (port, tls_port)
+    with pika_connect(broker.amqps_url, amqps_certificates.client_context()) as conn:
+        pika_round_trip(conn)
+
+
+async def test_a_burst_of_large_messages_over_tls(
+    amqps_url: str, amqps_ssl_context: ssl.SSLContext
+):
+    """Backpressure through the TLS transport: more than its buffers hold, both ways."""
+    body = bytes(range(256)) * 256  # 64 KiB
+    count = 200
+    connection = await aio_pika.connect(amqps_url, ssl_context=amqps_ssl_context)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        queue = await channel.declare_queue(exclusive=True)
+        await asyncio.gather(
+            *(
+                channel.default_exchange.publish(aio_pika.Message(body), routing_key=queue.name)
+                for _ in range(count)
+            )
+        )
+        received = 0
+        async with queue.iterator() as messages:
+            async for message in messages:
+                assert message.body == body
+                await message.ack()
+                received += 1
+                if received == count:
+                    break

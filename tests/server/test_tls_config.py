@@ -213,3 +213,9 @@ def test_the_broker_refuses_to_start_with_them():
         Listeners(config)
     # without a TLS port the options are not used (as RabbitMQ's without listeners.ssl)
     Listeners(dataclasses.replace(config, tls_port=None))
+
+
+def test_a_tls_port_without_ssl_options_is_an_error(tmp_path: Path):
+    config = conf(tmp_path, "listeners.ssl.default = 5671\n")
+    with pytest.raises(TLSConfigError, match=r"needs ssl_options\.certfile"):
+        Listeners(config)
