@@ -110,12 +110,17 @@ def amqps_certificates(tmp_path_factory: pytest.TempPathFactory) -> TestCertific
 @pytest.fixture(scope="session")
 def amqps_broker(amqps_certificates: TestCertificates) -> Iterator[BrokerThread]:
     """The session's TLS broker (plain AMQP too): ``.amqps_url``, ``.tls_port``."""
-    with BrokerThread(
-        tls=amqps_certificates.tls_config(),
+    with tls_broker(amqps_certificates) as broker:
+        yield broker
+
+
+def tls_broker(certificates: TestCertificates) -> BrokerThread:
+    """A broker as ``amqps_broker`` is, not started: ``with tls_broker(certs) as broker:``."""
+    return BrokerThread(
+        tls=certificates.tls_config(),
         auth_mechanisms=("PLAIN", "AMQPLAIN", "EXTERNAL"),
         ssl_cert_login_from="common_name",
-    ) as broker:
-        yield broker
+    )
 
 
 @pytest.fixture

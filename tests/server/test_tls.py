@@ -113,9 +113,9 @@ def test_tls_only(
         pika_round_trip(conn)
 
 
-def test_a_broker_without_tls_has_no_tls_port(amqp_broker: BrokerThread):
+def test_a_broker_without_tls_has_no_tls_port(amqp_broker_factory: Callable[..., BrokerThread]):
     with pytest.raises(RuntimeError, match="no amqps listener"):
-        amqp_broker.amqps_url  # noqa: B018
+        amqp_broker_factory().amqps_url  # noqa: B018
 
 
 def test_plain_and_tls_clients_share_the_same_queues(
