@@ -183,3 +183,17 @@ async def test_a_burst_of_large_messages_over_tls(
                 received += 1
                 if received == count:
                     break
+
+
+def test_a_certificate_is_checked_even_where_none_is_required(
+    amqps_broker: BrokerThread, amqps_certificates: TestCertificates, tmp_path
+):
+    """verify_peer without fail_if_no_peer_cert: a client may show no certificate, but one
+    from an unknown CA is refused (as RabbitMQ 3.10.8 does)."""
+    (tmp_path / "other").mkdir()
+    context = amqps_certificates.client_context()
+    context.load_cert_chain(str(TestCertificates.make(tmp_path / "other").client_cert("app")))
+    with pytest.raises(pika.exceptions.AMQPConnectionError):
+        pika_connect(amqps_broker.amqps_url, context)
+    with pika_connect(amqps_broker.amqps_url, amqps_certificates.client_context()) as conn:
+        pika_round_trip(conn)
