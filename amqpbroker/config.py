@@ -71,7 +71,9 @@ class BrokerConfig:
     # The SASL mechanisms offered (RabbitMQ's auth_mechanisms.N; EXTERNAL on TLS only), and
     # what of a client certificate EXTERNAL takes as the user name.
     auth_mechanisms: tuple[str, ...] = DEFAULT_AUTH_MECHANISMS
-    ssl_cert_login_from: str = "distinguished_name"  # or "common_name"
+    ssl_cert_login_from: str = "distinguished_name"  # common_name, subject_alternative_name
+    ssl_cert_login_san_type: str = "dns"  # with subject_alternative_name: dns, email, uri
+    ssl_cert_login_san_index: int = 0
 
     @property
     def in_memory(self) -> bool:

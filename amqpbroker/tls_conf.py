@@ -16,7 +16,9 @@ Whether the files exist and are usable is told when the broker starts (``server/
     ssl_options.honor_cipher_order = true | false
     ssl_handshake_timeout = 5000            (milliseconds)
     auth_mechanisms.1 = EXTERNAL            (.2 = PLAIN ...; replaces PLAIN, AMQPLAIN)
-    ssl_cert_login_from = distinguished_name | common_name
+    ssl_cert_login_from = distinguished_name | common_name | subject_alternative_name
+    ssl_cert_login_san_type = dns | email | uri     (with subject_alternative_name)
+    ssl_cert_login_san_index = 0
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any, TypeVar
 
 import click
 
-from amqpbroker.access.certificates import LOGIN_FROM
+from amqpbroker.access.certificates import LOGIN_FROM, SAN_TYPES
 from amqpbroker.access.sasl import KNOWN_MECHANISMS
 from amqpbroker.config import BrokerConfig, TLSConfig
 
@@ -110,6 +112,10 @@ def _listener_or_login(key: str, value: str, so_far: dict[str, Any]) -> dict[str
         return {"auth_mechanisms": (*mechanisms, mechanism)}
     if key == "ssl_cert_login_from":
         return {"ssl_cert_login_from": _one_of(LOGIN_FROM)(value)}
+    if key == "ssl_cert_login_san_type":
+        return {"ssl_cert_login_san_type": _one_of(tuple(SAN_TYPES))(value)}
+    if key == "ssl_cert_login_san_index":
+        return {"ssl_cert_login_san_index": _natural(value)}
     return None
 
 

@@ -10,6 +10,8 @@ included, as RabbitMQ does) become ``\\XX`` in upper-case hex.  So
 ``C=GB, O=Acme, CN=app`` logs in as ``CN=app,O=Acme,C=GB``.
 
 ``common_name`` logs in as the CN, unescaped; several CNs are joined with ``,``.
+``subject_alternative_name`` logs in as the Nth (``ssl_cert_login_san_index``, from 0)
+subject alternative name of one type (``ssl_cert_login_san_type``: dns, email or uri).
 
 The subject comes in as the TLS layer reads it: RDNs in certificate order, each a tuple
 of (dotted OID, value) pairs.
@@ -23,7 +25,11 @@ Subject = Sequence[Sequence[tuple[str, str]]]
 
 DISTINGUISHED_NAME = "distinguished_name"
 COMMON_NAME = "common_name"
-LOGIN_FROM = (DISTINGUISHED_NAME, COMMON_NAME)
+ALTERNATIVE_NAME = "subject_alternative_name"
+LOGIN_FROM = (DISTINGUISHED_NAME, COMMON_NAME, ALTERNATIVE_NAME, "subject_alt_name")
+# ssl_cert_login_san_type: the name the TLS layer gives each type.  (RabbitMQ also takes
+# ip, which logs in as the address's raw bytes, and other_name: not offered here.)
+SAN_TYPES = {"dns": "DNS", "email": "email", "uri": "URI"}
 
 COMMON_NAME_OID = "2.5.4.3"
 # rabbit_cert_info's table.  (Its STREET entry never matches in 3.10.8: the macro it names
@@ -84,8 +90,25 @@ def common_name(subject: Subject) -> str | None:
     return ",".join(names) if names else None
 
 
-def login_name(subject: Subject, login_from: str) -> str | None:
-    """The user a certificate with this subject logs in as (``ssl_cert_login_from``)."""
+def alternative_name(
+    alternative_names: Sequence[tuple[str, str]], san_type: str, index: int
+) -> str | None:
+    """The ``index``-th subject alternative name of ``san_type`` (None if there are fewer)."""
+    kind = SAN_TYPES[san_type]
+    names = [value for name_type, value in alternative_names if name_type == kind]
+    return names[index] if index < len(names) else None
+
+
+def login_name(
+    subject: Subject,
+    login_from: str,
+    alternative_names: Sequence[tuple[str, str]] = (),
+    san_type: str = "dns",
+    san_index: int = 0,
+) -> str | None:
+    """The user a certificate logs in as (``ssl_cert_login_from``); None: no such name."""
     if login_from == COMMON_NAME:
         return common_name(subject)
+    if login_from in (ALTERNATIVE_NAME, "subject_alt_name"):
+        return alternative_name(alternative_names, san_type, san_index)
     return distinguished_name(subject)

@@ -31,11 +31,13 @@ class Listener:
     scheme: str = AMQP
     mechanisms: tuple[str, ...] = offered_mechanisms(BrokerConfig().auth_mechanisms, tls=False)
     login_from: str = "distinguished_name"
+    san_type: str = "dns"
+    san_index: int = 0
 
     def certificate_name(self, transport: asyncio.BaseTransport) -> str | None:
         if EXTERNAL not in self.mechanisms:
             return None
-        return certificate_login_name(transport, self.login_from)
+        return certificate_login_name(transport, self.login_from, self.san_type, self.san_index)
 
 
 PLAIN_LISTENER = Listener()
@@ -68,7 +70,14 @@ class Listeners:
     def listener(self, scheme: str) -> Listener:
         tls = scheme == AMQPS
         mechanisms = offered_mechanisms(self._config.auth_mechanisms, tls=tls)
-        return Listener(scheme, mechanisms, self._config.ssl_cert_login_from)
+        config = self._config
+        return Listener(
+            scheme,
+            mechanisms,
+            config.ssl_cert_login_from,
+            config.ssl_cert_login_san_type,
+            config.ssl_cert_login_san_index,
+        )
 
     @property
     def schemes(self) -> tuple[str, ...]:

@@ -127,7 +127,9 @@ def _set_ciphers(context: ssl.SSLContext, tls: TLSConfig) -> None:
         ) from None
 
 
-def certificate_login_name(transport: asyncio.BaseTransport, login_from: str) -> str | None:
+def certificate_login_name(
+    transport: asyncio.BaseTransport, login_from: str, san_type: str = "dns", san_index: int = 0
+) -> str | None:
     """The user name the client certificate of a TLS connection gives
     (``ssl_cert_login_from``); None without a verified certificate."""
     ssl_object = transport.get_extra_info("ssl_object")
@@ -138,7 +140,8 @@ def certificate_login_name(transport: asyncio.BaseTransport, login_from: str) ->
         return None
     rdns = cast(Subject, certificate["subject"])  # ((("commonName", "app"),), ...)
     subject = tuple(tuple((_oid(name), value) for name, value in rdn) for rdn in rdns)
-    return login_name(subject, login_from)
+    alternative_names = cast(tuple[tuple[str, str], ...], certificate.get("subjectAltName", ()))
+    return login_name(subject, login_from, alternative_names, san_type, san_index)
 
 
 @functools.cache

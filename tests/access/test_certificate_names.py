@@ -107,3 +107,13 @@ def test_login_name_follows_ssl_cert_login_from():
 )
 def test_offered_mechanisms(configured: tuple[str, ...], tls: bool, offered: tuple[str, ...]):
     assert offered_mechanisms(configured, tls=tls) == offered
+
+
+def test_subject_alternative_name_by_type_and_index():
+    names = (("DNS", "a.example"), ("email", "ops@example.com"), ("DNS", "b.example"))
+    subject = rdns((CN, "app"))
+    assert login_name(subject, "subject_alternative_name", names) == "a.example"
+    assert login_name(subject, "subject_alt_name", names, "dns", 1) == "b.example"
+    assert login_name(subject, "subject_alternative_name", names, "email") == "ops@example.com"
+    assert login_name(subject, "subject_alternative_name", names, "dns", 2) is None
+    assert login_name(subject, "subject_alternative_name", names, "uri") is None

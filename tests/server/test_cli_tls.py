@@ -142,7 +142,7 @@ def test_the_tls_flags(serve, tmp_path, amqps_certificates):
     [
         ("ssl_options.keyfile = /nowhere.pem", "Error: ssl_options.keyfile = /nowhere.pem: No"),
         ("ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = true", "needs"),
-        ("ssl_options.versions.3 = tlsv1.0", "tls.conf:48: invalid value for ssl_options.vers"),
+        ("ssl_options.versions.3 = tlsv1.0", "invalid value for ssl_options.versions.3: 'tlsv1.0'"),
         ("listeners.ssl.default = 127.0.0.1:99999", "invalid value for listeners.ssl.default"),
     ],
     ids=["missing-file", "incompatible", "bad-version", "bad-port"],

@@ -46,7 +46,9 @@ ssl_options.honor_cipher_order = true
 ssl_handshake_timeout = 2500
 auth_mechanisms.1 = EXTERNAL
 auth_mechanisms.2 = PLAIN
-ssl_cert_login_from = common_name
+ssl_cert_login_from = subject_alternative_name
+ssl_cert_login_san_type = email
+ssl_cert_login_san_index = 1
 """,
     )
     assert config.tls == TLSConfig(
@@ -64,7 +66,8 @@ ssl_cert_login_from = common_name
     )
     assert (config.tls_host, config.tls_port, config.tcp_listener) == ("0.0.0.0", 5671, False)
     assert config.auth_mechanisms == ("EXTERNAL", "PLAIN")
-    assert config.ssl_cert_login_from == "common_name"
+    assert config.ssl_cert_login_from == "subject_alternative_name"
+    assert (config.ssl_cert_login_san_type, config.ssl_cert_login_san_index) == ("email", 1)
     assert config.tls_listener
 
 
@@ -98,6 +101,8 @@ def test_ssl_options_without_a_listener_listen_on_no_tls_port(tmp_path: Path):
         "listeners.tcp = off",
         "auth_mechanisms.1 = CRAM-MD5",
         "ssl_cert_login_from = subject",
+        "ssl_cert_login_san_type = ip",
+        "ssl_cert_login_san_index = -1",
     ],
 )
 def test_an_invalid_value_names_file_line_and_key(tmp_path: Path, line: str):

@@ -103,6 +103,35 @@ def test_the_default_name_is_the_distinguished_name(
         assert [c.user for c in broker.connections] == [user]
 
 
+@pytest.mark.parametrize(
+    ("san_type", "san_index", "user"),
+    [("dns", 0, "app.example"), ("dns", 1, "app2.example"), ("email", 0, "ops@example.com")],
+)
+def test_a_subject_alternative_name_as_the_user(
+    external_broker: Callable[..., BrokerThread],
+    amqps_certificates: TestCertificates,
+    san_type: str,
+    san_index: int,
+    user: str,
+):
+    broker = external_broker(
+        ssl_cert_login_from="subject_alternative_name",
+        ssl_cert_login_san_type=san_type,
+        ssl_cert_login_san_index=san_index,
+    )
+    broker.add_user(user, None)
+    broker.set_permissions(user, ".*", ".*", ".*")
+    certificate = amqps_certificates.ca.issue_cert(
+        "app.example", "ops@example.com", "app2.example", common_name="app"
+    )
+    path = amqps_certificates.directory / f"san-{san_type}-{san_index}.pem"
+    certificate.private_key_and_cert_chain_pem.write_to_path(str(path))
+    context = amqps_certificates.client_context()
+    context.load_cert_chain(str(path))
+    with pika_connect(without_credentials(broker.amqps_url), context, external=True):
+        assert [c.user for c in broker.connections] == [user]
+
+
 def test_a_certificate_without_a_user_is_refused_and_others_go_on(
     external_broker: Callable[..., BrokerThread], amqps_certificates: TestCertificates
 ):
