@@ -18,9 +18,12 @@ from amqpbroker.bench import catalog
 from amqpbroker.config import MEMORY, BrokerConfig
 from amqpbroker.definitions import DefinitionsError
 from amqpbroker.server.app import BrokerServer
+from amqpbroker.server.listeners import ListenError
 from amqpbroker.server.loop import log_loop_exception, new_event_loop, tune_garbage_collector
+from amqpbroker.server.tls import TLSConfigError
 from amqpbroker.storage.lock import DataDirInUse
 from amqpbroker.storage.records import CorruptStore
+from amqpbroker.tls_conf import tls_entry, tls_options, with_tls_options
 
 log = logging.getLogger("amqpbroker")
 
@@ -52,14 +55,20 @@ def main() -> None:
     default="info",
     type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
 )
+@tls_options
 def serve(
     host: str | None,
     port: int | None,
     config_file: Path | None,
     data_dir: str | None,
     log_level: str,
+    **tls: Any,
 ) -> None:
-    """Run the broker in the foreground until Ctrl-C or SIGTERM."""
+    """Run the broker in the foreground until Ctrl-C or SIGTERM.
+
+    TLS: --tls-cert and --tls-key add an AMQPS listener (port 5671 unless --tls-port);
+    --tls-ca checks client certificates against that CA.  The config file takes every
+    RabbitMQ TLS key (listeners.ssl.default, ssl_options.*: see conf/tls.conf)."""
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -69,6 +78,7 @@ def serve(
         config = dataclasses.replace(config, host=host)
     if port is not None:
         config = dataclasses.replace(config, port=port)
+    config = with_tls_options(config, **tls)
     config = dataclasses.replace(config, data_dir=data_dir or default_data_dir(config.port))
     loop = new_event_loop()
     loop.set_exception_handler(log_loop_exception)
@@ -76,9 +86,11 @@ def serve(
         loop.run_until_complete(_serve(config))
     except OSError as error:
         raise click.ClickException(
-            f"cannot listen on {config.host}:{config.port}: {error.strerror or error}"
+            str(error)
+            if isinstance(error, ListenError)
+            else f"cannot listen on {config.host}:{config.port}: {error.strerror or error}"
         ) from None
-    except (DataDirInUse, CorruptStore) as error:
+    except (DataDirInUse, CorruptStore, TLSConfigError) as error:
         raise click.ClickException(str(error)) from None
     except DefinitionsError as error:
         raise click.ClickException(f"cannot load definitions: {error}") from None
@@ -94,7 +106,9 @@ async def _serve(config: BrokerConfig) -> None:
     server = BrokerServer(config)
     await server.start()
     tune_garbage_collector()
-    click.echo(f"amqpbroker listening on {config.url(config.host, server.port)}")
+    for scheme in server.listeners.schemes:  # plain first: its line is the first line
+        url = config.url(server.listeners.host(scheme), server.listeners.port(scheme), scheme)
+        click.echo(f"amqpbroker listening on {url}")
     await stop.wait()
     log.info("shutting down")
     await server.stop()
@@ -241,6 +255,9 @@ _PREFIXED: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
 
 
 def _config_entry(key: str, value: str, so_far: dict[str, Any]) -> dict[str, Any]:
+    tls = tls_entry(key, value, so_far)  # TLS listener, ssl_options, auth_mechanisms
+    if tls is not None:
+        return tls
     if key in _KEYS:
         field, kind = _KEYS[key]
         return {field: kind(value)}

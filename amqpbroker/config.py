@@ -5,6 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
+# SASL mechanisms a broker offers by default (RabbitMQ's auth_mechanisms).
+DEFAULT_AUTH_MECHANISMS = ("PLAIN", "AMQPLAIN")
+
+
+@dataclass(frozen=True, slots=True)
+class TLSConfig:
+    """RabbitMQ's ``ssl_options`` (and ``ssl_handshake_timeout``): how the AMQPS listener
+    serves TLS.  Files are paths to PEM files; they are read when the broker starts
+    (``server/tls.py`` builds the ``ssl.SSLContext`` and explains what is wrong).
+
+    ``verify="verify_peer"`` asks clients for a certificate and checks it against
+    ``cacertfile``; with ``fail_if_no_peer_cert`` a client without one is refused.  Client
+    certificates are also what the EXTERNAL mechanism logs in with."""
+
+    certfile: str
+    keyfile: str = ""  # "": the key is in certfile
+    cacertfile: str = ""
+    password: str = ""  # of an encrypted keyfile
+    verify: str = "verify_none"  # or "verify_peer"
+    fail_if_no_peer_cert: bool = False
+    depth: int | None = None  # accepted for RabbitMQ's sake; OpenSSL's default (100) applies
+    versions: tuple[str, ...] = ()  # "tlsv1.3", "tlsv1.2"; () both
+    ciphers: tuple[str, ...] = ()  # OpenSSL names; () OpenSSL's defaults
+    honor_cipher_order: bool = False
+    handshake_timeout: float = 5.0  # seconds (RabbitMQ's ssl_handshake_timeout, 5000 ms)
+
 
 @dataclass(frozen=True, slots=True)
 class BrokerConfig:
@@ -42,21 +68,45 @@ class BrokerConfig:
     # embedded brokers, off for ``amqpbroker serve``; the oldest records go beyond the limit.
     record_published: bool = False
     published_limit: int = 10_000
+    # AMQPS (RabbitMQ's listeners.ssl.default and ssl_options): a TLS listener on tls_port
+    # (0 picks a free one) when it is set, with ``tls``; tls_host None means ``host``.
+    tls: TLSConfig | None = None
+    tls_port: int | None = None
+    tls_host: str | None = None
+    # False: no plain AMQP listener (RabbitMQ's "listeners.tcp = none").
+    tcp_listener: bool = True
+    # The SASL mechanisms offered (RabbitMQ's auth_mechanisms.N; EXTERNAL on TLS only), and
+    # what of a client certificate EXTERNAL takes as the user name.
+    auth_mechanisms: tuple[str, ...] = DEFAULT_AUTH_MECHANISMS
+    ssl_cert_login_from: str = "distinguished_name"  # common_name, subject_alternative_name
+    ssl_cert_login_san_type: str = "dns"  # with subject_alternative_name: dns, email, uri
+    ssl_cert_login_san_index: int = 0
 
     @property
     def in_memory(self) -> bool:
         return self.data_dir in (None, "", MEMORY)
 
-    def url(self, host: str, port: int) -> str:
-        """The URL a client uses to reach this broker as its default user and vhost."""
-        return amqp_url(self.default_user, self.default_pass, host, port, self.default_vhost)
+    def url(self, host: str, port: int, scheme: str = "amqp") -> str:
+        """The URL a client uses to reach this broker as its default user and vhost
+        (``scheme="amqps"`` for the TLS listener)."""
+        return amqp_url(
+            self.default_user, self.default_pass, host, port, self.default_vhost, scheme
+        )
+
+    @property
+    def tls_listener(self) -> bool:
+        """Whether an AMQPS listener is configured (RabbitMQ's listeners.ssl)."""
+        return self.tls_port is not None
 
 
 MEMORY = ":memory:"
 
 
-def amqp_url(user: str, password: str, host: str, port: int, vhost: str) -> str:
+def amqp_url(
+    user: str, password: str, host: str, port: int, vhost: str, scheme: str = "amqp"
+) -> str:
     """``amqp://user:pass@host:port/vhost``, quoted; the vhost '/' is the bare trailing slash."""
     netloc_host = f"[{host}]" if ":" in host else host
     path = "" if vhost == "/" else quote(vhost, safe="")
-    return f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{netloc_host}:{port}/{path}"
+    credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
+    return f"{scheme}://{credentials}@{netloc_host}:{port}/{path}"

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 
 # Offered by default, in RabbitMQ's order; EXTERNAL (client certificates) when configured.
 MECHANISMS = ("PLAIN", "AMQPLAIN")
 EXTERNAL = "EXTERNAL"
+# Every mechanism this broker knows, in the order RabbitMQ 3.10.8 lists them in
+# connection.start whatever the order of auth_mechanisms.N (its registry's order).
+KNOWN_MECHANISMS = ("PLAIN", "AMQPLAIN", EXTERNAL)
+
+
+def offered_mechanisms(configured: Iterable[str], tls: bool) -> tuple[str, ...]:
+    """What a listener offers: the configured mechanisms, in RabbitMQ's order; EXTERNAL on
+    a TLS connection only (offered there even without a client certificate, so that the
+    refusal says why, as rabbitmq_auth_mechanism_ssl does)."""
+    wanted = set(configured)
+    return tuple(name for name in KNOWN_MECHANISMS if name in wanted and (tls or name != EXTERNAL))
 
 
 class AuthError(Exception):

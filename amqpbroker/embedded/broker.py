@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
-from amqpbroker.config import BrokerConfig
+from amqpbroker.config import BrokerConfig, amqp_url
 from amqpbroker.core.ports import Clock
 from amqpbroker.server.app import BrokerServer
 from amqpbroker.server.loop import log_loop_exception, new_event_loop
@@ -37,6 +37,8 @@ T = TypeVar("T")
 
 def _config(overrides: dict[str, Any]) -> BrokerConfig:
     overrides.setdefault("port", 0)
+    if overrides.get("tls") is not None:
+        overrides.setdefault("tls_port", 0)
     overrides.setdefault("record_published", True)  # for broker.published
     return dataclasses.replace(BrokerConfig(), **overrides)
 
@@ -61,6 +63,27 @@ class BrokerPowers(Inspection, VirtualTime, Faults, VhostAdmin, AccessAdmin, Def
         """``amqp://guest:guest@HOST:PORT/``: what to hand to clients."""
         return self.config.url(self.host, self.port)
 
+    # -- TLS ------------------------------------------------------------------------------------
+
+    @property
+    def tls_port(self) -> int:
+        """The AMQPS port (``RuntimeError`` if the broker was not given ``tls=``)."""
+        return self.server.tls_port
+
+    @property
+    def amqps_url(self) -> str:
+        """``amqps://guest:guest@HOST:TLS_PORT/``: the TLS listener, for clients with an
+        ``ssl.SSLContext`` that trusts the broker's certificate."""
+        return self.amqps_url_for(self.config.default_vhost)
+
+    def amqps_url_for(self, vhost: str) -> str:
+        """``url_for(vhost)`` on the TLS listener."""
+        config = self.config
+        host = self.server.listeners.host("amqps")
+        return amqp_url(
+            config.default_user, config.default_pass, host, self.tls_port, vhost, "amqps"
+        )
+
     # -- resource alarms ------------------------------------------------------------------------
 
     def block_publishers(self, reason: str = "low on memory") -> None:
@@ -76,6 +99,10 @@ class BrokerPowers(Inspection, VirtualTime, Faults, VhostAdmin, AccessAdmin, Def
 class Broker(BrokerPowers, AwaitableRestart):
     """``async with Broker(port=0) as broker: broker.url``: a broker on the running loop.
 
+    ``tls=TLSConfig(certfile=..., keyfile=...)`` (``amqpbroker.config``: RabbitMQ's
+    ssl_options) adds an AMQPS listener on a free port (``tls_port=`` to choose it):
+    ``broker.amqps_url``, ``broker.tls_port``; ``tcp_listener=False`` leaves TLS only, and
+    ``auth_mechanisms=("PLAIN", "EXTERNAL")`` lets clients log in with their certificate.
     ``virtual_clock=True`` (or ``clock=ManualClock()``) makes its message and queue timing
     (TTL, expiry) move only when the test says: ``broker.clock.advance(seconds)``;
     heartbeats stay on real time unless ``wire_clock=ManualClock()``.  Other keywords are

@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from amqpbroker.access.control import AccessControl
 from amqpbroker.access.defaults import apply_defaults
@@ -28,21 +27,24 @@ from amqpbroker.storage.recovery import recover
 from amqpbroker.storage.store import DurableStore
 
 from .clock import LoopClock
+from .listeners import AMQP, AMQPS, Listener, Listeners
 from .transport import AMQPProtocol, HeartbeatSwitch
 
 log = logging.getLogger(__name__)
 
 
 class BrokerServer:
-    """Owns the broker state and the TCP listener."""
+    """Owns the broker state and the listeners (plain AMQP, AMQPS)."""
 
     def __init__(
         self, config: BrokerConfig, clock: Clock | None = None, wire_clock: Clock | None = None
     ) -> None:
         """``clock`` times messages and queues (TTL, expiry, x-expires), ``wire_clock`` the
         connections (heartbeats); both are the loop's by default.  A test may pass a
-        ``ManualClock`` for either, to move time instead of waiting."""
+        ``ManualClock`` for either, to move time instead of waiting.  Unusable TLS options
+        raise ``server.tls.TLSConfigError`` here."""
         self.config = config
+        self.listeners = Listeners(config)
         self.clock: Clock = clock or LoopClock()
         self.wire_clock = wire_clock
         self._lock = None if config.in_memory else DataDirLock(self._data_dir)
@@ -51,7 +53,6 @@ class BrokerServer:
         self.connections: set[AMQPProtocol] = set()
         self.alarm = ResourceAlarm()
         self.heartbeats = HeartbeatSwitch()
-        self._server: asyncio.Server | None = None
         self._all_closed = asyncio.Event()
         self._all_closed.set()
 
@@ -75,9 +76,13 @@ class BrokerServer:
 
     @property
     def port(self) -> int:
-        assert self._server is not None and self._server.sockets
-        sockname: Any = self._server.sockets[0].getsockname()
-        return int(sockname[1])
+        """The plain AMQP port (``RuntimeError`` without that listener)."""
+        return self.listeners.port(AMQP)
+
+    @property
+    def tls_port(self) -> int:
+        """The AMQPS port (``RuntimeError`` without TLS)."""
+        return self.listeners.port(AMQPS)
 
     async def start(self) -> None:
         """Recover durable state (if any), then listen."""
@@ -85,7 +90,7 @@ class BrokerServer:
         if isinstance(self.clock, LoopClock):
             self.clock.bind(loop)
         await self._recover(loop)
-        await self._listen(self.config.port)
+        await self._listen()
 
     async def _recover(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.store is not None and self._lock is not None:
@@ -141,24 +146,29 @@ class BrokerServer:
         """This broker's definitions in RabbitMQ 3.10.8's export shape."""
         return export_definitions(self.state, self.access)
 
-    async def _listen(self, port: int) -> None:
-        self._server = await asyncio.get_running_loop().create_server(
-            self._new_protocol, self.config.host, port, reuse_address=True
-        )
-        log.info("listening on amqp://%s:%d/", self.config.host, self.port)
+    async def _listen(self) -> None:
+        await self.listeners.open(self._new_protocol)
+        for scheme in self.listeners.schemes:
+            host, port = self.listeners.host(scheme), self.listeners.port(scheme)
+            log.info("listening on %s://%s:%d/", scheme, host, port)
 
-    def _new_protocol(self) -> AMQPProtocol:
-        protocol = AMQPProtocol(
+    def _new_protocol(self, listener: Listener) -> AMQPProtocol:
+        return AMQPProtocol(
             self.state,
             self.access,
             self._connection_closed,
             self.alarm,
             self.heartbeats,
             self.wire_clock,
+            listener=listener,
+            on_made=self._connection_made,
         )
+
+    def _connection_made(self, protocol: AMQPProtocol) -> None:
+        # Counted from connection_made, not from accept: a TLS connection whose handshake
+        # fails never gets that far (nor to connection_lost).
         self.connections.add(protocol)
         self._all_closed.clear()
-        return protocol
 
     def _connection_closed(self, protocol: AMQPProtocol) -> None:
         self.connections.discard(protocol)
@@ -213,17 +223,14 @@ class BrokerServer:
 
     async def stop(self, reason: str = "shutdown") -> None:
         """Stop listening, send every client connection.close 320, wait for them to go."""
-        if self._server is not None:
-            self._server.close()
+        self.listeners.close()
         for protocol in list(self.connections):
             protocol.force_close(reason)
         try:
             await asyncio.wait_for(self._all_closed.wait(), self.config.close_timeout + 1)
         except TimeoutError:
             log.warning("%d connections did not close in time", len(self.connections))
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
+        await self.listeners.wait_closed()
         await self._close_store()
 
     async def _close_store(self) -> None:
@@ -241,11 +248,9 @@ class BrokerServer:
         (``BrokerState.forget_transient``).  Closing connections do not hold the restart up:
         each releases what it held (unacked messages requeued) as its close is sent, and
         finishes its close handshake with the old broker, or times out."""
-        if self._server is None:
+        if not self.listeners.is_open:
             raise RuntimeError("the broker is not running")
-        port = self.port
-        self._server.close()
-        self._server = None
+        self.listeners.forget()  # reopened on the same ports below
         for protocol in list(self.connections):
             protocol.force_close("shutdown")
         if self.store is None:
@@ -255,4 +260,4 @@ class BrokerServer:
             self.store, self.state = self._empty_state()
             await self._recover(asyncio.get_running_loop())
         await asyncio.sleep(downtime)
-        await self._listen(port)
+        await self._listen()

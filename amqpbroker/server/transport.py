@@ -29,6 +29,7 @@ from amqpbroker.session.heartbeat import Beat, Heartbeat
 from amqpbroker.session.throttle import ResourceAlarm
 
 from .clock import LoopClock
+from .listeners import PLAIN_LISTENER, Listener
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,12 @@ class AMQPProtocol(asyncio.Protocol):
         alarm: ResourceAlarm,
         heartbeats: HeartbeatSwitch | None = None,
         wire_clock: Clock | None = None,
+        listener: Listener = PLAIN_LISTENER,
+        on_made: Callable[[AMQPProtocol], None] = lambda protocol: None,
     ) -> None:
         self._broker = broker
+        self._listener = listener  # the socket it came in on: what the handshake offers
+        self._on_made = on_made
         self._access = access
         self._alarm = alarm
         self._heartbeats = heartbeats or HeartbeatSwitch()
@@ -76,6 +81,7 @@ class AMQPProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._on_made(self)
         peer = transport.get_extra_info("peername")
         self.session = ConnectionSession(
             self._broker,
@@ -84,6 +90,8 @@ class AMQPProtocol(asyncio.Protocol):
             peer=f"{peer[0]}:{peer[1]}" if peer else "?",
             alarm=self._alarm,
             write_now=self._write_output,
+            mechanisms=self._listener.mechanisms,
+            certificate_name=self._listener.certificate_name(transport),
         )
         self._heartbeat.sent(self._wire_clock.now())
         handshake_timeout = self._broker.config.handshake_timeout

@@ -12,6 +12,8 @@ a test asks for a fixture::
   URL; the vhost is deleted after the test, so no test sees another's queues.
 - ``amqp_broker_factory``: more brokers, with options (``amqp_broker_factory(heartbeat=5)``);
   each is stopped after the test.
+- TLS: ``amqps_broker``, ``amqps_vhost``, ``amqps_url``, ``amqps_ssl_context`` and
+  ``amqps_certificates`` (a throw-away CA; ``tls_fixtures.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,26 @@ from typing import Any
 import pytest
 
 from amqpbroker.embedded.broker import BrokerThread
+
+from .tls_fixtures import (
+    amqps_broker,
+    amqps_certificates,
+    amqps_ssl_context,
+    amqps_url,
+    amqps_vhost,
+)
+
+__all__ = [
+    "amqp_broker",
+    "amqp_broker_factory",
+    "amqp_url",
+    "amqp_vhost",
+    "amqps_broker",
+    "amqps_certificates",
+    "amqps_ssl_context",
+    "amqps_url",
+    "amqps_vhost",
+]
 
 # AMQP carries a vhost name as a short string: keep the test's name well under 255 bytes.
 _NAME_BYTES = 100
@@ -42,12 +64,17 @@ def amqp_broker() -> Iterator[BrokerThread]:
 def amqp_vhost(amqp_broker: BrokerThread, request: pytest.FixtureRequest) -> Iterator[str]:
     """The name of a virtual host made for this test on ``amqp_broker`` (named after the
     test), deleted after it: connections still open on it are closed then."""
+    yield from vhost_for_test(amqp_broker, request)
+
+
+def vhost_for_test(broker: BrokerThread, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Make a vhost named after the test on ``broker``, yield its name, delete it."""
     test_name = request.node.name.encode()[:_NAME_BYTES].decode("utf-8", "ignore")
     name = f"{test_name}-{next(_vhost_numbers)}"
-    amqp_broker.add_vhost(name)
+    broker.add_vhost(name)
     yield name
     with contextlib.suppress(LookupError):  # the test may have deleted it itself
-        amqp_broker.delete_vhost(name)
+        broker.delete_vhost(name)
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ from typing import Any
 import pika
 import pytest
 
+from amqpbroker.embedded.broker import BrokerThread
+from amqpbroker.testing.tls_fixtures import TestCertificates, tls_broker
+
 
 @pytest.fixture
 def connection(broker_url: str) -> Iterator[pika.BlockingConnection]:
@@ -44,3 +47,11 @@ def channel(connection: pika.BlockingConnection) -> Any:
     ch = connection.channel()
     ch.confirm_delivery()
     return ch
+
+
+@pytest.fixture(scope="module")
+def amqps_broker(amqps_certificates: TestCertificates) -> Iterator[BrokerThread]:
+    """The plugin's TLS broker, per module here: a session-wide one would outlive these tests
+    (tests/testing checks that no broker thread runs behind an inner session's back)."""
+    with tls_broker(amqps_certificates) as broker:
+        yield broker

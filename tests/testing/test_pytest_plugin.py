@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+import trustme  # noqa: F401 (loaded once here: cryptography cannot be imported afresh by each inner session)
 
 pytest_plugins = ["pytester"]
 
@@ -201,6 +202,66 @@ def test_no_broker_starts_unless_a_test_asks(pytester: pytest.Pytester) -> None:
 
         def test_without_fixtures():
             assert "amqpbroker" not in [t.name for t in threading.enumerate()]
+        """,
+    )
+    result.assert_outcomes(passed=1)
+
+
+# -- TLS ------------------------------------------------------------------------------------
+
+
+def test_a_test_talks_amqps_with_pika_and_aio_pika(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import aio_pika
+        import pika
+        import pytest
+
+        def test_pika(amqps_url, amqps_vhost, amqps_ssl_context):
+            assert amqps_url.startswith("amqps://") and amqps_url.endswith("/" + amqps_vhost)
+            params = pika.URLParameters(amqps_url)
+            params.ssl_options = pika.SSLOptions(amqps_ssl_context)
+            with pika.BlockingConnection(params) as connection:
+                channel = connection.channel()
+                channel.queue_declare("orders")
+                channel.basic_publish("", "orders", b"one order")
+                _, _, body = channel.basic_get("orders", auto_ack=True)
+            assert body == b"one order"
+
+        @pytest.mark.asyncio
+        async def test_aio_pika(amqps_url, amqps_ssl_context):
+            connection = await aio_pika.connect(amqps_url, ssl_context=amqps_ssl_context)
+            async with connection:
+                channel = await connection.channel()
+                queue = await channel.declare_queue("orders")
+                await channel.default_exchange.publish(
+                    aio_pika.Message(b"one order"), routing_key="orders"
+                )
+                message = await queue.get(timeout=5)
+                await message.ack()
+            assert message.body == b"one order"
+        """,
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_a_test_logs_in_with_a_client_certificate(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+        import pika
+
+        def test_external(amqps_broker, amqps_vhost, amqps_url, amqps_certificates):
+            amqps_broker.add_user("billing", None)
+            amqps_broker.set_permissions("billing", ".*", ".*", ".*", vhost=amqps_vhost)
+            params = pika.URLParameters(amqps_url)
+            params.ssl_options = pika.SSLOptions(amqps_certificates.client_context("billing"))
+            params.credentials = pika.credentials.ExternalCredentials()
+            with pika.BlockingConnection(params) as connection:
+                connection.channel().queue_declare("invoices")
+                assert [c.user for c in amqps_broker.connections] == ["billing"]
+            assert amqps_certificates.ca_file.read_text().startswith("-----BEGIN CERTIFICATE")
         """,
     )
     result.assert_outcomes(passed=1)
