@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from amqpbroker.access.control import AccessControl
 from amqpbroker.access.defaults import apply_defaults
