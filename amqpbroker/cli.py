@@ -5,27 +5,77 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import math
 import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from amqpbroker.bench import catalog
-from amqpbroker.config import MEMORY, BrokerConfig
+from amqpbroker.config import MEMORY, BrokerConfig, TLSConfig
 from amqpbroker.definitions import DefinitionsError
+from amqpbroker.rabbitmq_conf import ConfigFileError, apply_environment, load_config
 from amqpbroker.server.app import BrokerServer
 from amqpbroker.server.listeners import ListenError
 from amqpbroker.server.loop import log_loop_exception, new_event_loop, tune_garbage_collector
 from amqpbroker.server.tls import TLSConfigError
 from amqpbroker.storage.lock import DataDirInUse
 from amqpbroker.storage.records import CorruptStore
-from amqpbroker.tls_conf import tls_entry, tls_options, with_tls_options
 
 log = logging.getLogger("amqpbroker")
+
+
+# -- amqpbroker serve --tls-cert/--tls-key/--tls-ca/--tls-port ----------------------------------
+
+DEFAULT_TLS_PORT = 5671  # IANA's amqps
+F = TypeVar("F", bound=Callable[..., Any])
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def tls_options(command: F) -> F:
+    """The --tls-* options of ``serve``, a shorthand for the ssl_options keys."""
+    options = [
+        click.option("--tls-cert", type=_FILE, help="Server certificate (PEM): adds AMQPS."),
+        click.option("--tls-key", type=_FILE, help="Its private key (PEM), if not in --tls-cert."),
+        click.option(
+            "--tls-ca",
+            type=_FILE,
+            help="CA (PEM) that client certificates are checked against (verify_peer); "
+            "clients without one are still let in.",
+        ),
+        click.option(
+            "--tls-port", type=int, help=f"AMQPS port; 0 picks a free one [{DEFAULT_TLS_PORT}]."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def with_tls_options(
+    config: BrokerConfig,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    tls_ca: Path | None = None,
+    tls_port: int | None = None,
+) -> BrokerConfig:
+    """``config`` with the --tls-* flags applied over what the config file said."""
+    tls = config.tls or TLSConfig(certfile="")
+    if tls_cert is not None:
+        tls = dataclasses.replace(tls, certfile=str(tls_cert))
+    if tls_key is not None:
+        tls = dataclasses.replace(tls, keyfile=str(tls_key))
+    if tls_ca is not None:
+        tls = dataclasses.replace(tls, cacertfile=str(tls_ca), verify="verify_peer")
+    if tls_port is None and tls_cert is not None and config.tls_port is None:
+        tls_port = DEFAULT_TLS_PORT
+    if tls_port is not None:
+        config = dataclasses.replace(config, tls_port=tls_port)
+    if tls != (config.tls or TLSConfig(certfile="")):
+        config = dataclasses.replace(config, tls=tls)
+    return config
 
 
 @click.group()
@@ -72,14 +122,7 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    config = load_config(config_file) if config_file else BrokerConfig()
-    config = apply_environment(config, os.environ)
-    if host is not None:
-        config = dataclasses.replace(config, host=host)
-    if port is not None:
-        config = dataclasses.replace(config, port=port)
-    config = with_tls_options(config, **tls)
-    config = dataclasses.replace(config, data_dir=data_dir or default_data_dir(config.port))
+    config = _configuration(config_file, host, port, data_dir, tls)
     loop = new_event_loop()
     loop.set_exception_handler(log_loop_exception)
     try:
@@ -96,6 +139,27 @@ def serve(
         raise click.ClickException(f"cannot load definitions: {error}") from None
     finally:
         loop.close()
+
+
+def _configuration(
+    config_file: Path | None,
+    host: str | None,
+    port: int | None,
+    data_dir: str | None,
+    tls: dict[str, Any],
+) -> BrokerConfig:
+    """The file, then the RABBITMQ_DEFAULT_* variables, then the command line's options."""
+    try:
+        config = load_config(config_file) if config_file else BrokerConfig()
+    except ConfigFileError as error:
+        raise click.ClickException(str(error)) from None
+    config = apply_environment(config, os.environ)
+    if host is not None:
+        config = dataclasses.replace(config, host=host)
+    if port is not None:
+        config = dataclasses.replace(config, port=port)
+    config = with_tls_options(config, **tls)
+    return dataclasses.replace(config, data_dir=data_dir or default_data_dir(config.port))
 
 
 async def _serve(config: BrokerConfig) -> None:
@@ -182,102 +246,3 @@ def default_data_dir(port: int) -> str:
         return MEMORY
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return str(Path(base) / "amqpbroker" / str(port))
-
-
-# rabbitmq.conf keys understood here, and the BrokerConfig field and type each sets.
-_KEYS: dict[str, tuple[str, type]] = {
-    "heartbeat": ("heartbeat", int),
-    "frame_max": ("frame_max", int),
-    "channel_max": ("channel_max", int),
-    "default_user": ("default_user", str),
-    "default_pass": ("default_pass", str),
-    "default_vhost": ("default_vhost", str),
-    "load_definitions": ("load_definitions", str),
-}
-
-# RabbitMQ 3.9+ lets these environment variables override rabbitmq.conf's keys.
-_ENVIRONMENT = {
-    "RABBITMQ_DEFAULT_USER": "default_user",
-    "RABBITMQ_DEFAULT_PASS": "default_pass",
-    "RABBITMQ_DEFAULT_VHOST": "default_vhost",
-}
-
-
-def apply_environment(config: BrokerConfig, environ: Mapping[str, str]) -> BrokerConfig:
-    """``RABBITMQ_DEFAULT_USER`` / ``_PASS`` / ``_VHOST``, when set and not empty, take
-    precedence over rabbitmq.conf (as in RabbitMQ since 3.9)."""
-    values: dict[str, Any] = {
-        field: environ[name] for name, field in _ENVIRONMENT.items() if environ.get(name)
-    }
-    return dataclasses.replace(config, **values) if values else config
-
-
-def load_config(path: Path) -> BrokerConfig:
-    """Read the common keys of RabbitMQ's ``rabbitmq.conf`` (sysctl-style ``key = value``)."""
-    values: dict[str, Any] = {}
-    for number, raw_line in enumerate(path.read_text().splitlines(), start=1):
-        line = raw_line.split("#", 1)[0].strip()
-        if not line or "=" not in line:
-            continue
-        key, value = (part.strip() for part in line.split("=", 1))
-        try:
-            values.update(_config_entry(key, value, values))
-        except ValueError:
-            message = f"{path}:{number}: invalid value for {key}: {value!r}"
-            raise click.ClickException(message) from None
-    return dataclasses.replace(BrokerConfig(), **values)
-
-
-def _default_user_tag(tag: str, value: str, so_far: dict[str, Any]) -> dict[str, Any]:
-    """default_user_tags.TAG = true | false."""
-    if value not in ("true", "false"):
-        raise ValueError(value)
-    tags = so_far.get("default_user_tags", BrokerConfig().default_user_tags)
-    tags = [t for t in tags if t != tag]
-    return {"default_user_tags": (*tags, tag) if value == "true" else tuple(tags)}
-
-
-def _default_permission(right: str, value: str, so_far: dict[str, Any]) -> dict[str, Any]:
-    """default_permissions.configure | write | read = REGEX."""
-    rights = ("configure", "write", "read")
-    if right not in rights:
-        raise ValueError(right)
-    current = list(so_far.get("default_permissions", BrokerConfig().default_permissions))
-    current[rights.index(right)] = value
-    return {"default_permissions": tuple(current)}
-
-
-# Keys ``PREFIX.NAME = value``: the handler gets NAME, the value and the values so far.
-_PREFIXED: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
-    "default_user_tags.": _default_user_tag,
-    "default_permissions.": _default_permission,
-}
-
-
-def _config_entry(key: str, value: str, so_far: dict[str, Any]) -> dict[str, Any]:
-    tls = tls_entry(key, value, so_far)  # TLS listener, ssl_options, auth_mechanisms
-    if tls is not None:
-        return tls
-    if key in _KEYS:
-        field, kind = _KEYS[key]
-        return {field: kind(value)}
-    prefix, _, name = key.partition(".")
-    if prefix + "." in _PREFIXED and name:
-        return _PREFIXED[prefix + "."](name, value, so_far)
-    if key == "loopback_users":  # "none" is the only value RabbitMQ takes for the bare key
-        if value != "none":
-            raise ValueError(value)
-        return {"loopback_users": ()}
-    if key.startswith("loopback_users."):  # loopback_users.NAME = true | false
-        name = key.split(".", 1)[1]
-        if value not in ("true", "false"):
-            raise ValueError(value)
-        users = so_far.get("loopback_users", BrokerConfig().loopback_users)
-        others = tuple(u for u in users if u != name)
-        return {"loopback_users": (*others, name) if value == "true" else others}
-    if key == "handshake_timeout":  # milliseconds, or infinity
-        return {"handshake_timeout": math.inf if value == "infinity" else int(value) / 1000}
-    if key == "listeners.tcp.default":
-        host, _, port = value.rpartition(":")
-        return {"port": int(port), **({"host": host.strip("[]")} if host else {})}
-    return {}  # other keys of rabbitmq.conf are not used by this broker yet

@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": set(),
     "version": set(),
     "access": BASE,
-    "tls_conf": BASE | {"access"},
+    "rabbitmq_conf": BASE | {"access"},
     "protocol": BASE,
     "core": BASE,
     "session": BASE | {"protocol", "core", "access"},

@@ -36,8 +36,8 @@ from procutil import read_first_line
 from rawamqp import PROTOCOL_HEADER, BrokerClosed, RawAMQP
 
 from amqpbroker import __version__
-from amqpbroker.cli import load_config
 from amqpbroker.config import BrokerConfig
+from amqpbroker.rabbitmq_conf import load_config
 from amqpbroker.testing.polling import wait_until
 
 pytestmark = pytest.mark.skipif(bool(EXTERNAL_URL), reason="runs amqpbroker itself as a subprocess")

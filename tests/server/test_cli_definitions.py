@@ -8,12 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 from clientutil import EXTERNAL_URL
 
-from amqpbroker.cli import apply_environment, load_config
 from amqpbroker.config import BrokerConfig
+from amqpbroker.rabbitmq_conf import ConfigFileError, apply_environment, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,9 +41,9 @@ def test_access_keys_of_rabbitmq_conf(tmp_path: Path) -> None:
 def test_bad_access_keys_name_the_line(tmp_path: Path, line: str) -> None:
     path = tmp_path / "rabbitmq.conf"
     path.write_text(f"# first\n{line}\n")
-    with pytest.raises(click.ClickException) as error:
+    with pytest.raises(ConfigFileError) as error:
         load_config(path)
-    assert f"{path}:2: invalid value for" in error.value.message
+    assert f"{path}:2: invalid value for" in str(error.value)
 
 
 def test_environment_variables_override_rabbitmq_conf() -> None:

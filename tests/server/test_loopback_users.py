@@ -11,7 +11,7 @@ import pika
 import pika.exceptions
 import pytest
 
-from amqpbroker.cli import load_config
+from amqpbroker.rabbitmq_conf import load_config
 from amqpbroker.session.handshake import is_loopback
 
 

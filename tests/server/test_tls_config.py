@@ -7,16 +7,15 @@ import dataclasses
 import ssl
 from pathlib import Path
 
-import click
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from amqpbroker.cli import load_config
+from amqpbroker.cli import with_tls_options
 from amqpbroker.config import BrokerConfig, TLSConfig
+from amqpbroker.rabbitmq_conf import ConfigFileError, load_config
 from amqpbroker.server.listeners import Listeners
 from amqpbroker.server.tls import TLSConfigError, server_context
 from amqpbroker.testing.tls_fixtures import TestCertificates
-from amqpbroker.tls_conf import with_tls_options
 
 
 def conf(tmp_path: Path, text: str) -> BrokerConfig:
@@ -106,10 +105,10 @@ def test_ssl_options_without_a_listener_listen_on_no_tls_port(tmp_path: Path):
     ],
 )
 def test_an_invalid_value_names_file_line_and_key(tmp_path: Path, line: str):
-    with pytest.raises(click.ClickException) as error:
+    with pytest.raises(ConfigFileError) as error:
         conf(tmp_path, f"# TLS\n{line}\n")
     key = line.partition(" =")[0]
-    assert f"rabbitmq.conf:2: invalid value for {key}" in error.value.message
+    assert f"rabbitmq.conf:2: invalid value for {key}" in str(error.value)
 
 
 def test_serve_flags_are_a_shorthand_for_ssl_options():
