@@ -20,6 +20,7 @@ def refused(kind: str, name: str, user: str = "u", vhost: str = "/") -> str:
     )
 
 
+Q, E, B = commands.Queue, commands.Exchange, commands.Basic
 DEFAULT_EXCHANGE = "ACCESS_REFUSED - operation not permitted on the default exchange"
 
 
@@ -72,25 +73,61 @@ def declare_exchange(name: str, kind: str = "direct", **kw: Any) -> Any:
 METHODS: list[tuple[str, Any, Any, str, str]] = [
     # label, allowed method, refused method, refused resource kind, refused name
     ("queue.declare", declare_queue("qok"), declare_queue("qno"), "queue", "qno"),
-    ("queue.delete", commands.Queue.Delete(queue="qok"), commands.Queue.Delete(queue="qno"), "queue", "qno"),
-    ("queue.purge", commands.Queue.Purge(queue="qok"), commands.Queue.Purge(queue="qno"), "queue", "qno"),
-    ("basic.get", commands.Basic.Get(queue="qok"), commands.Basic.Get(queue="qno"), "queue", "qno"),
-    ("basic.consume", commands.Basic.Consume(queue="qok"), commands.Basic.Consume(queue="qno"), "queue", "qno"),
+    ("queue.delete", Q.Delete(queue="qok"), Q.Delete(queue="qno"), "queue", "qno"),
+    ("queue.purge", Q.Purge(queue="qok"), Q.Purge(queue="qno"), "queue", "qno"),
+    ("basic.get", B.Get(queue="qok"), B.Get(queue="qno"), "queue", "qno"),
+    ("basic.consume", B.Consume(queue="qok"), B.Consume(queue="qno"), "queue", "qno"),
     ("exchange.declare", declare_exchange("xok"), declare_exchange("xno"), "exchange", "xno"),
-    ("exchange.delete", commands.Exchange.Delete(exchange="xok"), commands.Exchange.Delete(exchange="xno"), "exchange", "xno"),
-    ("queue.bind (queue)", commands.Queue.Bind(queue="qok", exchange="xok"), commands.Queue.Bind(queue="qno", exchange="xok"), "queue", "qno"),
-    ("queue.bind (exchange)", commands.Queue.Bind(queue="qok", exchange="xok"), commands.Queue.Bind(queue="qok", exchange="xno"), "exchange", "xno"),
-    ("queue.unbind", commands.Queue.Unbind(queue="qok", exchange="xok"), commands.Queue.Unbind(queue="qok", exchange="xno"), "exchange", "xno"),
-    ("exchange.bind (destination)", commands.Exchange.Bind(destination="xok", source="xok"), commands.Exchange.Bind(destination="xno", source="xok"), "exchange", "xno"),
-    ("exchange.bind (source)", commands.Exchange.Bind(destination="xok", source="xok"), commands.Exchange.Bind(destination="xok", source="xno"), "exchange", "xno"),
-    ("exchange.unbind", commands.Exchange.Unbind(destination="xok", source="xok"), commands.Exchange.Unbind(destination="xok", source="xno"), "exchange", "xno"),
-]  # fmt: skip
+    ("exchange.delete", E.Delete(exchange="xok"), E.Delete(exchange="xno"), "exchange", "xno"),
+    (
+        "queue.bind (queue)",
+        Q.Bind(queue="qok", exchange="xok"),
+        Q.Bind(queue="qno", exchange="xok"),
+        "queue",
+        "qno",
+    ),
+    (
+        "queue.bind (exchange)",
+        Q.Bind(queue="qok", exchange="xok"),
+        Q.Bind(queue="qok", exchange="xno"),
+        "exchange",
+        "xno",
+    ),
+    (
+        "queue.unbind",
+        Q.Unbind(queue="qok", exchange="xok"),
+        Q.Unbind(queue="qok", exchange="xno"),
+        "exchange",
+        "xno",
+    ),
+    (
+        "exchange.bind (destination)",
+        E.Bind(destination="xok", source="xok"),
+        E.Bind(destination="xno", source="xok"),
+        "exchange",
+        "xno",
+    ),
+    (
+        "exchange.bind (source)",
+        E.Bind(destination="xok", source="xok"),
+        E.Bind(destination="xok", source="xno"),
+        "exchange",
+        "xno",
+    ),
+    (
+        "exchange.unbind",
+        E.Unbind(destination="xok", source="xok"),
+        E.Unbind(destination="xok", source="xno"),
+        "exchange",
+        "xno",
+    ),
+]
 
 
 @pytest.mark.parametrize(
     ("allowed", "denied", "kind", "name"), [m[1:] for m in METHODS], ids=[m[0] for m in METHODS]
 )
-def test_each_method_allowed_and_refused(broker, admin, allowed, denied, kind, name) -> None:  # fmt: skip
+def test_each_method_allowed_and_refused(broker, admin, allowed, denied, kind, name) -> None:
     client = login(broker, "ok", "ok", "ok")
     ch = client.channel()
     assert attempt(ch, allowed) is None
@@ -157,9 +194,13 @@ def test_passive_declares_check_nothing(broker, admin):
     [
         ("", "direct", "403 " + DEFAULT_EXCHANGE),  # default exchange before configure
         ("amq.nope", "direct", "403 " + refused("exchange", "amq.nope")),  # configure first
-        ("amq.ok", "direct", "403 ACCESS_REFUSED - exchange name 'amq.ok' contains reserved prefix 'amq.*'"),
+        (
+            "amq.ok",
+            "direct",
+            "403 ACCESS_REFUSED - exchange name 'amq.ok' contains reserved prefix 'amq.*'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_exchange_declare_order(broker, name, kind, expected):
     ch = login(broker, configure="ok").channel()
     assert attempt(ch, declare_exchange(name, kind)) == expected
@@ -173,7 +214,7 @@ def test_exchange_declare_unknown_type_comes_first_and_closes_the_connection(bro
 
 def test_exchange_delete_system_exchange_before_configure(broker):
     ch = login(broker, configure="^$").channel()
-    text = attempt(ch, commands.Exchange.Delete(exchange="amq.direct"))
+    text = attempt(ch, E.Delete(exchange="amq.direct"))
     assert (
         text
         == "403 ACCESS_REFUSED - deletion of system exchange 'amq.direct' in vhost '/' not allowed"
@@ -183,19 +224,19 @@ def test_exchange_delete_system_exchange_before_configure(broker):
 def test_permissions_before_existence(broker):
     client = login(broker, "ok", "ok", "ok")
     for method, kind in [
-        (commands.Queue.Delete(queue="gone-no"), "queue"),
-        (commands.Queue.Purge(queue="gone-no"), "queue"),
-        (commands.Basic.Get(queue="gone-no"), "queue"),
-        (commands.Basic.Consume(queue="gone-no"), "queue"),
-        (commands.Exchange.Delete(exchange="gone-no"), "exchange"),
-        (commands.Queue.Bind(queue="gone-no", exchange="xok"), "queue"),
+        (Q.Delete(queue="gone-no"), "queue"),
+        (Q.Purge(queue="gone-no"), "queue"),
+        (B.Get(queue="gone-no"), "queue"),
+        (B.Consume(queue="gone-no"), "queue"),
+        (E.Delete(exchange="gone-no"), "exchange"),
+        (Q.Bind(queue="gone-no", exchange="xok"), "queue"),
     ]:
         assert attempt(client.channel(), method) == "403 " + refused(kind, "gone-no")
 
 
 def test_bind_checks_write_on_queue_then_default_exchange_then_read(broker, admin):
     client = login(broker, write="ok", read="ok")
-    bind = commands.Queue.Bind
+    bind = Q.Bind
     assert attempt(client.channel(), bind(queue="qno", exchange="")) == "403 " + refused(
         "queue", "qno"
     )
@@ -208,7 +249,7 @@ def test_bind_checks_write_on_queue_then_default_exchange_then_read(broker, admi
 
 def test_exchange_bind_default_destination_needs_write_on_amq_default_first(broker, admin):
     client = login(broker, write="ok", read="ok")
-    ebind = commands.Exchange.Bind
+    ebind = E.Bind
     assert attempt(client.channel(), ebind(destination="", source="xok")) == "403 " + refused(
         "exchange", "amq.default"
     )
@@ -274,9 +315,9 @@ def test_topic_read_on_bind_with_vhost_variable_and_non_topic_exchange_unaffecte
     ch.bind("qok", "t", "/.k")
     ch.bind("qok", "xok", "zzz")  # a direct exchange: topic permissions do not apply
     text = attempt(ch, commands.Queue.Unbind(queue="qok", exchange="t", routing_key="zzz"))
-    assert (
-        text
-        == "403 ACCESS_REFUSED - access to topic 'zzz' in exchange 't' in vhost '/' refused for user 'u'"
+    assert text == (
+        "403 ACCESS_REFUSED - access to topic 'zzz' in exchange 't' in vhost '/' "
+        "refused for user 'u'"
     )
 
 
