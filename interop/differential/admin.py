@@ -56,8 +56,16 @@ class ManagementAPI:
         request = urllib.request.Request(self.base_url + path, data=data, method=method)
         request.add_header("authorization", self._auth)
         request.add_header("content-type", "application/json")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            response.read()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                response.read()
+        except urllib.error.URLError as exc:
+            if isinstance(exc, urllib.error.HTTPError):
+                raise
+            raise RuntimeError(
+                f"the reference's management API at {self.base_url} cannot be reached ({exc}): "
+                "interop/refbroker.sh enables it, AMQPBROKER_REFERENCE_MANAGEMENT_URL points to it"
+            ) from exc
 
     @staticmethod
     def _q(name: str) -> str:
@@ -168,14 +176,3 @@ class Admin:
                 self.backend.delete_vhost(name)
         self._users.clear()
         self._vhosts.clear()
-
-
-def management_reachable(url: str = MANAGEMENT_URL) -> str | None:
-    """None if the management API answers, else why not."""
-    try:
-        with urllib.request.urlopen(url + "/api/overview", timeout=5):
-            return None
-    except urllib.error.HTTPError:
-        return None  # it answered (401 without credentials)
-    except OSError as exc:
-        return f"{type(exc).__name__}: {exc}"

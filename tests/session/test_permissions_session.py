@@ -358,3 +358,12 @@ def test_a_permission_change_reaches_open_channels_at_once(broker, admin):
 
 def test_the_default_user_is_unrestricted(client):
     assert client.session.access is not None and client.session.access.unrestricted
+
+
+def test_a_reused_consumer_tag_is_refused_before_read_and_existence(broker, admin):
+    client = login(broker, read="ok")
+    ch = client.channel()
+    ch.consume("qok", "c")
+    ch.send(commands.Basic.Consume(queue="qno", consumer_tag="c"))
+    close = client.expect_close(530)
+    assert close.reply_text == "NOT_ALLOWED - attempt to reuse consumer tag 'c'"

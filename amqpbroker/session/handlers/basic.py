@@ -215,6 +215,7 @@ def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
     if method.queue == direct_reply.REPLY_QUEUE:
         _consume_replies(channel, method)
         return
+    _check_tag_unused(channel, method.consumer_tag or "")  # RabbitMQ's first check
     name = queue_name(channel, method.queue)
     channel.access.check("read", "queue", name)
     queue = vhost.queue(name, conn)
@@ -243,9 +244,13 @@ def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
 
 def _consumer_tag(channel: Channel, method: commands.Basic.Consume) -> str:
     tag = method.consumer_tag or "amq.ctag-" + secrets.token_urlsafe(16)
+    _check_tag_unused(channel, tag)
+    return tag
+
+
+def _check_tag_unused(channel: Channel, tag: str) -> None:
     if tag in channel.consumers:
         raise NotAllowed(f"attempt to reuse consumer tag '{tag}'")
-    return tag
 
 
 def _consume_replies(channel: Channel, method: commands.Basic.Consume) -> None:

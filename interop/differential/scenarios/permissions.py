@@ -304,3 +304,21 @@ def publish_through_confirm_helper(run: Run) -> Any:
         "confirm": publish(w, xok, "k", b"m"),
         "count": g.call(1, M.queue_declare(qok, passive=True)),
     }
+
+
+@scenario()
+def consumer_tag_reuse_before_read(run: Run) -> Any:
+    """basic.consume: a reused consumer tag is refused before the read permission."""
+    _, qok, qno, _, _ = _setup(run)
+    _, w = as_user(run, read="ok")
+    w.ok(1, M.basic_consume(qok, "c"), "Basic.ConsumeOk")
+    return {"reused tag on a refused queue": w.call(1, M.basic_consume(qno, "c"))}
+
+
+@scenario()
+def consumer_tag_reuse_before_existence(run: Run) -> Any:
+    """basic.consume: a reused consumer tag is refused before the queue is looked up."""
+    _, qok, _, _, _ = _setup(run)
+    _, w = as_user(run)
+    w.ok(1, M.basic_consume(qok, "c"), "Basic.ConsumeOk")
+    return {"reused tag on a missing queue": w.call(1, M.basic_consume(run.name("qok"), "c"))}
