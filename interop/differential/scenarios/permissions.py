@@ -322,3 +322,79 @@ def consumer_tag_reuse_before_existence(run: Run) -> Any:
     _, w = as_user(run)
     w.ok(1, M.basic_consume(qok, "c"), "Basic.ConsumeOk")
     return {"reused tag on a missing queue": w.call(1, M.basic_consume(run.name("qok"), "c"))}
+
+
+@scenario()
+def argument_types_before_permissions(run: Run) -> Any:
+    """A DLX / AE argument that is not a string: 406 from the argument checks, not 403."""
+    _, w = as_user(run, write="ok", read="ok")
+    return steps(
+        w,
+        {
+            "queue with numeric dlx": M.queue_declare(
+                run.name("qno"), args={"x-dead-letter-exchange": 5}
+            ),
+            "exchange with numeric ae": M.exchange_declare(
+                run.name("xno"), args={"alternate-exchange": 5}
+            ),
+        },
+    )
+
+
+@scenario()
+def server_named_quorum_before_configure(run: Run) -> Any:
+    """A server-named quorum queue is refused (406) before configure is checked."""
+    _, w = as_user(run, configure="^$")
+    return w.call(1, M.queue_declare("", durable=True, args={"x-queue-type": "quorum"}))
+
+
+@scenario()
+def exclusive_lock_after_permission(run: Run) -> Any:
+    """Another connection's exclusive queue: 403 for a refused name, 405 for an allowed one."""
+    g = run.raw()
+    qok, qno = run.name("qok"), run.name("qno")
+    for q in (qok, qno):
+        g.ok(1, M.queue_declare(q, exclusive=True), "Queue.DeclareOk")
+    _, w = as_user(run, configure="ok", read="ok")
+    return steps(
+        w,
+        {
+            "declare refused": M.queue_declare(qno, exclusive=True),
+            "declare allowed": M.queue_declare(qok, exclusive=True),
+            "delete refused": M.queue_delete(qno),
+            "delete allowed": M.queue_delete(qok),
+            "get refused": M.basic_get(qno),
+            "get allowed": M.basic_get(qok),
+        },
+    )
+
+
+@scenario()
+def publish_to_amq_default_by_name(run: Run) -> Any:
+    """Publishing to an exchange literally named 'amq.default'."""
+    _, w = as_user(run, write="^amq\\.default$")
+    q = run.name("q")
+    w.ok(1, M.queue_declare(q, exclusive=True), "Queue.DeclareOk")
+    w.publish(1, "amq.default", q, b"m")
+    first = w.probe()
+    if first.get("method") == "Channel.Close":
+        w.open(1)
+    w.publish(1, "", q, b"m")
+    return {
+        "by name": first,
+        "as ''": w.probe(),
+        "queue": w.call(1, M.queue_declare(q, passive=True)),
+    }
+
+
+@scenario()
+def bind_shortcut_topic_key(run: Run) -> Any:
+    """queue.bind with no queue and no key binds the last queue under its own name; the
+    topic rule sees that name."""
+    g = run.raw()
+    topic = run.name("x")
+    g.ok(1, M.exchange_declare(topic, "topic"), "Exchange.DeclareOk")
+    user, w = as_user(run)
+    run.admin.set_topic_permissions(user, topic, write=".*", read="^d-")
+    w.ok(1, M.queue_declare(run.name("q"), exclusive=True), "Queue.DeclareOk")
+    return steps(w, {"bind '' ''": M.queue_bind("", topic, "")})

@@ -105,3 +105,43 @@ def user_id_impersonator(run: Run) -> Any:
         "ordinary user": _user_id_publish(run, ""),
         "administrator": _user_id_publish(run, "administrator"),
     }
+
+
+def _publish_probe(w: Any, channel: int, exchange: str) -> Any:
+    w.publish(channel, exchange, "k", b"m")
+    return w.probe(channel)
+
+
+def _without_cached_channel(observation: Any) -> Any:
+    return {k: v for k, v in observation.items() if k != "channel that published before"}
+
+
+@scenario(
+    deliberate="RabbitMQ's channel caches a granted check (up to 12 per channel), so a channel "
+    "that used a right before it was revoked keeps it; amqpbroker refuses on every channel at once",
+    normalise=_without_cached_channel,
+)
+def permission_change_on_open_channels(run: Run) -> Any:
+    """Write revoked while a channel is open: a new channel is refused at once."""
+    g = run.raw()
+    exchange = run.name("x")
+    g.ok(1, M.exchange_declare(exchange), "Exchange.DeclareOk")
+    user, w = as_user(run)
+    before = _publish_probe(w, 1, exchange)
+    run.admin.set_permissions(user, ".*", "^$", ".*", vhost=run.vhost)
+    w.open(2)
+    return {
+        "before": before,
+        "new channel": _publish_probe(w, 2, exchange),
+        "channel that published before": _publish_probe(w, 1, exchange),
+    }
+
+
+@scenario()
+def permissions_cleared_while_connected(run: Run) -> Any:
+    """Permissions cleared while the user is connected: the connection stays, a new channel
+    is refused what it asks."""
+    user, w = as_user(run)
+    run.admin.clear_permissions(user, vhost=run.vhost)
+    w.open(2)
+    return {"declare": w.call(2, M.queue_declare(run.name("q"), exclusive=True))}
