@@ -145,3 +145,49 @@ def permissions_cleared_while_connected(run: Run) -> Any:
     run.admin.clear_permissions(user, vhost=run.vhost)
     w.open(2)
     return {"declare": w.call(2, M.queue_declare(run.name("q"), exclusive=True))}
+
+
+def _before_open(run: Run, payload: bytes) -> Any:
+    w = run.wire()
+    w.send(b"AMQP\x00\x00\x09\x01")
+    w.reply()
+    w.call(0, M.start_ok())
+    w.m(0, M.tune_ok())
+    return {"reply": w.call(0, payload), "then": w.closed_silently(4.0)}
+
+
+@scenario()
+def update_secret_before_open(run: Run) -> Any:
+    """connection.update-secret before connection.open: 504 unexpected method (opening)."""
+    return _before_open(run, update_secret("guest"))
+
+
+@scenario()
+def other_methods_on_channel_0_before_open(run: Run) -> Any:
+    """Any method on channel 0 but open/close after tune-ok: 504 with that method's ids."""
+    return {
+        "tune-ok again": _before_open(run, M.tune_ok()),
+        "queue.declare": _before_open(run, M.queue_declare("x")),
+    }
+
+
+@scenario()
+def update_secret_on_a_channel(run: Run) -> Any:
+    """connection.update-secret sent on channel 1 instead of 0."""
+    w = run.raw()
+    return {"reply": w.call(1, update_secret("guest")), "then": w.closed_silently(4.0)}
+
+
+@scenario()
+def topic_vhost_variable_in_a_named_vhost(run: Run) -> Any:
+    """{vhost} in a topic expression is the connection's vhost name."""
+    vhost = run.admin.add_vhost(run.name("v"))
+    user = run.admin.add_user(run.name("u"), PASSWORD)
+    run.admin.set_permissions(user, vhost=vhost)
+    run.admin.set_topic_permissions(user, "amq.topic", write="^{vhost}\\.", vhost=vhost)
+    w = run.raw(user=user, password=PASSWORD, vhost=vhost)
+    out = {}
+    for key in (f"{vhost}.k", "other.k"):
+        w.publish(1, "amq.topic", key, b"m")
+        out[key] = w.probe()
+    return out
