@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from pamqp import commands
 
-from amqpbroker.access.permissions import Permission, TopicPermission
+from amqpbroker.access.permissions import Permission, TopicPermission, VhostAccess
+from amqpbroker.errors import AccessRefused
 from amqpbroker.protocol.methods import make_method
 from amqpbroker.testing.harness import Client, ClientChannel, SessionBroker
 
@@ -367,3 +368,32 @@ def test_a_reused_consumer_tag_is_refused_before_read_and_existence(broker, admi
     ch.send(commands.Basic.Consume(queue="qno", consumer_tag="c"))
     close = client.expect_close(530)
     assert close.reply_text == "NOT_ALLOWED - attempt to reuse consumer tag 'c'"
+
+
+# -- VhostAccess: the cached answers ------------------------------------------------------------
+
+
+def test_publish_cache_follows_a_refresh() -> None:
+    access = VhostAccess("u", "/", Permission(write="^x"))
+    access.check_publish("x1")
+    with pytest.raises(AccessRefused, match="'amq\\.default'"):
+        access.check_publish("")
+    access.refresh(Permission(write="^y"), {})
+    with pytest.raises(AccessRefused, match="'x1'"):
+        access.check_publish("x1")
+    access.check_publish("y1")
+
+
+def test_unrestricted_only_with_full_expressions_and_no_topic_permissions() -> None:
+    assert VhostAccess("u", "/", Permission()).unrestricted
+    assert not VhostAccess("u", "/", Permission(configure="^a")).unrestricted
+    topics = {"t": TopicPermission("t")}
+    assert not VhostAccess("u", "/", Permission(), topics).unrestricted
+
+
+def test_impersonator_is_taken_from_the_tags_at_login(broker) -> None:
+    client = login(broker, tags="impersonator")
+    assert client.session.access is not None and client.session.access.impersonator
+    broker.access.set_user_tags("u", "")  # as RabbitMQ: the open connection keeps its tags
+    assert client.session.access.impersonator
+    assert not broker.connect(user="u", password="pw").session.access.impersonator  # type: ignore[union-attr]
