@@ -58,14 +58,15 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
         raise NotImplemented_("immediate=true", *PUBLISH_IDS)
     vhost = channel.vhost
     access = channel.access
-    if not access.unrestricted:  # (write on the exchange comes before its existence)
+    restricted = not access.unrestricted  # (the default user's .* .* .*: nothing to check)
+    if restricted:  # write on the exchange comes before its existence
         access.check_publish(publish.exchange)
     exchange = vhost.exchanges.get(publish.exchange) or vhost.exchange(publish.exchange)
     if exchange.internal:
         raise AccessRefused(
             f"cannot publish to internal exchange '{exchange.name}' in vhost '{vhost.name}'"
         )
-    if not access.unrestricted and exchange.type_name == "topic":
+    if restricted and exchange.type_name == "topic":
         access.check_topic("write", exchange.name, publish.routing_key)
     message = Message(publish.exchange, publish.routing_key, publish.routing, header, body)
     mode = plain_delivery_mode(header)  # no properties, or delivery-mode only: most messages
