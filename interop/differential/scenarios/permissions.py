@@ -398,3 +398,24 @@ def bind_shortcut_topic_key(run: Run) -> Any:
     run.admin.set_topic_permissions(user, topic, write=".*", read="^d-")
     w.ok(1, M.queue_declare(run.name("q"), exclusive=True), "Queue.DeclareOk")
     return steps(w, {"bind '' ''": M.queue_bind("", topic, "")})
+
+
+@scenario()
+def implicit_deletion_of_exclusive_and_auto_delete_exchange(run: Run) -> Any:
+    """An exclusive queue goes with its connection after its owner lost configure, and an
+    auto-delete exchange goes when a user without configure removes its last binding."""
+    g, qok, _, _, _ = _setup(run)
+    x = run.name("xok")
+    g.ok(1, M.exchange_declare(x, auto_delete=True), "Exchange.DeclareOk")
+    g.ok(1, M.queue_bind(qok, x, "k"), "Queue.BindOk")
+    user, w = as_user(run, configure="ok", write="ok", read="ok")
+    mine = run.name("qok")
+    w.ok(1, M.queue_declare(mine, exclusive=True), "Queue.DeclareOk")
+    run.admin.set_permissions(user, "", "ok", "ok", vhost=run.vhost)
+    unbind = w.call(1, M.queue_unbind(qok, x, "k"))
+    w.call(0, M.connection_close())
+    return {
+        "unbind": unbind,
+        "auto-delete exchange": g.attempt(1, M.exchange_declare(x, passive=True)),
+        "exclusive queue": eventually_gone(g, mine),
+    }
