@@ -135,3 +135,14 @@ async def test_aio_pika_topic_permission_refuses_a_routing_key(broker: BrokerThr
         assert "access to topic 'other.events' in exchange 'amq.topic'" in str(info.value)
     finally:
         await conn.close()
+
+
+async def test_aio_pika_robust_connection_update_secret(world: BrokerThread) -> None:
+    conn = await aio_pika.connect_robust(url_as(world, "sub"))
+    try:
+        await conn.update_secret("a-new-token", reason="refresh")
+        channel = await conn.channel()
+        queue = await channel.get_queue("orders.q", ensure=True)  # a passive declare
+        assert queue.name == "orders.q"
+    finally:
+        await conn.close()
