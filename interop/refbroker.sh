@@ -8,6 +8,9 @@
 #   interop/refbroker.sh stop      stop the node this script started
 #   interop/refbroker.sh status    exit 0 if something answers AMQP on the port
 #
+# The management plugin listens on 127.0.0.1:${REFBROKER_PORT + 10000} (15673): the
+# differential suite makes users, permissions and vhosts through its HTTP API.
+#
 # Environment: REFBROKER_PORT (5673), REFBROKER_DIST_PORT (REFBROKER_PORT + 20000),
 # REFBROKER_NODE (refbroker<port>@localhost), REFBROKER_DIR (${TMPDIR:-/tmp}/amqpbroker-
 # refbroker-<port>), REFBROKER_TIMEOUT (seconds to wait for start-up, 90).
@@ -16,6 +19,7 @@ set -u
 PORT=${REFBROKER_PORT:-5673}
 HOST=127.0.0.1
 DIST_PORT=${REFBROKER_DIST_PORT:-$((PORT + 20000))}
+MANAGEMENT_PORT=$((PORT + 10000))
 NODE=${REFBROKER_NODE:-refbroker${PORT}@localhost}
 BASE=${REFBROKER_DIR:-${TMPDIR:-/tmp}/amqpbroker-refbroker-${PORT}}
 TIMEOUT=${REFBROKER_TIMEOUT:-90}
@@ -72,6 +76,14 @@ accepts_amqp() {
   [ "$first" = 01 ]
 }
 
+# True when the management HTTP API answers on its port.
+management_answers() {
+  local status
+  status=$(timeout 3 bash -c "exec 3<>/dev/tcp/$HOST/$MANAGEMENT_PORT || exit 1
+    printf 'GET /api/overview HTTP/1.0\r\nHost: $HOST\r\n\r\n' >&3; head -c 12 <&3" 2>/dev/null)
+  [[ $status == HTTP/1.* ]]
+}
+
 node_pid() { [ -s "$BASE/pid" ] && kill -0 "$(cat "$BASE/pid")" 2>/dev/null && cat "$BASE/pid"; }
 
 start() {
@@ -80,15 +92,19 @@ start() {
   node_pid >/dev/null && { say "node $NODE is running but not answering; run stop first"; return 1; }
   rm -rf "$BASE/mnesia" "$BASE/pid"
   mkdir -p "$BASE/log" "$BASE/mnesia"
-  printf 'listeners.tcp.default = %s:%s\n' "$HOST" "$PORT" > "$BASE/rabbitmq.conf"
-  echo '[].' > "$BASE/enabled_plugins"
+  printf 'listeners.tcp.default = %s:%s\nmanagement.tcp.ip = %s\nmanagement.tcp.port = %s\n' \
+    "$HOST" "$PORT" "$HOST" "$MANAGEMENT_PORT" > "$BASE/rabbitmq.conf"
+  echo '[rabbitmq_management].' > "$BASE/enabled_plugins"
   echo '[].' > "$BASE/advanced.config"
   : > "$BASE/rabbitmq-env.conf"
   node_env
   setsid nohup "$RMQ_BIN/rabbitmq-server" > "$BASE/log/console.log" 2>&1 < /dev/null &
   local launcher=$! deadline=$((SECONDS + TIMEOUT))
   while [ $SECONDS -lt $deadline ]; do
-    if accepts_amqp; then say "RabbitMQ up on $HOST:$PORT (node $NODE, state in $BASE)"; return 0; fi
+    if accepts_amqp && management_answers; then
+      say "RabbitMQ up on $HOST:$PORT, management on $MANAGEMENT_PORT (node $NODE, state in $BASE)"
+      return 0
+    fi
     if ! kill -0 "$launcher" 2>/dev/null && ! node_pid >/dev/null; then break; fi
     sleep 1
   done

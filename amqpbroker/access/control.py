@@ -111,7 +111,11 @@ class AccessControl:
         permission = self.permissions.get((user, vhost))
         if permission is None:
             return None
-        access = VhostAccess(user, vhost, permission, self.topic_permissions.get((user, vhost), {}))
+        topics = self.topic_permissions.get((user, vhost), {})
+        account = self.users.get(user)
+        # (As in RabbitMQ, the tags are the user's at login: a later change leaves it be.)
+        impersonator = account is not None and account.may_impersonate
+        access = VhostAccess(user, vhost, permission, topics, impersonator=impersonator)
         self._live.add(access)
         return access
 

@@ -74,10 +74,12 @@ class VhostAccess:
     vhost: str
     permission: Permission
     topics: dict[str, TopicPermission] = field(default_factory=dict)
-    unrestricted: bool = False
+    unrestricted: bool = False  # configure/write/read all ".*" and no topic permissions
+    impersonator: bool = False  # may publish any user-id (the user's tags at login)
     _patterns: dict[str, re.Pattern[str]] = field(default_factory=dict)
     _answers: dict[tuple[str, str, str], bool] = field(default_factory=dict)
     _topic_patterns: dict[tuple[str, str], re.Pattern[str]] = field(default_factory=dict)
+    _publishable: dict[str, bool] = field(default_factory=dict)  # write on exchange, by name
 
     def __post_init__(self) -> None:
         self.refresh(self.permission, self.topics)
@@ -93,6 +95,7 @@ class VhostAccess:
         }
         self._answers.clear()
         self._topic_patterns.clear()
+        self._publishable.clear()
 
     def allows(self, right: Right, kind: Kind, name: str) -> bool:
         key = (right, kind, name)
@@ -107,6 +110,15 @@ class VhostAccess:
         """``AccessRefused`` (403) unless the user has ``right`` on the resource."""
         if not self.allows(right, kind, name):
             raise AccessRefused(refusal(kind, name or DEFAULT_EXCHANGE_NAME, self.vhost, self.user))
+
+    def check_publish(self, exchange: str) -> None:
+        """``check("write", "exchange", exchange)`` with its own cache keyed by the name
+        alone: basic.publish makes it for every message of a restricted user."""
+        allowed = self._publishable.get(exchange)
+        if allowed is None:
+            allowed = self._publishable[exchange] = self.allows("write", "exchange", exchange)
+        if not allowed:
+            self.check("write", "exchange", exchange)
 
     def check_topic(self, right: Literal["write", "read"], exchange: str, routing_key: str) -> None:
         """``AccessRefused`` unless the routing key passes the user's topic permission on

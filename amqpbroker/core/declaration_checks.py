@@ -8,7 +8,7 @@ as the texts do: "queue 'q' in vhost '/'".
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from amqpbroker.errors import AccessRefused, PreconditionFailed
 
@@ -27,6 +27,17 @@ if TYPE_CHECKING:
     from .queue import Queue
 
 RESERVED_PREFIX = "amq."
+
+
+class DeclareGuard(Protocol):
+    """The caller's own checks (the session's permissions), made by a declaration at the
+    points RabbitMQ makes them: ``named`` once the name is settled and before looking for
+    an existing one; ``creating`` only when a new one is about to be made, after the
+    name and argument-type checks.  Each raises to refuse."""
+
+    def named(self, name: str) -> None: ...
+
+    def creating(self, name: str, arguments: dict[str, Any]) -> None: ...
 
 
 def where(kind: str, name: str, vhost: str) -> str:

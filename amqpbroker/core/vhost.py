@@ -16,6 +16,7 @@ from amqpbroker.errors import CommandInvalid, NotFound, PreconditionFailed, Reso
 from .arguments import text
 from .dead_lettering import dead_letter_copy, is_cycle
 from .declaration_checks import (
+    DeclareGuard,
     check_alternate_argument,
     check_deletable_exchange,
     check_exchange_equivalence,
@@ -109,14 +110,18 @@ class VirtualHost:
         auto_delete: bool,
         internal: bool,
         arguments: dict[str, Any],
+        guard: DeclareGuard | None = None,
     ) -> Exchange:
-        # RabbitMQ's order: type (unless passive), default exchange, reserved name.
+        # RabbitMQ's order: type (unless passive), default exchange, the guard's ``named``,
+        # then for a new one: reserved name, alternate-exchange type, the guard's ``creating``.
         cls = EXCHANGE_TYPES.get(type_name)
         if cls is None and not passive:
             raise CommandInvalid(unknown_type_text(type_name))
         check_not_default_exchange(name)
         if passive or cls is None:
             return self.exchange(name)
+        if guard is not None:
+            guard.named(name)
         existing = self.exchanges.get(name)
         if existing is None:
             check_unreserved_name("exchange", name)
@@ -132,6 +137,8 @@ class VirtualHost:
             )
             return existing
         check_alternate_argument(arguments, self._where("exchange", name))
+        if guard is not None:
+            guard.creating(name, arguments)
         exchange = cls(
             name,
             self.name,
@@ -176,7 +183,11 @@ class VirtualHost:
         auto_delete: bool,
         arguments: dict[str, Any],
         owner: object,
+        guard: DeclareGuard | None = None,
     ) -> Queue:
+        """Declare a queue, RabbitMQ's checks in its order: name (reserved prefix, or a
+        server-generated one), the guard's ``named``, then for an existing queue exclusive
+        use and equivalence; for a new one the guard's ``creating`` and the arguments."""
         if passive:
             queue = self.queue(name, owner)
             queue.touch()  # a redeclare, even passive, counts as use for x-expires
@@ -190,6 +201,8 @@ class VirtualHost:
             name = server_generated_name("amq.gen-")
         else:
             check_unreserved_name("queue", name)  # even when it exists (amq.gen-...)
+        if guard is not None:
+            guard.named(name)
         durable = durable and not exclusive  # exclusive queues are never durable
         existing = self.queues.get(name)
         if existing is not None:
@@ -201,6 +214,8 @@ class VirtualHost:
             )
             existing.touch()
             return existing
+        if guard is not None:
+            guard.creating(name, arguments)
         validate_queue_arguments(arguments, name, self.name)
         if quorum:
             check_quorum_properties(self._where("queue", name), durable, exclusive, auto_delete)

@@ -63,6 +63,9 @@ class Channel:
         self.number = number
         self.connection = connection
         self.vhost = vhost
+        if connection.access is None:
+            raise RuntimeError("a channel opens only on an open connection")
+        self.access = connection.access  # the user's rights in the vhost (refreshed in place)
         self.state = ChannelState.OPEN
         self.next_delivery_tag = 1
         self.unacked: dict[int, Unacked] = {}

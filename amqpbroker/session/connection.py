@@ -298,6 +298,11 @@ class ConnectionSession:
             self.handle_connection_close()
         elif isinstance(command, commands.Connection.CloseOk):
             self._to(Event.PEER_CLOSE_OK)
+        elif isinstance(command, commands.Connection.UpdateSecret):
+            # As RabbitMQ 3.10.8 with its internal users: update-secret-ok whatever the new
+            # secret is (the user logged in already; nothing expires), and the connection
+            # carries on.
+            self.send_method(0, commands.Connection.UpdateSecretOk())
         else:
             text = "unexpected method in connection state running"
             raise ChannelErrorHard(text, *command_ids(command))

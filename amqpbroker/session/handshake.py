@@ -4,7 +4,8 @@
 which ``Event`` each step was and keeps what was settled in ``Negotiated``.  RabbitMQ's
 habits are kept: before tune-ok every mistake drops the socket without a reply (only a
 refused login is answered, and only to clients that announce authentication_failure_close);
-after tune-ok a stray frame is 505 UNEXPECTED_FRAME.
+after tune-ok a method on channel 0 other than open or close is 504 CHANNEL_ERROR
+"unexpected method in connection state opening", any other stray frame 505 UNEXPECTED_FRAME.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from amqpbroker.config import BrokerConfig
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import (
     AMQPError,
+    ChannelErrorHard,
     ConnectionAccessRefused,
     NotAllowed,
     SilentClose,
@@ -37,7 +39,13 @@ from amqpbroker.protocol.framing import (
     PROTOCOL_HEADER,
     check_protocol_header,
 )
-from amqpbroker.protocol.methods import Method, UnknownMethod, decode_method, encode_method
+from amqpbroker.protocol.methods import (
+    Method,
+    UnknownMethod,
+    decode_method,
+    encode_method,
+    method_ids,
+)
 from amqpbroker.version import __version__
 
 from .states import HANDSHAKE, Event, State
@@ -169,6 +177,9 @@ class Handshake:
             return event
         if state is State.AWAIT_OPEN and isinstance(method, commands.Connection.Close):
             return Event.PEER_CLOSE
+        if state is State.AWAIT_OPEN and method is not None:  # (update-secret, too)
+            text = "unexpected method in connection state opening"
+            raise ChannelErrorHard(text, *method_ids(method))
         if state is State.AWAIT_OPEN:
             raise UnexpectedFrame(f"type {frame_type}, {frame_octets(payload)}")
         raise SilentClose(f"unexpected frame while {state.value}")

@@ -38,8 +38,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
+from .admin import Admin, Embedded, ManagementAPI
 from .registry import SCENARIOS, Scenario
 from .wire import M, Wire
 
@@ -89,6 +90,27 @@ class Run:
     _queues: list[str] = field(default_factory=list)
     _exchanges: list[str] = field(default_factory=list)
     _aio: list[Any] = field(default_factory=list)
+    broker: Any = None  # amqpbroker's BrokerThread when ``url`` is ours, else None
+    _admin: Admin | None = None
+
+    @property
+    def admin(self) -> Admin:
+        """Users, permissions and vhosts for this run (see ``differential.admin``)."""
+        if self._admin is None:
+            if self.broker is not None:
+                backend: Any = Embedded(self.broker)
+            else:
+                parts = urlparse(self.url)
+                user, password = unquote(parts.username or ""), unquote(parts.password or "")
+                backend = ManagementAPI(user, password)
+            self._admin = Admin(backend)
+        return self._admin
+
+    def url_as(self, user: str, password: str, vhost: str | None = None) -> str:
+        """This broker's URL for another user (and vhost), quoted as pika and aio-pika want."""
+        path = quote(self.vhost if vhost is None else vhost, safe="")
+        credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
+        return f"amqp://{credentials}@{self.host}:{self.port}/{path}"
 
     @property
     def host(self) -> str:
@@ -175,6 +197,8 @@ class Run:
         if self._queues or self._exchanges:
             with contextlib.suppress(Exception):
                 self._delete_leftovers()
+        if self._admin is not None:
+            self._admin.cleanup()
 
     def _delete_leftovers(self) -> None:
         w = Wire(self.host, self.port, timeout=5.0)
@@ -202,9 +226,10 @@ def _close_wire(w: Wire) -> None:
     w.close()
 
 
-def run_scenario(sc: Scenario, url: str) -> Outcome:
-    """Run ``sc`` against the broker at ``url``; the observation comes back normalised."""
-    run = Run(url)
+def run_scenario(sc: Scenario, url: str, broker: Any = None) -> Outcome:
+    """Run ``sc`` against the broker at ``url`` (``broker``: the in-process amqpbroker
+    serving it, for ``run.admin``); the observation comes back normalised."""
+    run = Run(url, broker=broker)
     started = time.monotonic()
     try:
         if inspect.iscoroutinefunction(sc.fn):
@@ -279,18 +304,24 @@ def main(argv: list[str] | None = None) -> int:
     ]
     reference = args.url or REFERENCE_URL
     with contextlib.ExitStack() as stack:
-        ours = None
+        ours, our_broker = None, None
         if args.ours or args.compare:
             from amqpbroker.embedded.broker import BrokerThread  # noqa: PLC0415
 
-            ours = stack.enter_context(BrokerThread()).url
+            our_broker = stack.enter_context(BrokerThread())
+            ours = our_broker.url
         for sc in chosen:
             if args.compare:
                 assert ours is not None
-                verdict = compare(sc, run_scenario(sc, reference), run_scenario(sc, ours))
+                verdict = compare(
+                    sc, run_scenario(sc, reference), run_scenario(sc, ours, our_broker)
+                )
                 print(f"== {sc.name}: {verdict or 'equal'}")
                 continue
-            outcome = run_scenario(sc, ours if args.ours and ours else reference)
+            if args.ours and ours:
+                outcome = run_scenario(sc, ours, our_broker)
+            else:
+                outcome = run_scenario(sc, reference)
             shown = outcome.error or json.dumps(outcome.observation, indent=1, ensure_ascii=False)
             print(f"== {sc.name} ({outcome.seconds:.2f}s)\n{shown}")
     return 0

@@ -44,6 +44,7 @@ class _ErrorLog(logging.Handler):
 class Differential:
     reference_url: str
     our_url: str
+    our_broker: BrokerThread
     pool: ThreadPoolExecutor
     futures: dict[str, tuple[Future[Outcome], Future[Outcome]]] = field(default_factory=dict)
 
@@ -51,7 +52,7 @@ class Differential:
         sc = SCENARIOS[name]
         self.futures[name] = (
             self.pool.submit(run_scenario, sc, self.reference_url),
-            self.pool.submit(run_scenario, sc, self.our_url),
+            self.pool.submit(run_scenario, sc, self.our_url, self.our_broker),
         )
 
     def outcomes(self, name: str) -> tuple[Outcome, Outcome]:
@@ -88,7 +89,7 @@ def differential(
         BrokerThread() as ours,
         ThreadPoolExecutor(max(1, WORKERS), thread_name_prefix="scenario") as pool,
     ):
-        diff = Differential(reference_broker_url, ours.url, pool)
+        diff = Differential(reference_broker_url, ours.url, ours, pool)
         for name in selected:
             diff.submit(name)
         try:

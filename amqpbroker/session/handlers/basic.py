@@ -57,11 +57,17 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     if publish.immediate:
         raise NotImplemented_("immediate=true", *PUBLISH_IDS)
     vhost = channel.vhost
+    access = channel.access
+    restricted = not access.unrestricted  # (the default user's .* .* .*: nothing to check)
+    if restricted:  # write on the exchange comes before its existence
+        access.check_publish(publish.exchange)
     exchange = vhost.exchanges.get(publish.exchange) or vhost.exchange(publish.exchange)
     if exchange.internal:
         raise AccessRefused(
             f"cannot publish to internal exchange '{exchange.name}' in vhost '{vhost.name}'"
         )
+    if restricted and exchange.type_name == "topic":
+        access.check_topic("write", exchange.name, publish.routing_key)
     message = Message(publish.exchange, publish.routing_key, publish.routing, header, body)
     mode = plain_delivery_mode(header)  # no properties, or delivery-mode only: most messages
     if mode is None:
@@ -115,7 +121,7 @@ def _read_ttl_and_priority(message: Message) -> None:
 
 def _check_user_id(channel: Channel, message: Message) -> None:
     user_id = message.properties.user_id
-    if user_id and user_id != channel.connection.user:
+    if user_id and user_id != channel.connection.user and not channel.access.impersonator:
         raise PreconditionFailed(
             f"user_id property set to '{user_id}' but authenticated "
             f"user was '{channel.connection.user}'"
@@ -210,7 +216,10 @@ def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
     if method.queue == direct_reply.REPLY_QUEUE:
         _consume_replies(channel, method)
         return
-    queue = vhost.queue(queue_name(channel, method.queue), conn)
+    _check_tag_unused(channel, method.consumer_tag or "")  # RabbitMQ's first check
+    name = queue_name(channel, method.queue)
+    channel.access.check("read", "queue", name)
+    queue = vhost.queue(name, conn)
     validate_consumer_arguments(method.arguments or {}, queue.name, vhost.name)
     tag = _consumer_tag(channel, method)
     if queue.has_exclusive_consumer() or (
@@ -236,9 +245,13 @@ def basic_consume(channel: Channel, method: commands.Basic.Consume) -> None:
 
 def _consumer_tag(channel: Channel, method: commands.Basic.Consume) -> str:
     tag = method.consumer_tag or "amq.ctag-" + secrets.token_urlsafe(16)
+    _check_tag_unused(channel, tag)
+    return tag
+
+
+def _check_tag_unused(channel: Channel, tag: str) -> None:
     if tag in channel.consumers:
         raise NotAllowed(f"attempt to reuse consumer tag '{tag}'")
-    return tag
 
 
 def _consume_replies(channel: Channel, method: commands.Basic.Consume) -> None:
@@ -259,7 +272,9 @@ def basic_cancel(channel: Channel, method: commands.Basic.Cancel) -> None:
 
 
 def basic_get(channel: Channel, method: commands.Basic.Get) -> None:
-    queue = channel.vhost.queue(queue_name(channel, method.queue), channel.connection)
+    name = queue_name(channel, method.queue)
+    channel.access.check("read", "queue", name)
+    queue = channel.vhost.queue(name, channel.connection)
     if queue.ready.head_ready():
         _answer_get(channel, queue, method.no_ack)
         return

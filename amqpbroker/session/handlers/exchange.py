@@ -6,8 +6,10 @@ from collections.abc import Callable
 
 from pamqp import commands
 
-from amqpbroker.errors import AccessRefused
+from amqpbroker.core.declaration_checks import check_deletable_exchange
 from amqpbroker.session.channel import Channel
+
+from .authorization import check_binding, exchange_declare_checks
 
 
 def exchange_declare(channel: Channel, method: commands.Exchange.Declare) -> None:
@@ -19,12 +21,15 @@ def exchange_declare(channel: Channel, method: commands.Exchange.Declare) -> Non
         auto_delete=method.auto_delete,
         internal=method.internal,
         arguments=method.arguments or {},
+        guard=exchange_declare_checks(channel.access),
     )
     if not method.nowait:
         channel.send(commands.Exchange.DeclareOk())
 
 
 def exchange_delete(channel: Channel, method: commands.Exchange.Delete) -> None:
+    check_deletable_exchange(method.exchange, channel.vhost.name)  # (before configure)
+    channel.access.check("configure", "exchange", method.exchange)
     channel.vhost.delete_exchange(method.exchange, if_unused=method.if_unused)
     if not method.nowait:
         channel.send(commands.Exchange.DeleteOk())
@@ -32,8 +37,9 @@ def exchange_delete(channel: Channel, method: commands.Exchange.Delete) -> None:
 
 def exchange_bind(channel: Channel, method: commands.Exchange.Bind) -> None:
     vhost = channel.vhost
-    if method.destination == "":
-        raise AccessRefused("operation not permitted on the default exchange")
+    check_binding(
+        channel.access, vhost, "exchange", method.destination, method.source, method.routing_key
+    )
     vhost.exchange(method.source)
     destination = vhost.exchange(method.destination)
     vhost.bind(method.source, destination, method.routing_key, method.arguments or {})
@@ -43,8 +49,9 @@ def exchange_bind(channel: Channel, method: commands.Exchange.Bind) -> None:
 
 def exchange_unbind(channel: Channel, method: commands.Exchange.Unbind) -> None:
     vhost = channel.vhost
-    if method.destination == "":
-        raise AccessRefused("operation not permitted on the default exchange")
+    check_binding(
+        channel.access, vhost, "exchange", method.destination, method.source, method.routing_key
+    )
     destination = vhost.exchanges.get(method.destination)
     if destination is not None:
         vhost.unbind(method.source, destination, method.routing_key, method.arguments or {})

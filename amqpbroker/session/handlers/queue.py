@@ -11,6 +11,8 @@ from amqpbroker.protocol.methods import make_method
 from amqpbroker.session import direct_reply
 from amqpbroker.session.channel import Channel
 
+from .authorization import check_binding, queue_declare_checks
+
 
 def queue_name(channel: Channel, name: str) -> str:
     """An empty queue name means the queue this channel declared last (AMQP's shortcut)."""
@@ -36,6 +38,7 @@ def queue_declare(channel: Channel, method: commands.Queue.Declare) -> None:
         auto_delete=method.auto_delete,
         arguments=method.arguments or {},
         owner=conn,
+        guard=queue_declare_checks(channel.access),
     )
     _declare_ok(channel, method, queue.name, queue.message_count, len(queue.consumers))
 
@@ -63,6 +66,7 @@ def queue_bind(channel: Channel, method: commands.Queue.Bind) -> None:
     vhost = channel.vhost
     name = queue_name(channel, method.queue)
     routing_key = method.routing_key if (method.queue or method.routing_key) else name
+    check_binding(channel.access, vhost, "queue", name, method.exchange, routing_key)
     vhost.bindable_source(method.exchange)  # a missing exchange is reported first
     queue = vhost.queue(name, channel.connection)
     vhost.bind(method.exchange, queue, routing_key, method.arguments or {})
@@ -72,7 +76,9 @@ def queue_bind(channel: Channel, method: commands.Queue.Bind) -> None:
 
 def queue_unbind(channel: Channel, method: commands.Queue.Unbind) -> None:
     vhost = channel.vhost
-    queue = vhost.queues.get(queue_name(channel, method.queue))
+    name = queue_name(channel, method.queue)
+    check_binding(channel.access, vhost, "queue", name, method.exchange, method.routing_key)
+    queue = vhost.queues.get(name)
     if queue is not None:  # unbinding from a missing queue is not an error
         vhost.unbind(
             method.exchange,
@@ -85,15 +91,19 @@ def queue_unbind(channel: Channel, method: commands.Queue.Unbind) -> None:
 
 
 def queue_purge(channel: Channel, method: commands.Queue.Purge) -> None:
-    count = channel.vhost.purge_queue(queue_name(channel, method.queue), channel.connection)
+    name = queue_name(channel, method.queue)
+    channel.access.check("read", "queue", name)
+    count = channel.vhost.purge_queue(name, channel.connection)
     if not method.nowait:
         channel.send(commands.Queue.PurgeOk(message_count=count))
 
 
 def queue_delete(channel: Channel, method: commands.Queue.Delete) -> None:
     vhost = channel.vhost
+    name = queue_name(channel, method.queue)
+    channel.access.check("configure", "queue", name)
     queue = vhost.queue_to_delete(
-        queue_name(channel, method.queue),
+        name,
         if_unused=method.if_unused,
         if_empty=method.if_empty,
         owner=channel.connection,

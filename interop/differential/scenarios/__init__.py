@@ -14,10 +14,13 @@ from . import (  # noqa: F401
     exchanges,
     limits,
     malformed,
+    permissions,
     priorities,
     queues,
     quorum,
     routing,
     sender_selected,
+    topic_permissions,
     ttl,
+    vhost_access,
 )
