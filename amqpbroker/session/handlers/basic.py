@@ -309,9 +309,10 @@ def basic_qos(channel: Channel, method: commands.Basic.Qos) -> None:
     if method.prefetch_size:
         raise NotImplemented_(f"prefetch_size!=0 ({method.prefetch_size})")
     if method.global_:
-        channel.shared_prefetch.limit = method.prefetch_count
-    else:
+        channel.shared_prefetch.limit_to(method.prefetch_count, len(channel.unacked))
+    else:  # as RabbitMQ 3.10: a per-consumer prefetch lifts the channel-wide one
         channel.prefetch_count = method.prefetch_count
+        channel.shared_prefetch.limit_to(0)
     channel.send(commands.Basic.QosOk())
     channel.resume_consumers()
 

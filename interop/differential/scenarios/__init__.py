@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     exchanges,
     limits,
     malformed,
+    prefetch,
     priorities,
     queues,
     quorum,
