@@ -16,6 +16,7 @@ from amqpbroker.core.queue_arguments import MAX_EXPIRY, validate_consumer_argume
 from amqpbroker.errors import (
     NO_ROUTE,
     AccessRefused,
+    InternalError,
     NotAllowed,
     NotImplemented_,
     PreconditionFailed,
@@ -37,6 +38,7 @@ from amqpbroker.protocol.properties import (
     priority,
     property_flags,
     reply_to,
+    well_formed,
     with_value,
 )
 from amqpbroker.protocol.routing_headers import UnacceptableType, sender_selected
@@ -77,7 +79,10 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
 
 
 def _read_properties(channel: Channel, message: Message) -> None:
-    """What the broker takes from the properties, checked in RabbitMQ's order."""
+    """What the broker takes from the properties, checked in RabbitMQ's order: first that
+    they decode at all (RabbitMQ 3.10 closes the connection when they do not)."""
+    if not well_formed(message.header):
+        raise InternalError("")
     flags = property_flags(message.header)
     if flags & REPLY_TO:
         _direct_reply_to(channel, message)

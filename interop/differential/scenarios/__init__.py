@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     malformed,
     prefetch,
     priorities,
+    property_decoding,
     queues,
     quorum,
     routing,
