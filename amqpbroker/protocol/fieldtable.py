@@ -198,6 +198,22 @@ _PARSED_SIZES: dict[int, int] = {
     **{ord(kind): _LENGTHED for kind in "SxFA"},
 }
 _FLOAT, _DOUBLE, _TABLE, _ARRAY = ord("f"), ord("d"), ord("F"), ord("A")
+# For the flat scan, by type octet: the value's whole size (type octet included) when fixed,
+# _LENGTHED for a longstr or binary, _INSIDE for what needs a look inside (a table, an array,
+# a float or double), _REFUSED for the octets RabbitMQ does not parse.
+_INSIDE, _REFUSED = -2, 0
+
+
+def _step(octet: int) -> int:
+    if octet in (_TABLE, _ARRAY, _FLOAT, _DOUBLE):
+        return _INSIDE
+    size = _PARSED_SIZES.get(octet)
+    if size is None:
+        return _REFUSED
+    return size + 1 if size >= 0 else _LENGTHED
+
+
+_STEPS = tuple(map(_step, range(256)))
 
 
 def table_well_formed(data: bytes, start: int, end: int) -> bool:
@@ -205,7 +221,32 @@ def table_well_formed(data: bytes, start: int, end: int) -> bool:
     of a short-string key and a value, each value of a type it knows and within its table,
     nested tables and arrays alike, and no float or double that is a NaN or an infinity (its
     binary matching takes none).  Keys and strings need not be UTF-8.  A scan, without
-    decoding and without recursion (a header may nest tables thousands deep)."""
+    decoding.
+
+    The usual table (strings and numbers) is scanned flat: an entry running past the table
+    shows at the end, as the scan is then past it too.  A table with a table, an array, a
+    float or a double in it is scanned again by ``_scan_nested``."""
+    steps = _STEPS
+    position = start
+    try:
+        while position < end:
+            position += data[position] + 1  # the key
+            step = steps[data[position]]
+            if step > 0:
+                position += step
+            elif step == _LENGTHED:
+                length = data[position + 1] << 24 | data[position + 2] << 16
+                position += 5 + (length | data[position + 3] << 8 | data[position + 4])
+            else:
+                return step == _INSIDE and _scan_nested(data, start, end)
+    except IndexError:  # past the end of the header itself
+        return False
+    return position == end
+
+
+def _scan_nested(data: bytes, start: int, end: int) -> bool:
+    """``table_well_formed`` for any table, without recursion (a header may nest tables
+    thousands deep)."""
     enclosing: list[tuple[int, bool]] = []  # (end, is an array) of the tables we are inside
     in_array = False
     position = start
