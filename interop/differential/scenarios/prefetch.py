@@ -282,3 +282,23 @@ def transaction_acks_count_as_one_batch(run: Run) -> Any:
     c.publish("a", 5)
     steps.append(c.sync())
     return steps
+
+
+@scenario()
+def recover_and_reject_under_a_global_limit(run: Run) -> Any:
+    """An unacked basic.get, then qos(3, global): a reject (requeue) frees one place;
+    basic.recover (requeue) returns every unacked message, the get's too, but frees only the
+    consumers' places."""
+    c = _Consumers(run)
+    c.publish("a", 6)
+    c.get("a")
+    c.qos(3, global_=True)  # counts the get: room for two
+    c.consume("a")
+    steps = [c.sync()]
+    c.w.m(1, M.basic_reject(c.delivered[1]["delivery_tag"]))
+    c.requeued += 1
+    steps.append(c.sync())
+    c.w.m(1, M.basic_recover_async(True))
+    c.requeued += 3  # the two a holds and the basic.get one
+    steps.append(c.sync())
+    return steps
