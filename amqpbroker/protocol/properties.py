@@ -177,9 +177,9 @@ def property_spans(header: bytes) -> Spans:
 def well_formed(header: bytes) -> bool:
     """True when RabbitMQ 3.10 would decode the properties (it does on publish, and answers
     541 INTERNAL_ERROR when it cannot): every property the flags announce is there, nothing
-    follows the last one, and the headers table is one RabbitMQ parses (``fieldtable.
-    table_well_formed``).  The header's first 14 octets are there, as a content header
-    frame's checks made sure."""
+    follows the last one, and the headers table is one RabbitMQ parses
+    (``fieldtable.table_well_formed``).  The header's first 14 octets are there, as a
+    content header frame's checks made sure."""
     if not (header[12] or header[13]):  # no flags at all (literal offsets, for speed)
         return len(header) == PROPERTIES_AT
     flags = _U16.unpack_from(header, FLAGS_AT)[0] & _PROPERTY_BITS
