@@ -23,6 +23,7 @@ from pamqp import commands
 from pamqp import frame as pframe
 from pamqp import header as pheader
 from pamqp.base import Frame
+from pamqp.common import FieldTable
 
 from amqpbroker.protocol.fastcodec import encode_confirm
 from amqpbroker.protocol.ids import DELIVER_INDEX, prefix
@@ -65,21 +66,53 @@ def _call(client: Client, method: Frame) -> None:
     client.received(1)
 
 
-def publishes(exchange: str, routing_key: str, size: int) -> bytes:
-    """One socket read's worth of publishes (delivery-mode set, as most clients do)."""
-    one = b"".join(
-        (
-            pframe.marshal(commands.Basic.Publish(exchange=exchange, routing_key=routing_key), 1),
-            pframe.marshal(
-                pheader.ContentHeader(0, size, commands.Basic.Properties(delivery_mode=1)), 1
-            ),
-            pframe.marshal(pbody.ContentBody(b"x" * size), 1),
-        )
+# Properties as a task queue's client sends them: a content type and a few headers, one of
+# them different in every message (a task id).
+def _task_properties(number: int) -> commands.Basic.Properties:
+    headers: FieldTable = {
+        "task": "tasks.add",
+        "id": f"{number:08x}",
+        "retries": 0,
+        "eta": None,
+        "lang": "py",
+    }
+    return commands.Basic.Properties(
+        content_type="application/json", delivery_mode=1, headers=headers
     )
-    return one * max(1, READ_SIZE // len(one))
 
 
-def _one_to_one(size: int, ack: bool) -> Callable[[int], int]:
+def publishes(
+    exchange: str,
+    routing_key: str,
+    size: int,
+    properties: Callable[[int], commands.Basic.Properties] | None = None,
+) -> bytes:
+    """One socket read's worth of publishes: delivery-mode set, as most clients do, or each
+    message's ``properties(its number)``."""
+    method = pframe.marshal(commands.Basic.Publish(exchange=exchange, routing_key=routing_key), 1)
+    body = pframe.marshal(pbody.ContentBody(b"x" * size), 1)
+
+    def one(props: commands.Basic.Properties) -> bytes:
+        return method + pframe.marshal(pheader.ContentHeader(0, size, props), 1) + body
+
+    if properties is None:
+        alike = one(commands.Basic.Properties(delivery_mode=1))
+        return alike * max(1, READ_SIZE // len(alike))
+    out: list[bytes] = []
+    total = 0
+    while True:
+        message = one(properties(len(out)))
+        if out and total + len(message) > READ_SIZE:
+            return b"".join(out)
+        out.append(message)
+        total += len(message)
+
+
+def _one_to_one(
+    size: int,
+    ack: bool,
+    properties: Callable[[int], commands.Basic.Properties] | None = None,
+) -> Callable[[int], int]:
     """A publisher and a consumer on one queue: no-ack, or an ack for each (prefetch 100)."""
     broker = SessionBroker()
     publisher, consumer = _session(broker), _session(broker)
@@ -88,7 +121,7 @@ def _one_to_one(size: int, ack: bool) -> Callable[[int], int]:
         _call(consumer, commands.Basic.Qos(prefetch_count=100))
     _call(consumer, commands.Basic.Consume(queue="q", consumer_tag="c", no_ack=not ack))
     publisher_session = publisher.session
-    data = publishes("", "q", size)
+    data = publishes("", "q", size, properties)
     acked = 0
 
     def run(messages: int) -> int:
@@ -147,4 +180,5 @@ CASES: dict[str, Callable[[], Callable[[int], int]]] = {
     "a_16b_no_ack": lambda: _one_to_one(16, ack=False),
     "b_1k_ack": lambda: _one_to_one(1024, ack=True),
     "d_fanout_10_per_delivery": _fanout,
+    "e_16b_headers_no_ack": lambda: _one_to_one(16, ack=False, properties=_task_properties),
 }

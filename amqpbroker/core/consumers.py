@@ -6,11 +6,13 @@ assigns the delivery tag, tracks the unacked message and encodes the frames.
 
 Prefetch is decided here and nowhere else (``Consumer.can_take``): a consumer may take a
 message while it is under its own limit (basic.qos global=false when it subscribed), its
-channel's consumers are together under the channel's limit (basic.qos global=true, one
-``SharedPrefetch`` per channel), and the sink has room for reasons that are not prefetch
-(the channel is open, not stopped by channel.flow, its socket not backed up).  A delivery
-that needs an ack counts against both limits (``Consumer.deliver``); the channel calls
-``settled`` as each comes back (ack, nack, reject, requeue).
+channel's count is under the channel's limit (basic.qos global=true, one ``SharedPrefetch``
+per channel; it holds back no-ack consumers too), and the sink has room for reasons that are
+not prefetch (the channel is open, not stopped by channel.flow, its socket not backed up).
+A delivery that needs an ack counts against both limits (``Consumer.deliver``); the channel
+calls ``settled`` as each comes back (ack, nack, reject, requeue) and tells the shared count
+once per batch.  The channel count keeps RabbitMQ 3.10's accounting (its limiter's "volume"),
+quirks included: see ``SharedPrefetch``.
 
 ``ConsumerRing`` picks who gets the next message, as RabbitMQ's queue does: round robin,
 where a consumer that is served goes to the back and those found unable to take one on the
@@ -48,13 +50,38 @@ class DeliverySink(Protocol):
 
 
 class SharedPrefetch:
-    """basic.qos global=true: unacked deliveries a channel's consumers may hold together."""
+    """basic.qos global=true: what a channel's consumers may hold unacked together.
+
+    The count is RabbitMQ 3.10's limiter volume, observed on 3.10.8, quirks included:
+
+    - setting a limit when there was none starts the count at the channel's unacked
+      deliveries, basic.get ones included, and acks of basic.get deliveries never lower it
+      (so unacked gets held then keep their place until the limit is lifted);
+    - lifting the limit (``limit_to(0)``, also what a basic.qos global=false does) clears it;
+    - acks lower it only while a limit is set, a whole batch at once, unless it is at 0
+      (a batch can take it below 0: a limit set from none inside a transaction counts
+      neither the acks pending in it nor stops them from being subtracted at commit).
+    """
 
     __slots__ = ("limit", "unacked")
 
     def __init__(self, limit: int = 0) -> None:
         self.limit = limit  # 0 = unlimited
-        self.unacked = 0  # deliveries to the channel's consumers not settled yet
+        self.unacked = 0  # the channel count the limit applies to (see the class docstring)
+
+    def limit_to(self, limit: int, channel_unacked: int = 0) -> None:
+        """basic.qos: ``limit`` (0 lifts it); ``channel_unacked`` is the channel's unacked
+        deliveries, consumers' and basic.get's."""
+        if not limit:
+            self.unacked = 0
+        elif not self.limit:
+            self.unacked = channel_unacked
+        self.limit = limit
+
+    def settled(self, count: int) -> None:
+        """``count`` deliveries to the channel's consumers were settled together."""
+        if self.limit and self.unacked:
+            self.unacked -= count
 
 
 class Consumer(Generic[Q]):
@@ -117,9 +144,9 @@ class Consumer(Generic[Q]):
         self.sink.deliver(self, envelope)
 
     def settled(self) -> None:
-        """A delivery to this consumer was acked, rejected or returned."""
+        """A delivery to this consumer was acked, rejected or returned (the channel tells
+        ``SharedPrefetch.settled`` once for the batch)."""
         self.unacked -= 1
-        self.shared.unacked -= 1
 
 
 class ConsumerRing(Generic[Q]):

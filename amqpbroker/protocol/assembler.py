@@ -5,14 +5,16 @@ channel; the content header must follow, then body frames until the announced si
 reached, and only then is the whole command handed on.  Frames of other channels may
 interleave; anything else on the same channel is UNEXPECTED_FRAME with RabbitMQ's wording.
 Like RabbitMQ, a body that overshoots the announced size never completes, so the next
-method on that channel is unexpected.
+method on that channel is unexpected.  The properties are not looked at here: RabbitMQ
+decodes them only once the publish passed its exchange and permission checks (the session's
+``handle_content``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from amqpbroker.errors import FrameError, InternalError, UnexpectedFrame
+from amqpbroker.errors import FrameError, UnexpectedFrame
 
 from .erlang import frame_octets
 from .fastcodec import Publish, content_header_fields, decode_publish
@@ -28,7 +30,6 @@ from .ids import (
     prefix,
 )
 from .methods import Method, decode_method
-from .properties import well_formed
 
 _PUBLISH_PREFIX = prefix(PUBLISH_INDEX)
 # basic.return, basic.deliver, basic.get-ok: content-bearing, but never sent by clients.
@@ -91,15 +92,12 @@ class CommandAssembler:
         """True while a content-bearing method on ``channel`` waits for its content."""
         return channel in self._pending
 
-    def whole_publish(self, channel: int, method: bytes, header: bytes) -> Publish:
+    def whole_publish(self, channel: int, method: bytes) -> Publish:
         """A publish whose frames came together (``framing.FRAME_PUBLISH``), after the
         checks the frame-by-frame path makes, in its order (the framing ones are done)."""
         if channel in self._pending:
             self.method_frame(channel, method)  # raises UnexpectedFrame, as it would there
-        publish = self._publishes.get(method) or self._decode_publish(method)
-        if not well_formed(header):
-            raise InternalError("")  # what RabbitMQ answers to unparsable properties
-        return publish
+        return self._publishes.get(method) or self._decode_publish(method)
 
     def method_frame(self, channel: int, payload: bytes) -> Method | Content | None:
         """A method, or None when it opened a content assembly."""
@@ -135,8 +133,6 @@ class CommandAssembler:
                     f"expected content header for class 60, got one for class {class_id} instead",
                     *pending.ids,
                 )
-            if not well_formed(payload):
-                raise InternalError("")  # what RabbitMQ answers to unparsable properties
             pending.header = payload
             pending.body_size = body_size
         else:

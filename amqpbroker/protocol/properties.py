@@ -5,7 +5,8 @@ flags (2, at ``FLAGS_AT``), then the properties the flags announce, in ``PROPERT
 order.  The broker forwards a client's header as it came and acts on a few properties only,
 so it never decodes the header as a whole: everything here works on those octets.
 
-- ``well_formed`` checks a header as it arrives (every announced property is there);
+- ``well_formed`` checks a publish's header as RabbitMQ decodes it (every announced property
+  is there, nothing after them, a headers table RabbitMQ parses);
 - the accessors (``delivery_mode``, ``priority``, ``expiration``, ``reply_to``; ``span`` for
   any property) read one property of a well-formed header;
 - ``property_spans`` (flag bit -> (start, end)), ``with_value`` and ``with_values`` serve
@@ -15,8 +16,8 @@ Theory of operation: the flags alone say which properties are present, so a layo
 value (``_layout``, kept) lists their kinds, and places those that only fixed-size
 properties precede.  A header holding only fixed-size properties (delivery-mode above all)
 is checked by its length; any other is walked once, by ``_ends``, the one walk.  The last
-walk is kept (``_LAST_WALKED``): ``well_formed`` walks a publish's header as it arrives and
-the session's reads of that header then come from that walk.  As RabbitMQ does, the
+walk is kept (``_LAST_WALKED``): ``well_formed`` walks a publish's header and the session's
+reads of that header then come from that walk.  As RabbitMQ does, the
 continuation bit (bit 0) is ignored: basic has only 14 properties (so is bit 1, unused).
 """
 
@@ -25,6 +26,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 from typing import NamedTuple
+
+from .fieldtable import table_well_formed
 
 FLAGS_AT = 12  # offset of the property flags in a content header payload
 PROPERTIES_AT = 14  # offset of the first property
@@ -172,32 +175,43 @@ def property_spans(header: bytes) -> Spans:
 
 
 def well_formed(header: bytes) -> bool:
-    """True when every property the flags announce is there (the header's first 14 octets
-    are, as a content header frame's checks made sure)."""
+    """True when RabbitMQ 3.10 would decode the properties (it does on publish, and answers
+    541 INTERNAL_ERROR when it cannot): every property the flags announce is there, nothing
+    follows the last one, and the headers table is one RabbitMQ parses
+    (``fieldtable.table_well_formed``).  The header's first 14 octets are there, as a
+    content header frame's checks made sure."""
     if not (header[12] or header[13]):  # no flags at all (literal offsets, for speed)
-        return True
+        return len(header) == PROPERTIES_AT
     flags = _U16.unpack_from(header, FLAGS_AT)[0] & _PROPERTY_BITS
     size = _FIXED_SIZES.get(flags)
     if size is None:
         size = _FIXED_SIZES[flags] = _layout(flags).fixed_size
-    if size >= 0:  # the usual case: no walk
-        return PROPERTIES_AT + size <= len(header)
+    if size >= 0:  # no walk: delivery-mode, priority, timestamp only (or none at all)
+        return PROPERTIES_AT + size == len(header)
+    layout = _LAYOUTS[flags]
     try:
-        _ends(header, _LAYOUTS[flags])
+        ends = _ends(header, layout)
     except MalformedProperties:
         return False
-    return True
+    if ends[-1] != len(header):
+        return False
+    place = layout.places.get(HEADERS)
+    if place is None:
+        return True
+    start = ends[place - 1] if place else PROPERTIES_AT
+    return table_well_formed(header, start + 4, ends[place])
 
 
 def plain_delivery_mode(header: bytes) -> int | None:
-    """The delivery mode of the two commonest headers, read at a glance: 0 when there are no
-    properties, the mode when it is the only one; None for any other header."""
+    """The delivery mode of the two commonest well-formed headers, read at a glance: 0 when
+    there are no properties, the mode when it is the only one; None for any other header."""
     # (literals, for speed: octets 12 and 13 are the flags, 0x10 is DELIVERY_MODE >> 8.)
-    if len(header) == 15 and header[12] == 0x10 and not header[13]:
+    size = len(header)
+    if size == 15 and header[12] == 0x10 and not header[13]:
         return header[14]
-    if header[12] or header[13]:
-        return None
-    return 0
+    if size == 14 and not (header[12] or header[13]):
+        return 0
+    return None
 
 
 def span(header: bytes, bit: int) -> tuple[int, int] | None:

@@ -170,10 +170,13 @@ class Channel:
         sees each ack on its own), and so does a channel-wide prefetch."""
         entries = self.take_unacked(delivery_tag, multiple)
         self.settle(entries, _ACK, resume=False)
+        if self.shared_prefetch.limit:
+            self._resume_after(entries)
+            return []
         later = []
         for consumer in list(self.consumers.values()):
             queue = consumer.queue
-            if len(queue.consumers) == 1 and not self.shared_prefetch.limit:
+            if len(queue.consumers) == 1:
                 later.append(queue)
             else:
                 queue.dispatch()
@@ -185,11 +188,15 @@ class Channel:
         if outcome is _REQUEUE:
             entries = settled_order(entries)
         by_queue: dict[int, tuple[Queue, list[Envelope]]] = {}
+        from_consumers = 0
         for entry in entries:
             consumer = entry.consumer
             if consumer is not None:
                 consumer.settled()
+                from_consumers += 1
             by_queue.setdefault(id(entry.queue), (entry.queue, []))[1].append(entry.envelope)
+        if from_consumers:  # one batch, as RabbitMQ's limiter hears of it
+            self.shared_prefetch.settled(from_consumers)
         for queue, envelopes in by_queue.values():
             if outcome is _ACK or outcome is _DROP:
                 queue.forget(envelopes)
@@ -197,13 +204,28 @@ class Channel:
                     queue.dead_letter(queue, envelopes, "rejected")
             else:
                 queue.requeue(envelopes, closing=outcome is _CHANNEL_CLOSED)
-        if resume:
+        if not resume:
+            return
+        if self.shared_prefetch.limit:
+            self._resume_after(entries)
+        else:
             self.resume_consumers()
 
     def resume_consumers(self) -> None:
         """Capacity may have freed: let the queues of this channel's consumers dispatch."""
         for consumer in list(self.consumers.values()):
             consumer.queue.dispatch()
+
+    def _resume_after(self, entries: list[Unacked]) -> None:
+        """Settling ``entries`` freed room under the channel-wide prefetch: the queues they
+        came from dispatch first.  (In RabbitMQ those queues hear of the settlement straight
+        from the channel; the others only when the limiter tells them, one hop later.)"""
+        first = {id(entry.queue): entry.queue for entry in entries}
+        for queue in first.values():
+            queue.dispatch()
+        for consumer in list(self.consumers.values()):
+            if id(consumer.queue) not in first:
+                consumer.queue.dispatch()
 
     # -- confirms -------------------------------------------------------------------------------
 

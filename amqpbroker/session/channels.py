@@ -26,6 +26,7 @@ from amqpbroker.errors import (
     ChannelErrorHard,
     CommandInvalid,
     FrameError,
+    InternalError,
     NotAllowed,
     UnexpectedFrame,
 )
@@ -75,7 +76,7 @@ class ChannelRouter:
 
     def publish(self, channel: int, method: bytes, header: bytes, body: bytes) -> None:
         """A whole basic.publish (``framing.read_commands``): what its three frames do."""
-        publish = self._assembler.whole_publish(channel, method, header)
+        publish = self._assembler.whole_publish(channel, method)
         chan = self.channels.get(channel)
         if chan is None or chan.state is not ChannelState.OPEN:
             content = Content(publish, header=header, body_size=len(body), parts=[body])
@@ -159,7 +160,8 @@ class ChannelRouter:
 
     def _command_failed(self, chan: Channel, error: AMQPError, ids: tuple[int, int]) -> None:
         """A command on ``chan`` failed: the channel closes, or the connection (re-raised)."""
-        if not error.class_id:
+        if not error.class_id and not isinstance(error, InternalError):
+            # (RabbitMQ's 541 comes from a crashed channel: its close names no method.)
             error.class_id, error.method_id = ids
         if error.connection_level:
             raise error

@@ -168,7 +168,34 @@ def test_a_channel_wide_limit_is_shared_by_its_consumers() -> None:
     b.deliver(Envelope(message("2"), 2))
     assert shared.unacked == 2 and not a.can_take() and not b.can_take()
     b.settled()
+    shared.settled(1)  # the channel tells the shared count once per batch
     assert a.can_take() and b.can_take()
+
+
+def test_a_limit_set_from_none_counts_what_the_channel_holds_unacked() -> None:
+    """RabbitMQ 3.10's limiter: a channel-wide limit set when there was none starts from the
+    channel's unacked deliveries (basic.get ones too); one changed keeps its count."""
+    shared = SharedPrefetch()
+    shared.unacked = 7  # counted while unlimited: irrelevant
+    shared.limit_to(2, channel_unacked=3)
+    assert (shared.limit, shared.unacked) == (2, 3)
+    shared.limit_to(5, channel_unacked=0)
+    assert (shared.limit, shared.unacked) == (5, 3)
+    shared.limit_to(0)
+    assert (shared.limit, shared.unacked) == (0, 0)
+
+
+def test_settlements_count_only_under_a_limit_and_not_from_zero() -> None:
+    shared = SharedPrefetch()
+    shared.unacked = 4
+    shared.settled(2)  # no limit: not counted
+    assert shared.unacked == 4
+    shared.limit_to(3, channel_unacked=1)
+    shared.settled(3)  # a batch larger than the count takes it below zero
+    assert shared.unacked == -2
+    shared.unacked = 0
+    shared.settled(1)  # but a batch at zero leaves it there
+    assert shared.unacked == 0
 
 
 def test_the_smaller_of_the_two_limits_wins() -> None:

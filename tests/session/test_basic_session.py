@@ -306,6 +306,33 @@ def test_global_prefetch_limits_unacked_per_channel(ch, q):
     assert ch.message_count(q) == 7
 
 
+def test_a_per_consumer_prefetch_lifts_the_global_one(ch, q):
+    """RabbitMQ 3.10: basic.qos global=false after global=true leaves no channel-wide limit
+    (interop scenario prefetch.global_then_consumer_prefetch)."""
+    publish_all(ch, q, 10)
+    ch.qos(3, global_=True)
+    ch.qos(2)
+    ch.consume(q, "x")
+    ch.consume(q, "y")
+    assert len(ch.deliveries()) == 4
+
+
+def test_a_global_prefetch_set_later_counts_unacked_gets_for_good(ch, q):
+    """Unacked basic.get deliveries fill a channel-wide limit set after them, and acking them
+    frees nothing (RabbitMQ's limiter counts the channel's unacked when the limit is set)."""
+    publish_all(ch, q, 6)
+    first, second = ch.get(q, no_ack=False), ch.get(q, no_ack=False)
+    assert first is not None and second is not None
+    ch.qos(2, global_=True)
+    ch.consume(q, "x")
+    assert ch.deliveries() == []
+    ch.ack(first.method.delivery_tag)
+    ch.ack(second.method.delivery_tag)
+    assert ch.deliveries() == []
+    ch.qos(3, global_=True)
+    assert bodies(ch.deliveries()) == [b"3"]
+
+
 def test_round_robin_skips_consumer_at_prefetch_limit(ch, q):
     publish_all(ch, q, 6)
     ch.qos(1)

@@ -3,9 +3,12 @@ properties, user_id checking (tests/server/test_content.py asserts the same over
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 from pamqp import commands
-from rawframes import BODY, HEADER, frame, hp, publish_method
+from pamqp import frame as pframe
+from rawframes import BODY, HEADER, assert_connection_closed, frame, hp, publish_method
 from sessionutil import got, props
 
 from amqpbroker.testing.harness import ClientChannel
@@ -100,3 +103,37 @@ def test_get_ok_counts_what_is_left(ch, q):
     assert [got(ch, q).method.message_count for _ in range(3)] == [2, 1, 0]
     ch.send(commands.Basic.Get(queue=q))
     assert isinstance(ch.next(), commands.Basic.GetEmpty)
+
+
+# -- properties RabbitMQ cannot decode (interop: property_decoding.*) ----------------------------
+
+HEADERS_ONLY = 0x2000
+
+
+def _raw_publish(ch: ClientChannel, exchange: str, flags: int, properties: bytes) -> None:
+    method = pframe.marshal(commands.Basic.Publish(exchange=exchange, routing_key="k"), 1)
+    header = struct.pack(">HHQH", 60, 0, 1, flags) + properties
+    ch.client.send_bytes(method + frame(HEADER, 1, header) + frame(BODY, 1, b"x"))
+
+
+@pytest.mark.parametrize(
+    ("flags", "properties"),
+    [
+        (HEADERS_ONLY, b"\x00\x00\x00\x03\x01aZ"),  # a type RabbitMQ does not parse
+        (HEADERS_ONLY, b"\x00\x00\x00\x00junk"),  # octets after the last property
+        (0, b"junk"),  # ... after no properties at all
+    ],
+)
+@pytest.mark.parametrize("exchange", ["", "amq.headers"])
+def test_undecodable_properties_close_the_connection_541_naming_no_method(
+    ch, flags, properties, exchange
+):
+    _raw_publish(ch, exchange, flags, properties)
+    assert_connection_closed(ch.client, 541, "INTERNAL_ERROR")
+
+
+def test_a_missing_exchange_is_reported_before_undecodable_properties(ch):
+    _raw_publish(ch, "nowhere", HEADERS_ONLY, b"\x00\x00\x00\x03\x01aZ")
+    close = ch.expect_close(404)
+    assert close.reply_text == "NOT_FOUND - no exchange 'nowhere' in vhost '/'"
+    assert not ch.client.closed

@@ -16,6 +16,7 @@ from amqpbroker.core.queue_arguments import MAX_EXPIRY, validate_consumer_argume
 from amqpbroker.errors import (
     NO_ROUTE,
     AccessRefused,
+    InternalError,
     NotAllowed,
     NotImplemented_,
     PreconditionFailed,
@@ -37,6 +38,7 @@ from amqpbroker.protocol.properties import (
     priority,
     property_flags,
     reply_to,
+    well_formed,
     with_value,
 )
 from amqpbroker.protocol.routing_headers import UnacceptableType, sender_selected
@@ -83,7 +85,10 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
 
 
 def _read_properties(channel: Channel, message: Message) -> None:
-    """What the broker takes from the properties, checked in RabbitMQ's order."""
+    """What the broker takes from the properties, checked in RabbitMQ's order: first that
+    they decode at all (RabbitMQ 3.10 closes the connection when they do not)."""
+    if not well_formed(message.header):
+        raise InternalError("")
     flags = property_flags(message.header)
     if flags & REPLY_TO:
         _direct_reply_to(channel, message)
@@ -324,9 +329,10 @@ def basic_qos(channel: Channel, method: commands.Basic.Qos) -> None:
     if method.prefetch_size:
         raise NotImplemented_(f"prefetch_size!=0 ({method.prefetch_size})")
     if method.global_:
-        channel.shared_prefetch.limit = method.prefetch_count
-    else:
+        channel.shared_prefetch.limit_to(method.prefetch_count, len(channel.unacked))
+    else:  # as RabbitMQ 3.10: a per-consumer prefetch lifts the channel-wide one
         channel.prefetch_count = method.prefetch_count
+        channel.shared_prefetch.limit_to(0)
     channel.send(commands.Basic.QosOk())
     channel.resume_consumers()
 

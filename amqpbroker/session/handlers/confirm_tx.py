@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pamqp import commands
 
 from amqpbroker.errors import PreconditionFailed
-from amqpbroker.session.channel import Channel, Transaction
+from amqpbroker.session.channel import Channel, Outcome, Transaction, Unacked
 
 from .basic import route
 
@@ -44,11 +44,25 @@ def tx_commit(channel: Channel, method: commands.Tx.Commit) -> None:
         if exchange is not None:
             _, accepted = route(channel, exchange, publish, message)
             complete = complete and accepted
-    for _tags, entries, outcome in tx.settlements:
+    for entries, outcome in _merged(tx.settlements):
         channel.settle(entries, outcome)
     if not complete:  # a full queue (reject-publish) refused some of it
         raise PreconditionFailed("partial tx completion")
     channel.send(commands.Tx.CommitOk())
+
+
+def _merged(
+    settlements: list[tuple[list[int], list[Unacked], Outcome]],
+) -> list[tuple[list[Unacked], Outcome]]:
+    """A transaction's settlements with consecutive ones of the same outcome joined: RabbitMQ
+    applies (and counts against a channel-wide prefetch) each such run as one."""
+    runs: list[tuple[list[Unacked], Outcome]] = []
+    for _tags, entries, outcome in settlements:
+        if runs and runs[-1][1] is outcome:
+            runs[-1][0].extend(entries)
+        else:
+            runs.append((list(entries), outcome))
+    return runs
 
 
 def tx_rollback(channel: Channel, method: commands.Tx.Rollback) -> None:
