@@ -19,6 +19,8 @@ Kind = Literal["queue", "exchange"]
 Right = Literal["configure", "write", "read"]
 DEFAULT_EXCHANGE_NAME = "amq.default"
 FULL = ".*"
+# Cached answers per connection, at most (RabbitMQ keeps 12 per channel).
+CACHE_LIMIT = 1024
 
 
 def compile_permission(pattern: str) -> re.Pattern[str]:
@@ -103,6 +105,8 @@ class VhostAccess:
         if answer is None:
             resource = name or DEFAULT_EXCHANGE_NAME
             answer = self._patterns[right].search(resource) is not None
+            if len(self._answers) >= CACHE_LIMIT:  # a client naming ever new resources
+                self._answers.clear()
             self._answers[key] = answer
         return answer
 
@@ -116,6 +120,8 @@ class VhostAccess:
         alone: basic.publish makes it for every message of a restricted user."""
         allowed = self._publishable.get(exchange)
         if allowed is None:
+            if len(self._publishable) >= CACHE_LIMIT:
+                self._publishable.clear()
             allowed = self._publishable[exchange] = self.allows("write", "exchange", exchange)
         if not allowed:
             self.check("write", "exchange", exchange)
