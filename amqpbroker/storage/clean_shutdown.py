@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .writer import fsync_directory
+
 MARKER_NAME = "clean-shutdown"
 
 
@@ -29,7 +31,7 @@ def mark_clean(data_dir: Path, *, fsync: bool = True) -> None:
         if fsync:
             os.fsync(handle.fileno())
     if fsync:
-        _fsync_directory(data_dir)
+        fsync_directory(data_dir)
 
 
 def take_clean_mark(data_dir: Path) -> bool:
@@ -39,13 +41,5 @@ def take_clean_mark(data_dir: Path) -> bool:
     if not path.exists():
         return False
     path.unlink()
-    _fsync_directory(data_dir)
+    fsync_directory(data_dir)
     return True
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -142,7 +142,7 @@ class GroupCommitWriter:
                 self.fsyncs += 1
         if self._fsync:
             for directory in self._new_dirs:  # make new files' directory entries durable
-                _fsync_directory(directory)
+                fsync_directory(directory)
         self._new_dirs.clear()
 
     def _handle(self, path: Path) -> BinaryIO:
@@ -179,7 +179,8 @@ def _attempt(read: Callable[[], list[Message]]) -> list[Message] | None:
         return None
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
+    """Make a directory's entries (files created, renamed or removed) durable."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -4,13 +4,10 @@ errors for unusable TLS settings."""
 
 from __future__ import annotations
 
-import os
 import re
-import selectors
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -18,6 +15,7 @@ from typing import BinaryIO
 import pika
 import pytest
 from clientutil import EXTERNAL_URL
+from procutil import read_lines
 from tlsclients import pika_connect, pika_round_trip
 
 from amqpbroker.testing.tls_fixtures import TestCertificates
@@ -28,24 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVE = (sys.executable, "-m", "amqpbroker", "serve", "--data-dir", ":memory:")
 URL = re.compile(r"amqpbroker listening on (amqps?://\S+)")
 TIMEOUT = 15.0
-
-
-def read_lines(proc: subprocess.Popen[bytes], count: int) -> list[str]:
-    """The first ``count`` lines of stdout, waiting on the pipe with a deadline."""
-    assert proc.stdout is not None
-    fd, data = proc.stdout.fileno(), b""
-    deadline = time.monotonic() + TIMEOUT
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        while data.count(b"\n") < count:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not selector.select(remaining):
-                raise TimeoutError(f"{count} lines expected on stdout, got {data!r}")
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            data += chunk
-    return data.decode().splitlines()[:count]
 
 
 @pytest.fixture
@@ -59,7 +39,7 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[bytes
         proc = subprocess.Popen([*SERVE, *args], stdout=subprocess.PIPE, stderr=files[-1], cwd=ROOT)
         started.append(proc)
         urls = []
-        for line in read_lines(proc, lines):
+        for line in read_lines(proc, lines, TIMEOUT):
             match = URL.fullmatch(line)
             assert match, line
             urls.append(match.group(1))
