@@ -25,6 +25,7 @@ from pamqp import header as pheader
 from pamqp.base import Frame
 from pamqp.common import FieldTable
 
+from amqpbroker.access.permissions import Permission
 from amqpbroker.protocol.fastcodec import encode_confirm
 from amqpbroker.protocol.ids import DELIVER_INDEX, prefix
 from amqpbroker.testing.harness import Client, SessionBroker
@@ -112,9 +113,13 @@ def _one_to_one(
     size: int,
     ack: bool,
     properties: Callable[[int], commands.Basic.Properties] | None = None,
+    restricted: bool = False,
 ) -> Callable[[int], int]:
-    """A publisher and a consumer on one queue: no-ack, or an ack for each (prefetch 100)."""
+    """A publisher and a consumer on one queue: no-ack, or an ack for each (prefetch 100);
+    ``restricted``: as a user whose permissions are not ``.*`` (each publish checked)."""
     broker = SessionBroker()
+    if restricted:
+        broker.access.set_permissions("guest", "/", Permission(".+", ".+", ".+"))
     publisher, consumer = _session(broker), _session(broker)
     _call(publisher, commands.Queue.Declare(queue="q"))
     if ack:
@@ -178,6 +183,7 @@ def _fanout(queues: int = 10) -> Callable[[int], int]:
 
 CASES: dict[str, Callable[[], Callable[[int], int]]] = {
     "a_16b_no_ack": lambda: _one_to_one(16, ack=False),
+    "a_16b_no_ack_restricted_user": lambda: _one_to_one(16, ack=False, restricted=True),
     "b_1k_ack": lambda: _one_to_one(1024, ack=True),
     "d_fanout_10_per_delivery": _fanout,
     "e_16b_headers_no_ack": lambda: _one_to_one(16, ack=False, properties=_task_properties),
