@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -222,7 +223,9 @@ class BrokerServer:
     async def start_management(self) -> str:
         """Start the management HTTP API (``config.management_port``; 0 picks a free port)
         and return its URL.  aiohttp is imported here, not before: a broker without the
-        API never loads it, and ``serve`` accepts AMQP connections first."""
+        API never loads it.  The import (~0.1 s for aiohttp) runs on a thread, so that the
+        loop serves the AMQP clients connecting meanwhile."""
+        await asyncio.to_thread(importlib.import_module, "amqpbroker.management.app")
         from amqpbroker.management.app import ManagementServer  # noqa: PLC0415
 
         config = self.config
