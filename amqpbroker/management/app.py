@@ -44,7 +44,10 @@ def build_app(broker: ManagedBroker, node: NodeInfo | None = None) -> web.Applic
         endpoint = _endpoint(route)
         # RabbitMQ takes a trailing slash too (``/api/overview/``).
         for path in (route.path, route.path + "/"):
-            app.router.add_route(route.method, path, endpoint)
+            if route.method == "GET":  # and HEAD, as RabbitMQ answers it
+                app.router.add_get(path, endpoint)
+            else:
+                app.router.add_route(route.method, path, endpoint)
     return app
 
 

@@ -106,6 +106,12 @@ def test_a_trailing_slash_is_the_same_route(api: Api) -> None:
     assert api.get("/api/whoami/").body == {"name": "guest", "tags": ["administrator"]}
 
 
+def test_head_answers_as_get_without_a_body(api: Api) -> None:
+    reply = api.call("HEAD", "/api/whoami")
+    assert (reply.status, reply.raw) == (200, b"")
+    assert reply.headers["content-type"] == "application/json"
+
+
 # -- the rules without sockets --------------------------------------------------------------------
 
 
