@@ -115,12 +115,13 @@ async def json_body(request: web.Request, not_json: str = "not_json") -> dict[st
 
 
 def flag(value: Any) -> bool:
-    """A boolean as RabbitMQ reads one: true/false, or the strings "true"/"false"."""
+    """A boolean as RabbitMQ reads one: true/false, or the strings "true"/"false"; anything
+    else is 400 ``["not_boolean", value]``."""
     if isinstance(value, bool):
         return value
     if value in ("true", "false"):
         return bool(value == "true")
-    raise server_error()
+    raise bad_request(["not_boolean", value])
 
 
 def text(value: Any) -> str:
