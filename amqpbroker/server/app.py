@@ -216,8 +216,11 @@ class BrokerServer:
                 protocol.close_by_broker(ConnectionForced(f"vhost '{name}' is deleted"))
 
     def amqp_listeners(self) -> list[tuple[str, str, int]]:
-        """(scheme, host, port) of each open AMQP listener, plain first."""
+        """(scheme, host, port) of each open AMQP listener, plain first (none while a
+        restart has them closed)."""
         listeners = self.listeners
+        if not listeners.is_open:
+            return []
         return [(s, listeners.host(s), listeners.port(s)) for s in listeners.schemes]
 
     async def start_management(self) -> str:

@@ -164,3 +164,14 @@ def test_a_bad_management_port_names_the_line(tmp_path: Path) -> None:
     path.write_text("management.tcp.port = lots\n")
     with pytest.raises(ConfigFileError, match=r"management\.tcp\.port"):
         load_config(path)
+
+
+def test_the_api_stays_up_across_a_restart_and_sees_the_new_state(tmp_path: Path) -> None:
+    with BrokerThread(management=True, data_dir=str(tmp_path / "data")) as broker:
+        api = Api(broker.management_url)
+        assert api.put("/api/vhosts/kept", {}).status == 201
+        broker.restart()
+        assert "kept" in [v["name"] for v in api.get("/api/vhosts").body]
+        listeners = api.get("/api/overview").body["listeners"]
+        assert ("amqp", broker.port) in {(x["protocol"], x["port"]) for x in listeners}
+        assert api.delete("/api/vhosts/kept").status == 204
