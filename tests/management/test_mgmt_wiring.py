@@ -59,16 +59,6 @@ def test_management_url_needs_management_true() -> None:
         _ = broker.management_url
 
 
-def test_the_pytest_plugin_offers_a_management_url(amqp_management_url: str) -> None:
-    assert re.fullmatch(r"http://guest:guest@127\.0\.0\.1:\d+", amqp_management_url)
-    request = urllib.request.Request(
-        amqp_management_url.replace("guest:guest@", "") + "/api/whoami"
-    )
-    request.add_header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert json.loads(response.read()) == {"name": "guest", "tags": ["administrator"]}
-
-
 # -- amqpbroker serve -----------------------------------------------------------------------------
 
 
