@@ -9,5 +9,6 @@ Rooms: ``app.py`` (the application, its middleware and the listener), ``routes.p
 route table, one place to add a route), ``auth.py`` (HTTP Basic, tags, vhost access),
 ``http.py`` (RabbitMQ's error bodies, JSON in and out, path segments), ``node_routes.py``
 (overview, whoami, extensions, cluster-name, aliveness-test, health checks),
-``access_routes.py`` (vhosts, users, permissions, topic permissions), ``definitions_routes.py``.
+``access_routes.py`` (vhosts, users, permissions, topic permissions), ``definitions_routes.py``,
+``totals.py`` (the overview's counts).
 """

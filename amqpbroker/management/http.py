@@ -138,11 +138,3 @@ def integer(value: Any) -> int:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
     raise server_error()
-
-
-# -- the path -------------------------------------------------------------------------------------
-
-
-def segment(request: web.Request, name: str) -> str:
-    """A path segment, percent-decoded (``%2F`` is ``/``: the default vhost)."""
-    return request.match_info[name]
