@@ -28,6 +28,7 @@ from .http import (
     text,
 )
 from .routes import Call, Route
+from .totals import message_counts, unacked_by_vhost
 
 ADMIN = Level.ADMINISTRATOR
 
@@ -35,13 +36,14 @@ ADMIN = Level.ADMINISTRATOR
 # -- vhosts ---------------------------------------------------------------------------------------
 
 
-def vhost_item(vhost: VirtualHost, node: str) -> dict[str, Any]:
-    # TODO(mgmt-stats): messages, messages_ready, messages_unacknowledged, message_stats,
-    # recv_oct/send_oct and their *_details rates, from core/session's counters.
+def vhost_item(vhost: VirtualHost, node: str, unacked: int) -> dict[str, Any]:
+    # TODO(mgmt-stats): message_stats, recv_oct/send_oct and the *_details rates, from
+    # core/session's counters.
     return {
         "cluster_state": {node: "running"},
         "default_queue_type": "undefined",
         "description": vhost.description,
+        **message_counts(vhost, unacked),
         "metadata": {"description": vhost.description, "tags": list(vhost.tags)},
         "name": vhost.name,
         "tags": list(vhost.tags),
@@ -59,11 +61,15 @@ def _vhost(call: Call) -> VirtualHost:
 async def list_vhosts(call: Call) -> web.StreamResponse:
     state = call.broker.state
     names = visible_vhosts(call.broker.access, call.user, list(state.vhosts))
-    return json_response([vhost_item(state.vhosts[name], call.node.node) for name in names])
+    unacked = unacked_by_vhost(call.broker.connections)
+    node = call.node.node
+    return json_response([vhost_item(state.vhosts[n], node, unacked[n]) for n in names])
 
 
 async def get_vhost(call: Call) -> web.StreamResponse:
-    return json_response(vhost_item(_vhost(call), call.node.node))
+    vhost = _vhost(call)
+    unacked = unacked_by_vhost(call.broker.connections)[vhost.name]
+    return json_response(vhost_item(vhost, call.node.node, unacked))
 
 
 def _tags_field(value: Any) -> tuple[str, ...]:

@@ -1,13 +1,16 @@
-"""Counts over the broker's live objects for the overview: ``object_totals`` and
-``queue_totals``, for the vhosts a user sees.  Built on demand on the loop (one pass over
-queues, connections and their channels; no per-message work)."""
+"""Counts over the broker's live objects: the overview's ``object_totals`` and
+``queue_totals``, and each vhost's message counts.  Built on demand on the loop (one pass over
+queues, connections and their channels; no per-message work).  Unlike RabbitMQ, which shows
+message counts only once a vhost or queue has been busy, they are always there."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 from typing import Any
 
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.core.vhost import VirtualHost
 
 from .broker import LiveConnection
 
@@ -37,30 +40,38 @@ def object_totals(
     }
 
 
-def queue_totals(
-    state: BrokerState, connections: Collection[LiveConnection], vhosts: Collection[str]
-) -> dict[str, Any]:
-    """Ready and unacknowledged messages over the vhosts' queues; ``{}`` without queues,
-    as RabbitMQ shows it."""
-    # TODO(mgmt-stats): the *_details rates, once core/session sample them.
-    ready = 0
-    any_queue = False
-    for name in vhosts:
-        vhost = state.vhosts.get(name)
-        if vhost is None:
-            continue
-        any_queue = any_queue or bool(vhost.queues)
-        ready += sum(queue.message_count for queue in vhost.queues.values())
-    if not any_queue:
-        return {}
-    unacked = 0
+def unacked_by_vhost(connections: Collection[LiveConnection]) -> Counter[str]:
+    """Deliveries awaiting their ack, by the vhost of their connection."""
+    counts: Counter[str] = Counter()
     for connection in connections:
         session = connection.session
-        if session is None or session.vhost is None or session.vhost.name not in vhosts:
-            continue
-        unacked += sum(len(channel.unacked) for channel in session.channels.values())
+        if session is not None and session.vhost is not None:
+            unacked = sum(len(channel.unacked) for channel in session.channels.values())
+            counts[session.vhost.name] += unacked
+    return counts
+
+
+def message_counts(vhost: VirtualHost, unacked: int) -> dict[str, int]:
+    """``messages``, ``messages_ready``, ``messages_unacknowledged`` of one vhost."""
+    # TODO(mgmt-stats): the *_details rates, once core/session sample them.
+    ready = sum(queue.message_count for queue in vhost.queues.values())
     return {
         "messages": ready + unacked,
         "messages_ready": ready,
         "messages_unacknowledged": unacked,
     }
+
+
+def queue_totals(
+    state: BrokerState, connections: Collection[LiveConnection], vhosts: Collection[str]
+) -> dict[str, Any]:
+    """Ready and unacknowledged messages over the vhosts' queues (0s without queues, where
+    RabbitMQ shows ``{}``)."""
+    unacked = unacked_by_vhost(connections)
+    totals = {"messages": 0, "messages_ready": 0, "messages_unacknowledged": 0}
+    for name in vhosts:
+        vhost = state.vhosts.get(name)
+        if vhost is not None:
+            for key, count in message_counts(vhost, unacked[name]).items():
+                totals[key] += count
+    return totals

@@ -14,6 +14,9 @@ VHOST_KEYS = {
     "cluster_state",
     "default_queue_type",
     "description",
+    "messages",
+    "messages_ready",
+    "messages_unacknowledged",
     "metadata",
     "name",
     "tags",
@@ -37,6 +40,26 @@ def test_put_vhost_is_201_then_204_and_the_creator_may_use_it(
         {"user": "guest", "vhost": name, "configure": ".*", "write": ".*", "read": ".*"}
     ]
     assert name in mgmt_broker.vhosts
+
+
+def test_vhosts_count_their_messages_from_the_start(
+    api: Api, mgmt_broker: BrokerThread, name: str
+) -> None:
+    mgmt_broker.add_vhost(name)
+    counts = ("messages", "messages_ready", "messages_unacknowledged")
+    item = api.get(f"/api/vhosts/{q(name)}").body
+    assert [item[key] for key in counts] == [0, 0, 0]
+    with pika.BlockingConnection(pika.URLParameters(mgmt_broker.url_for(name))) as connection:
+        channel = connection.channel()
+        channel.queue_declare("q")
+        channel.basic_publish("", "q", b"1")
+        channel.basic_publish("", "q", b"2")
+        method, _, _ = channel.basic_get("q")
+        assert method is not None
+        item = api.get(f"/api/vhosts/{q(name)}").body
+        assert [item[key] for key in counts] == [2, 1, 1]
+        listed = {v["name"]: v for v in api.get("/api/vhosts").body}[name]
+        assert [listed[key] for key in counts] == [2, 1, 1]
 
 
 def test_an_empty_body_creates_a_vhost_and_a_bad_one_is_not_json(api: Api, name: str) -> None:
