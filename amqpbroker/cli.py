@@ -78,6 +78,23 @@ def with_tls_options(
     return config
 
 
+DEFAULT_MANAGEMENT_PORT = 15672  # RabbitMQ's management.tcp.port
+
+
+def with_management(
+    config: BrokerConfig, management_port: int | None, no_management: bool
+) -> BrokerConfig:
+    """The management listener ``serve`` opens: none with --no-management, else
+    --management-port, the config file's, or 15672 (a free one when AMQP's port is 0)."""
+    if no_management:
+        return dataclasses.replace(config, management_port=None)
+    if management_port is None:
+        management_port = config.management_port
+    if management_port is None:
+        management_port = 0 if config.port == 0 else DEFAULT_MANAGEMENT_PORT
+    return dataclasses.replace(config, management_port=management_port)
+
+
 @click.group()
 @click.version_option(package_name="amqpbroker")
 def main() -> None:
@@ -105,6 +122,14 @@ def main() -> None:
     default="info",
     type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
 )
+@click.option(
+    "--management-port",
+    type=int,
+    default=None,
+    help=f"Management HTTP API port; 0 picks a free one [{DEFAULT_MANAGEMENT_PORT}; "
+    "a free one with --port 0].",
+)
+@click.option("--no-management", is_flag=True, help="No management HTTP API.")
 @tls_options
 def serve(
     host: str | None,
@@ -112,17 +137,23 @@ def serve(
     config_file: Path | None,
     data_dir: str | None,
     log_level: str,
+    management_port: int | None,
+    no_management: bool,
     **tls: Any,
 ) -> None:
     """Run the broker in the foreground until Ctrl-C or SIGTERM.
 
     TLS: --tls-cert and --tls-key add an AMQPS listener (port 5671 unless --tls-port);
     --tls-ca checks client certificates against that CA.  The config file takes every
-    RabbitMQ TLS key (listeners.ssl.default, ssl_options.*: see conf/tls.conf)."""
+    RabbitMQ TLS key (listeners.ssl.default, ssl_options.*: see conf/tls.conf).
+
+    The management HTTP API (RabbitMQ's /api/...) listens on 15672 once AMQP is up
+    (management.tcp.port / management.tcp.ip in the config file)."""
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     config = _configuration(config_file, host, port, data_dir, tls)
+    config = with_management(config, management_port, no_management)
     loop = new_event_loop()
     loop.set_exception_handler(log_loop_exception)
     try:
@@ -173,6 +204,13 @@ async def _serve(config: BrokerConfig) -> None:
     for scheme in server.listeners.schemes:  # plain first: its line is the first line
         url = config.url(server.listeners.host(scheme), server.listeners.port(scheme), scheme)
         click.echo(f"amqpbroker listening on {url}")
+    if config.management_port is not None:  # after AMQP: clients connect meanwhile
+        try:
+            management_url = await server.start_management()
+        except BaseException:
+            await server.stop()
+            raise
+        click.echo(f"amqpbroker management on {management_url}")
     await stop.wait()
     log.info("shutting down")
     await server.stop()

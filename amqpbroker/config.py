@@ -81,6 +81,13 @@ class BrokerConfig:
     ssl_cert_login_from: str = "distinguished_name"  # common_name, subject_alternative_name
     ssl_cert_login_san_type: str = "dns"  # with subject_alternative_name: dns, email, uri
     ssl_cert_login_san_index: int = 0
+    # The management HTTP API (rabbitmq.conf management.tcp.port / management.tcp.ip):
+    # None for none (embedded brokers' default; ``amqpbroker serve`` listens on 15672), 0
+    # picks a free port; management_host None means ``host``.  management_tls (the
+    # management.ssl.* keys) makes it HTTPS.
+    management_port: int | None = None
+    management_host: str | None = None
+    management_tls: TLSConfig | None = None
 
     @property
     def in_memory(self) -> bool:

@@ -29,7 +29,9 @@ ALLOWED: dict[str, set[str]] = {
     "storage": BASE | {"core", "access"},
     "definitions": BASE | {"core", "access"},
     "snapshots": BASE | {"core", "session", "access"},
-    "server": BASE | {"protocol", "core", "access", "session", "storage", "definitions"},
+    "management": BASE | {"core", "access", "session", "snapshots", "definitions"},
+    "server": BASE
+    | {"protocol", "core", "access", "session", "storage", "definitions", "management"},
     "embedded": BASE
     | {"protocol", "core", "access", "session", "storage", "snapshots", "server", "definitions"},
 }

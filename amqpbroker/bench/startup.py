@@ -88,7 +88,18 @@ def _time_serve_process() -> float:
     port = _free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "amqpbroker", "serve", "--port", str(port), "--log-level", "error"],
+        [
+            sys.executable,
+            "-m",
+            "amqpbroker",
+            "serve",
+            "--port",
+            str(port),
+            "--management-port",
+            "0",
+            "--log-level",
+            "error",
+        ],
         stdout=subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )

@@ -36,6 +36,8 @@ T = TypeVar("T")
 
 
 def _config(overrides: dict[str, Any]) -> BrokerConfig:
+    if overrides.pop("management", False):
+        overrides.setdefault("management_port", 0)
     overrides.setdefault("port", 0)
     if overrides.get("tls") is not None:
         overrides.setdefault("tls_port", 0)
@@ -62,6 +64,13 @@ class BrokerPowers(Inspection, VirtualTime, Faults, VhostAdmin, AccessAdmin, Def
     def url(self) -> str:
         """``amqp://guest:guest@HOST:PORT/``: what to hand to clients."""
         return self.config.url(self.host, self.port)
+
+    @property
+    def management_url(self) -> str:
+        """``http://HOST:PORT/``: the management HTTP API (a broker made with
+        ``management=True``; ``RuntimeError`` otherwise).  Its users are the broker's:
+        guest/guest by default."""
+        return self.server.management_url
 
     # -- TLS ------------------------------------------------------------------------------------
 
@@ -105,8 +114,10 @@ class Broker(BrokerPowers, AwaitableRestart):
     ``auth_mechanisms=("PLAIN", "EXTERNAL")`` lets clients log in with their certificate.
     ``virtual_clock=True`` (or ``clock=ManualClock()``) makes its message and queue timing
     (TTL, expiry) move only when the test says: ``broker.clock.advance(seconds)``;
-    heartbeats stay on real time unless ``wire_clock=ManualClock()``.  Other keywords are
-    ``BrokerConfig`` fields."""
+    heartbeats stay on real time unless ``wire_clock=ManualClock()``.  ``management=True``
+    adds RabbitMQ's management HTTP API on a free port (``broker.management_url``;
+    ``management_port=`` to choose it); without it aiohttp is never imported.  Other
+    keywords are ``BrokerConfig`` fields."""
 
     def __init__(
         self,
@@ -125,6 +136,12 @@ class Broker(BrokerPowers, AwaitableRestart):
 
     async def start(self) -> None:
         await self.server.start()
+        if self.config.management_port is not None:
+            try:
+                await self.server.start_management()
+            except BaseException:
+                await self.server.stop()
+                raise
 
     async def stop(self) -> None:
         """Graceful: clients get connection.close 320."""

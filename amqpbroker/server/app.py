@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amqpbroker.access.control import AccessControl
 from amqpbroker.access.defaults import apply_defaults
@@ -28,8 +29,12 @@ from amqpbroker.storage.recovery import recover
 from amqpbroker.storage.store import DurableStore
 
 from .clock import LoopClock
-from .listeners import AMQP, AMQPS, Listener, Listeners
+from .listeners import AMQP, AMQPS, Listener, ListenError, Listeners
+from .tls import server_context
 from .transport import AMQPProtocol, HeartbeatSwitch
+
+if TYPE_CHECKING:
+    from amqpbroker.management.app import ManagementServer
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,7 @@ class BrokerServer:
         self.connections: set[AMQPProtocol] = set()
         self.alarm = ResourceAlarm()
         self.heartbeats = HeartbeatSwitch()
+        self.management: ManagementServer | None = None  # start_management
         self._all_closed = asyncio.Event()
         self._all_closed.set()
 
@@ -177,19 +183,27 @@ class BrokerServer:
             self._all_closed.set()
 
     def add_vhost(
-        self, name: str, description: str | None = None, tags: tuple[str, ...] | None = None
-    ) -> None:
+        self,
+        name: str,
+        description: str | None = None,
+        tags: tuple[str, ...] | None = None,
+        *,
+        creator: str | None = None,
+    ) -> bool:
         """Create vhost ``name`` (if it exists, only a description or tags given change);
-        the default user gets full permissions on it, as the creator does in RabbitMQ's
-        management API."""
+        True if it is new.  The default user gets full permissions on it; given a
+        ``creator`` (the management API's caller), that user does instead, on a new vhost
+        only, as in RabbitMQ's management API."""
         existing = self.state.vhosts.get(name)
         if existing is None:
             self.state.put_vhost(name, description or "", tags or ())
         elif description is not None or tags is not None:
             description = existing.description if description is None else description
             self.state.put_vhost(name, description, existing.tags if tags is None else tags)
-        if self.config.default_user in self.access.users:
-            self.access.set_permissions(self.config.default_user, name, Permission())
+        grantee = creator or self.config.default_user
+        if grantee in self.access.users and (existing is None or creator is None):
+            self.access.set_permissions(grantee, name, Permission())
+        return existing is None
 
     def delete_vhost(self, name: str) -> None:
         """Delete vhost ``name`` and everything in it (``BrokerState.delete_vhost``); then,
@@ -200,6 +214,43 @@ class BrokerServer:
         for protocol in list(self.connections):
             if protocol.session is not None and protocol.session.vhost is vhost:
                 protocol.close_by_broker(ConnectionForced(f"vhost '{name}' is deleted"))
+
+    def amqp_listeners(self) -> list[tuple[str, str, int]]:
+        """(scheme, host, port) of each open AMQP listener, plain first (none while a
+        restart has them closed)."""
+        listeners = self.listeners
+        if not listeners.is_open:
+            return []
+        return [(s, listeners.host(s), listeners.port(s)) for s in listeners.schemes]
+
+    async def start_management(self) -> str:
+        """Start the management HTTP API (``config.management_port``; 0 picks a free port)
+        and return its URL.  aiohttp is imported here, not before: a broker without the
+        API never loads it.  The import (~0.1 s for aiohttp) runs on a thread, so that the
+        loop serves the AMQP clients connecting meanwhile."""
+        await asyncio.to_thread(importlib.import_module, "amqpbroker.management.app")
+        from amqpbroker.management.app import ManagementServer  # noqa: PLC0415
+
+        config = self.config
+        tls = config.management_tls
+        context = server_context(tls) if tls is not None else None
+        management = ManagementServer(self, context)
+        host = config.management_host or config.host
+        port = config.management_port or 0
+        try:
+            await management.start(host, port)
+        except OSError as error:
+            raise ListenError("http", host, port, error) from None
+        self.management = management
+        log.info("management API on %s", management.url)
+        return management.url
+
+    @property
+    def management_url(self) -> str:
+        """``http://HOST:PORT/`` of the management API (``RuntimeError`` if it is off)."""
+        if self.management is None:
+            raise RuntimeError("the management API is not running (management=True)")
+        return self.management.url
 
     def block_publishers(self, reason: str = "low on memory") -> None:
         """Raise a resource alarm, as RabbitMQ does when memory or disk runs low.
@@ -224,6 +275,9 @@ class BrokerServer:
 
     async def stop(self, reason: str = "shutdown") -> None:
         """Stop listening, send every client connection.close 320, wait for them to go."""
+        if self.management is not None:
+            management, self.management = self.management, None
+            await management.stop()
         self.listeners.close()
         for protocol in list(self.connections):
             protocol.force_close(reason)

@@ -12,6 +12,10 @@ a test asks for a fixture::
   URL; the vhost is deleted after the test, so no test sees another's queues.
 - ``amqp_broker_factory``: more brokers, with options (``amqp_broker_factory(heartbeat=5)``);
   each is stopped after the test.
+- ``amqp_management_broker`` / ``amqp_management_url``: a second session broker with
+  RabbitMQ's management HTTP API on, and the API's base URL with guest's credentials
+  (``http://guest:guest@127.0.0.1:PORT``, as nameko's ``--rabbit-api-uri`` takes it); the
+  HTTP stack is loaded only by a session that asks for them.
 - TLS: ``amqps_broker``, ``amqps_vhost``, ``amqps_url``, ``amqps_ssl_context`` and
   ``amqps_certificates`` (a throw-away CA; ``tls_fixtures.py``).
 """
@@ -22,6 +26,7 @@ import contextlib
 import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -38,6 +43,8 @@ from .tls_fixtures import (
 __all__ = [
     "amqp_broker",
     "amqp_broker_factory",
+    "amqp_management_broker",
+    "amqp_management_url",
     "amqp_url",
     "amqp_vhost",
     "amqps_broker",
@@ -58,6 +65,24 @@ def amqp_broker() -> Iterator[BrokerThread]:
     default vhost ``/``; most tests want ``amqp_url`` instead (a vhost of their own)."""
     with BrokerThread() as broker:
         yield broker
+
+
+@pytest.fixture(scope="session")
+def amqp_management_broker() -> Iterator[BrokerThread]:
+    """A session broker with the management HTTP API on (``.management_url``, ``.url``),
+    in memory, on free ports."""
+    with BrokerThread(management=True) as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def amqp_management_url(amqp_management_broker: BrokerThread) -> str:
+    """``http://guest:guest@127.0.0.1:PORT``: ``amqp_management_broker``'s management API
+    with the default user's credentials; its AMQP URL is ``amqp_management_broker.url``."""
+    config = amqp_management_broker.config
+    scheme, _, address = amqp_management_broker.management_url.rstrip("/").partition("://")
+    user, password = quote(config.default_user, safe=""), quote(config.default_pass, safe="")
+    return f"{scheme}://{user}:{password}@{address}"
 
 
 @pytest.fixture

@@ -66,7 +66,10 @@ class Node:
         self.starts += 1
         self.log_path = self.log_dir / f"broker-{self.port}-{self.starts}.stderr"
         self._stderr = self.log_path.open("w")
+        # (no management API: these nodes restart on one fixed AMQP port, and 15672 is
+        # not theirs to take)
         argv = [sys.executable, "-m", "amqpbroker", "serve", "--port", str(self.port)]
+        argv.append("--no-management")
         if self.data_dir is not None:
             argv += ["--data-dir", str(self.data_dir)]
         self.proc = subprocess.Popen(

@@ -207,6 +207,37 @@ def test_no_broker_starts_unless_a_test_asks(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
 
 
+def test_amqp_management_url_serves_rabbitmqs_api(pytester: pytest.Pytester) -> None:
+    """nameko's way: the API URL with credentials, a vhost made over HTTP, used over AMQP."""
+    result = run(
+        pytester,
+        """
+        import base64, json, re, urllib.parse, urllib.request
+        import pika
+
+        def call(base, method, path, body=None):
+            parts = urllib.parse.urlsplit(base)
+            token = base64.b64encode(f"{parts.username}:{parts.password}".encode()).decode()
+            url = f"{parts.scheme}://{parts.hostname}:{parts.port}{path}"
+            data = None if body is None else json.dumps(body).encode()
+            request = urllib.request.Request(url, data=data, method=method)
+            request.add_header("Authorization", f"Basic {token}")
+            request.add_header("Content-Type", "application/json")
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read()
+
+        def test_per_test_vhost(amqp_management_url, amqp_management_broker):
+            assert re.fullmatch(r"http://guest:guest@127\\.0\\.0\\.1:\\d+", amqp_management_url)
+            assert call(amqp_management_url, "PUT", "/api/vhosts/orders", {})[0] == 201
+            url = amqp_management_broker.url_for("orders")
+            with pika.BlockingConnection(pika.URLParameters(url)) as connection:
+                connection.channel().queue_declare("q")
+            assert call(amqp_management_url, "DELETE", "/api/vhosts/orders")[0] == 204
+        """,
+    )
+    result.assert_outcomes(passed=1)
+
+
 # -- TLS ------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,52 @@
+"""What the management API needs of a running broker (``server/app.py`` ``BrokerServer``
+provides it): the state, the users and permissions, vhost creation and deletion with their
+side effects, definitions, and what listens where."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any, Protocol
+
+from amqpbroker.access.control import AccessControl
+from amqpbroker.config import BrokerConfig
+from amqpbroker.core.broker import BrokerState
+from amqpbroker.session.connection import ConnectionSession
+from amqpbroker.session.throttle import ResourceAlarm
+
+
+class LiveConnection(Protocol):
+    """An accepted AMQP connection: its session once the transport has one."""
+
+    @property
+    def session(self) -> ConnectionSession | None: ...
+
+
+class ManagedBroker(Protocol):
+    """The broker as the management API drives it; everything runs on the broker's loop."""
+
+    config: BrokerConfig
+    state: BrokerState
+    access: AccessControl
+    alarm: ResourceAlarm
+
+    @property
+    def connections(self) -> Collection[LiveConnection]: ...
+
+    def add_vhost(
+        self,
+        name: str,
+        description: str | None = None,
+        tags: tuple[str, ...] | None = None,
+        *,
+        creator: str | None = None,
+    ) -> bool: ...
+
+    def delete_vhost(self, name: str) -> None: ...
+
+    def import_definitions(self, definitions: Mapping[str, Any]) -> None: ...
+
+    def export_definitions(self) -> dict[str, Any]: ...
+
+    def amqp_listeners(self) -> list[tuple[str, str, int]]:
+        """(scheme, host, port) of each AMQP listener: ``amqp``, ``amqps``."""
+        ...

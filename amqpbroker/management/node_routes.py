@@ -1,0 +1,243 @@
+"""Routes about the node: overview, whoami, extensions, cluster-name, aliveness-test and
+the health checks, in RabbitMQ 3.10.8's shapes."""
+
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+from aiohttp import web
+
+from amqpbroker.core.exchanges import EXCHANGE_TYPES
+from amqpbroker.definitions.exporter import PRODUCT_NAME, RABBITMQ_VERSION
+from amqpbroker.errors import AMQPError
+from amqpbroker.version import __version__
+
+from .auth import Level, is_administrator, may_use_vhost, visible_vhosts
+from .http import ApiError, json_response, keys_missing, no_content, not_authorised, not_found, text
+from .routes import Call, Route
+from .totals import object_totals, queue_totals
+
+ADMIN = Level.ADMINISTRATOR
+OK = {"status": "ok"}
+_EXCHANGE_DESCRIPTIONS = {
+    "direct": "AMQP direct exchange, as per the AMQP specification",
+    "fanout": "AMQP fanout exchange, as per the AMQP specification",
+    "headers": "AMQP headers exchange, as per the AMQP specification",
+    "topic": "AMQP topic exchange, as per the AMQP specification",
+}
+_SSL_PROTOCOLS = {"amqp": "amqp", "amqps": "amqp/ssl"}
+
+
+# -- overview -------------------------------------------------------------------------------------
+
+
+async def overview(call: Call) -> web.StreamResponse:
+    broker, node = call.broker, call.node
+    vhosts = visible_vhosts(broker.access, call.user, list(broker.state.vhosts))
+    body: dict[str, Any] = {
+        "management_version": RABBITMQ_VERSION,
+        "rates_mode": "basic",
+        "sample_retention_policies": {
+            "global": [600, 3600, 28800, 86400],
+            "basic": [600, 3600],
+            "detailed": [600],
+        },
+        "exchange_types": [
+            {"name": name, "description": _EXCHANGE_DESCRIPTIONS.get(name, ""), "enabled": True}
+            for name in sorted(EXCHANGE_TYPES)
+        ],
+        "product_version": __version__,
+        "product_name": PRODUCT_NAME,
+        "rabbitmq_version": RABBITMQ_VERSION,
+        "cluster_name": node.cluster_name,
+        # No Erlang here: the Python that runs the broker stands in.
+        "erlang_version": platform.python_version(),
+        "erlang_full_version": f"Python {platform.python_version()} "
+        f"({platform.python_implementation()})",
+        "release_series_support_status": "supported",
+        "disable_stats": False,
+        "enable_queue_totals": False,
+        # TODO(mgmt-stats): message_stats and churn_rates from core/session's counters.
+        "message_stats": {},
+        "churn_rates": {},
+        "queue_totals": queue_totals(broker.state, broker.connections, vhosts),
+        "object_totals": object_totals(broker.state, broker.connections, vhosts),
+        "statistics_db_event_queue": 0,
+    }
+    if is_administrator(call.user):
+        body["node"] = node.node
+        body["listeners"] = _listeners(call)
+        body["contexts"] = [_context(call)]
+    return json_response(pick_columns(body, call.query.get("columns")))
+
+
+def _listeners(call: Call) -> list[dict[str, Any]]:
+    node = call.node
+    amqp = [
+        {
+            "node": node.node,
+            "protocol": _SSL_PROTOCOLS.get(scheme, scheme),
+            "ip_address": host,
+            "port": port,
+            "socket_opts": {},
+        }
+        for scheme, host, port in call.broker.amqp_listeners()
+    ]
+    http = {
+        "node": node.node,
+        "protocol": node.scheme,
+        "ip_address": node.host,
+        "port": node.port,
+        "socket_opts": {"ip": node.host, "port": node.port},
+    }
+    return [*amqp, http]
+
+
+def _context(call: Call) -> dict[str, Any]:
+    node = call.node
+    return {
+        "ssl_opts": [],
+        "node": node.node,
+        "description": "RabbitMQ Management",
+        "path": "/",
+        "cowboy_opts": "[]",
+        "ip": node.host,
+        "port": str(node.port),
+    }
+
+
+def pick_columns(item: dict[str, Any], columns: str | None) -> Any:
+    """RabbitMQ's ``columns`` for one object: the named keys only, a dotted name keeping
+    its whole top-level object; none of them there gives ``[]`` (an empty Erlang list)."""
+    # TODO(mgmt-shapes): use the general columns/sort/pagination module under
+    # amqpbroker/management/ (mgmt-shapes' views) once it is merged.
+    if columns is None:
+        return item
+    wanted = {name.split(".", 1)[0] for name in columns.split(",") if name}
+    picked = {key: value for key, value in item.items() if key in wanted}
+    return picked or []
+
+
+# -- who and what ---------------------------------------------------------------------------------
+
+
+async def whoami(call: Call) -> web.StreamResponse:
+    return json_response({"name": call.user.name, "tags": list(call.user.tags)})
+
+
+async def extensions(call: Call) -> web.StreamResponse:
+    return json_response([{"javascript": "dispatcher.js"}])
+
+
+async def get_cluster_name(call: Call) -> web.StreamResponse:
+    return json_response({"name": call.node.cluster_name})
+
+
+async def put_cluster_name(call: Call) -> web.StreamResponse:
+    body = await call.body()
+    keys_missing(body, ["name"])
+    call.node.cluster_name = text(body["name"])
+    return no_content()
+
+
+# -- liveness and health --------------------------------------------------------------------------
+
+
+async def aliveness_test(call: Call) -> web.StreamResponse:
+    """Declares the non-durable queue ``aliveness-test`` in the vhost, as RabbitMQ does
+    (it then publishes and gets a message through it; here declaring is the test)."""
+    name = call.segment("vhost")
+    vhost = call.broker.state.vhosts.get(name)
+    if vhost is None:
+        raise not_found()
+    call.check_vhost(name)
+    if not may_use_vhost(call.broker.access, call.user, name):
+        raise not_authorised("Access refused.")
+    if "aliveness-test" not in vhost.queues:
+        try:
+            vhost.declare_queue(
+                "aliveness-test",
+                passive=False,
+                durable=False,
+                exclusive=False,
+                auto_delete=False,
+                arguments={},
+                owner=None,
+            )
+        except AMQPError:
+            return json_response({"status": "failed", "reason": "declare failed"}, 503)
+    return json_response(OK)
+
+
+async def health_ok(call: Call) -> web.StreamResponse:
+    return json_response(OK)
+
+
+async def health_alarms(call: Call) -> web.StreamResponse:
+    reason = call.broker.alarm.reason
+    if reason is None:
+        return json_response(OK)
+    alarm = {"node": call.node.node, "resource": "memory"}
+    body = {
+        "status": "failed",
+        "reason": "There are alarms in effect in the cluster",
+        "alarms": [alarm],
+    }
+    return json_response(body, 503)
+
+
+async def health_quorum_critical(call: Call) -> web.StreamResponse:
+    return json_response({"status": "ok", "reason": "single node cluster"})
+
+
+def _listening(call: Call) -> list[tuple[str, int]]:
+    """(protocol, port) of every listener, the API's own first (RabbitMQ's order)."""
+    amqp = [
+        (_SSL_PROTOCOLS.get(scheme, scheme), port)
+        for scheme, _host, port in call.broker.amqp_listeners()
+    ]
+    return [(call.node.scheme, call.node.port), *amqp]
+
+
+async def health_port_listener(call: Call) -> web.StreamResponse:
+    raw = call.segment("port")
+    if not raw.isdigit():
+        raise ApiError(400, {"error": "bad_request", "reason": f"invalid port {raw!r}"})
+    port = int(raw)
+    ports = [p for _protocol, p in _listening(call)]
+    if port in ports:
+        return json_response({"status": "ok", "port": port})
+    failed = {"status": "failed", "reason": "No active listener", "missing": port, "ports": ports}
+    return json_response(failed, 503)
+
+
+async def health_protocol_listener(call: Call) -> web.StreamResponse:
+    protocol = call.segment("protocol")
+    protocols = [name for name, _port in _listening(call)]
+    if protocol in protocols:
+        return json_response({"status": "ok", "protocol": protocol})
+    body = {
+        "status": "failed",
+        "reason": "No active listener",
+        "missing": protocol,
+        "protocols": protocols,
+    }
+    return json_response(body, 503)
+
+
+ROUTES = [
+    Route("GET", "/api/overview", overview),
+    Route("GET", "/api/whoami", whoami),
+    Route("GET", "/api/extensions", extensions),
+    Route("GET", "/api/cluster-name", get_cluster_name),
+    Route("PUT", "/api/cluster-name", put_cluster_name, ADMIN),
+    Route("GET", "/api/aliveness-test/{vhost}", aliveness_test),
+    Route("GET", "/api/healthchecks/node", health_ok),
+    Route("GET", "/api/health/checks/alarms", health_alarms),
+    Route("GET", "/api/health/checks/local-alarms", health_alarms),
+    Route("GET", "/api/health/checks/virtual-hosts", health_ok),
+    Route("GET", "/api/health/checks/node-is-quorum-critical", health_quorum_critical),
+    Route("GET", "/api/health/checks/port-listener/{port}", health_port_listener),
+    Route("GET", "/api/health/checks/protocol-listener/{protocol}", health_protocol_listener),
+]

@@ -1,0 +1,73 @@
+"""The route table: every ``/api/...`` route, what it asks of its caller, its handler.
+
+A handler is ``async def handler(call: Call) -> web.StreamResponse``; to add a route, add a
+``Route`` to a module's ``ROUTES`` (or a new module's, listed in ``route_table``).  Paths
+use aiohttp's ``{name}`` segments, percent-decoded before the handler sees them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from amqpbroker.access.users import User
+
+from .auth import Level, check_vhost
+from .broker import ManagedBroker
+from .http import json_body
+
+
+@dataclass
+class NodeInfo:
+    """What the API says about this node: its names, and where the API itself listens."""
+
+    node: str
+    cluster_name: str
+    scheme: str = "http"
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+@dataclass
+class Call:
+    """One authenticated request, as a handler sees it."""
+
+    request: web.Request
+    broker: ManagedBroker
+    node: NodeInfo
+    user: User
+
+    def segment(self, name: str) -> str:
+        """A path segment, percent-decoded (``%2F`` is ``/``)."""
+        return self.request.match_info[name]
+
+    @property
+    def query(self) -> Any:
+        return self.request.query
+
+    async def body(self, not_json: str = "not_json") -> dict[str, Any]:
+        return await json_body(self.request, not_json)
+
+    def check_vhost(self, vhost: str) -> None:
+        """401 unless the caller may act in ``vhost`` (administrators may)."""
+        check_vhost(self.broker.access, self.user, vhost)
+
+
+Handler = Callable[[Call], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    level: Level = Level.MANAGEMENT
+
+
+def route_table() -> list[Route]:
+    from . import access_routes, definitions_routes, node_routes  # noqa: PLC0415
+
+    return [*node_routes.ROUTES, *access_routes.ROUTES, *definitions_routes.ROUTES]
