@@ -30,6 +30,8 @@ ALLOWED: dict[str, set[str]] = {
     "definitions": BASE | {"core", "access"},
     "snapshots": BASE | {"core", "session", "access"},
     "server": BASE | {"protocol", "core", "access", "session", "storage", "definitions"},
+    "management": BASE
+    | {"protocol", "core", "access", "session", "storage", "snapshots", "definitions", "server"},
     "embedded": BASE
     | {"protocol", "core", "access", "session", "storage", "snapshots", "server", "definitions"},
 }

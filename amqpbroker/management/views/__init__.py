@@ -1,0 +1,75 @@
+"""The broker's state as RabbitMQ 3.10.8's management JSON: pure functions, no HTTP.
+
+A route handler builds a ``ViewContext`` (node facts) and an ``UnackedIndex`` (one walk
+over the channels) once per request, picks the objects (``listing``), turns each into an
+item (``queues``, ``exchanges``, ``connections``, ``vhosts``, ``nodes``), and hands the
+list to ``query.apply_query`` for ``columns``/``sort``/``page``.  Counters and rates are
+read in one place, ``counters``.
+"""
+
+from .binding_keys import properties_key
+from .connections import (
+    channel_item,
+    channel_items,
+    connection_item,
+    consumer_item,
+    consumer_items,
+)
+from .context import TLSFacts, UnackedIndex, ViewContext
+from .exchanges import (
+    binding_item,
+    default_binding_item,
+    exchange_destination_items,
+    exchange_detail,
+    exchange_item,
+    exchange_items,
+    exchange_source_items,
+    find_binding,
+    pair_binding_items,
+    queue_binding_items,
+    vhost_binding_items,
+)
+from .listing import exchanges_of, in_chunks, open_sessions, queues_of, vhosts_of
+from .nodes import exchange_types, node_item
+from .query import QueryError, apply_columns, apply_query, without_stats
+from .queues import queue_detail, queue_item, queue_items
+from .vhosts import vhost_item, vhost_totals
+
+__all__ = [
+    "QueryError",
+    "TLSFacts",
+    "UnackedIndex",
+    "ViewContext",
+    "apply_columns",
+    "apply_query",
+    "binding_item",
+    "channel_item",
+    "channel_items",
+    "connection_item",
+    "consumer_item",
+    "consumer_items",
+    "default_binding_item",
+    "exchange_destination_items",
+    "exchange_detail",
+    "exchange_item",
+    "exchange_items",
+    "exchange_source_items",
+    "exchange_types",
+    "exchanges_of",
+    "find_binding",
+    "in_chunks",
+    "node_item",
+    "open_sessions",
+    "pair_binding_items",
+    "properties_key",
+    "queue_binding_items",
+    "queue_detail",
+    "queue_item",
+    "queue_items",
+    "queues_of",
+    "vhost_binding_items",
+    "vhost_item",
+    "vhost_totals",
+    "vhosts_of",
+    "without_stats",
+]
