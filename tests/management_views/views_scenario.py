@@ -20,7 +20,7 @@ from typing import Any
 from pamqp import commands
 
 from amqpbroker.management.views import UnackedIndex, ViewContext
-from amqpbroker.testing.harness import PROTOCOL_HEADER, CAPABILITIES, Client, SessionBroker
+from amqpbroker.testing.harness import CAPABILITIES, PROTOCOL_HEADER, Client, SessionBroker
 
 RECORDED = json.loads((Path(__file__).parent / "recorded_3_10_8.json").read_text())
 VHOST = "research-v"

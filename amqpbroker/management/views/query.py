@@ -220,19 +220,38 @@ QUEUE_BASIC_KEYS = (
     "type",
     "vhost",
 )
+# A quorum queue: its members instead of its node, and (a 3.10.8 quirk) exclusive as null.
+QUORUM_BASIC_KEYS = (
+    "arguments",
+    "auto_delete",
+    "durable",
+    "exclusive",
+    "leader",
+    "members",
+    "name",
+    "online",
+    "state",
+    "type",
+    "vhost",
+)
 QUEUE_TOTALS = ("messages", "messages_ready", "messages_unacknowledged")
 _STATS_KEYS = frozenset(("message_stats", "incoming", "outgoing", "deliveries"))
 
 
 def without_stats(kind: str, item: Item, params: Mapping[str, str]) -> Item:
     """``item`` as ``disable_stats=true`` (and ``enable_queue_totals=true``) reduce it:
-    a queue keeps its basic keys (and the three message totals), other objects lose
+    a queue keeps its basic keys (and the three message totals; a quorum queue's members
+    rather than its node), other objects lose
     their ``message_stats``.  Unchanged without ``disable_stats=true``."""
     if not flag(params, "disable_stats"):
         return item
     if kind == "queue":
-        keep = set(QUEUE_BASIC_KEYS)
+        quorum = item.get("type") == "quorum"
+        keep = set(QUORUM_BASIC_KEYS if quorum else QUEUE_BASIC_KEYS)
         if flag(params, "enable_queue_totals"):
             keep.update(QUEUE_TOTALS)
-        return {key: value for key, value in item.items() if key in keep}
+        reduced = {key: value for key, value in item.items() if key in keep}
+        if quorum:
+            reduced["exclusive"] = None
+        return reduced
     return {key: value for key, value in item.items() if key not in _STATS_KEYS}
