@@ -29,7 +29,14 @@ from .exchanges import (
     queue_binding_items,
     vhost_binding_items,
 )
-from .listing import exchanges_of, in_chunks, open_sessions, queues_of, vhosts_of
+from .listing import (
+    exchanges_of,
+    in_chunks,
+    json_array_pieces,
+    open_sessions,
+    queues_of,
+    vhosts_of,
+)
 from .nodes import exchange_types, node_item
 from .query import QueryError, apply_columns, apply_query, without_stats
 from .queues import queue_detail, queue_item, queue_items
@@ -58,6 +65,7 @@ __all__ = [
     "exchanges_of",
     "find_binding",
     "in_chunks",
+    "json_array_pieces",
     "node_item",
     "open_sessions",
     "pair_binding_items",

@@ -9,14 +9,16 @@ meanwhile is skipped by the item generators, never a ``dict changed size`` error
         items.extend(chunk)
         await asyncio.sleep(0)  # the loop never waits more than one chunk
 
-Measured (``scripts/measure_management_views.py``): see the module's report.
+and ``json_array_pieces`` encodes a long list a chunk at a time in the same way.
+``python -m amqpbroker.bench.management_views`` measures both for 10,000 queues.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from itertools import islice
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.exchanges import Exchange
@@ -34,6 +36,19 @@ def in_chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
+
+
+def json_array_pieces(chunks: Iterable[list[Any]]) -> Iterator[str]:
+    """A JSON array of the items of ``chunks``, encoded a chunk at a time (encoding 10,000
+    queue items at once holds the loop ~200 ms): write each piece, then yield the loop."""
+    yield "["
+    first = True
+    for chunk in chunks:
+        if chunk:
+            encoded = ",".join(json.dumps(item, separators=(",", ":")) for item in chunk)
+            yield encoded if first else "," + encoded
+            first = False
+    yield "]"
 
 
 def vhosts_of(state: BrokerState, name: str | None = None) -> list[VirtualHost]:

@@ -13,7 +13,6 @@ yet: ``policy`` and ``operator_policy`` are null, ``effective_policy_definition`
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -24,7 +23,7 @@ from amqpbroker.core.quorum import QuorumQueue
 from .connections import consumer_item
 from .context import UnackedIndex, ViewContext
 from .counters import QUEUE_MESSAGE_STATS, Counters, queue_counters
-from .formats import garbage_collection, message_stats, rabbit_timestamp, rate
+from .formats import garbage_collection, json_value, message_stats, rabbit_timestamp, rate
 
 _QUEUE_MEMORY = 24768  # bytes RabbitMQ shows for an idle classic queue process
 
@@ -86,7 +85,7 @@ def _common(
     ready, unacked, ready_bytes, unacked_bytes = totals
     capacity = _consumer_capacity(queue)
     return {
-        "arguments": copy.deepcopy(queue.arguments),
+        "arguments": json_value(queue.arguments),
         "auto_delete": queue.auto_delete,
         "consumer_capacity": capacity,
         "consumer_utilisation": capacity,
