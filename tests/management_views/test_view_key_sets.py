@@ -10,12 +10,15 @@ import pytest
 from views_scenario import VHOST, Scenario, recorded, recorded_item, scenario
 
 from amqpbroker.management.views import (
+    Listener,
+    ObjectCounts,
     channel_items,
     connection_item,
     consumer_items,
     exchange_detail,
     exchange_item,
     node_item,
+    overview_item,
     queue_detail,
     queue_item,
     vhost_binding_items,
@@ -134,3 +137,32 @@ def test_node_item(world: Scenario) -> None:
     assert item["auth_mechanisms"][0].keys() == expected["auth_mechanisms"][0].keys()
     assert item["metrics_gc_queue_length"].keys() == expected["metrics_gc_queue_length"].keys()
     assert item["applications"][0].keys() == expected["applications"][0].keys()
+
+
+def test_overview(world: Scenario) -> None:
+    item = overview_item(
+        world.broker.state,
+        world.context,
+        world.unacked(),
+        cluster_name="refrabbit@vm",
+        objects=ObjectCounts(connections=1, channels=1, consumers=1),
+        listeners=[Listener("amqp", "127.0.0.1", 5673)],
+    )
+    expected = recorded("overview_full")
+    assert item.keys() == expected.keys()
+    for key in ("message_stats", "churn_rates", "queue_totals", "object_totals"):
+        assert item[key].keys() == expected[key].keys(), key
+    assert item["listeners"][0] == expected["listeners"][0]
+    assert item["exchange_types"] == expected["exchange_types"]
+    assert item["queue_totals"]["messages"] == 5
+    assert item["object_totals"]["queues"] == 4
+
+
+def test_overview_for_a_user_who_is_not_an_administrator(world: Scenario) -> None:
+    item = overview_item(
+        world.broker.state, world.context, world.unacked(), cluster_name="c",
+        vhosts=["/"], administrator=False,
+    )  # fmt: skip
+    assert item.keys() == recorded("overview_full").keys() - {"node", "listeners", "contexts"}
+    assert item["queue_totals"] == {}  # no queue in "/"
+    assert item["object_totals"]["exchanges"] == 7

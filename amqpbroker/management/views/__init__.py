@@ -2,9 +2,9 @@
 
 A route handler builds a ``ViewContext`` (node facts) and an ``UnackedIndex`` (one walk
 over the channels) once per request, picks the objects (``listing``), turns each into an
-item (``queues``, ``exchanges``, ``connections``, ``vhosts``, ``nodes``), and hands the
-list to ``query.apply_query`` for ``columns``/``sort``/``page``.  Counters and rates are
-read in one place, ``counters``.
+item (``queues``, ``exchanges``, ``connections``, ``vhosts``, ``nodes``, ``overview``),
+and hands the list to ``query.apply_query`` for ``columns``/``sort``/``page``.  Counters
+and rates are read in one place, ``counters``.
 """
 
 from .binding_keys import properties_key
@@ -38,11 +38,14 @@ from .listing import (
     vhosts_of,
 )
 from .nodes import exchange_types, node_item
+from .overview import Listener, ObjectCounts, overview_item
 from .query import QueryError, apply_columns, apply_query, without_stats
 from .queues import queue_detail, queue_item, queue_items
 from .vhosts import vhost_item, vhost_totals
 
 __all__ = [
+    "Listener",
+    "ObjectCounts",
     "QueryError",
     "TLSFacts",
     "UnackedIndex",
@@ -68,6 +71,7 @@ __all__ = [
     "json_array_pieces",
     "node_item",
     "open_sessions",
+    "overview_item",
     "pair_binding_items",
     "properties_key",
     "queue_binding_items",

@@ -112,3 +112,35 @@ def connection_counters(session: object) -> Counters:
 def vhost_counters(vhost: object) -> Counters:
     """A vhost's message_stats and octets (``core.vhost.VirtualHost``)."""
     return _read(vhost, (*VHOST_MESSAGE_STATS, "recv_oct", "send_oct"))
+
+
+OVERVIEW_MESSAGE_STATS = (
+    "ack",
+    "confirm",
+    "deliver",
+    "deliver_get",
+    "deliver_no_ack",
+    "disk_reads",
+    "disk_writes",
+    "drop_unroutable",
+    "get",
+    "get_empty",
+    "get_no_ack",
+    "publish",
+    "redeliver",
+    "return_unroutable",
+)
+CHURN_COUNTERS = (
+    "channel_closed",
+    "channel_created",
+    "connection_closed",
+    "connection_created",
+    "queue_created",
+    "queue_declared",
+    "queue_deleted",
+)
+
+
+def broker_counters(state: object) -> Counters:
+    """The whole broker's message_stats and churn (``core.broker.BrokerState``)."""
+    return _read(state, (*OVERVIEW_MESSAGE_STATS, *CHURN_COUNTERS))
