@@ -216,3 +216,14 @@ def test_the_node_from_this_process() -> None:
     assert item["sockets_used"] == 3 and item["fd_used"] > 0 and item["uptime"] >= 0
     assert item["mem_used"] > 0 and item["os_pid"].isdigit()
     assert [t["name"] for t in item["exchange_types"]] == ["direct", "fanout", "headers", "topic"]
+
+
+def test_priority_lengths() -> None:
+    broker = SessionBroker()
+    ch = broker.connect().channel()
+    ch.declare("p", arguments={"x-max-priority": 2})
+    for priority in (0, 2, 2, 9):
+        ch.publish(b"m", routing_key="p", properties=commands.Basic.Properties(priority=priority))
+    queue = broker.state.vhosts["/"].queues["p"]
+    status = queue_item(queue, ViewContext(), UnackedIndex())["backing_queue_status"]
+    assert status["priority_lengths"] == {"0": 1, "1": 0, "2": 3}

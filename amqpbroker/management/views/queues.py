@@ -19,6 +19,7 @@ from typing import Any
 from amqpbroker.core.consumers import Consumer
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.quorum import QuorumQueue
+from amqpbroker.core.ready import PriorityWindow
 
 from .connections import consumer_item
 from .context import UnackedIndex, ViewContext
@@ -180,9 +181,10 @@ def _backing_queue_status(queue: Queue, paged_out: int) -> dict[str, Any]:
         "target_ram_count": "infinity",
         "version": 1,
     }
-    top = queue.settings.max_priority
-    if top:
-        status["priority_lengths"] = {str(level): 0 for level in range(top + 1)}
+    window = queue.ready.window
+    if isinstance(window, PriorityWindow):
+        lengths = window.level_lengths()
+        status["priority_lengths"] = {str(level): n for level, n in enumerate(lengths)}
     return dict(sorted(status.items()))
 
 
