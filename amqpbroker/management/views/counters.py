@@ -32,15 +32,21 @@ QUEUE_MESSAGE_STATS = (
     "ack",
     "redeliver",
 )
+# (RabbitMQ adds confirm, drop_unroutable, publish and return_unroutable once the channel
+# published: here they are always there.)
 CHANNEL_MESSAGE_STATS = (
     "ack",
+    "confirm",
     "deliver",
     "deliver_get",
     "deliver_no_ack",
+    "drop_unroutable",
     "get",
     "get_empty",
     "get_no_ack",
+    "publish",
     "redeliver",
+    "return_unroutable",
 )
 VHOST_MESSAGE_STATS = (
     "ack",
