@@ -31,6 +31,7 @@ from amqpbroker.management.views import (
     open_sessions,
     pair_binding_items,
     queue_binding_items,
+    queue_detail,
     queue_item,
     queue_items,
     queues_of,
@@ -227,3 +228,21 @@ def test_priority_lengths() -> None:
     queue = broker.state.vhosts["/"].queues["p"]
     status = queue_item(queue, ViewContext(), UnackedIndex())["backing_queue_status"]
     assert status["priority_lengths"] == {"0": 1, "1": 0, "2": 3}
+
+
+def test_an_exclusive_queue_names_its_connection_in_the_single_get() -> None:
+    """Keys as the reference 3.10.8 answered for an exclusive queue (list item: none)."""
+    broker = SessionBroker()
+    ch = broker.connect().channel()
+    ch.declare("exq", exclusive=True)
+    queue = broker.state.vhosts["/"].queues["exq"]
+    context = ViewContext(local_address="127.0.0.1:5673")
+    detail = queue_detail(queue, context, UnackedIndex())
+    peer = broker.clients[0].session.peer
+    assert detail["owner_pid_details"] == {
+        "name": f"{peer} -> 127.0.0.1:5673",
+        "peer_host": peer.rpartition(":")[0],
+        "peer_port": int(peer.rpartition(":")[2]),
+    }
+    assert detail["exclusive"] is True
+    assert "owner_pid_details" not in queue_item(queue, context, UnackedIndex())

@@ -21,7 +21,7 @@ from amqpbroker.core.queue import Queue
 from amqpbroker.core.quorum import QuorumQueue
 from amqpbroker.core.ready import PriorityWindow
 
-from .connections import consumer_item
+from .connections import consumer_item, split_peer
 from .context import UnackedIndex, ViewContext
 from .counters import QUEUE_MESSAGE_STATS, Counters, queue_counters
 from .formats import garbage_collection, json_value, message_stats, rabbit_timestamp, rate
@@ -44,11 +44,18 @@ def queue_item(queue: Queue, context: ViewContext, unacked: UnackedIndex) -> dic
 def queue_detail(queue: Queue, context: ViewContext, unacked: UnackedIndex) -> dict[str, Any]:
     """``GET /api/queues/{vhost}/{name}``: the item with its consumers, ``deliveries`` and
     ``incoming`` (per-publisher and per-channel flows: [] as RabbitMQ's basic rates mode
-    shows them)."""
-    item = {"consumer_details": [consumer_item(c, context) for c in queue.consumers]}
+    shows them), and for an exclusive queue its connection (``owner_pid_details``)."""
+    item: dict[str, Any] = {
+        "consumer_details": [consumer_item(c, context) for c in queue.consumers]
+    }
     item.update(queue_item(queue, context, unacked))
     item["deliveries"] = []
     item["incoming"] = []
+    owner = getattr(queue.exclusive_owner, "peer", None)  # (the declaring connection)
+    if isinstance(owner, str):
+        host, port = split_peer(owner)
+        name = context.connection_name(owner)
+        item["owner_pid_details"] = {"name": name, "peer_host": host, "peer_port": port}
     return item
 
 
