@@ -246,3 +246,27 @@ def test_an_exclusive_queue_names_its_connection_in_the_single_get() -> None:
     }
     assert detail["exclusive"] is True
     assert "owner_pid_details" not in queue_item(queue, context, UnackedIndex())
+
+
+def test_persistent_counts_as_rabbitmq_counts_them() -> None:
+    """Checked against the reference 3.10.8: persistent messages of a durable classic
+    queue, every message of a quorum queue, none in a transient queue."""
+    broker = SessionBroker()
+    ch = broker.connect().channel()
+    persistent = commands.Basic.Properties(delivery_mode=2)
+    for name, arguments in (("dq", {}), ("qq", {"x-queue-type": "quorum"})):
+        ch.declare(name, arguments=arguments, durable=True)
+        ch.publish(b"kept", routing_key=name, properties=persistent)
+        ch.publish(b"lost!", routing_key=name)
+    ch.declare("tq")
+    ch.publish(b"kept", routing_key="tq", properties=persistent)
+    delivery = ch.get("dq", no_ack=False)  # the persistent one, now unacked
+    assert delivery is not None
+    queues = broker.state.vhosts["/"].queues
+    index = UnackedIndex(client.session for client in broker.clients)
+    counts = {
+        name: (item["messages_persistent"], item["message_bytes_persistent"])
+        for name in ("dq", "qq", "tq")
+        for item in [queue_item(queues[name], ViewContext(), index)]
+    }
+    assert counts == {"dq": (1, 4), "qq": (2, 9), "tq": (0, 0)}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from amqpbroker.core.message import Message
     from amqpbroker.core.queue import Queue
     from amqpbroker.session.channel import Channel
     from amqpbroker.session.connection import ConnectionSession
@@ -66,26 +67,34 @@ class TLSFacts:
 
 
 class UnackedIndex:
-    """Unacknowledged deliveries per queue and per channel, counted in one walk."""
+    """Unacknowledged deliveries per queue, counted in one walk over the channels: how
+    many, their body bytes, and how many of them (and bytes) are persistent."""
 
     def __init__(self, sessions: Iterable[ConnectionSession] = ()) -> None:
-        self._by_queue: dict[int, list[int]] = {}  # id(queue) -> [count, body bytes]
+        # id(queue) -> [count, bytes, persistent count, persistent bytes]
+        self._by_queue: dict[int, list[int]] = {}
         for session in sessions:
             for channel in session.channels.values():
                 self.add_channel(channel)
 
     def add_channel(self, channel: Channel) -> None:
-        by_queue = self._by_queue
         for entry in channel.unacked.values():
-            counts = by_queue.setdefault(id(entry.queue), [0, 0])
-            counts[0] += 1
-            counts[1] += len(entry.envelope.message.body)
+            self._add(entry.queue, entry.envelope.message)
         if channel.tx is not None:  # settlements held by a transaction are still unacked
             for _tags, entries, _outcome in channel.tx.settlements:
                 for held in entries:
-                    counts = by_queue.setdefault(id(held.queue), [0, 0])
-                    counts[0] += 1
-                    counts[1] += len(held.envelope.message.body)
+                    self._add(held.queue, held.envelope.message)
+
+    def _add(self, queue: Queue, message: Message) -> None:
+        counts = self._by_queue.get(id(queue))
+        if counts is None:
+            counts = self._by_queue[id(queue)] = [0, 0, 0, 0]
+        size = len(message.body)
+        counts[0] += 1
+        counts[1] += size
+        if queue.durable and (message.persistent or queue.ready.keeps_transient):
+            counts[2] += 1
+            counts[3] += size
 
     def count(self, queue: Queue) -> int:
         found = self._by_queue.get(id(queue))
@@ -94,3 +103,8 @@ class UnackedIndex:
     def bytes(self, queue: Queue) -> int:
         found = self._by_queue.get(id(queue))
         return found[1] if found else 0
+
+    def persistent(self, queue: Queue) -> tuple[int, int]:
+        """(count, bytes) of the persistent ones."""
+        found = self._by_queue.get(id(queue))
+        return (found[2], found[3]) if found else (0, 0)

@@ -25,6 +25,7 @@ from .connections import consumer_item, split_peer
 from .context import UnackedIndex, ViewContext
 from .counters import QUEUE_MESSAGE_STATS, Counters, queue_counters
 from .formats import garbage_collection, json_value, message_stats, rabbit_timestamp, rate
+from .queue_totals import QueueTotals, queue_totals
 
 _QUEUE_MEMORY = 24768  # bytes RabbitMQ shows for an idle classic queue process
 
@@ -72,25 +73,21 @@ def queue_items(
 # -- the two shapes -------------------------------------------------------------------------------
 
 
-def _counts(
-    queue: Queue, unacked: UnackedIndex
-) -> tuple[int, int, int, int]:  # ready, unacked, ready bytes, unacked bytes
-    return len(queue.ready), unacked.count(queue), queue.ready.bytes, unacked.bytes(queue)
-
-
 def _consumer_capacity(queue: Queue) -> float | int:
-    """1.0 while a consumer could take a message now, as RabbitMQ's basic mode reports
-    it; 0 with no consumers."""
+    """RabbitMQ's share of time its consumers could take the messages it has, as it stands
+    now: 0 with no consumers; 1.0 when nothing waits or a consumer can take it; 0.0 when
+    messages wait for consumers that cannot take them (prefetch, flow)."""
     if not queue.consumers:
         return 0
-    return 1.0 if any(c.can_take() for c in queue.consumers) else 0.0
+    if not len(queue.ready) or any(c.can_take() for c in queue.consumers):
+        return 1.0
+    return 0.0
 
 
 def _common(
-    queue: Queue, context: ViewContext, counters: Counters, totals: tuple[int, int, int, int]
+    queue: Queue, context: ViewContext, counters: Counters, totals: QueueTotals
 ) -> dict[str, Any]:
     """The keys classic and quorum items share (the caller adds the rest, then sorts)."""
-    ready, unacked, ready_bytes, unacked_bytes = totals
     capacity = _consumer_capacity(queue)
     return {
         "arguments": json_value(queue.arguments),
@@ -103,19 +100,19 @@ def _common(
         "exclusive": queue.exclusive,
         "garbage_collection": garbage_collection(),
         "memory": _QUEUE_MEMORY,
-        "message_bytes": ready_bytes + unacked_bytes,
-        "message_bytes_persistent": 0,
-        "message_bytes_ram": ready_bytes + unacked_bytes,
-        "message_bytes_ready": ready_bytes,
-        "message_bytes_unacknowledged": unacked_bytes,
+        "message_bytes": totals.bytes,
+        "message_bytes_persistent": totals.persistent_bytes,
+        "message_bytes_ram": totals.bytes - totals.paged_out_bytes,
+        "message_bytes_ready": totals.ready_bytes,
+        "message_bytes_unacknowledged": totals.unacked_bytes,
         "message_stats": message_stats(QUEUE_MESSAGE_STATS, counters.counts, counters.rates),
-        "messages": ready + unacked,
+        "messages": totals.messages,
         "messages_details": rate(counters.rates.get("messages", 0.0)),
-        "messages_persistent": 0,
-        "messages_ram": ready + unacked,
-        "messages_ready": ready,
+        "messages_persistent": totals.persistent,
+        "messages_ram": totals.messages - totals.paged_out,
+        "messages_ready": totals.ready,
         "messages_ready_details": rate(counters.rates.get("messages_ready", 0.0)),
-        "messages_unacknowledged": unacked,
+        "messages_unacknowledged": totals.unacked,
         "messages_unacknowledged_details": rate(counters.rates.get("messages_unacknowledged", 0.0)),
         "name": queue.name,
         "node": context.node,
@@ -132,29 +129,28 @@ def _common(
 def _classic_item(
     queue: Queue, context: ViewContext, unacked: UnackedIndex, counters: Counters
 ) -> dict[str, Any]:
-    totals = _counts(queue, unacked)
+    totals = queue_totals(queue, unacked)
     item = _common(queue, context, counters, totals)
-    paged_out = queue.ready.paged_out_count
+    paged_out = totals.paged_out
     item.update(
         backing_queue_status=_backing_queue_status(queue, paged_out),
         exclusive_consumer_tag=_exclusive_tag(queue.consumers),
         head_message_timestamp=None,
         idle_since=rabbit_timestamp(counters.idle_since or context.started_at),
-        message_bytes_paged_out=0,
+        message_bytes_paged_out=totals.paged_out_bytes,
         messages_paged_out=paged_out,
-        messages_ready_ram=totals[0] - paged_out,
-        messages_unacknowledged_ram=totals[1],
+        messages_ready_ram=totals.ready - paged_out,
+        messages_unacknowledged_ram=totals.unacked,
         recoverable_slaves=None,
         single_active_consumer_tag=_single_active_tag(queue),
     )
-    item["messages_ram"] = totals[0] + totals[1] - paged_out
     return dict(sorted(item.items()))
 
 
 def _quorum_item(
     queue: Queue, context: ViewContext, unacked: UnackedIndex, counters: Counters
 ) -> dict[str, Any]:
-    item = _common(queue, context, counters, _counts(queue, unacked))
+    item = _common(queue, context, counters, queue_totals(queue, unacked))
     item.update(
         leader=context.node,
         members=[context.node],
