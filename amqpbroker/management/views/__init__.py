@@ -41,6 +41,7 @@ from .nodes import exchange_types, node_item
 from .overview import Listener, ObjectCounts, overview_item
 from .query import QueryError, apply_columns, apply_query, without_stats
 from .queues import queue_detail, queue_item, queue_items
+from .tls_facts import tls_facts
 from .vhosts import vhost_item, vhost_totals
 
 __all__ = [
@@ -79,6 +80,7 @@ __all__ = [
     "queue_item",
     "queue_items",
     "queues_of",
+    "tls_facts",
     "vhost_binding_items",
     "vhost_item",
     "vhost_totals",
