@@ -11,10 +11,16 @@ from views_scenario import VHOST, recorded, scenario
 
 from amqpbroker.management.views import (
     QueryError,
+    ViewContext,
     apply_columns,
     apply_query,
+    exchange_detail,
+    node_item,
+    overview_item,
+    queue_detail,
     queue_items,
     queues_of,
+    vhost_item,
     without_stats,
 )
 
@@ -160,3 +166,34 @@ def test_bad_pages_answer_rabbitmqs_400(params: dict[str, str], error: str, reas
 def test_page_size_500_is_allowed() -> None:
     body = apply_query(named("a"), {"page": "1", "page_size": "500"})
     assert body["page_size"] == 500 and body["page_count"] == 1
+
+
+def test_disable_stats_on_single_objects_as_the_reference_answered() -> None:
+    """(Values from the reference's objects are fed in, so the answers compare whole.)"""
+    live = recorded("disable_stats_live")
+    off = {"disable_stats": "true", "enable_queue_totals": "true"}
+    world = scenario()
+    vhost = world.broker.state.vhosts[VHOST]
+    context = ViewContext(node="refbroker@localhost")
+    for name, expected in (
+        ("q", live["queue_detail_classic"]),
+        ("qq", live["queue_detail_quorum"]),
+    ):
+        arguments = expected["arguments"]
+        queue = vhost.declare_queue(
+            name, passive=False, durable=True, exclusive=False, auto_delete=False,
+            arguments=arguments, owner=None,
+        )  # fmt: skip
+        item = queue_detail(queue, context, world.unacked()) | {"vhost": "mgmt-shapes-v"}
+        assert without_stats("queue_detail", item, off) == expected
+    vhost_item_ = vhost_item(vhost, context, world.unacked()) | {"name": "mgmt-shapes-v"}
+    assert without_stats("vhost", vhost_item_, off) == live["vhost"]
+    node = node_item(context)
+    assert without_stats("node", node, off) == live["node"]
+    overview = overview_item(world.broker.state, context, world.unacked(), cluster_name="c")
+    reduced = without_stats("overview", overview, off)
+    assert sorted(reduced) == live["overview_keys"]
+    assert sorted(reduced["object_totals"]) == live["overview_object_totals_keys"]
+    assert (reduced["disable_stats"], reduced["enable_queue_totals"]) == (True, True)
+    exchange = exchange_detail(vhost.exchanges["research-x"], context)
+    assert without_stats("exchange", exchange, off).keys() == live["exchange_detail"].keys()

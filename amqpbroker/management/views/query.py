@@ -235,23 +235,75 @@ QUORUM_BASIC_KEYS = (
     "vhost",
 )
 QUEUE_TOTALS = ("messages", "messages_ready", "messages_unacknowledged")
-_STATS_KEYS = frozenset(("message_stats", "incoming", "outgoing", "deliveries"))
+
+
+VHOST_BASIC_KEYS = (
+    "name",
+    "description",
+    "tags",
+    "default_queue_type",
+    "metadata",
+    "tracing",
+    "cluster_state",
+)
+NODE_BASIC_KEYS = ("name", "type", "running")
+_OVERVIEW_STATS = frozenset(
+    (
+        "message_stats",
+        "churn_rates",
+        "queue_totals",
+        "statistics_db_event_queue",
+        "listeners",
+        "contexts",
+    )
+)
+_OVERVIEW_OBJECTS = ("queues", "exchanges", "connections")
 
 
 def without_stats(kind: str, item: Item, params: Mapping[str, str]) -> Item:
-    """``item`` as ``disable_stats=true`` (and ``enable_queue_totals=true``) reduce it:
-    a queue keeps its basic keys (and the three message totals; a quorum queue's members
-    rather than its node), other objects lose
-    their ``message_stats``.  Unchanged without ``disable_stats=true``."""
+    """``item`` as ``disable_stats=true`` (and ``enable_queue_totals=true``) reduce it;
+    unchanged without ``disable_stats=true``.  ``kind``: "queue" (a list item),
+    "queue_detail" (``GET /api/queues/{v}/{q}``), "vhost", "node", "overview", or any
+    other kind of object, which loses its ``message_stats``.  As the reference answered:
+
+    - a queue list item keeps its basic keys (a quorum queue's members rather than its
+      node, and ``exclusive`` as null), plus the three message totals with
+      ``enable_queue_totals``;
+    - a single queue keeps the same basic keys, never the totals, and its state is "live";
+    - a vhost keeps its name and metadata, a node its name, type and ``running``;
+    - the overview loses its rates and totals, and its object totals count only queues,
+      exchanges and connections.
+    """
     if not flag(params, "disable_stats"):
         return item
-    if kind == "queue":
-        quorum = item.get("type") == "quorum"
-        keep = set(QUORUM_BASIC_KEYS if quorum else QUEUE_BASIC_KEYS)
-        if flag(params, "enable_queue_totals"):
-            keep.update(QUEUE_TOTALS)
-        reduced = {key: value for key, value in item.items() if key in keep}
-        if quorum:
-            reduced["exclusive"] = None
-        return reduced
-    return {key: value for key, value in item.items() if key not in _STATS_KEYS}
+    if kind in ("queue", "queue_detail"):
+        return _queue_without_stats(item, kind == "queue", flag(params, "enable_queue_totals"))
+    if kind == "vhost":
+        return {key: item[key] for key in VHOST_BASIC_KEYS if key in item}
+    if kind == "node":
+        return {key: item[key] for key in NODE_BASIC_KEYS if key in item}
+    if kind == "overview":
+        return _overview_without_stats(item, flag(params, "enable_queue_totals"))
+    return {key: value for key, value in item.items() if key != "message_stats"}
+
+
+def _queue_without_stats(item: Item, listed: bool, totals: bool) -> Item:
+    quorum = item.get("type") == "quorum"
+    keep = set(QUORUM_BASIC_KEYS if quorum else QUEUE_BASIC_KEYS)
+    if listed and totals:
+        keep.update(QUEUE_TOTALS)
+    reduced = {key: value for key, value in item.items() if key in keep}
+    if not listed:
+        reduced["state"] = "live"
+    elif quorum:
+        reduced["exclusive"] = None
+    return reduced
+
+
+def _overview_without_stats(item: Item, totals: bool) -> Item:
+    reduced = {key: value for key, value in item.items() if key not in _OVERVIEW_STATS}
+    reduced["disable_stats"] = True
+    reduced["enable_queue_totals"] = totals
+    objects = item.get("object_totals", {})
+    reduced["object_totals"] = {key: objects[key] for key in _OVERVIEW_OBJECTS if key in objects}
+    return reduced
