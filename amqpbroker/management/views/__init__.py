@@ -4,7 +4,19 @@ A route handler builds a ``ViewContext`` (node facts) and an ``UnackedIndex`` (o
 over the channels) once per request, picks the objects (``listing``), turns each into an
 item (``queues``, ``exchanges``, ``connections``, ``vhosts``, ``nodes``, ``overview``),
 and hands the list to ``query.apply_query`` for ``columns``/``sort``/``page``.  Counters
-and rates are read in one place, ``counters``.
+and rates are read in one place, ``counters``.  ``GET /api/queues/{vhost}``, say::
+
+    context = ViewContext(node="rabbit@host", local_address=f"127.0.0.1:{server.port}",
+                          started_at=started, default_actor=config.default_user)
+    sessions = open_sessions(protocol.session for protocol in server.connections)
+    unacked = UnackedIndex(sessions)
+    items = []
+    for chunk in in_chunks(queue_items(queues_of(server.state, vhost), context, unacked)):
+        items.extend(without_stats("queue", item, request.query) for item in chunk)
+        await asyncio.sleep(0)
+    body = apply_query(items, request.query)  # QueryError: 400 with its .body
+
+(a missing vhost is the route's 404: ``vhosts_of`` gives [] for it).
 """
 
 from .binding_keys import properties_key

@@ -3,7 +3,7 @@
 ``queue_item`` is one list item; ``queue_detail`` the single ``GET /api/queues/{v}/{q}``
 (the list item plus ``consumer_details``, ``deliveries`` and ``incoming``);
 ``queue_items`` yields the items of many queues one by one, so the HTTP layer can hand the
-loop back every few hundred (see ``views.chunks``).  Unlike RabbitMQ right after a
+loop back every few hundred (``views.listing.in_chunks``).  Unlike RabbitMQ right after a
 declare, every counter is always there.
 
 What is not this broker's to know is given RabbitMQ's shape with fixed values: memory,
