@@ -166,6 +166,7 @@ def test_binding_lists(world: Scenario) -> None:
     assert [b["source"] for b in to_t] == ["research-x"]
     implicit = exchange_source_items(vhost, vhost.exchanges[""])
     assert [b["destination"] for b in implicit] == sorted(vhost.queues)
+    assert pair_binding_items(vhost, vhost.exchanges[""], queue) == [implicit[1]]
     found = find_binding(source, queue, "b.%2A~EDqv5Q")
     assert found is not None and found.routing_key == "b.*"
     assert find_binding(source, queue, "b.%2A") is None

@@ -151,15 +151,18 @@ def exchange_destination_items(vhost: VirtualHost, exchange: Exchange) -> list[d
 def pair_binding_items(
     vhost: VirtualHost, source: Exchange, destination: Queue | Exchange
 ) -> list[dict[str, Any]]:
-    """``GET /api/bindings/{v}/e/{source}/{q|e}/{destination}``: the explicit bindings
-    between the two (RabbitMQ lists no implicit binding here)."""
+    """``GET /api/bindings/{v}/e/{source}/{q|e}/{destination}``: the bindings between the
+    two (from the default exchange to a queue: its implicit one)."""
+    if source.name == "" and isinstance(destination, Queue):
+        return [default_binding_item(destination)]
     items = [binding_item(b, vhost.name) for b in source.bindings_to(destination)]
     return sorted(items, key=_order)
 
 
 def find_binding(source: Exchange, destination: Queue | Exchange, key: str) -> Binding | None:
-    """The binding from ``source`` to ``destination`` whose ``properties_key`` is ``key``
-    (``GET``/``DELETE /api/bindings/.../{props}``; ``binding_item`` shows it), or None."""
+    """The explicit binding from ``source`` to ``destination`` whose ``properties_key`` is
+    ``key`` (``GET``/``DELETE /api/bindings/.../{props}``; ``binding_item`` shows it), or
+    None (the default exchange's implicit bindings are not ``Binding`` objects)."""
     for binding in source.bindings_to(destination):
         if properties_key(binding.routing_key, binding.raw_arguments or {}) == key:
             return binding
