@@ -23,6 +23,7 @@ from amqpbroker.management.views import (
     ViewContext,
     apply_query,
     in_chunks,
+    iter_binding_items,
     json_array_pieces,
     queue_items,
     queues_of,
@@ -87,6 +88,8 @@ def main(argv: list[str]) -> None:
     print(f"  longest json_array_pieces piece: {longest_step_ms(pieces):.1f} ms")
     print(f"  apply_query (sort=messages, page 2 of 100): {query_ms:.0f} ms")
     print(f"{len(bindings)} binding items: {bindings_ms:.0f} ms")
+    binding_chunks = in_chunks(iter_binding_items(state.vhosts["/"]), CHUNK)
+    print(f"  longest chunk of {CHUNK} binding items: {longest_step_ms(binding_chunks):.1f} ms")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from amqpbroker.management.views import (
     exchanges_of,
     find_binding,
     in_chunks,
+    iter_binding_items,
     json_array_pieces,
     node_item,
     open_sessions,
@@ -35,6 +36,7 @@ from amqpbroker.management.views import (
     queue_item,
     queue_items,
     queues_of,
+    vhost_binding_items,
     vhost_item,
 )
 from amqpbroker.management.views.counters import queue_counters
@@ -271,3 +273,13 @@ def test_persistent_counts_as_rabbitmq_counts_them() -> None:
         for item in [queue_item(queues[name], ViewContext(), index)]
     }
     assert counts == {"dq": (1, 4), "qq": (2, 9), "tq": (0, 0)}
+
+
+def test_binding_items_in_chunks_skip_queues_deleted_meanwhile(world: Scenario) -> None:
+    vhost = world.broker.state.vhosts[VHOST]
+    whole = vhost_binding_items(vhost)
+    chunks = in_chunks(iter_binding_items(vhost), 1)
+    first = next(chunks)
+    vhost.remove_queue(vhost.queues["research-q2"])
+    rest = [item for chunk in chunks for item in chunk]
+    assert first + rest == [item for item in whole if item["destination"] != "research-q2"]

@@ -11,6 +11,7 @@ routing key), as RabbitMQ lists them; each carries its ``properties_key``
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import groupby
 from typing import Any
 
 from amqpbroker.core.exchanges import Binding, Exchange
@@ -110,13 +111,32 @@ def _order(item: dict[str, Any]) -> tuple[str, str, str, str, str]:
 def vhost_binding_items(vhost: VirtualHost) -> list[dict[str, Any]]:
     """Every binding of ``vhost``: the implicit ones to each queue, then the explicit
     ones, in RabbitMQ's order."""
-    implicit = [default_binding_item(vhost.queues[name]) for name in sorted(vhost.queues)]
+    return list(iter_binding_items(vhost))
+
+
+def iter_binding_items(vhost: VirtualHost) -> Iterator[dict[str, Any]]:
+    """``vhost_binding_items`` one at a time (for ``listing.in_chunks``): the vhost's
+    queues and bindings are listed once, at the first item; a queue deleted meanwhile is
+    skipped."""
+    names = sorted(vhost.queues)
     explicit = [
-        binding_item(binding, vhost.name)
-        for exchange in vhost.exchanges.values()
-        for binding in exchange.bindings.values()
+        binding for exchange in vhost.exchanges.values() for binding in exchange.bindings.values()
     ]
-    return implicit + sorted(explicit, key=_order)
+    explicit.sort(key=_binding_order)
+    for name in names:
+        queue = vhost.queues.get(name)
+        if queue is not None:
+            yield default_binding_item(queue)
+    for _, group in groupby(explicit, key=_binding_order):
+        items = [binding_item(binding, vhost.name) for binding in group]
+        yield from sorted(items, key=_order) if len(items) > 1 else items
+
+
+def _binding_order(binding: Binding) -> tuple[str, str, str, str]:
+    """``_order`` without the properties key (cheap: no hash of the arguments)."""
+    destination = binding.destination
+    kind = "queue" if isinstance(destination, Queue) else "exchange"
+    return (binding.source, binding.routing_key, kind, destination.name)
 
 
 def queue_binding_items(vhost: VirtualHost, queue: Queue) -> list[dict[str, Any]]:
