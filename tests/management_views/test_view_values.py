@@ -17,6 +17,7 @@ from amqpbroker.management.views import (
     UnackedIndex,
     ViewContext,
     channel_item,
+    channel_named,
     connection_item,
     consumer_items,
     exchange_destination_items,
@@ -36,6 +37,7 @@ from amqpbroker.management.views import (
     queue_item,
     queue_items,
     queues_of,
+    session_named,
     vhost_binding_items,
     vhost_item,
 )
@@ -283,3 +285,14 @@ def test_binding_items_in_chunks_skip_queues_deleted_meanwhile(world: Scenario) 
     vhost.remove_queue(vhost.queues["research-q2"])
     rest = [item for chunk in chunks for item in chunk]
     assert first + rest == [item for item in whole if item["destination"] != "research-q2"]
+
+
+def test_connections_and_channels_by_rabbitmqs_names(world: Scenario) -> None:
+    sessions = [world.client.session]
+    name = "127.0.0.1:48970 -> 127.0.0.1:5673"
+    assert session_named(sessions, name, world.context) is world.client.session
+    assert session_named(sessions, "127.0.0.1:1 -> 127.0.0.1:5673", world.context) is None
+    channel = channel_named(sessions, f"{name} (1)", world.context)
+    assert channel is world.client.session.channels[1]
+    for missing in (f"{name} (2)", f"{name} (x)", name):
+        assert channel_named(sessions, missing, world.context) is None

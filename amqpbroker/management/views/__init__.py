@@ -43,11 +43,13 @@ from .exchanges import (
     vhost_binding_items,
 )
 from .listing import (
+    channel_named,
     exchanges_of,
     in_chunks,
     json_array_pieces,
     open_sessions,
     queues_of,
+    session_named,
     vhosts_of,
 )
 from .nodes import exchange_types, node_item
@@ -69,6 +71,7 @@ __all__ = [
     "binding_item",
     "channel_item",
     "channel_items",
+    "channel_named",
     "connection_item",
     "consumer_item",
     "consumer_items",
@@ -94,6 +97,7 @@ __all__ = [
     "queue_item",
     "queue_items",
     "queues_of",
+    "session_named",
     "tls_facts",
     "vhost_binding_items",
     "vhost_item",

@@ -24,7 +24,10 @@ from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.exchanges import Exchange
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
+from amqpbroker.session.channel import Channel
 from amqpbroker.session.connection import ConnectionSession
+
+from .context import ViewContext
 
 T = TypeVar("T")
 
@@ -76,3 +79,23 @@ def open_sessions(sessions: Iterable[ConnectionSession | None]) -> list[Connecti
     open), by their peer address."""
     found = [s for s in sessions if s is not None and s.vhost is not None and not s.closed]
     return sorted(found, key=lambda session: session.peer)
+
+
+def session_named(
+    sessions: Iterable[ConnectionSession], name: str, context: ViewContext
+) -> ConnectionSession | None:
+    """The connection RabbitMQ names ``name`` ("127.0.0.1:48970 -> 127.0.0.1:5673":
+    ``GET``/``DELETE /api/connections/{name}``), or None."""
+    return next((s for s in sessions if context.connection_name(s.peer) == name), None)
+
+
+def channel_named(
+    sessions: Iterable[ConnectionSession], name: str, context: ViewContext
+) -> Channel | None:
+    """The channel RabbitMQ names ``name`` ("<connection name> (1)": ``GET
+    /api/channels/{name}``), or None."""
+    connection_name, _, number = name.rpartition(" (")
+    if not number.endswith(")") or not number[:-1].isdigit():
+        return None
+    session = session_named(sessions, connection_name, context)
+    return session.channels.get(int(number[:-1])) if session is not None else None
