@@ -1,7 +1,8 @@
 """``properties_key`` as RabbitMQ 3.10.8 computes it: every expected key below is what the
 reference broker answered for a binding made with those arguments (over HTTP, where JSON
 integers are ``long``; over AMQP from pika, where small integers are ``signedint``), and
-the ``phash2`` values are Erlang 25's ``erlang:phash2(Term, 1 bsl 32)``."""
+the ``phash2`` values are Erlang 25's ``erlang:phash2(Term, 1 bsl 32)`` (and 2,000 random
+terms of these kinds were checked against Erlang 25 once, by a script outside the tests)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,14 @@ def test_a_table_from_the_wire_hashes_with_its_wire_types() -> None:
         (134217728, 2562491755),
         (-134217729, 1418916782),
         (2**64, 2519041713),
+        # an atom met while the hash is 0 is taken unmixed
+        ([Atom("a")], 1634476877),
+        ([Atom("a"), 1], 1351506309),
+        ([Atom("a"), Atom("a")], 2030523489),
+        ([Atom("a"), ()], 3683814978),
+        ([Atom("true")], 4111006142),
+        ([1, Atom("a")], 1114307026),
+        ((Atom("a"), []), 475258904),
     ],
 )
 def test_phash2_matches_erlang(term: Any, expected: int) -> None:

@@ -204,14 +204,15 @@ def _mix3(a: int, b: int, c: int) -> tuple[int, int, int]:
 def phash2(term: Any) -> int:
     """``erlang:phash2(Term, 1 bsl 32)`` for binaries (``bytes``), ``Atom``s, integers,
     floats, tuples and lists of those."""
-    if isinstance(term, Atom):
-        return _atom_value(term)  # (Erlang's shortcut for a bare atom)
     return _hash(term, 0)
 
 
 def _hash(term: Any, state: int) -> int:
     if isinstance(term, Atom):
-        return _word(_atom_value(term), _ATOM, state)
+        # An atom met while the hash is still 0 (a bare atom, the head of a list at the
+        # top) becomes the hash unmixed, as erts does it.
+        value = _atom_value(term)
+        return _word(value, _ATOM, state) if state else value
     if isinstance(term, bytes):
         seed = (_BINARY + state) & _MASK
         return _block(term, seed) if term else seed
