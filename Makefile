@@ -28,7 +28,7 @@ test: $(STAMP)
 # The edit-test loop: the in-process tests only (protocol, core, session, storage, layering),
 # no sockets (--no-network fails any test that opens one) and no crash test: seconds, not
 # minutes.  `make test` runs these and the socket, durability and bench tests besides.
-FAST_TESTS := tests/protocol tests/core tests/session tests/storage tests/access tests/test_layers.py \
+FAST_TESTS := tests/protocol tests/core tests/session tests/storage tests/access tests/management_views tests/test_layers.py \
 	tests/bench/test_hotpath_bench.py
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider --no-network $(FAST_TESTS)

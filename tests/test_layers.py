@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "storage": BASE | {"core", "access"},
     "definitions": BASE | {"core", "access"},
     "snapshots": BASE | {"core", "session", "access"},
-    "management": BASE | {"core", "access", "session", "snapshots", "definitions"},
+    "management": BASE | {"protocol", "core", "access", "session", "snapshots", "definitions"},
     "server": BASE
     | {"protocol", "core", "access", "session", "storage", "definitions", "management"},
     "embedded": BASE

@@ -269,6 +269,11 @@ class Queue:
     def has_exclusive_consumer(self) -> bool:
         return self._ring.has_exclusive()
 
+    @property
+    def single_active_consumer(self) -> Consumer[Queue] | None:
+        """The consumer a single-active-consumer queue serves (None otherwise)."""
+        return self._ring.active
+
     # -- publisher flow control (core.publisher_flow) -------------------------------------------
 
     def holds_publishers(self) -> bool:

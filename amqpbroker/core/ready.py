@@ -97,6 +97,10 @@ class PriorityWindow:
             raise IndexError(index)
         return self._levels[self._highest()][0]
 
+    def level_lengths(self) -> list[int]:
+        """Messages at each priority, 0 upwards (the management API's priority_lengths)."""
+        return [len(level) for level in self._levels]
+
     def _highest(self) -> int:
         while self._top and not self._levels[self._top]:
             self._top -= 1

@@ -62,6 +62,11 @@ class ConfirmTracker:
         self._awaited = batch
         return ConfirmWait.NEW_BATCH
 
+    @property
+    def unconfirmed(self) -> int:
+        """Publishes whose confirm has not gone out yet."""
+        return len(self._pending)
+
     def durable(self, batch: int) -> None:
         """Store batch ``batch`` and all before it are on disk."""
         self._durable = max(self._durable, batch)

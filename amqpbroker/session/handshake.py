@@ -100,6 +100,7 @@ class Negotiated:
     channel_max: int
     heartbeat: int = 0
     user: str = ""
+    mechanism: str = ""  # the SASL mechanism the client logged in with
     client_properties: dict[str, Any] = field(default_factory=dict)
 
     def client_capability(self, name: str) -> bool:
@@ -217,6 +218,7 @@ class Handshake:
                 "For details see the broker logfile."
             ) from None
         negotiated.user = user.name
+        negotiated.mechanism = method.mechanism
         config = self._config
         self._send(
             commands.Connection.Tune(
