@@ -17,6 +17,7 @@ from .auth import Level, is_administrator, may_use_vhost, visible_vhosts
 from .http import ApiError, json_response, keys_missing, no_content, not_authorised, not_found, text
 from .routes import Call, Route
 from .totals import object_totals, queue_totals
+from .views.query import apply_columns
 
 ADMIN = Level.ADMINISTRATOR
 OK = {"status": "ok"}
@@ -69,7 +70,7 @@ async def overview(call: Call) -> web.StreamResponse:
         body["node"] = node.node
         body["listeners"] = _listeners(call)
         body["contexts"] = [_context(call)]
-    return json_response(pick_columns(body, call.query.get("columns")))
+    return json_response(apply_columns(body, call.query))
 
 
 def _listeners(call: Call) -> list[dict[str, Any]]:
@@ -105,18 +106,6 @@ def _context(call: Call) -> dict[str, Any]:
         "ip": node.host,
         "port": str(node.port),
     }
-
-
-def pick_columns(item: dict[str, Any], columns: str | None) -> Any:
-    """RabbitMQ's ``columns`` for one object: the named keys only, a dotted name keeping
-    its whole top-level object; none of them there gives ``[]`` (an empty Erlang list)."""
-    # TODO(mgmt-shapes): use the general columns/sort/pagination module under
-    # amqpbroker/management/ (mgmt-shapes' views) once it is merged.
-    if columns is None:
-        return item
-    wanted = {name.split(".", 1)[0] for name in columns.split(",") if name}
-    picked = {key: value for key, value in item.items() if key in wanted}
-    return picked or []
 
 
 # -- who and what ---------------------------------------------------------------------------------

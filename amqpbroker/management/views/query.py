@@ -201,10 +201,13 @@ def apply_query(items: Iterable[Item], params: Mapping[str, str]) -> list[Item] 
     return body
 
 
-def apply_columns(item: Item, params: Mapping[str, str]) -> Item:
-    """A single object's body with ``columns`` applied."""
+def apply_columns(item: Item, params: Mapping[str, str]) -> Item | list[Any]:
+    """A single object's body with ``columns`` applied; when none of the columns is there,
+    ``[]`` (RabbitMQ's empty Erlang list, as 3.10.8 answers it)."""
     columns = parse_columns(params)
-    return select_columns(item, columns) if columns else item
+    if not columns:
+        return item
+    return select_columns(item, columns) or []
 
 
 # -- disable_stats / enable_queue_totals ----------------------------------------------------------
