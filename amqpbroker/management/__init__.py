@@ -10,7 +10,7 @@ route table, one place to add a route), ``auth.py`` (HTTP Basic, tags, vhost acc
 ``http.py`` (RabbitMQ's error bodies, JSON in and out, path segments), ``node_routes.py``
 (overview, whoami, extensions, cluster-name, aliveness-test, health checks),
 ``access_routes.py`` (vhosts, users, permissions, topic permissions), ``definitions_routes.py``,
-``totals.py`` (the overview's counts); ``views/`` (pure: the JSON items of queues, exchanges,
+``views/`` (pure: the JSON items of queues, exchanges,
 bindings, connections, channels, consumers, vhosts, nodes and the overview, and the query
 parameters ``columns``, ``sort``, paging).
 """

@@ -28,27 +28,12 @@ from .http import (
     text,
 )
 from .routes import Call, Route
-from .totals import message_counts, unacked_by_vhost
+from .views.vhosts import vhost_item
 
 ADMIN = Level.ADMINISTRATOR
 
 
 # -- vhosts ---------------------------------------------------------------------------------------
-
-
-def vhost_item(vhost: VirtualHost, node: str, unacked: int) -> dict[str, Any]:
-    # TODO(mgmt-stats): message_stats, recv_oct/send_oct and the *_details rates, from
-    # core/session's counters.
-    return {
-        "cluster_state": {node: "running"},
-        "default_queue_type": "undefined",
-        "description": vhost.description,
-        **message_counts(vhost, unacked),
-        "metadata": {"description": vhost.description, "tags": list(vhost.tags)},
-        "name": vhost.name,
-        "tags": list(vhost.tags),
-        "tracing": False,
-    }
 
 
 def _vhost(call: Call) -> VirtualHost:
@@ -61,15 +46,13 @@ def _vhost(call: Call) -> VirtualHost:
 async def list_vhosts(call: Call) -> web.StreamResponse:
     state = call.broker.state
     names = visible_vhosts(call.broker.access, call.user, list(state.vhosts))
-    unacked = unacked_by_vhost(call.broker.connections)
-    node = call.node.node
-    return json_response([vhost_item(state.vhosts[n], node, unacked[n]) for n in names])
+    context, unacked = call.view_context()
+    return json_response([vhost_item(state.vhosts[n], context, unacked) for n in names])
 
 
 async def get_vhost(call: Call) -> web.StreamResponse:
-    vhost = _vhost(call)
-    unacked = unacked_by_vhost(call.broker.connections)[vhost.name]
-    return json_response(vhost_item(vhost, call.node.node, unacked))
+    context, unacked = call.view_context()
+    return json_response(vhost_item(_vhost(call), context, unacked))
 
 
 def _tags_field(value: Any) -> tuple[str, ...]:

@@ -3,30 +3,20 @@ the health checks, in RabbitMQ 3.10.8's shapes."""
 
 from __future__ import annotations
 
-import platform
 from typing import Any
 
 from aiohttp import web
 
-from amqpbroker.core.exchanges import EXCHANGE_TYPES
-from amqpbroker.definitions.exporter import PRODUCT_NAME, RABBITMQ_VERSION
 from amqpbroker.errors import AMQPError
-from amqpbroker.version import __version__
 
 from .auth import Level, is_administrator, may_use_vhost, visible_vhosts
 from .http import ApiError, json_response, keys_missing, no_content, not_authorised, not_found, text
 from .routes import Call, Route
-from .totals import object_totals, queue_totals
+from .views.overview import Listener, ObjectCounts, overview_item
 from .views.query import apply_columns
 
 ADMIN = Level.ADMINISTRATOR
 OK = {"status": "ok"}
-_EXCHANGE_DESCRIPTIONS = {
-    "direct": "AMQP direct exchange, as per the AMQP specification",
-    "fanout": "AMQP fanout exchange, as per the AMQP specification",
-    "headers": "AMQP headers exchange, as per the AMQP specification",
-    "topic": "AMQP topic exchange, as per the AMQP specification",
-}
 _SSL_PROTOCOLS = {"amqp": "amqp", "amqps": "amqp/ssl"}
 
 
@@ -34,65 +24,46 @@ _SSL_PROTOCOLS = {"amqp": "amqp", "amqps": "amqp/ssl"}
 
 
 async def overview(call: Call) -> web.StreamResponse:
-    broker, node = call.broker, call.node
+    broker = call.broker
     vhosts = visible_vhosts(broker.access, call.user, list(broker.state.vhosts))
-    body: dict[str, Any] = {
-        "management_version": RABBITMQ_VERSION,
-        "rates_mode": "basic",
-        "sample_retention_policies": {
-            "global": [600, 3600, 28800, 86400],
-            "basic": [600, 3600],
-            "detailed": [600],
-        },
-        "exchange_types": [
-            {"name": name, "description": _EXCHANGE_DESCRIPTIONS.get(name, ""), "enabled": True}
-            for name in sorted(EXCHANGE_TYPES)
-        ],
-        "product_version": __version__,
-        "product_name": PRODUCT_NAME,
-        "rabbitmq_version": RABBITMQ_VERSION,
-        "cluster_name": node.cluster_name,
-        # No Erlang here: the Python that runs the broker stands in.
-        "erlang_version": platform.python_version(),
-        "erlang_full_version": f"Python {platform.python_version()} "
-        f"({platform.python_implementation()})",
-        "release_series_support_status": "supported",
-        "disable_stats": False,
-        "enable_queue_totals": False,
-        # TODO(mgmt-stats): message_stats and churn_rates from core/session's counters.
-        "message_stats": {},
-        "churn_rates": {},
-        "queue_totals": queue_totals(broker.state, broker.connections, vhosts),
-        "object_totals": object_totals(broker.state, broker.connections, vhosts),
-        "statistics_db_event_queue": 0,
-    }
-    if is_administrator(call.user):
-        body["node"] = node.node
-        body["listeners"] = _listeners(call)
-        body["contexts"] = [_context(call)]
+    context, unacked = call.view_context()
+    body = overview_item(
+        broker.state,
+        context,
+        unacked,
+        cluster_name=call.node.cluster_name,
+        vhosts=vhosts,
+        objects=_object_counts(call, set(vhosts)),
+        administrator=is_administrator(call.user),
+        listeners=_listeners(call),
+        management_contexts=[_context(call)],
+    )
     return json_response(apply_columns(body, call.query))
 
 
-def _listeners(call: Call) -> list[dict[str, Any]]:
+def _object_counts(call: Call, vhosts: set[str]) -> ObjectCounts:
+    """Connections, channels and consumers in the vhosts the caller may see."""
+    sessions = [
+        c.session
+        for c in call.broker.connections
+        if c.session is not None and c.session.vhost is not None and c.session.vhost.name in vhosts
+    ]
+    consumers = sum(
+        len(queue.consumers)
+        for name in vhosts
+        for queue in call.broker.state.vhosts[name].queues.values()
+    )
+    channels = sum(len(session.channels) for session in sessions)
+    return ObjectCounts(connections=len(sessions), channels=channels, consumers=consumers)
+
+
+def _listeners(call: Call) -> list[Listener]:
     node = call.node
     amqp = [
-        {
-            "node": node.node,
-            "protocol": _SSL_PROTOCOLS.get(scheme, scheme),
-            "ip_address": host,
-            "port": port,
-            "socket_opts": {},
-        }
+        Listener(_SSL_PROTOCOLS.get(scheme, scheme), host, port)
         for scheme, host, port in call.broker.amqp_listeners()
     ]
-    http = {
-        "node": node.node,
-        "protocol": node.scheme,
-        "ip_address": node.host,
-        "port": node.port,
-        "socket_opts": {"ip": node.host, "port": node.port},
-    }
-    return [*amqp, http]
+    return [*amqp, Listener(node.scheme, node.host, node.port)]
 
 
 def _context(call: Call) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from amqpbroker.access.users import User
 from .auth import Level, check_vhost
 from .broker import ManagedBroker
 from .http import json_body
+from .views.context import UnackedIndex, ViewContext
 
 
 @dataclass
@@ -50,6 +51,18 @@ class Call:
 
     async def body(self, not_json: str = "not_json") -> dict[str, Any]:
         return await json_body(self.request, not_json)
+
+    def view_context(self) -> tuple[ViewContext, UnackedIndex]:
+        """What the item builders of ``views/`` need, gathered once for this request."""
+        listeners = self.broker.amqp_listeners()
+        local = f"{listeners[0][1]}:{listeners[0][2]}" if listeners else "127.0.0.1:5672"
+        sessions = [c.session for c in self.broker.connections if c.session is not None]
+        context = ViewContext(
+            node=self.node.node,
+            local_address=local,
+            default_actor=self.broker.config.default_user,
+        )
+        return context, UnackedIndex(sessions)
 
     def check_vhost(self, vhost: str) -> None:
         """401 unless the caller may act in ``vhost`` (administrators may)."""

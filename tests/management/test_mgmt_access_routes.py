@@ -10,15 +10,24 @@ from mgmt_http import Api, q
 from amqpbroker.access.passwords import hash_password
 from amqpbroker.embedded.broker import BrokerThread
 
+# RabbitMQ 3.10.8's key set of a vhost that has seen traffic (here: always).
 VHOST_KEYS = {
     "cluster_state",
     "default_queue_type",
     "description",
+    "message_stats",
     "messages",
+    "messages_details",
     "messages_ready",
+    "messages_ready_details",
     "messages_unacknowledged",
+    "messages_unacknowledged_details",
     "metadata",
     "name",
+    "recv_oct",
+    "recv_oct_details",
+    "send_oct",
+    "send_oct_details",
     "tags",
     "tracing",
 }

@@ -72,7 +72,10 @@ def test_overview_counts_what_the_user_sees(api: Api, mgmt_broker: BrokerThread,
             "exchanges": 7,
             "queues": 2,
         }
-        assert overview["queue_totals"] == {
+        totals = overview["queue_totals"]
+        assert {
+            key: totals[key] for key in ("messages", "messages_ready", "messages_unacknowledged")
+        } == {
             "messages": 4,
             "messages_ready": 1,
             "messages_unacknowledged": 3,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.definitions.exporter import PRODUCT_NAME
 from amqpbroker.version import __version__
 
 from .context import UnackedIndex, ViewContext
@@ -75,8 +76,8 @@ def overview_item(
             "detailed": [600],
         },
         "exchange_types": exchange_types(),
-        "product_version": RABBITMQ_VERSION,
-        "product_name": "RabbitMQ",
+        "product_version": __version__,
+        "product_name": PRODUCT_NAME,
         "rabbitmq_version": RABBITMQ_VERSION,
         "cluster_name": cluster_name,
         "erlang_version": ERLANG_VERSION,
