@@ -1,0 +1,110 @@
+"""Rates and idle times from counters sampled every few seconds, as RabbitMQ's management.
+
+Theory of operation.  RabbitMQ reports beside each counter ``X_details: {"rate": r}``: the
+change per second over the last sampling interval (5 s by default, its
+``collect_statistics_interval``; "basic" rates mode).  Counting stays on the hot path's
+plain ints (``core.stats``); here a round reads every object's counters once per interval
+and keeps, on the object's ``Sample``, the counts read, the rates over the interval before,
+and whether anything changed: an object whose counters stand still is idle, since the
+sample at which they last moved (``idle_since``, a wall-clock time; at first its
+creation), as RabbitMQ's queues and channels report it.  Its resolution is the interval.
+
+A round over 10,000 queues takes longer than the event loop should be held, so it goes a
+chunk at a time (``step``); the caller (``server.stats_timer``) runs the chunks one loop
+tick apart.  Each object's rate uses its own sampling times, so chunking does not skew it.
+Nothing here does I/O: time comes from the ``Clock`` port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .ports import Clock
+
+SAMPLE_INTERVAL = 5.0  # seconds (RabbitMQ's collect_statistics_interval, 5000 ms)
+CHUNK = 1_000  # objects sampled per loop tick
+
+Reader = Callable[[Any], Sequence[int]]
+
+
+class Sample:
+    """One object's counters at its last sampling, their rates, and its idleness."""
+
+    __slots__ = ("active", "at", "changed_at", "counts", "rates")
+
+    def __init__(self, width: int, wall: float | None, at: float | None = None) -> None:
+        self.at = at  # clock time of the last sampling (None: never)
+        self.counts: tuple[int, ...] = (0,) * width
+        self.rates: tuple[float, ...] = (0.0,) * width
+        self.active = False  # its counters moved in the last interval
+        self.changed_at = wall  # wall time they were last seen moving (at first: creation)
+
+    @property
+    def idle_since(self) -> float | None:
+        """Wall-clock time since which nothing changed; None while active (RabbitMQ omits
+        ``idle_since`` then)."""
+        return None if self.active else self.changed_at
+
+    def record(self, counts: Sequence[int], now: float, wall: float) -> None:
+        """The counters read at clock time ``now`` (wall-clock ``wall``)."""
+        counts = tuple(counts)
+        at, old = self.at, self.counts
+        if at is not None and now > at:
+            span = now - at
+            self.rates = tuple((new - before) / span for new, before in zip(counts, old))
+        self.active = counts != old
+        if self.active:
+            self.changed_at = wall
+        self.counts = counts
+        self.at = now
+
+    def rates_by_name(self, fields: Sequence[str]) -> dict[str, float]:
+        """The rates by counter name (``fields``: the order the counts were read in)."""
+        return dict(zip(fields, self.rates, strict=False))
+
+
+class StatsSampler:
+    """Rounds of sampling: ``begin`` with what to sample, then ``step`` until it says done."""
+
+    def __init__(self, clock: Clock, chunk: int = CHUNK) -> None:
+        self.clock = clock
+        self.chunk = chunk
+        self._items: Sequence[tuple[Sample, Reader, Any]] = ()
+        self._next = 0
+        self.rounds = 0  # rounds completed
+
+    @property
+    def in_round(self) -> bool:
+        return self._next < len(self._items)
+
+    def begin(self, items: Sequence[tuple[Sample, Reader, Any]]) -> None:
+        """Start a round over ``items``: (the object's sample, the function reading its
+        counters, the object).  A round still under way is abandoned."""
+        self._items = items
+        self._next = 0
+        if not items:
+            self.rounds += 1
+
+    def step(self) -> bool:
+        """Sample the next chunk of the round; True when the round is complete."""
+        items, start = self._items, self._next
+        end = min(start + self.chunk, len(items))
+        now, wall = self.clock.now(), self.clock.wall()
+        for index in range(start, end):
+            sample, read, obj = items[index]
+            sample.record(read(obj), now, wall)
+        self._next = end
+        if end < len(items):
+            return False
+        self._items = ()
+        self._next = 0
+        if end:
+            self.rounds += 1
+        return True
+
+    def sample_all(self, items: Sequence[tuple[Sample, Reader, Any]]) -> None:
+        """A whole round at once (tests, small brokers)."""
+        self.begin(items)
+        while not self.step():
+            pass
