@@ -324,7 +324,7 @@ class BrokerStats:
 
 
 def overview_counts(
-    stats: BrokerStats, live_channels: Iterable[tuple[int, ...]], queues: Iterable[CountedQueue]
+    stats: BrokerStats, live_channels: Iterable[Sequence[int]], queues: Iterable[CountedQueue]
 ) -> tuple[int, ...]:
     """The overview's message_stats (``OVERVIEW_FIELDS`` order): closed channels' counts
     plus ``live_channels``' (``channel_counts`` of each), and the disk I/O of deleted
@@ -347,3 +347,41 @@ def queue_totals(queues: Iterable[CountedQueue]) -> tuple[int, int, int]:
         ready += queue.message_count
         unacked += queue_unacknowledged(queue)
     return ready + unacked, ready, unacked
+
+
+class TotalledVhost(Protocol):
+    """What the totals read of a vhost (``core.vhost.VirtualHost``)."""
+
+    @property
+    def retired(self) -> list[int]: ...
+    @property
+    def sample(self) -> Sample: ...
+
+
+def vhost_counts(vhost: TotalledVhost, live_channels: Iterable[Sequence[int]]) -> list[int]:
+    """A vhost's message_stats (``CHANNEL_FIELDS`` order): its closed channels' counts plus
+    ``live_channels``' (the ``channel_counts`` of its open channels)."""
+    total = list(vhost.retired)
+    for counts in live_channels:
+        add_counts(total, counts)
+    return total
+
+
+def record_totals(
+    stats: BrokerStats,
+    vhosts: Iterable[tuple[TotalledVhost, Sequence[Sequence[int]]]],
+    orphans: Iterable[Sequence[int]],
+    queues: Sequence[CountedQueue],
+    now: float,
+    wall: float,
+) -> None:
+    """Sample the totals (the sampler's last step of a round): each vhost's message_stats
+    from ``vhosts`` (each with its open channels' counts), the overview's from all of them
+    and ``orphans`` (open channels of vhosts deleted meanwhile), churn, and queue totals."""
+    live: list[Sequence[int]] = list(orphans)
+    for vhost, channels in vhosts:
+        vhost.sample.record(vhost_counts(vhost, channels), now, wall)
+        live.extend(channels)
+    stats.message_sample.record(overview_counts(stats, live, queues), now, wall)
+    stats.churn_sample.record(stats.churn_counts(), now, wall)
+    stats.totals_sample.record(queue_totals(queues), now, wall)

@@ -22,6 +22,7 @@ from amqpbroker.definitions import (
 )
 from amqpbroker.errors import ConnectionForced
 from amqpbroker.protocol.deadletter import rewrite_dead_letter
+from amqpbroker.session.connection import ConnectionSession
 from amqpbroker.session.throttle import ResourceAlarm
 from amqpbroker.storage.lock import DataDirLock
 from amqpbroker.storage.recovery import recover
@@ -29,6 +30,7 @@ from amqpbroker.storage.store import DurableStore
 
 from .clock import LoopClock
 from .listeners import AMQP, AMQPS, Listener, Listeners
+from .stats_timer import StatsTimer
 from .transport import AMQPProtocol, HeartbeatSwitch
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class BrokerServer:
         self.heartbeats = HeartbeatSwitch()
         self._all_closed = asyncio.Event()
         self._all_closed.set()
+        self.stats_timer: StatsTimer | None = None  # message statistics' rates, from ``start``
 
     @property
     def _data_dir(self) -> Path:
@@ -92,6 +95,13 @@ class BrokerServer:
             self.clock.bind(loop)
         await self._recover(loop)
         await self._listen()
+        self.stats_timer = StatsTimer(
+            lambda: self.state, self._sessions, LoopClock.running(), self.config.stats_interval
+        )
+        self.stats_timer.start()
+
+    def _sessions(self) -> list[ConnectionSession]:
+        return [p.session for p in self.connections if p.session is not None]
 
     async def _recover(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.store is not None and self._lock is not None:
@@ -224,6 +234,8 @@ class BrokerServer:
 
     async def stop(self, reason: str = "shutdown") -> None:
         """Stop listening, send every client connection.close 320, wait for them to go."""
+        if self.stats_timer is not None:
+            self.stats_timer.stop()
         self.listeners.close()
         for protocol in list(self.connections):
             protocol.force_close(reason)
