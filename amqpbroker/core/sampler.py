@@ -52,7 +52,9 @@ class Sample:
         at, old = self.at, self.counts
         if at is not None and now > at:
             span = now - at
-            self.rates = tuple((new - before) / span for new, before in zip(counts, old))
+            self.rates = tuple(
+                (new - before) / span for new, before in zip(counts, old, strict=True)
+            )
         self.active = counts != old
         if self.active:
             self.changed_at = wall

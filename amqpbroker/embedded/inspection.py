@@ -18,8 +18,8 @@ from amqpbroker.core.stats import (
     OVERVIEW_FIELDS,
     QUEUE_TOTALS_FIELDS,
 )
-from amqpbroker.server.stats_timer import totals_now
 from amqpbroker.core.vhost import VirtualHost
+from amqpbroker.server.stats_timer import totals_now
 from amqpbroker.session.channel import Channel, Unacked
 from amqpbroker.session.connection import ConnectionSession
 from amqpbroker.session.states import State

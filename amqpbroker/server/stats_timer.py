@@ -15,8 +15,8 @@ from typing import Any
 
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import Clock
-from amqpbroker.core.sampler import SAMPLE_INTERVAL, Reader, Sample, StatsSampler
 from amqpbroker.core.queue import Queue
+from amqpbroker.core.sampler import SAMPLE_INTERVAL, Reader, Sample, StatsSampler
 from amqpbroker.core.stats import (
     exchange_counts,
     overview_counts,
