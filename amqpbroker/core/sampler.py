@@ -18,12 +18,12 @@ Nothing here does I/O: time comes from the ``Clock`` port.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from .ports import Clock
 
 SAMPLE_INTERVAL = 5.0  # seconds (RabbitMQ's collect_statistics_interval, 5000 ms)
-CHUNK = 1_000  # objects sampled per loop tick
+CHUNK = 500  # objects sampled per loop tick (a few ms)
 
 Reader = Callable[[Any], Sequence[int]]
 
@@ -66,47 +66,61 @@ class Sample:
         return dict(zip(fields, self.rates, strict=False))
 
 
+class Sampled(Protocol):
+    """An object with counters: its ``Sample`` is kept on it."""
+
+    @property
+    def sample(self) -> Sample: ...
+
+
+Group = tuple[Sequence[Sampled], Reader]  # objects of one kind and what reads their counters
+
+
 class StatsSampler:
     """Rounds of sampling: ``begin`` with what to sample, then ``step`` until it says done."""
 
     def __init__(self, clock: Clock, chunk: int = CHUNK) -> None:
         self.clock = clock
         self.chunk = chunk
-        self._items: Sequence[tuple[Sample, Reader, Any]] = ()
-        self._next = 0
+        self._groups: list[Group] = []
+        self._next = 0  # in the first group
         self.rounds = 0  # rounds completed
 
     @property
     def in_round(self) -> bool:
-        return self._next < len(self._items)
+        return bool(self._groups)
 
-    def begin(self, items: Sequence[tuple[Sample, Reader, Any]]) -> None:
-        """Start a round over ``items``: (the object's sample, the function reading its
-        counters, the object).  A round still under way is abandoned."""
-        self._items = items
+    def begin(self, groups: Sequence[Group]) -> None:
+        """Start a round over ``groups``: (objects, the function reading one's counters),
+        the objects as they are now (a list each: copying a dict's values is cheap, and
+        they may change before the round ends).  A round still under way is abandoned."""
+        self._groups = [group for group in groups if group[0]]
         self._next = 0
-        if not items:
-            self.rounds += 1
 
     def step(self) -> bool:
         """Sample the next chunk of the round; True when the round is complete."""
-        items, start = self._items, self._next
-        end = min(start + self.chunk, len(items))
         now, wall = self.clock.now(), self.clock.wall()
-        for index in range(start, end):
-            sample, read, obj = items[index]
-            sample.record(read(obj), now, wall)
-        self._next = end
-        if end < len(items):
+        budget = self.chunk
+        while self._groups and budget:
+            objects, read = self._groups[0]
+            start = self._next
+            end = min(start + budget, len(objects))
+            for index in range(start, end):
+                obj = objects[index]
+                obj.sample.record(read(obj), now, wall)
+            budget -= end - start
+            if end < len(objects):
+                self._next = end
+                return False
+            self._groups.pop(0)
+            self._next = 0
+        if self._groups:
             return False
-        self._items = ()
-        self._next = 0
-        if end:
-            self.rounds += 1
+        self.rounds += 1
         return True
 
-    def sample_all(self, items: Sequence[tuple[Sample, Reader, Any]]) -> None:
+    def sample_all(self, groups: Sequence[Group]) -> None:
         """A whole round at once (tests, small brokers)."""
-        self.begin(items)
+        self.begin(groups)
         while not self.step():
             pass

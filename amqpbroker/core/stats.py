@@ -111,6 +111,8 @@ class CountedQueue(Protocol):
     def message_count(self) -> int: ...
     @property
     def ready(self) -> DiskCounts: ...
+    @property
+    def sample(self) -> Sample: ...
 
 
 class CountedExchange(Protocol):
@@ -382,6 +384,22 @@ def record_totals(
     for vhost, channels in vhosts:
         vhost.sample.record(vhost_counts(vhost, channels), now, wall)
         live.extend(channels)
-    stats.message_sample.record(overview_counts(stats, live, queues), now, wall)
+    # One pass over the queues, reading what the round just sampled of each.
+    ready = unacked = reads = writes = 0
+    for queue in queues:
+        sampled = queue.sample.counts
+        ready += sampled[_READY]
+        unacked += sampled[_UNACKED]
+        reads += queue.ready.disk_reads
+        writes += queue.ready.disk_writes
+    total = list(stats.retired)
+    for channel in live:
+        add_counts(total, channel)
+    total += (stats.disk_reads + reads, stats.disk_writes + writes)
+    stats.message_sample.record(total, now, wall)
     stats.churn_sample.record(stats.churn_counts(), now, wall)
-    stats.totals_sample.record(queue_totals(queues), now, wall)
+    stats.totals_sample.record((ready + unacked, ready, unacked), now, wall)
+
+
+_READY = QUEUE_SAMPLED_FIELDS.index("messages_ready")
+_UNACKED = QUEUE_SAMPLED_FIELDS.index("messages_unacknowledged")

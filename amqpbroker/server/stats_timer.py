@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import Clock
 from amqpbroker.core.queue import Queue
-from amqpbroker.core.sampler import SAMPLE_INTERVAL, Reader, Sample, StatsSampler
+from amqpbroker.core.sampler import SAMPLE_INTERVAL, Group, StatsSampler
 from amqpbroker.core.stats import (
     exchange_counts,
     overview_counts,
@@ -28,18 +27,16 @@ from amqpbroker.session.channel import Channel
 from amqpbroker.session.connection import ConnectionSession
 
 
-def sampled_items(
-    state: BrokerState, sessions: Iterable[ConnectionSession]
-) -> list[tuple[Sample, Reader, Any]]:
+def sampled_groups(state: BrokerState, sessions: Iterable[ConnectionSession]) -> list[Group]:
     """What one round samples: every queue, exchange, connection and channel."""
-    items: list[tuple[Sample, Reader, Any]] = []
-    for vhost in state.vhosts.values():
-        items.extend((queue.sample, queue_counts, queue) for queue in vhost.queues.values())
-        items.extend((x.sample, exchange_counts, x) for x in vhost.exchanges.values())
-    for session in sessions:
-        items.append((session.sample, ConnectionSession.message_counts, session))
-        items.extend((ch.sample, Channel.message_counts, ch) for ch in session.channels.values())
-    return items
+    vhosts = list(state.vhosts.values())
+    sessions = list(sessions)
+    return [
+        ([q for vhost in vhosts for q in vhost.queues.values()], queue_counts),
+        ([x for vhost in vhosts for x in vhost.exchanges.values()], exchange_counts),
+        (sessions, ConnectionSession.message_counts),
+        (list(_channels(sessions)), Channel.message_counts),
+    ]
 
 
 def sample_totals(state: BrokerState, sessions: Iterable[ConnectionSession], clock: Clock) -> None:
@@ -103,7 +100,7 @@ class StatsTimer:
     def sample_now(self) -> None:
         """A whole round at once, now (an embedded broker's test power)."""
         state, sessions = self._state(), self._sessions()
-        self.sampler.sample_all(sampled_items(state, sessions))
+        self.sampler.sample_all(sampled_groups(state, sessions))
         sample_totals(state, sessions, self._clock)
 
     def _round(self) -> None:
@@ -111,7 +108,7 @@ class StatsTimer:
         self._handle = loop.call_later(self.interval, self._round)  # (a late round skips one)
         if self.sampler.in_round:
             return
-        self.sampler.begin(sampled_items(self._state(), self._sessions()))
+        self.sampler.begin(sampled_groups(self._state(), self._sessions()))
         self._step()
 
     def _step(self) -> None:

@@ -41,7 +41,7 @@ def test_a_round_goes_a_chunk_at_a_time() -> None:
     for obj in objects:
         obj.count = 10
     clock.advance(5)
-    sampler.begin([(obj.sample, read, obj) for obj in objects])
+    sampler.begin([(objects[:3], read), ([], read), (objects[3:], read)])
     steps = 1
     while not sampler.step():
         assert sampler.in_round
