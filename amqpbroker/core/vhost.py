@@ -65,6 +65,7 @@ class VirtualHost:
         # its message_stats (its channels' sums).
         self.retired = [0] * len(CHANNEL_FIELDS)
         self.sample = Sample(len(CHANNEL_FIELDS), None)
+        self.recv_oct = self.send_oct = 0  # what its closed connections received and sent
         self.exchanges: dict[str, Exchange] = {}
         self.queues: dict[str, Queue] = {}
         self.exchanges[""] = EXCHANGE_TYPES["direct"]("", name, durable=True)

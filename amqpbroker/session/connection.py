@@ -108,6 +108,7 @@ class ConnectionSession:
         self.recv_oct = self.recv_cnt = self.send_oct = self.send_cnt = 0
         self.sample = Sample(len(CONNECTION_FIELDS), broker.clock.wall(), broker.clock.now())
         self._lost = False
+        self._opened_on: VirtualHost | None = None
 
     def _to(self, event: Event) -> None:
         """The one place the state changes (the table is ``states.TRANSITIONS``)."""
@@ -303,6 +304,7 @@ class ConnectionSession:
             self.access = handshake.access
             self._router.open(handshake.vhost, handshake.negotiated.channel_max)
             self.broker.stats.connection_created += 1
+            self._opened_on = handshake.vhost  # (its octets stay in its totals: connection_lost)
         self._to(event)
 
     def _closing_frame(self, frame_type: int, channel: int, payload: bytes) -> None:
@@ -385,6 +387,9 @@ class ConnectionSession:
         if not self._lost:  # (counted once: RabbitMQ counts every connection that goes)
             self._lost = True
             self.broker.stats.connection_closed += 1
+            if self._opened_on is not None:
+                self._opened_on.recv_oct += self.recv_oct
+                self._opened_on.send_oct += self.send_oct
         self._teardown()
 
 

@@ -90,3 +90,26 @@ def test_idle_since() -> None:
     broker.advance(5)
     broker.sample_stats()
     assert queue.sample.idle_since == moved == channel.sample.idle_since
+
+
+def test_vhost_totals_and_a_deleted_vhosts_channels() -> None:
+    """A vhost's totals keep its closed connections' octets and channels' counts (as
+    RabbitMQ's /api/vhosts does); channels left open on a deleted vhost still count in
+    the overview."""
+    broker = SessionBroker()
+    broker.add_vhost("v")
+    client = broker.connect("v")
+    ch = client.channel()
+    ch.declare("q")
+    ch.publish(b"m", routing_key="q")
+    client.close()
+    vhost = broker.state.vhosts["v"]
+    assert vhost.retired[0] == 1  # publish
+    assert (vhost.recv_oct, vhost.send_oct) == (client.session.recv_oct, client.session.send_oct)
+    assert vhost.recv_oct > 0
+    other = broker.connect("v").channel()
+    other.publish(b"m", routing_key="q")
+    broker.state.delete_vhost("v")
+    assert overview(broker)["publish"] == 2
+    broker.sample_stats()
+    assert broker.state.stats.message_sample.counts[0] == 2
