@@ -299,3 +299,38 @@ def test_connection_octets() -> None:
     assert session.message_counts() == (recv_oct + len(data), recv_cnt + 1, send_oct, send_cnt)
     client.send_bytes(data + data)
     assert session.recv_cnt == recv_cnt + 2
+
+
+def test_direct_replies_and_transactions() -> None:
+    """Reference: a direct reply (published to the default exchange with the reply-to
+    name) counts as the replier's publish and drop_unroutable, publish_in of the default
+    exchange and no publish_out, and no delivery on the requester's channel; a committed
+    transactional publish counts, a rolled-back one does not."""
+    broker = SessionBroker()
+    client = broker.connect()
+    requester = client.channel()
+    requester.consume("amq.rabbitmq.reply-to", "r", no_ack=True)
+    requester.declare("rpcq")
+    reply_to = commands.Basic.Properties(reply_to="amq.rabbitmq.reply-to")
+    requester.publish(b"req", routing_key="rpcq", properties=reply_to)
+    replier = client.channel()
+    request = replier.get("rpcq", no_ack=True)
+    assert request is not None and request.properties.reply_to
+    replier.publish(b"reply", routing_key=request.properties.reply_to)
+    assert [d.body for d in requester.deliveries()] == [b"reply"]
+    tx = client.channel()
+    tx.call(commands.Tx.Select(), commands.Tx.SelectOk)
+    tx.publish(b"t1", routing_key="rpcq")
+    tx.call(commands.Tx.Commit(), commands.Tx.CommitOk)
+    tx.publish(b"t2", routing_key="rpcq")
+    tx.call(commands.Tx.Rollback(), commands.Tx.RollbackOk)
+    assert queue_stats(broker, "rpcq") == {"publish": 2, "get_no_ack": 1, "deliver_get": 1}
+    assert exchange_stats(broker, "") == (3, 2)
+    assert channel_stats(client, 1) == {"publish": 1}
+    assert channel_stats(client, 2) == {
+        "publish": 1,
+        "drop_unroutable": 1,
+        "get_no_ack": 1,
+        "deliver_get": 1,
+    }
+    assert channel_stats(client, 3) == {"publish": 1}
