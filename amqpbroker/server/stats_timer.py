@@ -89,7 +89,8 @@ class StatsTimer:
         self._handle: asyncio.Handle | None = None
 
     def start(self) -> None:
-        if self._handle is None:
+        """Sample every ``interval`` seconds from now on (an interval of 0 or less: never)."""
+        if self._handle is None and self.interval > 0:
             self._handle = asyncio.get_running_loop().call_later(self.interval, self._round)
 
     def stop(self) -> None:
