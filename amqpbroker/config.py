@@ -68,6 +68,9 @@ class BrokerConfig:
     # embedded brokers, off for ``amqpbroker serve``; the oldest records go beyond the limit.
     record_published: bool = False
     published_limit: int = 10_000
+    # Seconds between samplings of the message statistics' rates (RabbitMQ's
+    # collect_statistics_interval, 5000 ms; core.sampler); 0 turns the sampling off.
+    stats_interval: float = 5.0
     # AMQPS (RabbitMQ's listeners.ssl.default and ssl_options): a TLS listener on tls_port
     # (0 picks a free one) when it is set, with ``tls``; tls_host None means ``host``.
     tls: TLSConfig | None = None

@@ -11,7 +11,7 @@ bytes until a test reads ``properties``: decoding costs nothing until then.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,13 @@ from pamqp.commands import Basic
 from amqpbroker.core.message import Envelope, decode_properties
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.quorum import QuorumQueue
+from amqpbroker.core.stats import (
+    EXCHANGE_FIELDS,
+    QUEUE_FIELDS,
+    QUEUE_SAMPLED_FIELDS,
+    exchange_counts,
+    queue_counts,
+)
 
 if TYPE_CHECKING:
     from amqpbroker.core.exchanges import Binding, Exchange
@@ -187,6 +194,12 @@ class QueueView:
     messages_paged_out: int
     consumers: tuple[ConsumerView, ...]
     unacked: tuple[UnackedMessage, ...]
+    # The management API's message_stats (publish, deliver, ..., deliver_get), the rates
+    # at the last sampling (those and messages, messages_ready, messages_unacknowledged),
+    # and the wall-clock time since which the queue is idle (None: active); core.stats.
+    message_stats: dict[str, int] = field(default_factory=dict)
+    message_rates: dict[str, float] = field(default_factory=dict)
+    idle_since: float | None = None
 
     @property
     def message_count(self) -> int:
@@ -211,6 +224,8 @@ class ExchangeView:
     auto_delete: bool
     internal: bool
     arguments: dict[str, Any]
+    message_stats: dict[str, int] = field(default_factory=dict)  # publish_in, publish_out
+    message_rates: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -234,6 +249,11 @@ class ChannelView:
     transactional: bool
     consumer_count: int
     messages_unacknowledged: int
+    # publish, confirm, ..., deliver_get (core.stats.CHANNEL_FIELDS), their rates, and
+    # since when the channel is idle (None: active).
+    message_stats: dict[str, int] = field(default_factory=dict)
+    message_rates: dict[str, float] = field(default_factory=dict)
+    idle_since: float | None = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +277,12 @@ class ConnectionView:
     frame_max: int
     channel_max: int
     channels: tuple[ChannelView, ...]
+    # Octets and socket reads/writes, as RabbitMQ counts them, and the octets' rates.
+    recv_oct: int = 0
+    recv_cnt: int = 0
+    send_oct: int = 0
+    send_cnt: int = 0
+    octet_rates: dict[str, float] = field(default_factory=dict)  # recv_oct, send_oct
 
     @property
     def user_provided_name(self) -> str | None:
@@ -267,6 +293,20 @@ class ConnectionView:
     @property
     def connection_name(self) -> str | None:
         return self.user_provided_name
+
+
+@dataclass(frozen=True)
+class OverviewStats:
+    """The overview's statistics: message_stats (cumulative: closed channels and deleted
+    queues included), churn (connections, channels and queues created and gone), queue
+    totals, each with the rates of the last sampling."""
+
+    message_stats: dict[str, int]
+    message_rates: dict[str, float]
+    churn: dict[str, int]
+    churn_rates: dict[str, float]
+    queue_totals: dict[str, int]
+    queue_totals_rates: dict[str, float]
 
 
 # -- builders (run on the broker's loop) ---------------------------------------------------------
@@ -321,6 +361,9 @@ def queue_view(
         messages_paged_out=queue.ready.paged_out_count,
         consumers=consumers,
         unacked=unacked,
+        message_stats=dict(zip(QUEUE_FIELDS, queue_counts(queue), strict=False)),
+        message_rates=queue.sample.rates_by_name(QUEUE_SAMPLED_FIELDS),
+        idle_since=queue.sample.idle_since,
     )
 
 
@@ -333,6 +376,8 @@ def exchange_view(exchange: Exchange) -> ExchangeView:
         auto_delete=exchange.auto_delete,
         internal=exchange.internal,
         arguments=copy.deepcopy(exchange.arguments),
+        message_stats=dict(zip(EXCHANGE_FIELDS, exchange_counts(exchange), strict=True)),
+        message_rates=exchange.sample.rates_by_name(EXCHANGE_FIELDS),
     )
 
 

@@ -11,6 +11,7 @@ from amqpbroker.errors import NotAllowed
 from .message import Message
 from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchanged_header
 from .publish_log import PublishRecord, publish_log
+from .stats import BrokerStats
 from .vhost import VirtualHost
 
 
@@ -33,6 +34,7 @@ class BrokerState:
         self.store: Store[Message] = store or NullStore()
         self.clock: Clock = clock or ManualClock()
         self.vhosts: dict[str, VirtualHost] = {}
+        self.stats = BrokerStats()  # churn and what closed channels counted (core.stats)
         # Direct reply-to consumers by the suffix of their amq.rabbitmq.reply-to.* name: the
         # session layer owns them; they are broker-wide, as a reply may come from any vhost.
         self.reply_consumers: dict[str, Any] = {}
@@ -46,6 +48,7 @@ class BrokerState:
     def _new_vhost(self, name: str) -> VirtualHost:
         vhost = self.vhosts[name] = VirtualHost(name, self.store, self.clock)
         vhost.rewrite_dead_letter = self.rewrite_dead_letter
+        vhost.stats = self.stats
         return vhost
 
     def add_vhost(self, name: str) -> VirtualHost:

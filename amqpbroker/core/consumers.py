@@ -89,11 +89,13 @@ class Consumer(Generic[Q]):
 
     __slots__ = (
         "arguments",
+        "delivered",
         "exclusive",
         "no_ack",
         "prefetch",
         "priority",
         "queue",
+        "redelivered",
         "shared",
         "sink",
         "tag",
@@ -124,6 +126,9 @@ class Consumer(Generic[Q]):
         self.shared = shared if shared is not None else SharedPrefetch()
         self.arguments = arguments
         self.unacked = 0
+        # Counted for statistics (core.stats): by the queue's dispatch, and by the channel.
+        self.delivered = 0
+        self.redelivered = 0
         priority = arguments.get("x-priority", 0)
         self.priority = priority if isinstance(priority, int) else 0  # x-priority
 

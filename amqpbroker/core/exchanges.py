@@ -16,6 +16,7 @@ from amqpbroker.errors import PreconditionFailed
 
 from .arguments import freeze, render, text, type_name
 from .message import Message
+from .sampler import Sample
 from .topic import TopicTrie
 
 if TYPE_CHECKING:
@@ -61,6 +62,17 @@ class Exchange:
         self.internal = internal
         self.arguments = arguments or {}
         self.bindings: dict[tuple[int, str, Any], Binding] = {}
+        # Statistics (core.stats): publish_in counted per message, publish_out derived.
+        self.publish_in = 0
+        self.unroutable = 0  # of those, routed nowhere
+        self.extra_out = 0  # the queues beyond the first of multi-queue routes
+        self.sample = Sample(2, None)
+
+    @property
+    def publish_out(self) -> int:
+        """Messages routed out of this exchange, one per queue reached (RabbitMQ's
+        ``publish_out``)."""
+        return self.publish_in - self.unroutable + self.extra_out
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} in {self.vhost!r}>"

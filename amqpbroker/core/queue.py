@@ -31,6 +31,8 @@ from .publisher_flow import FLOW_HIGH, FLOW_LOW, FLOW_STALL, PublisherFlow
 from .queue_settings import DROP_HEAD, REJECT_PUBLISH_DLX, QueueSettings
 from .queue_timers import HeadTimer, IdleTimer
 from .ready import ReadyList, ready_list_for
+from .sampler import Sample
+from .stats import QUEUE_SAMPLED_FIELDS, QueueCounters
 
 # (with the flow marks and the default paging window, for the tests and tools that read them)
 __all__ = ["FLOW_HIGH", "FLOW_LOW", "FLOW_STALL", "WINDOW", "Queue"]
@@ -89,6 +91,8 @@ class Queue:
             idle=lambda: not (self.deleted or self._ring.members),
         )
         self._flow = PublisherFlow(self.clock)
+        self.counters = QueueCounters()  # (core.stats; rates and idle_since: core.sampler)
+        self.sample = Sample(len(QUEUE_SAMPLED_FIELDS), self.clock.wall(), self.clock.now())
 
     def _ready_list(self) -> ReadyList[Queue]:
         return ready_list_for(
@@ -118,6 +122,13 @@ class Queue:
     def message_count(self) -> int:
         return len(self.ready)
 
+    @property
+    def published(self) -> int:
+        """Messages published to this queue (RabbitMQ's queue ``publish``): its sequence
+        number, corrected (``core.stats``)."""
+        c = self.counters
+        return self._next_seq - c.publish_base - c.dead_lettered_in + c.refused
+
     def apply_settings(self, settings: QueueSettings) -> None:
         """Run under new settings from now on (priorities and single active consumer stay
         as declared).  As in RabbitMQ, messages keep the expiry they were given; the head's
@@ -139,6 +150,7 @@ class Queue:
         if settings.overflow != DROP_HEAD and settings.beyond_limits(
             len(ready) + 1, ready.bytes + len(message.body)
         ):
+            self.counters.refused += 1
             if settings.overflow == REJECT_PUBLISH_DLX:
                 self.dead_letter(self, [Envelope(message, 0)], "maxlen")
             return False
@@ -199,6 +211,7 @@ class Queue:
     def restore(self, seq: int, ref: StoreRef, redelivered: bool, expires_at: float | None) -> None:
         """A stored message found at recovery (its body stays on disk until needed)."""
         self._next_seq = max(self._next_seq, seq)
+        self.counters.publish_base = self._next_seq
         self.ready.restore(seq, ref, redelivered, expires_at)
 
     def recovered(self) -> None:
@@ -262,6 +275,7 @@ class Queue:
     def remove_consumer(self, consumer: Consumer[Queue]) -> None:
         if not self._ring.remove(consumer):
             return
+        self.counters.consumer_left(consumer)
         if not self._ring.members:
             self.touch()
         self._flow.release(self.ready.in_memory_count, bool(self._ring))
@@ -323,6 +337,7 @@ class Queue:
 
     def _hand_to(self, consumer: Consumer[Queue], envelope: Envelope) -> None:
         self.handed_out(envelope, not consumer.no_ack)
+        consumer.delivered += 1
         consumer.deliver(envelope)
 
     def _deliver_run(self, consumer: Consumer[Queue], now: float) -> None:
@@ -331,16 +346,19 @@ class Queue:
         stored = self.durable
         acked_later = not consumer.no_ack
         deliver = consumer.deliver
+        count = 0  # (counted here, once per run: this loop runs once per message)
         while True:
             envelope = take()
             if stored:
                 handed_out(envelope, acked_later)
             deliver(envelope)
+            count += 1
             if not window or not consumer.can_take():
-                return
+                break
             expires_at = window[0].expires_at
             if expires_at is not None and expires_at <= now:
-                return
+                break
+        consumer.delivered += count
 
 
 def _discard(queue: Queue, envelopes: list[Envelope], reason: str) -> None:

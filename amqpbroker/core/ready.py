@@ -170,6 +170,8 @@ class ReadyList(Generic[Q]):
         self.bytes = 0  # body bytes (stored size for paged-out messages never read)
         self.closed = False  # the queue was deleted: reads that come back are dropped
         self.on_paged_in: Callable[[], None] = _nothing  # set by the queue
+        self.disk_writes = 0  # messages written to the store (RabbitMQ's disk_writes)
+        self.disk_reads = 0  # messages read back from it
 
     def __len__(self) -> int:
         return len(self.window) + self._backlog.count + self._loading_count
@@ -191,6 +193,7 @@ class ReadyList(Generic[Q]):
         stored = self._durable and self.keeps_on_disk(envelope.message)
         if stored:
             self._store.enqueued(self._owner, envelope)
+            self.disk_writes += 1
         self.bytes += len(envelope.message.body)
         window = self.window
         if (
@@ -387,6 +390,7 @@ class ReadyList(Generic[Q]):
             return
         for entry, message in zip(entries, messages, strict=True):
             self.window.append(self._paged_in(entry, message))
+        self.disk_reads += len(messages)
         self.on_paged_in()
 
     def _paged_in(self, entry: Stored, message: Message) -> Envelope:

@@ -34,6 +34,8 @@ from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchang
 from .queue import Queue
 from .queue_arguments import validate_queue_arguments
 from .queue_types import queue_class
+from .sampler import Sample
+from .stats import CHANNEL_FIELDS, BrokerStats
 
 DEFAULT_EXCHANGES = {
     "amq.direct": "direct",
@@ -58,6 +60,12 @@ class VirtualHost:
         self.store: Store[Message] = store or NullStore()
         self.clock: Clock = clock or ManualClock()
         self.rewrite_dead_letter: HeaderRewriter = unchanged_header
+        self.stats = BrokerStats()  # the broker's (``BrokerState`` sets it): churn, totals
+        # What this vhost's closed channels counted (CHANNEL_FIELDS order), and the rates of
+        # its message_stats (its channels' sums).
+        self.retired = [0] * len(CHANNEL_FIELDS)
+        self.sample = Sample(len(CHANNEL_FIELDS), None)
+        self.recv_oct = self.send_oct = 0  # what its closed connections received and sent
         self.exchanges: dict[str, Exchange] = {}
         self.queues: dict[str, Queue] = {}
         self.exchanges[""] = EXCHANGE_TYPES["direct"]("", name, durable=True)
@@ -188,7 +196,7 @@ class VirtualHost:
         """Declare a queue, RabbitMQ's checks in its order: name (reserved prefix, or a
         server-generated one), the guard's ``named``, then for an existing queue exclusive
         use and equivalence; for a new one the guard's ``creating`` and the arguments."""
-        if passive:
+        if passive:  # (not counted as declared, as in RabbitMQ)
             queue = self.queue(name, owner)
             queue.touch()  # a redeclare, even passive, counts as use for x-expires
             return queue
@@ -213,6 +221,7 @@ class VirtualHost:
                 existing, durable, auto_delete, arguments, self._where("queue", name)
             )
             existing.touch()
+            self.stats.queue_declared += 1
             return existing
         if guard is not None:
             guard.creating(name, arguments)
@@ -228,6 +237,8 @@ class VirtualHost:
         )
         if queue.durable:
             self.store.queue_declared(queue)
+        self.stats.queue_created += 1
+        self.stats.queue_declared += 1
         return queue
 
     def restore_queue(self, name: str, *, auto_delete: bool, arguments: dict[str, Any]) -> Queue:
@@ -291,6 +302,7 @@ class VirtualHost:
         queue.purge()
         if queue.durable:
             self.store.queue_deleted(queue)
+        self.stats.queue_deleted_with(queue)
 
     def purge_queue(self, name: str, owner: object) -> int:
         return self.queue(name, owner).purge()
@@ -405,6 +417,7 @@ class VirtualHost:
                 deaths = message.headers.get("x-death")
                 targets = [q for q in targets if not is_cycle(q.name, deaths)]
             for target in targets:
+                target.counters.dead_lettered_in += 1  # (not a publish: core.stats)
                 target.enqueue(message)
 
     # -- routing --------------------------------------------------------------------------------

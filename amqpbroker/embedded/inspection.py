@@ -12,7 +12,14 @@ from collections.abc import Iterator
 
 from amqpbroker.core.consumers import Consumer
 from amqpbroker.core.queue import Queue
+from amqpbroker.core.stats import (
+    CHANNEL_FIELDS,
+    CHURN_FIELDS,
+    OVERVIEW_FIELDS,
+    QUEUE_TOTALS_FIELDS,
+)
 from amqpbroker.core.vhost import VirtualHost
+from amqpbroker.server.stats_timer import totals_now
 from amqpbroker.session.channel import Channel, Unacked
 from amqpbroker.session.connection import ConnectionSession
 from amqpbroker.session.states import State
@@ -22,6 +29,7 @@ from amqpbroker.snapshots import (
     ConnectionView,
     ConsumerView,
     ExchangeView,
+    OverviewStats,
     PublishedMessage,
     QueueView,
     UnackedMessage,
@@ -171,6 +179,36 @@ class Inspection(LoopAccess):
         views = [_connection_view(session, local) for session in self._sessions()]
         return tuple(sorted(views, key=lambda view: view.id))
 
+    # -- statistics -----------------------------------------------------------------------------
+
+    def overview(self) -> OverviewStats:
+        """The broker-wide statistics now (counts exact; rates from the last sampling)."""
+        return self._on_loop(self._overview)
+
+    def sample_stats(self) -> None:
+        """Sample the statistics now, as the 5-second timer does (rates over the time since
+        the last sampling, idle_since)."""
+        self._on_loop(self._sample_stats)
+
+    def _overview(self) -> OverviewStats:
+        sessions = list(self._sessions())
+        messages, churn, totals = totals_now(self.server.state, sessions)
+        stats = self.server.state.stats
+        return OverviewStats(
+            message_stats=dict(zip(OVERVIEW_FIELDS, messages, strict=True)),
+            message_rates=stats.message_sample.rates_by_name(OVERVIEW_FIELDS),
+            churn=dict(zip(CHURN_FIELDS, churn, strict=True)),
+            churn_rates=stats.churn_sample.rates_by_name(CHURN_FIELDS),
+            queue_totals=dict(zip(QUEUE_TOTALS_FIELDS, totals, strict=True)),
+            queue_totals_rates=stats.totals_sample.rates_by_name(QUEUE_TOTALS_FIELDS),
+        )
+
+    def _sample_stats(self) -> None:
+        timer = self.server.stats_timer
+        if timer is None:
+            raise RuntimeError("the broker is not running")
+        timer.sample_now()
+
     # -- helpers --------------------------------------------------------------------------------
 
     def _sessions(self) -> Iterator[ConnectionSession]:
@@ -229,6 +267,9 @@ def _channel_view(channel: Channel) -> ChannelView:
         transactional=channel.tx is not None,
         consumer_count=len(channel.consumers) + (channel.reply_consumer is not None),
         messages_unacknowledged=sum(1 for _ in _unacked(channel)),
+        message_stats=dict(zip(CHANNEL_FIELDS, channel.message_counts(), strict=True)),
+        message_rates=channel.sample.rates_by_name(CHANNEL_FIELDS),
+        idle_since=channel.sample.idle_since,
     )
 
 
@@ -252,4 +293,9 @@ def _connection_view(session: ConnectionSession, local: str) -> ConnectionView:
         channels=tuple(
             _channel_view(session.channels[number]) for number in sorted(session.channels)
         ),
+        recv_oct=session.recv_oct,
+        recv_cnt=session.recv_cnt,
+        send_oct=session.send_oct,
+        send_cnt=session.send_cnt,
+        octet_rates={"recv_oct": session.sample.rates[0], "send_oct": session.sample.rates[2]},
     )

@@ -67,7 +67,8 @@ _PREFIXED: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
 
 def broker_entry(key: str, value: str, so_far: dict[str, Any]) -> dict[str, Any] | None:
     """The ``BrokerConfig`` fields one line sets (listeners.tcp, limits, users and their
-    defaults, loopback_users, handshake_timeout), or None if ``key`` is not one of these."""
+    defaults, loopback_users, handshake_timeout, collect_statistics_interval), or None if
+    ``key`` is not one of these."""
     if key in _KEYS:
         field, kind = _KEYS[key]
         return {field: kind(value)}
@@ -87,6 +88,8 @@ def broker_entry(key: str, value: str, so_far: dict[str, Any]) -> dict[str, Any]
         return {"loopback_users": (*others, name) if value == "true" else others}
     if key == "handshake_timeout":  # milliseconds, or infinity
         return {"handshake_timeout": math.inf if value == "infinity" else int(value) / 1000}
+    if key == "collect_statistics_interval":  # milliseconds between statistics samplings
+        return {"stats_interval": int(value) / 1000}
     if key == "listeners.tcp.default":
         host, _, port = value.rpartition(":")
         return {"port": int(port), **({"host": host.strip("[]")} if host else {})}

@@ -23,6 +23,7 @@ from amqpbroker.definitions import (
 )
 from amqpbroker.errors import ConnectionForced
 from amqpbroker.protocol.deadletter import rewrite_dead_letter
+from amqpbroker.session.connection import ConnectionSession
 from amqpbroker.session.throttle import ResourceAlarm
 from amqpbroker.storage.lock import DataDirLock
 from amqpbroker.storage.recovery import recover
@@ -30,6 +31,7 @@ from amqpbroker.storage.store import DurableStore
 
 from .clock import LoopClock
 from .listeners import AMQP, AMQPS, Listener, ListenError, Listeners
+from .stats_timer import StatsTimer
 from .tls import server_context
 from .transport import AMQPProtocol, HeartbeatSwitch
 
@@ -62,6 +64,7 @@ class BrokerServer:
         self.management: ManagementServer | None = None  # start_management
         self._all_closed = asyncio.Event()
         self._all_closed.set()
+        self.stats_timer: StatsTimer | None = None  # message statistics' rates, from ``start``
 
     @property
     def _data_dir(self) -> Path:
@@ -98,6 +101,13 @@ class BrokerServer:
             self.clock.bind(loop)
         await self._recover(loop)
         await self._listen()
+        self.stats_timer = StatsTimer(
+            lambda: self.state, self._sessions, LoopClock.running(), self.config.stats_interval
+        )
+        self.stats_timer.start()
+
+    def _sessions(self) -> list[ConnectionSession]:
+        return [p.session for p in self.connections if p.session is not None]
 
     async def _recover(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.store is not None and self._lock is not None:
@@ -278,6 +288,8 @@ class BrokerServer:
         if self.management is not None:
             management, self.management = self.management, None
             await management.stop()
+        if self.stats_timer is not None:
+            self.stats_timer.stop()
         self.listeners.close()
         for protocol in list(self.connections):
             protocol.force_close(reason)

@@ -236,6 +236,7 @@ class AMQPProtocol(asyncio.Protocol):
             return
         if beat is Beat.SEND:
             transport.write(HEARTBEAT_FRAME)
+            session.sent(len(HEARTBEAT_FRAME))
         self._schedule_heartbeat_tick()
 
     # -- broker-wide events ---------------------------------------------------------------------

@@ -19,6 +19,8 @@ from pamqp import commands
 from amqpbroker.core.consumers import Consumer, SharedPrefetch
 from amqpbroker.core.message import Envelope, Message
 from amqpbroker.core.queue import Queue
+from amqpbroker.core.sampler import Sample
+from amqpbroker.core.stats import CHANNEL_FIELDS, ChannelCounters, add_counts, channel_counts
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import PreconditionFailed
 from amqpbroker.protocol.delivery_count import with_delivery_count
@@ -78,6 +80,11 @@ class Channel:
         self.tx: Transaction | None = None
         self.most_recent_queue = ""
         self.held_cancellations: list[str] | None = None
+        # Statistics (core.stats): what went out and came in; rates and idle_since
+        # (core.sampler) from the channel's opening.
+        self.counters = ChannelCounters()
+        clock = connection.broker.clock
+        self.sample = Sample(len(CHANNEL_FIELDS), clock.wall(), clock.now())
 
     def __repr__(self) -> str:
         return f"<Channel {self.number} {self.state.value}>"
@@ -101,9 +108,10 @@ class Channel:
         message = envelope.message
         conn = self.connection
         number = self.number
-        conn.write(
-            deliver_frame(number, consumer.tag_bytes, tag, envelope.redelivered, message.routing)
-        )
+        redelivered = envelope.redelivered
+        if redelivered:
+            consumer.redelivered += 1
+        conn.write(deliver_frame(number, consumer.tag_bytes, tag, redelivered, message.routing))
         if envelope.delivery_count:  # a quorum queue's redelivery says how often it came back
             header = with_delivery_count(message.header, envelope.delivery_count)
             conn.write(content_frames(number, header, message.body, conn.max_body))
@@ -120,6 +128,7 @@ class Channel:
     def consumer_cancelled(self, consumer: Consumer[Queue]) -> None:
         if self.consumers.pop(consumer.tag, None) is None:
             return
+        self.counters.consumer_left(consumer)
         if not self.connection.client_capability("consumer_cancel_notify"):
             return
         if self.held_cancellations is not None:
@@ -187,6 +196,9 @@ class Channel:
         take more)."""
         if outcome is _REQUEUE:
             entries = settled_order(entries)
+        acked = outcome is _ACK
+        if acked:
+            self.counters.ack += len(entries)
         by_queue: dict[int, tuple[Queue, list[Envelope]]] = {}
         from_consumers = 0
         for entry in entries:
@@ -198,7 +210,11 @@ class Channel:
         if from_consumers:  # one batch, as RabbitMQ's limiter hears of it
             self.shared_prefetch.settled(from_consumers)
         for queue, envelopes in by_queue.values():
-            if outcome is _ACK or outcome is _DROP:
+            if acked:
+                queue.counters.ack += len(envelopes)
+            else:
+                queue.counters.returned += len(envelopes)
+            if acked or outcome is _DROP:
                 queue.forget(envelopes)
                 if outcome is _DROP:  # rejected or nacked without requeue
                     queue.dead_letter(queue, envelopes, "rejected")
@@ -252,12 +268,14 @@ class Channel:
         write, number = self.connection.write, self.number
         for seq, multiple, ack in self.confirms.settled():
             write(encode_confirm(number, seq, multiple, ack=ack))
+        self.counters.confirm = self.confirms.acks_sent
 
     # -- teardown -------------------------------------------------------------------------------
 
     def remove_consumer(self, consumer: Consumer[Queue]) -> None:
         """``consumer`` is cancelled (basic.cancel, or its channel goes away)."""
-        self.consumers.pop(consumer.tag, None)
+        if self.consumers.pop(consumer.tag, None) is not None:
+            self.counters.consumer_left(consumer)
         queue = consumer.queue
         queue.remove_consumer(consumer)
         self.vhost.consumer_removed(queue)
@@ -280,3 +298,15 @@ class Channel:
         entries = closing_order(self.unacked)
         self.unacked.clear()
         self.settle(entries, Outcome.CHANNEL_CLOSED)
+        self._retire_counters()
+
+    def _retire_counters(self) -> None:
+        """The channel is gone: what it counted stays in its vhost's and the broker's
+        totals (its consumers' counts were folded in as they left)."""
+        counts = channel_counts(self.counters, ())
+        add_counts(self.vhost.retired, counts)
+        self.connection.broker.stats.channel_closed_with(counts)
+
+    def message_counts(self) -> tuple[int, ...]:
+        """This channel's message_stats now, in ``core.stats.CHANNEL_FIELDS`` order."""
+        return channel_counts(self.counters, self.consumers.values())

@@ -180,6 +180,7 @@ class ChannelRouter:
             raise RuntimeError("channel.open on a connection not open")
         chan = Channel(number, self._host, vhost)
         self.channels[number] = chan
+        self._host.broker.stats.channel_created += 1
         chan.send(make_method(commands.Channel.OpenOk, channel_id=""))
 
     # -- all channels ---------------------------------------------------------------------------

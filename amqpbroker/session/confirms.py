@@ -41,7 +41,7 @@ class Confirm(NamedTuple):
 class ConfirmTracker:
     """Sequence numbers and unsent confirms of one channel in confirm mode."""
 
-    __slots__ = ("_awaited", "_durable", "_pending", "last_seq")
+    __slots__ = ("_awaited", "_durable", "_pending", "acks_sent", "last_seq")
 
     def __init__(self) -> None:
         self.last_seq = 0  # the sequence number of the last publish
@@ -49,6 +49,7 @@ class ConfirmTracker:
         self._pending: deque[tuple[int, int, bool]] = deque()
         self._durable = 0  # every store batch up to this one is on disk
         self._awaited = 0  # the last batch a durable() call is expected for
+        self.acks_sent = 0  # publishes confirmed with an ack so far (nacks not counted)
 
     def published(self, ack: bool = True, batch: int = 0) -> ConfirmWait:
         """A publish is settled (``ack`` or nack), safe once store batch ``batch`` is on
@@ -84,10 +85,12 @@ class ConfirmTracker:
                 continue
             if run_length:
                 confirms.append(Confirm(run_end, run_length > 1, True))
+                self.acks_sent += run_length
                 run_length = 0
             confirms.append(Confirm(seq, True, False))
         if run_length:
             confirms.append(Confirm(run_end, run_length > 1, True))
+            self.acks_sent += run_length
         return confirms
 
     def clear(self) -> None:

@@ -28,6 +28,8 @@ from amqpbroker.access.permissions import VhostAccess
 from amqpbroker.access.sasl import MECHANISMS
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.core.sampler import Sample
+from amqpbroker.core.stats import CONNECTION_FIELDS
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import (
     AMQPError,
@@ -101,6 +103,12 @@ class ConnectionSession:
         self.max_body = self.config.frame_max - FRAME_OVERHEAD
         self.close_delay = 0.0  # once closed: how long the transport waits to drop the socket
         self.close_reason = ""
+        # Statistics as RabbitMQ's: octets and socket reads (receive_data calls) in, octets
+        # and writes (output taken) out; rates from the sampler (core.sampler).
+        self.recv_oct = self.recv_cnt = self.send_oct = self.send_cnt = 0
+        self.sample = Sample(len(CONNECTION_FIELDS), broker.clock.wall(), broker.clock.now())
+        self._lost = False
+        self._opened_on: VirtualHost | None = None
 
     def _to(self, event: Event) -> None:
         """The one place the state changes (the table is ``states.TRANSITIONS``)."""
@@ -156,14 +164,27 @@ class ConnectionSession:
 
     def take_output(self) -> bytes:
         """The output so far (for a write in the middle of a tick)."""
-        return self._output.take()
+        data = self._output.take()
+        self.sent(len(data))
+        return data
 
     def data_to_send(self) -> bytes:
         """The tick's output; consumers held back by the high-water mark may then go on."""
         data, resume = self._output.take_tick()
+        self.sent(len(data))
         if resume:
             self._router.resume_consumers()  # their next deliveries go out with the next flush
         return data
+
+    def sent(self, octets: int) -> None:
+        """``octets`` went to the socket in one write (the transport's heartbeats too)."""
+        if octets:
+            self.send_oct += octets
+            self.send_cnt += 1
+
+    def message_counts(self) -> tuple[int, int, int, int]:
+        """(recv_oct, recv_cnt, send_oct, send_cnt): ``core.stats.CONNECTION_FIELDS``."""
+        return self.recv_oct, self.recv_cnt, self.send_oct, self.send_cnt
 
     def set_writable(self, writable: bool) -> None:
         """Transport back-pressure: stop dispatching while the socket buffer is full."""
@@ -172,6 +193,9 @@ class ConnectionSession:
             self._router.resume_consumers()
 
     def receive_data(self, data: bytes) -> None:
+        if data:  # (b"": input that waited, handled now)
+            self.recv_oct += len(data)
+            self.recv_cnt += 1
         if self.state is State.CLOSED:
             return
         if self.input_paused:
@@ -279,6 +303,8 @@ class ConnectionSession:
             self.vhost = handshake.vhost
             self.access = handshake.access
             self._router.open(handshake.vhost, handshake.negotiated.channel_max)
+            self.broker.stats.connection_created += 1
+            self._opened_on = handshake.vhost  # (its octets stay in its totals: connection_lost)
         self._to(event)
 
     def _closing_frame(self, frame_type: int, channel: int, payload: bytes) -> None:
@@ -358,6 +384,12 @@ class ConnectionSession:
         """The socket is gone (or we dropped it)."""
         if self.state is not State.CLOSED:
             self._to(Event.DROP)
+        if not self._lost:  # (counted once: RabbitMQ counts every connection that goes)
+            self._lost = True
+            self.broker.stats.connection_closed += 1
+            if self._opened_on is not None:
+                self._opened_on.recv_oct += self.recv_oct
+                self._opened_on.send_oct += self.send_oct
         self._teardown()
 
 

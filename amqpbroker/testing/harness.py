@@ -38,8 +38,10 @@ from amqpbroker.access.permissions import Permission
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import ManualClock
+from amqpbroker.core.sampler import StatsSampler
 from amqpbroker.protocol.deadletter import rewrite_dead_letter
 from amqpbroker.protocol.methods import encode_method
+from amqpbroker.server.stats_timer import sample_totals, sampled_groups
 from amqpbroker.session.connection import ConnectionSession
 from amqpbroker.session.throttle import ResourceAlarm
 
@@ -115,6 +117,13 @@ class SessionBroker:
         for client in self.clients:
             client.session.alarm_cleared()
         self.run_tick()
+
+    def sample_stats(self) -> None:
+        """One round of the statistics sampler (``core.sampler``), at the clock's time: the
+        rates over the time since the last round, and idle_since."""
+        sessions = [client.session for client in self.clients if not client.lost]
+        StatsSampler(self.clock).sample_all(sampled_groups(self.state, sessions))
+        sample_totals(self.state, sessions, self.clock)
 
     def want_flush(self, client: Client) -> None:
         self._flush_wanted[client] = None

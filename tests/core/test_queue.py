@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from amqpbroker.core.consumers import Consumer
 from amqpbroker.core.message import Envelope, Message
-from amqpbroker.core.ports import Clock, ManualClock
+from amqpbroker.core.ports import Clock, ManualClock, StoreRef
 from amqpbroker.core.queue import Queue
 
 
@@ -308,3 +308,23 @@ def test_ttl_zero_goes_to_a_waiting_consumer_even_when_the_clock_ticks_meanwhile
     queue.enqueue(message(b"now"), dispatch=False)
     queue.dispatch()
     assert sink.delivered == [("c", b"now")]
+
+
+def test_published_counts_publishes_only() -> None:
+    """A queue's ``publish`` statistic is its sequence number, less what recovery restored
+    and what dead-lettering brought; a publish refused by reject-publish still counts."""
+    queue = Queue(
+        "q",
+        "/",
+        durable=True,
+        exclusive_owner=None,
+        auto_delete=False,
+        arguments={"x-max-length": 2, "x-overflow": "reject-publish"},
+    )
+    queue.restore(7, StoreRef(0, 0, 10), False, None)
+    assert queue.published == 0
+    assert queue.enqueue(Message("", "q", b"", b"", b"1"))
+    queue.counters.dead_lettered_in += 1  # (the vhost's dead-lettering counts it so)
+    queue.enqueue(Message("", "q", b"", b"", b"2"))
+    assert not queue.enqueue(Message("", "q", b"", b"", b"3"))  # refused: full
+    assert queue.published == 2

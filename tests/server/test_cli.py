@@ -316,6 +316,13 @@ def test_config_handshake_timeout_in_milliseconds(
     )
 
 
+def test_config_statistics_interval_in_milliseconds(tmp_path: Path) -> None:
+    """RabbitMQ's collect_statistics_interval: how often rates are sampled."""
+    assert load_config(write_config(tmp_path, "collect_statistics_interval = 10000\n")) == (
+        BrokerConfig(stats_interval=10.0)
+    )
+
+
 def test_missing_config_file_is_a_usage_error(tmp_path: Path) -> None:
     result = run_command("serve", "--config", str(tmp_path / "nope.conf"))
     assert result.returncode == 2

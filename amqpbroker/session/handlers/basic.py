@@ -175,6 +175,8 @@ def route(
     Returns (stored: it went to disk, accepted: no full queue refused it).
     """
     conn = channel.connection
+    channel.counters.publish += 1
+    exchange.publish_in += 1
     queues = channel.vhost.route(exchange, publish.routing_key, message)
     if not exchange.name and (message.sender_keys or publish.routing_key.startswith(_REPLY_PREFIX)):
         # Direct replies are delivered on the side and, as in RabbitMQ, do not count as routed.
@@ -184,12 +186,18 @@ def route(
     if queues:
         if len(queues) > 1:
             message.frames_key = 0  # its deliveries share one encoding (see Channel.deliver)
+            exchange.extra_out += len(queues) - 1
         for queue in queues:
             accepted = queue.enqueue(message, dispatch=False) and accepted
         conn.dispatch_later(queues)
         stored = message.store_ref is not None
-    elif publish.mandatory:
-        _return_unroutable(channel, message)
+    else:
+        exchange.unroutable += 1
+        if publish.mandatory:
+            channel.counters.return_unroutable += 1
+            _return_unroutable(channel, message)
+        else:
+            channel.counters.drop_unroutable += 1
     published = conn.broker.published
     if published is not None:  # an embedded broker keeps a record for tests
         mandatory, number = publish.mandatory, channel.number
@@ -299,8 +307,12 @@ def basic_get(channel: Channel, method: commands.Basic.Get) -> None:
 def _answer_get(channel: Channel, queue: Queue, no_ack: bool) -> None:
     envelope = queue.get()
     if envelope is None:
+        channel.counters.get_empty += 1
+        queue.counters.get_empty += 1
         channel.send(commands.Basic.GetEmpty())
         return
+    channel.counters.got(no_ack, envelope.redelivered)
+    queue.counters.got(no_ack, envelope.redelivered)
     tag = channel.next_delivery_tag
     channel.next_delivery_tag = tag + 1
     queue.handed_out(envelope, not no_ack)
