@@ -61,6 +61,7 @@ class Call:
             node=self.node.node,
             local_address=local,
             default_actor=self.broker.config.default_user,
+            sessions=tuple(sessions),
         )
         return context, UnackedIndex(sessions)
 

@@ -110,7 +110,7 @@ def test_channel_items(world: Scenario) -> None:
     expected = recorded("channels")[0]
     assert item.keys() == expected.keys()
     # every counter a publishing channel has (RabbitMQ's consuming one lacks four)
-    assert item["message_stats"] == recorded("channel_publishing_message_stats")
+    assert item["message_stats"].keys() == recorded("channel_publishing_message_stats").keys()
     assert item["message_stats"].keys() > expected["message_stats"].keys()
     assert item["connection_details"] == expected["connection_details"]
     assert item["name"] == expected["name"]

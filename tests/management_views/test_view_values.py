@@ -41,7 +41,6 @@ from amqpbroker.management.views import (
     vhost_binding_items,
     vhost_item,
 )
-from amqpbroker.management.views.counters import queue_counters
 from amqpbroker.management.views.formats import rabbit_timestamp
 from amqpbroker.testing.harness import SessionBroker
 
@@ -180,15 +179,17 @@ class Stats(SimpleNamespace):
     pass
 
 
-def test_counters_come_from_the_objects_stats_when_they_have_them(world: Scenario) -> None:
+def test_counters_and_rates_come_from_the_queues_stats_and_sample(world: Scenario) -> None:
     queue: Any = world.broker.state.vhosts[VHOST].queues["research-q"]
-    assert queue_counters(queue).counts == {}
-    queue.stats = Stats(publish=4, ack=2, rates={"publish": 0.8}, idle_since=1796536041.85)
+    before = queue_item(queue, world.context, world.unacked())["message_stats"]
+    queue.counters.ack += 2
+    queue.sample.record((8,) + (0,) * 11, now=10.0, wall=1796536041.85)
+    queue.sample.record((12,) + (0,) * 11, now=15.0, wall=1796536046.85)
     item = queue_item(queue, world.context, world.unacked())
-    assert item["message_stats"]["publish"] == 4 and item["message_stats"]["ack"] == 2
-    assert item["message_stats"]["publish_details"] == {"rate": 0.8}
-    assert item["message_stats"]["get"] == 0
-    assert item["idle_since"] == "2026-12-06T05:47:21.850+00:00"
+    assert item["message_stats"]["ack"] == before["ack"] + 2
+    assert item["message_stats"]["publish"] == before["publish"]  # counted live
+    assert item["message_stats"]["publish_details"] == {"rate": 0.8}  # (12 - 8) / 5 s
+    assert item["message_stats"]["get"] == before["get"]
 
 
 def test_items_in_chunks_skip_queues_deleted_meanwhile(world: Scenario) -> None:

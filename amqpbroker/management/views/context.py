@@ -40,6 +40,8 @@ class ViewContext:
     # Who declared what RabbitMQ would say a user declared (this broker does not record
     # it): the default user.
     default_actor: str = "guest"
+    # The open connections (a vhost's octets add theirs to what closed ones left).
+    sessions: tuple[ConnectionSession, ...] = ()
 
     def connection_name(self, peer: str) -> str:
         """RabbitMQ's connection name: "127.0.0.1:48970 -> 127.0.0.1:5673"."""

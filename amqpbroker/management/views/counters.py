@@ -1,24 +1,39 @@
 """The one place the views read message counters and rates from the broker's objects.
 
-TODO(issue 14, mgmt-stats): the counters (publish, deliver, ack… per queue, exchange,
-channel and vhost; octets per connection) and their 5-second rates are being added to the
-core and session objects in parallel.  Until both branches meet, each function below reads
-an optional ``stats`` attribute of its object: a counter it lacks counts 0 and a rate it
-lacks is 0.0, so every item always has RabbitMQ's full key set.  When mgmt-stats lands,
-adapt only these functions to its names (one small function per kind of object), nothing
-else in the views.
-
-The ``stats`` this expects: attributes named as RabbitMQ names the counters
-(``stats.publish``, ``stats.recv_oct``…) and a ``stats.rates`` mapping from the same names
-to a rate per second; a queue's ``stats.idle_since`` is the wall-clock time (epoch seconds)
-it was last used.
+The counters are ``core.stats``'s (counted where the code touches the objects anyway) and
+the rates and ``idle_since`` come from each object's ``core.sampler.Sample``, refreshed
+every 5 s.  Queues, exchanges, channels and connections are read live; a vhost's and the
+whole broker's message_stats are the last sampling's sums, as RabbitMQ's statistics
+database reports them (zeros until the first round), while a vhost's octets add its open
+connections' to what its closed ones left.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+from amqpbroker.core.sampler import Sample
+from amqpbroker.core.stats import (
+    CHANNEL_FIELDS,
+    CHURN_FIELDS,
+    CONNECTION_FIELDS,
+    EXCHANGE_FIELDS,
+    OVERVIEW_FIELDS,
+    QUEUE_SAMPLED_FIELDS,
+    QUEUE_TOTALS_FIELDS,
+    exchange_counts,
+    queue_counts,
+)
+
+if TYPE_CHECKING:
+    from amqpbroker.core.broker import BrokerState
+    from amqpbroker.core.exchanges import Exchange
+    from amqpbroker.core.queue import Queue
+    from amqpbroker.core.vhost import VirtualHost
+    from amqpbroker.session.channel import Channel
+    from amqpbroker.session.connection import ConnectionSession
 
 # The message_stats names RabbitMQ 3.10.8 shows, per kind of object, in its order.
 QUEUE_MESSAGE_STATS = (
@@ -81,43 +96,45 @@ class Counters:
 NO_COUNTERS = Counters()
 
 
-def _read(obj: object, names: Iterable[str]) -> Counters:
-    stats: Any = getattr(obj, "stats", None)
-    if stats is None:
-        return NO_COUNTERS
-    counts = {name: int(getattr(stats, name, 0) or 0) for name in names}
-    rates = getattr(stats, "rates", None)
-    idle_since = getattr(stats, "idle_since", None)
-    return Counters(counts, dict(rates) if isinstance(rates, Mapping) else {}, _seconds(idle_since))
+def _counters(fields: Sequence[str], counts: Iterable[int], sample: Sample) -> Counters:
+    return Counters(
+        dict(zip(fields, counts, strict=False)),
+        sample.rates_by_name(fields),
+        sample.idle_since,
+    )
 
 
-def _seconds(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
+def queue_counters(queue: Queue) -> Counters:
+    """A queue's message_stats and message counts, with their rates."""
+    return _counters(QUEUE_SAMPLED_FIELDS, queue_counts(queue), queue.sample)
 
 
-def queue_counters(queue: object) -> Counters:
-    """A queue's message_stats (``core.queue.Queue``)."""
-    return _read(queue, QUEUE_MESSAGE_STATS)
+def exchange_counters(exchange: Exchange) -> Counters:
+    """An exchange's publish_in/publish_out."""
+    return _counters(EXCHANGE_FIELDS, exchange_counts(exchange), exchange.sample)
 
 
-def exchange_counters(exchange: object) -> Counters:
-    """An exchange's publish_in/publish_out (``core.exchanges.Exchange``)."""
-    return _read(exchange, EXCHANGE_MESSAGE_STATS)
+def channel_counters(channel: Channel) -> Counters:
+    """A channel's message_stats."""
+    return _counters(CHANNEL_FIELDS, channel.message_counts(), channel.sample)
 
 
-def channel_counters(channel: object) -> Counters:
-    """A channel's message_stats (``session.channel.Channel``)."""
-    return _read(channel, CHANNEL_MESSAGE_STATS)
+def connection_counters(session: ConnectionSession) -> Counters:
+    """A connection's octet and read/write counts (``send_pend`` is always 0 here)."""
+    return _counters(CONNECTION_FIELDS, session.message_counts(), session.sample)
 
 
-def connection_counters(session: object) -> Counters:
-    """A connection's octet and frame counts (``session.connection.ConnectionSession``)."""
-    return _read(session, CONNECTION_COUNTERS)
-
-
-def vhost_counters(vhost: object) -> Counters:
-    """A vhost's message_stats and octets (``core.vhost.VirtualHost``)."""
-    return _read(vhost, (*VHOST_MESSAGE_STATS, "recv_oct", "send_oct"))
+def vhost_counters(vhost: VirtualHost, sessions: Iterable[ConnectionSession] = ()) -> Counters:
+    """A vhost's message_stats (last sampling) and octets (``sessions``: the open ones)."""
+    sample = vhost.sample
+    counts = dict(zip(CHANNEL_FIELDS, sample.counts, strict=False))
+    recv, send = vhost.recv_oct, vhost.send_oct
+    for session in sessions:
+        if session.vhost is vhost:
+            recv += session.recv_oct
+            send += session.send_oct
+    counts.update(recv_oct=recv, send_oct=send)
+    return Counters(counts, sample.rates_by_name(CHANNEL_FIELDS))
 
 
 OVERVIEW_MESSAGE_STATS = (
@@ -147,6 +164,18 @@ CHURN_COUNTERS = (
 )
 
 
-def broker_counters(state: object) -> Counters:
-    """The whole broker's message_stats and churn (``core.broker.BrokerState``)."""
-    return _read(state, (*OVERVIEW_MESSAGE_STATS, *CHURN_COUNTERS))
+def broker_counters(state: BrokerState) -> Counters:
+    """The whole broker's message_stats, churn and queue totals, as last sampled."""
+    stats = state.stats
+    counts: dict[str, int] = {}
+    rates: dict[str, float] = {}
+    for fields, sample in (
+        (OVERVIEW_FIELDS, stats.message_sample),
+        (CHURN_FIELDS, stats.churn_sample),
+    ):
+        counts.update(zip(fields, sample.counts, strict=False))
+        rates.update(sample.rates_by_name(fields))
+    # Churn counts are exact at any moment (plain ints); only their rates are sampled.
+    counts.update(zip(CHURN_FIELDS, stats.churn_counts(), strict=False))
+    rates.update(stats.totals_sample.rates_by_name(QUEUE_TOTALS_FIELDS))
+    return Counters(counts, rates)

@@ -26,7 +26,7 @@ def vhost_totals(vhost: VirtualHost, unacked: UnackedIndex) -> tuple[int, int]:
 
 def vhost_item(vhost: VirtualHost, context: ViewContext, unacked: UnackedIndex) -> dict[str, Any]:
     """One item of ``/api/vhosts`` (and ``GET /api/vhosts/{name}``)."""
-    counters = vhost_counters(vhost)
+    counters = vhost_counters(vhost, context.sessions)
     ready, unacknowledged = vhost_totals(vhost, unacked)
     item: dict[str, Any] = {
         "cluster_state": {context.node: "running"},
