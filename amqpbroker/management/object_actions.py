@@ -56,7 +56,7 @@ def amqp_errors() -> Iterator[None]:
         raise bad_request(error.message) from None
 
 
-def _vhost(call: Call, missing: ApiError | None = None) -> VirtualHost:
+def request_vhost(call: Call, missing: ApiError | None = None) -> VirtualHost:
     vhost = call.broker.state.vhosts.get(call.segment("vhost"))
     if vhost is None:
         raise missing or not_found()
@@ -64,7 +64,7 @@ def _vhost(call: Call, missing: ApiError | None = None) -> VirtualHost:
     return vhost
 
 
-def _access(call: Call, vhost: VirtualHost) -> VhostAccess:
+def caller_access(call: Call, vhost: VirtualHost) -> VhostAccess:
     access = call.broker.access.access_for(call.user.name, vhost.name)
     if access is None:
         raise not_authorised("User not authorised to access virtual host")
@@ -96,11 +96,11 @@ def _query_flag(call: Call, name: str) -> bool:
 
 async def put_queue(call: Call) -> web.StreamResponse:
     """Declare a queue (201 new, 204 existing); defaults durable and auto_delete false."""
-    vhost = _vhost(call, not_found_reason("vhost_not_found"))
+    vhost = request_vhost(call, not_found_reason("vhost_not_found"))
     name = call.segment("queue")
     _not_reserved(name)
     body = await call.body()
-    access = _access(call, vhost)
+    access = caller_access(call, vhost)
     existed = name in vhost.queues
     with amqp_errors():
         vhost.declare_queue(
@@ -118,11 +118,11 @@ async def put_queue(call: Call) -> web.StreamResponse:
 
 async def delete_queue(call: Call) -> web.StreamResponse:
     """Delete a queue (``if-empty``, ``if-unused``); 404 when there is none."""
-    vhost = _vhost(call)
+    vhost = request_vhost(call)
     name = call.segment("queue")
     if name not in vhost.queues:
         raise not_found()
-    access = _access(call, vhost)
+    access = caller_access(call, vhost)
     with amqp_errors():
         access.check("configure", "queue", name)
         queue = vhost.queue_to_delete(
@@ -137,11 +137,11 @@ async def delete_queue(call: Call) -> web.StreamResponse:
 
 
 async def purge_queue(call: Call) -> web.StreamResponse:
-    vhost = _vhost(call)
+    vhost = request_vhost(call)
     name = call.segment("queue")
     if name not in vhost.queues:
         raise not_found()
-    access = _access(call, vhost)
+    access = caller_access(call, vhost)
     with amqp_errors():
         access.check("read", "queue", name)
         vhost.purge_queue(name, HTTP_OWNER)
@@ -153,11 +153,11 @@ async def purge_queue(call: Call) -> web.StreamResponse:
 
 async def put_exchange(call: Call) -> web.StreamResponse:
     """Declare an exchange (201 new, 204 existing); type ``direct`` unless given."""
-    vhost = _vhost(call, not_found_reason("vhost_not_found"))
+    vhost = request_vhost(call, not_found_reason("vhost_not_found"))
     name = call.segment("exchange")
     _not_reserved(name)
     body = await call.body()
-    access = _access(call, vhost)
+    access = caller_access(call, vhost)
     existed = name in vhost.exchanges
     with amqp_errors():
         vhost.declare_exchange(
@@ -174,12 +174,12 @@ async def put_exchange(call: Call) -> web.StreamResponse:
 
 
 async def delete_exchange(call: Call) -> web.StreamResponse:
-    vhost = _vhost(call)
+    vhost = request_vhost(call)
     name = call.segment("exchange")
     _not_reserved(name)
     if name not in vhost.exchanges:
         raise not_found()
-    access = _access(call, vhost)
+    access = caller_access(call, vhost)
     with amqp_errors():
         access.check("configure", "exchange", name)
         vhost.delete_exchange(name, if_unused=_query_flag(call, "if-unused"))
@@ -195,12 +195,12 @@ def _kind(call: Call) -> Any:
 
 async def post_binding(call: Call) -> web.StreamResponse:
     """Bind (201, ``Location`` relative: destination/properties_key, percent-encoded again)."""
-    vhost = _vhost(call)
+    vhost = request_vhost(call)
     source, destination, kind = call.segment("source"), call.segment("destination"), _kind(call)
     body = await call.body()
     routing_key = text(body.get("routing_key", ""))
     arguments = _arguments(body)
-    access = _access(call, vhost)
+    access = caller_access(call, vhost)
     with amqp_errors():
         check_binding(access, vhost, kind, destination, source, routing_key)
         vhost.bindable_source(source)
@@ -225,9 +225,9 @@ def _find_binding(call: Call, vhost: VirtualHost) -> tuple[Exchange, Binding]:
 
 
 async def delete_binding(call: Call) -> web.StreamResponse:
-    vhost = _vhost(call)
+    vhost = request_vhost(call)
     source, binding = _find_binding(call, vhost)
-    access = _access(call, vhost)
+    access = caller_access(call, vhost)
     destination = binding.destination.name
     with amqp_errors():
         check_binding(access, vhost, _kind(call), destination, source.name, binding.routing_key)

@@ -182,3 +182,104 @@ def test_delete_connection_closes_it_with_320(
         if connection.is_open:
             connection.close()
     assert api.delete("/api/connections/nosuch").status == 404
+
+
+def _consume_one(url: str, queue: str) -> tuple[bytes, pika.BasicProperties]:
+    with pika.BlockingConnection(pika.URLParameters(url)) as connection:
+        channel = connection.channel()
+        for _method, properties, body in channel.consume(queue, inactivity_timeout=5):
+            assert body is not None, "no message came"
+            return body, properties
+    raise AssertionError("unreachable")
+
+
+def test_published_over_http_is_consumed_with_pika(
+    api: Api, mgmt_broker: BrokerThread, name: str
+) -> None:
+    api.put(f"/api/queues/%2F/{name}", {})
+    reply = api.post(
+        "/api/exchanges/%2F/amq.default/publish",
+        {
+            "properties": {"headers": {"h": "v"}, "delivery_mode": 2, "content_type": "text/x"},
+            "routing_key": name,
+            "payload": "aGk=",
+            "payload_encoding": "base64",
+        },
+    )
+    assert (reply.status, reply.body) == (200, {"routed": True})
+    body, properties = _consume_one(mgmt_broker.url, name)
+    assert body == b"hi"
+    assert (properties.content_type, properties.delivery_mode) == ("text/x", 2)
+    assert properties.headers == {"h": "v"}
+    api.delete(f"/api/queues/%2F/{name}")
+
+
+def test_publish_unroutable_missing_exchange_and_missing_keys(api: Api, name: str) -> None:
+    message = {"properties": {}, "routing_key": name, "payload": "x", "payload_encoding": "string"}
+    assert api.post("/api/exchanges/%2F/amq.default/publish", message).body == {"routed": False}
+    reply = api.post(f"/api/exchanges/%2F/nosuch-{name}/publish", message)
+    assert (reply.status, reply.body) == (
+        400,
+        {
+            "error": "bad_request",
+            "reason": f"404 NOT_FOUND - no exchange 'nosuch-{name}' in vhost '/'",
+        },
+    )
+    reply = api.post("/api/exchanges/%2F/amq.default/publish", {"routing_key": "a"})
+    assert reply.body == {
+        "error": "bad_request",
+        "reason": "[{key_missing,properties},\n {key_missing,payload},\n"
+        " {key_missing,payload_encoding}]",
+    }
+
+
+def test_get_requeues_then_acks(api: Api, mgmt_broker: BrokerThread, name: str) -> None:
+    api.put(f"/api/queues/%2F/{name}", {})
+    _publish(mgmt_broker.url, "", name, b"hello")
+    path = f"/api/queues/%2F/{name}/get"
+    first = api.post(path, {"count": "5", "ackmode": "reject_requeue_true", "encoding": "auto"})
+    assert first.body == [
+        {
+            "payload_bytes": 5,
+            "redelivered": False,
+            "exchange": "",
+            "routing_key": name,
+            "message_count": 0,
+            "properties": [],
+            "payload": "hello",
+            "payload_encoding": "string",
+        }
+    ]
+    second = api.post(
+        path, {"count": 1, "ackmode": "ack_requeue_false", "encoding": "base64", "truncate": 2}
+    )
+    [item] = second.body
+    assert (item["redelivered"], item["payload"], item["payload_encoding"]) == (
+        True,
+        "aGU=",
+        "base64",
+    )
+    assert item["payload_bytes"] == 5
+    assert (
+        api.post(path, {"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto"}).body == []
+    )
+    assert _queue_count(mgmt_broker.url, name) == 0
+    api.delete(f"/api/queues/%2F/{name}")
+
+
+def test_get_errors(api: Api, name: str) -> None:
+    reply = api.post(f"/api/queues/%2F/{name}/get", {"count": 1})
+    assert reply.body == {
+        "error": "bad_request",
+        "reason": "[{key_missing,ackmode},{key_missing,encoding}]",
+    }
+    body = {"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto"}
+    reply = api.post(f"/api/queues/%2F/{name}/get", body)
+    assert (reply.status, reply.body) == (
+        404,
+        {"error": "not_found", "reason": f"NOT_FOUND - no queue '{name}' in vhost '/'"},
+    )
+    api.put(f"/api/queues/%2F/{name}", {})
+    reply = api.post(f"/api/queues/%2F/{name}/get", {**body, "ackmode": "bad"})
+    assert (reply.status, reply.raw) == (500, b"")
+    api.delete(f"/api/queues/%2F/{name}")
