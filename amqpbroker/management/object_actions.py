@@ -12,7 +12,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from amqpbroker.access.permissions import VhostAccess
-from amqpbroker.core.exchanges import Binding, Exchange
+from amqpbroker.core.exchanges import EXCHANGE_TYPES, Binding, Exchange
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import AccessRefused, AMQPError, ConnectionForced, NotFound
 from amqpbroker.session.handlers.authorization import (
@@ -157,12 +157,15 @@ async def put_exchange(call: Call) -> web.StreamResponse:
     name = call.segment("exchange")
     _not_reserved(name)
     body = await call.body()
+    type_name = text(body.get("type", "direct"))
+    if type_name not in EXCHANGE_TYPES:  # (the plugin's own check, before AMQP's)
+        raise bad_request(f"invalid exchange type '{type_name}'")
     access = caller_access(call, vhost)
     existed = name in vhost.exchanges
     with amqp_errors():
         vhost.declare_exchange(
             name,
-            text(body.get("type", "direct")),
+            type_name,
             passive=False,
             durable=flag(body.get("durable", False)),
             auto_delete=flag(body.get("auto_delete", False)),

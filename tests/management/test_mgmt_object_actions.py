@@ -95,7 +95,7 @@ def test_exchange_put_delete_and_reserved(api: Api, name: str) -> None:
     assert reply.body["reason"].startswith(f"inequivalent arg 'type' for exchange '{name}'")
     assert api.put(f"/api/exchanges/%2F/x-{name}", {"type": "nosuch"}).body == {
         "error": "bad_request",
-        "reason": "unknown exchange type 'nosuch'",
+        "reason": "invalid exchange type 'nosuch'",
     }
     assert api.delete("/api/exchanges/%2F/amq.direct").status == 401
     assert api.delete(f"/api/exchanges/%2F/{name}").status == 204
