@@ -66,3 +66,19 @@ def test_exchange_and_binding_routes(both: Both, new_name: Callable[[], str]) ->
     both("DELETE", f"/api/exchanges/{v}/x")
     both("DELETE", f"/api/exchanges/{v}/x")
     both("DELETE", "/api/connections/mgmt-diff-nosuch")
+
+
+def test_amqp_permissions_apply_over_http(both: Both, new_name: Callable[[], str]) -> None:
+    v, user = q(new_name()), new_name()
+    both("PUT", f"/api/vhosts/{v}", {})
+    both("PUT", f"/api/users/{q(user)}", {"password": "pw", "tags": "management"})
+    rights = {"configure": "^allowed", "write": "", "read": ""}
+    both("PUT", f"/api/permissions/{v}/{q(user)}", rights)
+    as_user = {"user": (user, "pw")}
+    both("PUT", f"/api/queues/{v}/denied", {}, **as_user)
+    both("PUT", f"/api/queues/{v}/allowed", {}, **as_user)
+    both("POST", f"/api/queues/{v}/allowed/get", GET, **as_user)
+    both("DELETE", f"/api/queues/{v}/allowed/contents", **as_user)
+    both("POST", f"/api/exchanges/{v}/amq.direct/publish", MESSAGE, **as_user)
+    both("PUT", f"/api/exchanges/{v}/denied", {}, **as_user)
+    both("DELETE", f"/api/queues/{v}/allowed", **as_user)

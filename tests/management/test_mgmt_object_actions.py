@@ -63,9 +63,27 @@ def test_http_declare_needs_amqp_configure_permission(
     user = api.as_user(name, "pw")
     assert user.put(f"/api/queues/%2F/allowed-{name}", {}).status == 201
     reply = user.put(f"/api/queues/%2F/{name}", {})
-    assert reply.status == 401
-    assert reply.body["error"] == "not_authorised"
-    assert f"queue '{name}'" in reply.body["reason"]
+    assert (reply.status, reply.body) == (
+        401,
+        {"error": "not_authorised", "reason": "Access refused."},
+    )
+    reply = user.post(
+        f"/api/queues/%2F/allowed-{name}/get",
+        {"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto"},
+    )
+    assert reply.body == {
+        "error": "not_authorised",
+        "reason": f"ACCESS_REFUSED - access to queue 'allowed-{name}' in vhost '/'"
+        f" refused for user '{name}'",
+    }
+    message = {"properties": {}, "routing_key": "k", "payload": "x", "payload_encoding": "string"}
+    reply = user.post("/api/exchanges/%2F/amq.direct/publish", message)
+    assert reply.body == {
+        "error": "bad_request",
+        "reason": "403 ACCESS_REFUSED - access to exchange 'amq.direct' in vhost '/'"
+        f" refused for user '{name}'",
+    }
+    assert user.delete(f"/api/queues/%2F/allowed-{name}/contents").status == 401
     assert name not in mgmt_broker.server.state.vhosts["/"].queues
     api.delete(f"/api/queues/%2F/allowed-{name}")
     api.delete(f"/api/users/{name}")
