@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote_plus
 
 from aiohttp import web
 
@@ -197,7 +197,7 @@ def _kind(call: Call) -> Any:
 
 
 async def post_binding(call: Call) -> web.StreamResponse:
-    """Bind (201, ``Location`` relative: destination/properties_key, percent-encoded again)."""
+    """Bind (201, ``Location`` relative: destination/properties_key, form-encoded)."""
     vhost = request_vhost(call)
     source, destination, kind = call.segment("source"), call.segment("destination"), _kind(call)
     body = await call.body()
@@ -210,7 +210,8 @@ async def post_binding(call: Call) -> web.StreamResponse:
         target = vhost.queue(destination) if kind == "queue" else vhost.exchange(destination)
         vhost.bind(source, target, routing_key, arguments)
     key = properties_key(routing_key, arguments)
-    location = f"{quote(destination, safe='')}/{quote(key, safe='')}"
+    # (form-encoded, the key once more: "d+x/a.%2523" for queue "d x", key "a.%23")
+    location = f"{quote_plus(destination, safe='')}/{quote_plus(key, safe='')}"
     return web.Response(status=201, headers={"Location": location})
 
 

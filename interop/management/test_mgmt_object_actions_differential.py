@@ -56,6 +56,13 @@ def test_exchange_and_binding_routes(both: Both, new_name: Callable[[], str]) ->
     both("POST", f"/api/bindings/{v}/e/x/q/nosuch", {"routing_key": "a"})
     both("POST", f"/api/bindings/{v}/e/nosuch/q/q", {"routing_key": "a"})
     both("POST", f"/api/bindings/{v}/e/x/e/nosuch", {})
+    both("PUT", f"/api/exchanges/{v}/d%20x", {"type": "fanout"})
+    binding = {"routing_key": "r k", "arguments": {"a": 1}}
+    reference, ours = both("POST", f"/api/bindings/{v}/e/x/e/d%20x", binding)
+    assert ours.headers["location"] == reference.headers["location"]
+    props = reference.headers["location"].split("/", 1)[1]  # (already a path segment)
+    both("DELETE", f"/api/bindings/{v}/e/x/e/d%20x/{props}")
+    both("DELETE", f"/api/bindings/{v}/e/x/e/d%20x/{props}")
     both("POST", f"/api/exchanges/{v}/x/publish", {**MESSAGE, "routing_key": "a.b"})
     both("POST", f"/api/exchanges/{v}/x/publish", MESSAGE)
     both("POST", f"/api/exchanges/{v}/nosuch/publish", MESSAGE)
