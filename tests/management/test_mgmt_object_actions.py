@@ -301,3 +301,22 @@ def test_get_errors(api: Api, name: str) -> None:
     reply = api.post(f"/api/queues/%2F/{name}/get", {**body, "ackmode": "bad"})
     assert (reply.status, reply.raw) == (500, b"")
     api.delete(f"/api/queues/%2F/{name}")
+
+
+def test_publish_over_http_reaches_a_waiting_consumer(
+    api: Api, mgmt_broker: BrokerThread, name: str
+) -> None:
+    api.put(f"/api/queues/%2F/{name}", {})
+    with pika.BlockingConnection(pika.URLParameters(mgmt_broker.url)) as connection:
+        channel = connection.channel()
+        got: list[bytes] = []
+        channel.basic_consume(name, lambda _ch, _m, _p, body: got.append(body), auto_ack=True)
+        connection.process_data_events(time_limit=0)
+        message = {"properties": {}, "routing_key": name, "payload": "live"}
+        reply = api.post(
+            "/api/exchanges/%2F/amq.default/publish", {**message, "payload_encoding": "string"}
+        )
+        assert reply.body == {"routed": True}
+        wait_until(lambda: got or connection.process_data_events(time_limit=0.05), "delivery")
+        assert got == [b"live"]
+    api.delete(f"/api/queues/%2F/{name}")
