@@ -51,7 +51,7 @@ def _payload(body: dict[str, Any]) -> bytes:
         try:
             return base64.b64decode(payload, validate=True)
         except binascii.Error:
-            raise bad_request("not_base64") from None
+            raise bad_request(["not_base64", payload]) from None
     raise bad_request(f"unsupported payload_encoding: {encoding}")
 
 

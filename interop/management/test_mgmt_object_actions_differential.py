@@ -89,3 +89,24 @@ def test_amqp_permissions_apply_over_http(both: Both, new_name: Callable[[], str
     both("POST", f"/api/exchanges/{v}/amq.direct/publish", MESSAGE, **as_user)
     both("PUT", f"/api/exchanges/{v}/denied", {}, **as_user)
     both("DELETE", f"/api/queues/{v}/allowed", **as_user)
+
+
+def test_loose_values_and_in_use(both: Both, new_name: Callable[[], str]) -> None:
+    v = q(new_name())
+    both("DELETE", f"/api/queues/{v}/q")
+    both("DELETE", f"/api/exchanges/{v}/x")
+    both("PUT", f"/api/vhosts/{v}", {})
+    both("PUT", f"/api/queues/{v}/q", {"durable": "maybe"})
+    both("PUT", f"/api/queues/{v}/q", {"auto_delete": "false", "durable": "false"})
+    both("PUT", f"/api/exchanges/{v}/x", {"type": "fanout", "internal": "false"})
+    both("POST", f"/api/bindings/{v}/e/x/q/q", {})
+    both("DELETE", f"/api/exchanges/{v}/x?if-unused=true")
+    properties = {"delivery_mode": 2, "headers": {"n": 1, "s": "t"}, "priority": 3}
+    both("POST", f"/api/exchanges/{v}/x/publish", {**MESSAGE, "properties": properties})
+    both("POST", f"/api/exchanges/{v}/x/publish", {**MESSAGE, "payload_encoding": "base64"})
+    reference, ours = both(
+        "POST",
+        f"/api/queues/{v}/q/get",
+        {"count": "3", "ackmode": "reject_requeue_false", "encoding": "auto", "truncate": "1"},
+    )
+    assert ours.body == reference.body
