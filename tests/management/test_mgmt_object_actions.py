@@ -320,3 +320,20 @@ def test_publish_over_http_reaches_a_waiting_consumer(
         wait_until(lambda: got or connection.process_data_events(time_limit=0.05), "delivery")
         assert got == [b"live"]
     api.delete(f"/api/queues/%2F/{name}")
+
+
+def test_only_administrators_close_other_users_connections(
+    api: Api, mgmt_broker: BrokerThread, name: str
+) -> None:
+    api.put(f"/api/users/{name}", {"password": "pw", "tags": "management"})
+    api.put(f"/api/permissions/%2F/{name}", {"configure": ".*", "write": ".*", "read": ".*"})
+    with pika.BlockingConnection(pika.URLParameters(mgmt_broker.url)) as connection:
+        local = connection._impl._transport._sock.getsockname()  # (the client's own port)
+        connection_name = f"{local[0]}:{local[1]} -> 127.0.0.1:{mgmt_broker.port}"
+        reply = api.as_user(name, "pw").delete(f"/api/connections/{q(connection_name)}")
+        assert (reply.status, reply.body) == (
+            401,
+            {"error": "not_authorised", "reason": "User not authorised to access object"},
+        )
+        assert connection.is_open
+    api.delete(f"/api/users/{name}")
