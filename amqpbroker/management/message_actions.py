@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import struct
 from typing import Any
 
 from aiohttp import web
@@ -15,8 +16,12 @@ from pamqp.header import ContentHeader
 
 from amqpbroker.core.message import Envelope, Message, routing_bytes
 from amqpbroker.core.queue import Queue
-from amqpbroker.errors import AccessRefused, AMQPError, NotFound
-from amqpbroker.session.handlers.basic import _read_ttl_and_priority, _set_delivery_mode
+from amqpbroker.errors import AccessRefused, AMQPError, NotFound, PreconditionFailed
+from amqpbroker.session.handlers.basic import (
+    _read_ttl_and_priority,
+    _sender_selected,
+    _set_delivery_mode,
+)
 
 from .http import (
     bad_request,
@@ -32,6 +37,7 @@ from .object_actions import HTTP_OWNER, caller_access, request_vhost
 from .routes import Call, Route
 from .views.formats import json_value
 
+INTEGER_PROPERTIES = ("delivery_mode", "priority", "timestamp")
 ACKMODES = {  # ackmode: (requeue, counted as acked)
     "ack_requeue_true": (True, True),
     "ack_requeue_false": (False, True),
@@ -55,16 +61,40 @@ def _payload(body: dict[str, Any]) -> bytes:
     raise bad_request(f"unsupported payload_encoding: {encoding}")
 
 
-def _message(exchange: str, routing_key: str, properties: Any, payload: bytes) -> Message:
+def _header(properties: Any, payload: bytes) -> tuple[bytes, int]:
+    """The content header of the JSON ``properties`` (integers must be integers), and the
+    delivery mode asked for (one other than 1 or 2 is refused later, as basic.publish's)."""
     if not isinstance(properties, dict):
         raise server_error()
+    for key in INTEGER_PROPERTIES:
+        value = properties.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise bad_request(["not_int", key])
+    mode = properties.get("delivery_mode") or 0
+    if mode not in (1, 2):
+        properties = {k: v for k, v in properties.items() if k != "delivery_mode"}
     try:
-        header = ContentHeader(0, len(payload), commands.Basic.Properties(**properties)).marshal()
-    except (TypeError, ValueError):
+        properties_ = commands.Basic.Properties(**properties)
+        return ContentHeader(0, len(payload), properties_).marshal(), mode
+    except (TypeError, ValueError, struct.error):  # (e.g. a priority beyond an octet)
         raise bad_request("invalid properties") from None
-    message = Message(exchange, routing_key, routing_bytes(exchange, routing_key), header, payload)
-    _set_delivery_mode(message, message.properties.delivery_mode or 0)
+
+
+def _message(
+    exchange: str, routing_key: str, header: bytes, mode: int, payload: bytes, user: str
+) -> Message:
+    """The message as basic.publish would take it: the same property checks (406s)."""
+    routing = routing_bytes(exchange, routing_key)
+    message = Message(exchange, routing_key, routing, header, payload)
+    _set_delivery_mode(message, mode)
     _read_ttl_and_priority(message)
+    user_id = message.properties.user_id
+    if user_id and user_id != user:  # (impersonators may: see the report's differences)
+        raise PreconditionFailed(
+            f"user_id property set to '{user_id}' but authenticated user was '{user}'"
+        )
+    if message.properties.headers:
+        _sender_selected(message)
     return message
 
 
@@ -76,7 +106,8 @@ async def publish(call: Call) -> web.StreamResponse:
     body = await call.body()
     keys_missing(body, ("properties", "routing_key", "payload", "payload_encoding"))
     routing_key = text(body["routing_key"])
-    message = _message(name, routing_key, body["properties"], _payload(body))
+    payload = _payload(body)
+    header, mode = _header(body["properties"], payload)
     access = caller_access(call, vhost)
     try:
         access.check_publish(name)
@@ -87,6 +118,7 @@ async def publish(call: Call) -> web.StreamResponse:
             )
         if exchange.type_name == "topic":
             access.check_topic("write", name, routing_key)
+        message = _message(name, routing_key, header, mode, payload, call.user.name)
     except AMQPError as error:  # (RabbitMQ's plugin sees the channel close: code and text)
         raise bad_request(f"{error.reply_code} {error.reply_text}") from None
     exchange.publish_in += 1

@@ -110,3 +110,23 @@ def test_loose_values_and_in_use(both: Both, new_name: Callable[[], str]) -> Non
         {"count": "3", "ackmode": "reject_requeue_false", "encoding": "auto", "truncate": "1"},
     )
     assert ours.body == reference.body
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        {"user_id": "someone-else"},
+        {"user_id": "guest"},
+        {"delivery_mode": "2"},
+        {"delivery_mode": 3},
+        {"expiration": "bad"},
+        {"expiration": "-1"},
+        {"priority": 9},
+    ],
+)
+def test_publish_checks_properties_as_basic_publish(
+    both: Both, new_name: Callable[[], str], properties: dict[str, object]
+) -> None:
+    v = q(new_name())
+    both("PUT", f"/api/vhosts/{v}", {})
+    both("POST", f"/api/exchanges/{v}/amq.direct/publish", {**MESSAGE, "properties": properties})
