@@ -14,6 +14,7 @@ from aiohttp import web
 from pamqp import commands
 from pamqp.header import ContentHeader
 
+from amqpbroker.access.users import User
 from amqpbroker.core.message import Envelope, Message, routing_bytes
 from amqpbroker.core.queue import Queue
 from amqpbroker.errors import AccessRefused, AMQPError, NotFound, PreconditionFailed
@@ -81,7 +82,7 @@ def _header(properties: Any, payload: bytes) -> tuple[bytes, int]:
 
 
 def _message(
-    exchange: str, routing_key: str, header: bytes, mode: int, payload: bytes, user: str
+    exchange: str, routing_key: str, header: bytes, mode: int, payload: bytes, user: User
 ) -> Message:
     """The message as basic.publish would take it: the same property checks (406s)."""
     routing = routing_bytes(exchange, routing_key)
@@ -89,9 +90,9 @@ def _message(
     _set_delivery_mode(message, mode)
     _read_ttl_and_priority(message)
     user_id = message.properties.user_id
-    if user_id and user_id != user:  # (impersonators may: see the report's differences)
+    if user_id and user_id != user.name and not user.may_impersonate:
         raise PreconditionFailed(
-            f"user_id property set to '{user_id}' but authenticated user was '{user}'"
+            f"user_id property set to '{user_id}' but authenticated user was '{user.name}'"
         )
     if message.properties.headers:
         _sender_selected(message)
@@ -118,7 +119,7 @@ async def publish(call: Call) -> web.StreamResponse:
             )
         if exchange.type_name == "topic":
             access.check_topic("write", name, routing_key)
-        message = _message(name, routing_key, header, mode, payload, call.user.name)
+        message = _message(name, routing_key, header, mode, payload, call.user)
     except AMQPError as error:  # (RabbitMQ's plugin sees the channel close: code and text)
         raise bad_request(f"{error.reply_code} {error.reply_text}") from None
     exchange.publish_in += 1

@@ -337,3 +337,19 @@ def test_only_administrators_close_other_users_connections(
         )
         assert connection.is_open
     api.delete(f"/api/users/{name}")
+
+
+def test_publish_user_id_needs_impersonator(api: Api, name: str) -> None:
+    message = {"routing_key": "k", "payload": "x", "payload_encoding": "string"}
+    foreign = {**message, "properties": {"user_id": "someone-else"}}
+    reply = api.post("/api/exchanges/%2F/amq.direct/publish", foreign)
+    assert reply.body == {
+        "error": "bad_request",
+        "reason": "406 PRECONDITION_FAILED - user_id property set to 'someone-else'"
+        " but authenticated user was 'guest'",
+    }
+    api.put(f"/api/users/{name}", {"password": "pw", "tags": "management,impersonator"})
+    api.put(f"/api/permissions/%2F/{name}", {"configure": "", "write": ".*", "read": ""})
+    reply = api.as_user(name, "pw").post("/api/exchanges/%2F/amq.direct/publish", foreign)
+    assert (reply.status, reply.body) == (200, {"routed": False})
+    api.delete(f"/api/users/{name}")
