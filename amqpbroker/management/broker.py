@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from amqpbroker.access.control import AccessControl
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.errors import AMQPError
 from amqpbroker.session.connection import ConnectionSession
 from amqpbroker.session.throttle import ResourceAlarm
 
@@ -19,6 +20,10 @@ class LiveConnection(Protocol):
 
     @property
     def session(self) -> ConnectionSession | None: ...
+
+    def close_by_broker(self, error: AMQPError) -> None:
+        """connection.close with ``error`` (the socket follows the client's close-ok)."""
+        ...
 
 
 class ManagedBroker(Protocol):

@@ -93,7 +93,10 @@ def keys_missing(body: Mapping[str, Any], keys: Iterable[str]) -> None:
     """400 ``[{key_missing,a},{key_missing,b}]`` (Erlang's rendering) if any are absent."""
     missing = [key for key in keys if key not in body]
     if missing:
-        raise bad_request("[" + ",".join(f"{{key_missing,{key}}}" for key in missing) + "]")
+        terms = [f"{{key_missing,{key}}}" for key in missing]
+        line = "[" + ",".join(terms) + "]"
+        # (Erlang's ~p breaks a list too long for its line: one element a line; 79 wraps)
+        raise bad_request(line if len(line) < 79 else "[" + ",\n ".join(terms) + "]")
 
 
 # -- request bodies -------------------------------------------------------------------------------

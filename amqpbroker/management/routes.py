@@ -82,6 +82,18 @@ class Route:
 
 
 def route_table() -> list[Route]:
-    from . import access_routes, definitions_routes, node_routes  # noqa: PLC0415
+    from . import (  # noqa: PLC0415
+        access_routes,
+        definitions_routes,
+        message_actions,
+        node_routes,
+        object_actions,
+    )
 
-    return [*node_routes.ROUTES, *access_routes.ROUTES, *definitions_routes.ROUTES]
+    return [
+        *node_routes.ROUTES,
+        *access_routes.ROUTES,
+        *definitions_routes.ROUTES,
+        *object_actions.ROUTES,
+        *message_actions.ROUTES,
+    ]

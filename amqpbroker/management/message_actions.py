@@ -1,0 +1,233 @@
+"""``POST /api/exchanges/{v}/{x}/publish`` and ``POST /api/queues/{v}/{q}/get``, acting
+through the core as AMQP's basic.publish and basic.get do (same permission checks, same
+routing, the same settlement of what was got), with RabbitMQ 3.10.8's bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import struct
+from typing import Any
+
+from aiohttp import web
+from pamqp import commands
+from pamqp.header import ContentHeader
+
+from amqpbroker.access.users import User
+from amqpbroker.core.message import Envelope, Message, routing_bytes
+from amqpbroker.core.queue import Queue
+from amqpbroker.errors import AccessRefused, AMQPError, NotFound, PreconditionFailed
+from amqpbroker.session.handlers.basic import (
+    _read_ttl_and_priority,
+    _sender_selected,
+    _set_delivery_mode,
+)
+
+from .http import (
+    bad_request,
+    integer,
+    json_response,
+    keys_missing,
+    not_authorised,
+    not_found_reason,
+    server_error,
+    text,
+)
+from .object_actions import HTTP_OWNER, caller_access, request_vhost
+from .routes import Call, Route
+from .views.formats import json_value
+
+INTEGER_PROPERTIES = ("delivery_mode", "priority", "timestamp")
+ACKMODES = {  # ackmode: (requeue, counted as acked)
+    "ack_requeue_true": (True, True),
+    "ack_requeue_false": (False, True),
+    "reject_requeue_true": (True, False),
+    "reject_requeue_false": (False, False),
+}
+
+
+# -- publish --------------------------------------------------------------------------------------
+
+
+def _payload(body: dict[str, Any]) -> bytes:
+    payload, encoding = text(body["payload"]), body["payload_encoding"]
+    if encoding == "string":
+        return payload.encode()
+    if encoding == "base64":
+        try:
+            return base64.b64decode(payload, validate=True)
+        except binascii.Error:
+            raise bad_request(["not_base64", payload]) from None
+    raise bad_request(f"unsupported payload_encoding: {encoding}")
+
+
+def _header(properties: Any, payload: bytes) -> tuple[bytes, int]:
+    """The content header of the JSON ``properties`` (integers must be integers), and the
+    delivery mode asked for (one other than 1 or 2 is refused later, as basic.publish's)."""
+    if not isinstance(properties, dict):
+        raise server_error()
+    for key in INTEGER_PROPERTIES:
+        value = properties.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise bad_request(["not_int", key])
+    mode = properties.get("delivery_mode") or 0
+    if mode not in (1, 2):
+        properties = {k: v for k, v in properties.items() if k != "delivery_mode"}
+    try:
+        properties_ = commands.Basic.Properties(**properties)
+        return ContentHeader(0, len(payload), properties_).marshal(), mode
+    except (TypeError, ValueError, struct.error):  # (e.g. a priority beyond an octet)
+        raise bad_request("invalid properties") from None
+
+
+def _message(
+    exchange: str, routing_key: str, header: bytes, mode: int, payload: bytes, user: User
+) -> Message:
+    """The message as basic.publish would take it: the same property checks (406s)."""
+    routing = routing_bytes(exchange, routing_key)
+    message = Message(exchange, routing_key, routing, header, payload)
+    _set_delivery_mode(message, mode)
+    _read_ttl_and_priority(message)
+    user_id = message.properties.user_id
+    if user_id and user_id != user.name and not user.may_impersonate:
+        raise PreconditionFailed(
+            f"user_id property set to '{user_id}' but authenticated user was '{user.name}'"
+        )
+    if message.properties.headers:
+        _sender_selected(message)
+    return message
+
+
+async def publish(call: Call) -> web.StreamResponse:
+    """Publish one message (``{"routed": bool}``); a missing exchange is 400 with AMQP's text."""
+    vhost = request_vhost(call)
+    name = call.segment("exchange")
+    name = "" if name == "amq.default" else name
+    body = await call.body()
+    keys_missing(body, ("properties", "routing_key", "payload", "payload_encoding"))
+    routing_key = text(body["routing_key"])
+    payload = _payload(body)
+    header, mode = _header(body["properties"], payload)
+    access = caller_access(call, vhost)
+    try:
+        access.check_publish(name)
+        exchange = vhost.exchange(name)
+        if exchange.internal:
+            raise AccessRefused(
+                f"cannot publish to internal exchange '{name}' in vhost '{vhost.name}'"
+            )
+        if exchange.type_name == "topic":
+            access.check_topic("write", name, routing_key)
+        message = _message(name, routing_key, header, mode, payload, call.user)
+    except AMQPError as error:  # (RabbitMQ's plugin sees the channel close: code and text)
+        raise bad_request(f"{error.reply_code} {error.reply_text}") from None
+    exchange.publish_in += 1
+    queues = vhost.route(exchange, routing_key, message)
+    if not queues:
+        exchange.unroutable += 1
+    elif len(queues) > 1:
+        message.frames_key = 0
+        exchange.extra_out += len(queues) - 1
+    for queue in queues:
+        queue.enqueue(message)
+    return json_response({"routed": bool(queues)})
+
+
+# -- get ------------------------------------------------------------------------------------------
+
+
+def _properties(message: Message) -> Any:
+    properties = message.properties
+    shown = {
+        key: json_value(value)
+        for key in properties.__slots__
+        if (value := getattr(properties, key, None)) is not None
+        and not (key == "cluster_id" and value == "")  # (pamqp's value when it is absent)
+    }
+    return shown or []  # (an empty proplist is a list to RabbitMQ's JSON encoder)
+
+
+def _item(envelope: Envelope, left: int, encoding: str, truncate: int | None) -> dict[str, Any]:
+    message = envelope.message
+    payload = message.body if truncate is None else message.body[:truncate]
+    as_text = None
+    if encoding == "auto":
+        try:
+            as_text = payload.decode()
+        except UnicodeDecodeError:
+            as_text = None
+    return {
+        "payload_bytes": len(message.body),
+        "redelivered": envelope.redelivered,
+        "exchange": message.exchange,
+        "routing_key": message.routing_key,
+        "message_count": left,
+        "properties": _properties(message),
+        "payload": as_text if as_text is not None else base64.b64encode(payload).decode(),
+        "payload_encoding": "string" if as_text is not None else "base64",
+    }
+
+
+async def _take(queue: Queue) -> Envelope | None:
+    if not queue.ready.head_ready():  # the next message is on disk: wait for it
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        queue.ready.when_head_ready(wake)
+        await ready
+    return queue.get()
+
+
+async def get_messages(call: Call) -> web.StreamResponse:
+    """Get up to ``count`` messages, then settle them all as ``ackmode`` says."""
+    vhost = request_vhost(call)
+    body = await call.body()
+    keys_missing(body, ("count", "ackmode", "encoding"))
+    count, ackmode, encoding = integer(body["count"]), body["ackmode"], body["encoding"]
+    if ackmode not in ACKMODES or encoding not in ("auto", "base64"):
+        raise server_error()
+    truncate = integer(body["truncate"]) if body.get("truncate") not in (None, "") else None
+    access = caller_access(call, vhost)
+    name = call.segment("queue")
+    try:
+        access.check("read", "queue", name)
+        queue = vhost.queue(name, HTTP_OWNER)
+    except NotFound as error:
+        raise not_found_reason(error.reply_text) from None
+    except AccessRefused as error:
+        raise not_authorised(error.reply_text) from None
+    except AMQPError as error:
+        raise bad_request(error.reply_text) from None
+    envelopes: list[Envelope] = []
+    items: list[dict[str, Any]] = []
+    while len(envelopes) < count and (envelope := await _take(queue)) is not None:
+        queue.counters.got(False, envelope.redelivered)
+        queue.handed_out(envelope, True)
+        envelopes.append(envelope)
+        items.append(_item(envelope, queue.message_count, encoding, truncate))
+    _settle(queue, envelopes, *ACKMODES[ackmode])
+    return json_response(items)
+
+
+def _settle(queue: Queue, envelopes: list[Envelope], requeue: bool, acked: bool) -> None:
+    if not envelopes:
+        return
+    if acked:
+        queue.counters.ack += len(envelopes)
+    if requeue:
+        queue.counters.returned += 0 if acked else len(envelopes)
+        queue.requeue(envelopes)
+        return
+    queue.forget(envelopes)
+    if not acked:
+        queue.dead_letter(queue, envelopes, "rejected")
+
+
+ROUTES = [
+    Route("POST", "/api/exchanges/{vhost}/{exchange}/publish", publish),
+    Route("POST", "/api/queues/{vhost}/{queue}/get", get_messages),
+]
