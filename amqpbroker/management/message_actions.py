@@ -19,9 +19,9 @@ from amqpbroker.core.message import Envelope, Message, routing_bytes
 from amqpbroker.core.queue import Queue
 from amqpbroker.errors import AccessRefused, AMQPError, NotFound, PreconditionFailed
 from amqpbroker.session.handlers.basic import (
-    _read_ttl_and_priority,
-    _sender_selected,
-    _set_delivery_mode,
+    apply_sender_selected,
+    read_ttl_and_priority,
+    set_delivery_mode,
 )
 
 from .http import (
@@ -87,15 +87,15 @@ def _message(
     """The message as basic.publish would take it: the same property checks (406s)."""
     routing = routing_bytes(exchange, routing_key)
     message = Message(exchange, routing_key, routing, header, payload)
-    _set_delivery_mode(message, mode)
-    _read_ttl_and_priority(message)
+    set_delivery_mode(message, mode)
+    read_ttl_and_priority(message)
     user_id = message.properties.user_id
     if user_id and user_id != user.name and not user.may_impersonate:
         raise PreconditionFailed(
             f"user_id property set to '{user_id}' but authenticated user was '{user.name}'"
         )
     if message.properties.headers:
-        _sender_selected(message)
+        apply_sender_selected(message)
     return message
 
 

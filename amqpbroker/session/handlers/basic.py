@@ -75,7 +75,7 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     if mode is None:
         _read_properties(channel, message)
     elif mode:  # (0: no properties at all, nothing to set)
-        _set_delivery_mode(message, mode)
+        set_delivery_mode(message, mode)
     if channel.tx is not None:
         channel.tx.publishes.append((publish, message))
         return
@@ -95,13 +95,13 @@ def _read_properties(channel: Channel, message: Message) -> None:
     if flags & USER_ID:
         _check_user_id(channel, message)
     if flags & (EXPIRATION | PRIORITY):
-        _read_ttl_and_priority(message)
+        read_ttl_and_priority(message)
     if flags & HEADERS:
-        _sender_selected(message)
-    _set_delivery_mode(message, delivery_mode(message.header))
+        apply_sender_selected(message)
+    set_delivery_mode(message, delivery_mode(message.header))
 
 
-def _set_delivery_mode(message: Message, mode: int) -> None:
+def set_delivery_mode(message: Message, mode: int) -> None:
     if mode > 2:
         raise PreconditionFailed(f"invalid message: {{delivery_mode_unknown,{mode}}}")
     message.persistent = mode == 2
@@ -115,7 +115,7 @@ def _direct_reply_to(channel: Channel, message: Message) -> None:
         message.reset_properties()
 
 
-def _read_ttl_and_priority(message: Message) -> None:
+def read_ttl_and_priority(message: Message) -> None:
     raw_ttl = expiration(message.header)
     if raw_ttl is not None:
         message.ttl = _expiration_ms(raw_ttl)
@@ -151,7 +151,7 @@ def _expiration_ms(raw: bytes) -> int:
     return value
 
 
-def _sender_selected(message: Message) -> None:
+def apply_sender_selected(message: Message) -> None:
     """Take the routing keys of the CC and BCC headers; BCC is removed before delivery."""
     try:
         message.sender_keys, header = sender_selected(message.header)
