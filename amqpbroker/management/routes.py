@@ -82,6 +82,11 @@ class Route:
 
 
 def route_table() -> list[Route]:
-    from . import access_routes, definitions_routes, node_routes  # noqa: PLC0415
+    from . import access_routes, definitions_routes, node_routes, object_routes  # noqa: PLC0415
 
-    return [*node_routes.ROUTES, *access_routes.ROUTES, *definitions_routes.ROUTES]
+    return [
+        *node_routes.ROUTES,
+        *access_routes.ROUTES,
+        *definitions_routes.ROUTES,
+        *object_routes.ROUTES,
+    ]
