@@ -1,9 +1,9 @@
 """The read-only routes of the broker's objects: queues, exchanges, bindings, connections,
 channels, consumers and nodes, in RabbitMQ 3.10.8's shapes (the views build the items).
 
-Who sees what, as RabbitMQ decides it: queues and consumers only in the vhosts the caller
-has permissions in (administrators: all); exchanges and bindings in the vhosts it sees
-(monitoring users: all); connections and channels its own (monitoring and administrators:
+Who sees what, as RabbitMQ decides it: queues only in the vhosts the caller has
+permissions in (administrators: all); exchanges, bindings and consumers in the vhosts it
+sees (monitoring users: all); connections and channels its own (monitoring and administrators:
 all).  A route inside a vhost answers 404 for a missing one, 401 for one it may not use.
 Every list honours ``columns``, ``sort``, paging and ``disable_stats`` (``views/query.py``)
 and is built and encoded in chunks, giving the loop back between two.
@@ -99,6 +99,15 @@ def vhost_named(call: Call) -> VirtualHost:
     return vhost
 
 
+def existing_vhost(call: Call) -> VirtualHost | None:
+    """The route's ``{vhost}`` (401 if the caller may not use it), None if missing: the
+    binding lists of 3.10.8 answer [] there rather than 404."""
+    vhost = call.broker.state.vhosts.get(call.segment("vhost"))
+    if vhost is not None:
+        call.check_vhost(vhost.name)
+    return vhost
+
+
 def permitted_vhosts(call: Call) -> list[VirtualHost]:
     """The vhosts whose queues and consumers the caller sees: its permitted ones."""
     state = call.broker.state
@@ -148,8 +157,28 @@ async def get_queue(call: Call) -> web.StreamResponse:
 
 
 async def queue_bindings(call: Call) -> web.StreamResponse:
-    vhost, queue = queue_named(call)
+    """As 3.10.8 answers: [] in a missing vhost, and a missing queue's implicit binding."""
+    vhost = existing_vhost(call)
+    if vhost is None:
+        return json_response([])
+    name = call.segment("name")
+    queue = vhost.queues.get(name)
+    if queue is None:
+        return await list_response(call, "binding", [implicit_binding(vhost.name, name)])
     return await list_response(call, "binding", queue_binding_items(vhost, queue))
+
+
+def implicit_binding(vhost: str, queue: str) -> Item:
+    """The default exchange's binding to ``queue``, whether or not it exists."""
+    return {
+        "source": "",
+        "vhost": vhost,
+        "destination": queue,
+        "destination_type": "queue",
+        "routing_key": queue,
+        "arguments": {},
+        "properties_key": properties_key(queue, {}),
+    }
 
 
 # -- exchanges ------------------------------------------------------------------------------------
@@ -181,15 +210,25 @@ async def get_exchange(call: Call) -> web.StreamResponse:
 
 
 async def exchange_source_bindings(call: Call) -> web.StreamResponse:
-    vhost = vhost_named(call)
-    exchange = exchange_in(vhost, call.segment("name"))
+    vhost = existing_vhost(call)
+    exchange = exchange_or_none(vhost, call.segment("name"))
+    if vhost is None or exchange is None:
+        return json_response([])  # (3.10.8: [] rather than 404)
     return await list_response(call, "binding", exchange_source_items(vhost, exchange))
 
 
 async def exchange_destination_bindings(call: Call) -> web.StreamResponse:
-    vhost = vhost_named(call)
-    exchange = exchange_in(vhost, call.segment("name"))
+    vhost = existing_vhost(call)
+    exchange = exchange_or_none(vhost, call.segment("name"))
+    if vhost is None or exchange is None:
+        return json_response([])
     return await list_response(call, "binding", exchange_destination_items(vhost, exchange))
+
+
+def exchange_or_none(vhost: VirtualHost | None, name: str) -> Exchange | None:
+    if vhost is None:
+        return None
+    return vhost.exchanges.get("" if name == "amq.default" else name)
 
 
 # -- bindings -------------------------------------------------------------------------------------
@@ -218,7 +257,18 @@ def binding_pair(call: Call) -> tuple[VirtualHost, Exchange, Queue | Exchange]:
 
 
 async def pair_bindings(call: Call) -> web.StreamResponse:
-    vhost, source, destination = binding_pair(call)
+    """3.10.8 answers [] when any of the three is missing (the default exchange to a
+    missing queue: its implicit binding)."""
+    vhost = existing_vhost(call)
+    source = exchange_or_none(vhost, call.segment("source"))
+    if vhost is None or source is None:
+        return json_response([])
+    name = call.segment("destination")
+    kind = call.segment("kind")
+    destination = (vhost.queues if kind == "q" else vhost.exchanges).get(name)
+    if destination is None:
+        implicit = source.name == "" and kind == "q"
+        return json_response([implicit_binding(vhost.name, name)] if implicit else [])
     return await list_response(call, "binding", pair_binding_items(vhost, source, destination))
 
 
@@ -254,13 +304,13 @@ def sessions_in_scope(call: Call) -> list[ConnectionSession]:
     return [s for s in sessions_seen(call) if s.vhost is not None and s.vhost.name == vhost.name]
 
 
-def session_of(call: Call) -> ConnectionSession:
-    """The connection the route names: 404 if none, 401 if it is someone else's."""
+def session_of(call: Call, missing: ApiError) -> ConnectionSession:
+    """The connection the route names: ``missing`` if none, 401 if someone else's."""
     context, _ = call.view_context()
     every = open_sessions(c.session for c in call.broker.connections)
     session = session_named(every, call.segment("name"), context)
     if session is None:
-        raise not_found()
+        raise missing
     if not sees_all_vhosts(call.user) and session.user != call.user.name:
         raise not_authorised("User not authorised to access object")
     return session
@@ -273,13 +323,13 @@ async def list_connections(call: Call) -> web.StreamResponse:
 
 
 async def get_connection(call: Call) -> web.StreamResponse:
-    session = session_of(call)
+    session = session_of(call, not_found())
     context, _ = call.view_context()
     return single_response(call, "connection", connection_item(session, context))
 
 
 async def connection_channels(call: Call) -> web.StreamResponse:
-    session = session_of(call)
+    session = session_of(call, ApiError(500))  # (3.10.8: 500, not 404)
     context, _ = call.view_context()
     return await list_response(call, "channel", channel_items([session], context))
 
@@ -305,7 +355,13 @@ async def get_channel(call: Call) -> web.StreamResponse:
 
 async def list_consumers(call: Call) -> web.StreamResponse:
     context, _ = call.view_context()
-    queues = [q for vhost in scoped_vhosts(call, permitted_vhosts) for q in queues_of_vhost(vhost)]
+    vhosts = seen_vhosts(call)
+    if "vhost" in call.request.match_info:  # 404 if missing; [] (not 401) if not seen
+        name = call.segment("vhost")
+        if name not in call.broker.state.vhosts:
+            raise not_found()
+        vhosts = [vhost for vhost in vhosts if vhost.name == name]
+    queues = [q for vhost in vhosts for q in queues_of_vhost(vhost)]
     return await list_response(call, "consumer", consumer_items(queues, context))
 
 
@@ -325,7 +381,7 @@ async def list_nodes(call: Call) -> web.StreamResponse:
 
 async def get_node(call: Call) -> web.StreamResponse:
     if call.segment("name") != call.node.node:
-        raise not_found()
+        raise ApiError(500)  # (3.10.8's answer for an unknown node)
     return single_response(call, "node", this_node(call))
 
 
