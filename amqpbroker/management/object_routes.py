@@ -12,7 +12,8 @@ and is built and encoded in chunks, giving the loop back between two.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from aiohttp import web
@@ -54,9 +55,9 @@ from .views import (
     session_named,
     without_stats,
 )
+from .views.query import flag
 
 Item = dict[str, Any]
-STREAM_AT = 500  # lists longer than this are encoded a chunk at a time
 
 
 # -- lists ----------------------------------------------------------------------------------------
@@ -64,22 +65,36 @@ STREAM_AT = 500  # lists longer than this are encoded a chunk at a time
 
 async def list_response(call: Call, kind: str, items: Iterable[Item]) -> web.StreamResponse:
     """A list route's answer: ``items`` built in chunks (the loop back between two), with
-    ``disable_stats``, then ``apply_query``; a long plain list is streamed in chunks."""
+    ``disable_stats``, then ``apply_query``.  A long list is streamed a chunk at a time;
+    without ``page`` or ``sort`` its items are never all held at once (10,000 queue items
+    held make each collection of the garbage collector hold the loop ~100 ms)."""
     params = call.query
+    chunks = ([without_stats(kind, item, params) for item in chunk] for chunk in in_chunks(items))
+    if "page" not in params and "sort" not in params and not flag(params, "sort_reverse"):
+        return await stream_list(call, (apply_query(chunk, params) for chunk in chunks))
     built: list[Item] = []
-    for chunk in in_chunks(items):
-        built.extend(without_stats(kind, item, params) for item in chunk)
+    for chunk in chunks:
+        built.extend(chunk)
         await asyncio.sleep(0)
     try:
         body = apply_query(built, params)
     except QueryError as error:
         raise ApiError(400, error.body) from None
-    if not isinstance(body, list) or len(body) <= STREAM_AT:
-        return json_response(body)
-    await asyncio.sleep(0)
+    if isinstance(body, list):
+        return await stream_list(call, in_chunks(body))
+    return json_response(body)
+
+
+async def stream_list(call: Call, chunks: Iterator[Any]) -> web.StreamResponse:
+    """The JSON array of the items of ``chunks``: one plain response if they fit in one
+    chunk, else written a chunk at a time, the loop given back between two."""
+    first: list[Any] = next(chunks, [])
+    second = next(chunks, None)
+    if second is None:
+        return json_response(first)
     response = web.StreamResponse(headers={"Content-Type": JSON})
     await response.prepare(call.request)
-    for piece in json_array_pieces(in_chunks(body)):
+    for piece in json_array_pieces(itertools.chain([first, second], chunks)):
         await response.write(piece.encode())
         await asyncio.sleep(0)
     await response.write_eof()

@@ -70,18 +70,24 @@ def vhost(
     ]
     v = q(name)
     # RabbitMQ lists its objects' full keys once their first statistics arrive (~5 s).
-    wait_until(
-        lambda: (
-            "messages" in reference_api.get(f"/api/queues/{v}/q2").body
-            and len(reference_api.get(f"/api/vhosts/{v}/channels").body) == 1
-        ),
-        timeout=15,
-    )
+    wait_until(lambda: _stats_arrived(reference_api, v), "the reference's statistics", timeout=20)
     try:
         yield name
     finally:
         for connection in connections:
             connection.close()
+
+
+def _stats_arrived(api: Api, v: str) -> bool:
+    queues = api.get(f"/api/queues/{v}").body
+    channels = api.get(f"/api/vhosts/{v}/channels").body
+    connections = api.get(f"/api/vhosts/{v}/connections").body
+    return (
+        len(queues) == 2
+        and all("message_bytes_ready" in item for item in queues)
+        and len(channels) == len(connections) == 1
+        and all("garbage_collection" in item for item in [*channels, *connections])
+    )
 
 
 def test_queue_and_exchange_routes(compare: Both, vhost: str) -> None:
