@@ -15,10 +15,21 @@ from amqpbroker.session.throttle import ResourceAlarm
 
 
 class LiveConnection(Protocol):
-    """An accepted AMQP connection: its session once the transport has one."""
+    """An accepted AMQP connection: its session once the transport has one, when it was
+    accepted (epoch seconds), the "ip:port" it came in on, and its ``ssl.SSLObject`` (None
+    without TLS)."""
 
     @property
     def session(self) -> ConnectionSession | None: ...
+
+    @property
+    def connected_at(self) -> float: ...
+
+    @property
+    def local_address(self) -> str: ...
+
+    @property
+    def ssl_object(self) -> Any: ...
 
 
 class ManagedBroker(Protocol):

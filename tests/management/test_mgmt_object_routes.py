@@ -3,6 +3,7 @@ nodes, over HTTP, with pika creating the objects."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pika
@@ -172,5 +173,21 @@ def test_a_long_queue_list_is_streamed_whole(
         wait_until(lambda: len(api.get(f"/api/queues/{q(name)}?columns=name").body) == 1200)
         listed = api.get(f"/api/queues/{q(name)}").body
         assert [item["name"] for item in listed] == [f"q{n:04}" for n in range(1200)]
+    finally:
+        connection.close()
+
+
+def test_a_connection_shows_when_and_where_it_came_in(
+    api: Api, mgmt_broker: BrokerThread, name: str
+) -> None:
+    mgmt_broker.add_vhost(name)
+    before = int(time.time() * 1000)
+    connection = pika.BlockingConnection(pika.URLParameters(mgmt_broker.url_for(name)))
+    try:
+        after = int(time.time() * 1000)
+        (item,) = api.get(f"/api/vhosts/{q(name)}/connections").body
+        assert before - 1 <= item["connected_at"] <= after + 1
+        assert item["port"] == mgmt_broker.port and item["ssl"] is False
+        assert item["name"].endswith(f" -> 127.0.0.1:{mgmt_broker.port}")
     finally:
         connection.close()
