@@ -89,6 +89,7 @@ async def stream_list(call: Call, chunks: Iterator[Any]) -> web.StreamResponse:
     """The JSON array of the items of ``chunks``: one plain response if they fit in one
     chunk, else written a chunk at a time, the loop given back between two."""
     first: list[Any] = next(chunks, [])
+    await asyncio.sleep(0)
     second = next(chunks, None)
     if second is None:
         return json_response(first)
@@ -124,7 +125,7 @@ def existing_vhost(call: Call) -> VirtualHost | None:
 
 
 def permitted_vhosts(call: Call) -> list[VirtualHost]:
-    """The vhosts whose queues and consumers the caller sees: its permitted ones."""
+    """The vhosts whose queues the caller sees: its permitted ones (administrators: all)."""
     state = call.broker.state
     names = sorted(state.vhosts)
     if not is_administrator(call.user):
