@@ -58,6 +58,9 @@ from .views import (
 from .views.query import flag
 
 Item = dict[str, Any]
+# Items built and encoded between two yields to the loop: 500 queue items built then
+# encoded held it ~30-50 ms on a loaded machine, 200 ~15-25 ms.
+CHUNK = 200
 
 
 # -- lists ----------------------------------------------------------------------------------------
@@ -69,7 +72,9 @@ async def list_response(call: Call, kind: str, items: Iterable[Item]) -> web.Str
     without ``page`` or ``sort`` its items are never all held at once (10,000 queue items
     held make each collection of the garbage collector hold the loop ~100 ms)."""
     params = call.query
-    chunks = ([without_stats(kind, item, params) for item in chunk] for chunk in in_chunks(items))
+    chunks = (
+        [without_stats(kind, item, params) for item in chunk] for chunk in in_chunks(items, CHUNK)
+    )
     if "page" not in params and "sort" not in params and not flag(params, "sort_reverse"):
         return await stream_list(call, (apply_query(chunk, params) for chunk in chunks))
     built: list[Item] = []
@@ -81,7 +86,7 @@ async def list_response(call: Call, kind: str, items: Iterable[Item]) -> web.Str
     except QueryError as error:
         raise ApiError(400, error.body) from None
     if isinstance(body, list):
-        return await stream_list(call, in_chunks(body))
+        return await stream_list(call, in_chunks(body, CHUNK))
     return json_response(body)
 
 
