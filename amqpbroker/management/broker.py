@@ -16,7 +16,9 @@ from amqpbroker.session.throttle import ResourceAlarm
 
 
 class LiveConnection(Protocol):
-    """An accepted AMQP connection: its session once the transport has one."""
+    """An accepted AMQP connection: its session once the transport has one, when it was
+    accepted (epoch seconds), the "ip:port" it came in on, and its ``ssl.SSLObject`` (None
+    without TLS)."""
 
     @property
     def session(self) -> ConnectionSession | None: ...
@@ -24,6 +26,15 @@ class LiveConnection(Protocol):
     def close_by_broker(self, error: AMQPError) -> None:
         """connection.close with ``error`` (the socket follows the client's close-ok)."""
         ...
+
+    @property
+    def connected_at(self) -> float: ...
+
+    @property
+    def local_address(self) -> str: ...
+
+    @property
+    def ssl_object(self) -> Any: ...
 
 
 class ManagedBroker(Protocol):

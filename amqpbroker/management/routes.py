@@ -19,6 +19,7 @@ from .auth import Level, check_vhost
 from .broker import ManagedBroker
 from .http import json_body
 from .views.context import UnackedIndex, ViewContext
+from .views.tls_facts import tls_facts
 
 
 @dataclass
@@ -56,10 +57,15 @@ class Call:
         """What the item builders of ``views/`` need, gathered once for this request."""
         listeners = self.broker.amqp_listeners()
         local = f"{listeners[0][1]}:{listeners[0][2]}" if listeners else "127.0.0.1:5672"
-        sessions = [c.session for c in self.broker.connections if c.session is not None]
+        live = [(c, c.session) for c in self.broker.connections if c.session is not None]
+        sessions = [session for _, session in live]
+        tls = {s.peer: tls_facts(c.ssl_object) for c, s in live if c.ssl_object is not None}
         context = ViewContext(
             node=self.node.node,
             local_address=local,
+            local_addresses={s.peer: c.local_address for c, s in live if c.local_address},
+            tls={peer: facts for peer, facts in tls.items() if facts is not None},
+            connected_at={s.peer: c.connected_at for c, s in live},
             default_actor=self.broker.config.default_user,
             sessions=tuple(sessions),
         )
@@ -88,12 +94,14 @@ def route_table() -> list[Route]:
         message_actions,
         node_routes,
         object_actions,
+        object_routes,
     )
 
     return [
         *node_routes.ROUTES,
         *access_routes.ROUTES,
         *definitions_routes.ROUTES,
+        *object_routes.ROUTES,
         *object_actions.ROUTES,
         *message_actions.ROUTES,
     ]

@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from amqpbroker.access.control import AccessControl
 from amqpbroker.core.broker import BrokerState
@@ -64,6 +65,10 @@ class AMQPProtocol(asyncio.Protocol):
         self._heartbeats = heartbeats or HeartbeatSwitch()
         self._on_closed = on_closed
         self._loop = asyncio.get_running_loop()
+        # What the management API shows of the connection (``management/broker.py``).
+        self.connected_at = 0.0  # epoch seconds
+        self.local_address = ""  # "ip:port" it came in on
+        self.ssl_object: Any = None
         self._transport: asyncio.Transport | None = None
         self._flush_scheduled = False
         self._timers: list[asyncio.TimerHandle] = []
@@ -83,6 +88,10 @@ class AMQPProtocol(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self._on_made(self)
         peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        self.connected_at = time.time()
+        self.local_address = f"{local[0]}:{local[1]}" if local else ""
+        self.ssl_object = transport.get_extra_info("ssl_object")
         self.session = ConnectionSession(
             self._broker,
             self._access,
