@@ -116,13 +116,18 @@ async def put_queue(call: Call) -> web.StreamResponse:
     return created_or_not(not existed)
 
 
-async def delete_queue(call: Call) -> web.StreamResponse:
-    """Delete a queue (``if-empty``, ``if-unused``); 404 when there is none."""
+def _existing_queue(call: Call) -> tuple[VirtualHost, str, VhostAccess]:
+    """The request's vhost, queue name (404 unless the queue exists) and caller's rights."""
     vhost = request_vhost(call)
     name = call.segment("queue")
     if name not in vhost.queues:
         raise not_found()
-    access = caller_access(call, vhost)
+    return vhost, name, caller_access(call, vhost)
+
+
+async def delete_queue(call: Call) -> web.StreamResponse:
+    """Delete a queue (``if-empty``, ``if-unused``); 404 when there is none."""
+    vhost, name, access = _existing_queue(call)
     with amqp_errors():
         access.check("configure", "queue", name)
         queue = vhost.queue_to_delete(
@@ -137,11 +142,7 @@ async def delete_queue(call: Call) -> web.StreamResponse:
 
 
 async def purge_queue(call: Call) -> web.StreamResponse:
-    vhost = request_vhost(call)
-    name = call.segment("queue")
-    if name not in vhost.queues:
-        raise not_found()
-    access = caller_access(call, vhost)
+    vhost, name, access = _existing_queue(call)
     with amqp_errors():
         access.check("read", "queue", name)
         vhost.purge_queue(name, HTTP_OWNER)
