@@ -82,8 +82,10 @@ def _stats_arrived(api: Api, v: str) -> bool:
     queues = api.get(f"/api/queues/{v}").body
     channels = api.get(f"/api/vhosts/{v}/channels").body
     connections = api.get(f"/api/vhosts/{v}/connections").body
+    consumers = api.get(f"/api/consumers/{v}").body  # listed later than the queues at times
     return (
         len(queues) == 2
+        and len(consumers) == 1
         and all("message_bytes_ready" in item for item in queues)
         and len(channels) == len(connections) == 1
         and all("garbage_collection" in item for item in [*channels, *connections])
