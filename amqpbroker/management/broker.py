@@ -44,6 +44,7 @@ class ManagedBroker(Protocol):
     state: BrokerState
     access: AccessControl
     alarm: ResourceAlarm
+    started_at: float  # epoch seconds
 
     @property
     def connections(self) -> Collection[LiveConnection]: ...

@@ -66,6 +66,7 @@ class Call:
             local_addresses={s.peer: c.local_address for c, s in live if c.local_address},
             tls={peer: facts for peer, facts in tls.items() if facts is not None},
             connected_at={s.peer: c.connected_at for c, s in live},
+            started_at=self.broker.started_at,
             default_actor=self.broker.config.default_user,
             sessions=tuple(sessions),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,7 @@ class BrokerServer:
         self._all_closed = asyncio.Event()
         self._all_closed.set()
         self.stats_timer: StatsTimer | None = None  # message statistics' rates, from ``start``
+        self.started_at = time.time()  # epoch seconds (the nodes' ``uptime``)
 
     @property
     def _data_dir(self) -> Path:

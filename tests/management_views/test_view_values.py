@@ -54,6 +54,31 @@ def test_idle_since_is_rabbitmqs_format() -> None:
     assert rabbit_timestamp(1796536041.85) == "2026-12-06T05:47:21.850+00:00"
 
 
+def test_idle_since_is_omitted_while_busy() -> None:
+    """RabbitMQ's queues and channels show ``idle_since`` only once they stand still."""
+    broker = SessionBroker()
+    ch = broker.connect().channel()
+    ch.declare("q")
+    queue = broker.state.vhosts["/"].queues["q"]
+    channel = ch.client.session.channels[1]
+    context = ViewContext()
+
+    def shown() -> tuple[bool, bool]:
+        return (
+            "idle_since" in queue_item(queue, context, UnackedIndex()),
+            "idle_since" in channel_item(channel, context),
+        )
+
+    assert shown() == (True, True)
+    ch.publish(b"m", routing_key="q")
+    broker.advance(5)
+    broker.sample_stats()
+    assert shown() == (False, False)
+    broker.advance(5)
+    broker.sample_stats()
+    assert shown() == (True, True)
+
+
 def test_message_counts(world: Scenario) -> None:
     queues = world.broker.state.vhosts[VHOST].queues
     consumed = queue_item(queues["research-c"], world.context, world.unacked())

@@ -113,7 +113,7 @@ def channel_item(channel: Channel, context: ViewContext) -> dict[str, Any]:
     counters = channel_counters(channel)
     tx = channel.tx
     user = channel.connection.user
-    return {
+    item = {
         "acks_uncommitted": _acks_uncommitted(channel),
         "confirm": channel.confirm_mode,
         "connection_details": {
@@ -124,7 +124,6 @@ def channel_item(channel: Channel, context: ViewContext) -> dict[str, Any]:
         "consumer_count": len(channel.consumers) + (channel.reply_consumer is not None),
         "garbage_collection": garbage_collection(),
         "global_prefetch_count": channel.shared_prefetch.limit,
-        "idle_since": rabbit_timestamp(counters.idle_since or context.started_at),
         "message_stats": message_stats(CHANNEL_MESSAGE_STATS, counters.counts, counters.rates),
         "messages_unacknowledged": _unacked_count(channel),
         "messages_uncommitted": len(tx.publishes) if tx is not None else 0,
@@ -142,6 +141,9 @@ def channel_item(channel: Channel, context: ViewContext) -> dict[str, Any]:
         "user_who_performed_action": user,
         "vhost": channel.vhost.name,
     }
+    if counters.idle_since is not None:  # RabbitMQ omits it while the channel is busy
+        item["idle_since"] = rabbit_timestamp(counters.idle_since)
+    return dict(sorted(item.items()))
 
 
 def channel_items(

@@ -136,7 +136,6 @@ def _classic_item(
         backing_queue_status=_backing_queue_status(queue, paged_out),
         exclusive_consumer_tag=_exclusive_tag(queue.consumers),
         head_message_timestamp=None,
-        idle_since=rabbit_timestamp(counters.idle_since or context.started_at),
         message_bytes_paged_out=totals.paged_out_bytes,
         messages_paged_out=paged_out,
         messages_ready_ram=totals.ready - paged_out,
@@ -144,6 +143,8 @@ def _classic_item(
         recoverable_slaves=None,
         single_active_consumer_tag=_single_active_tag(queue),
     )
+    if counters.idle_since is not None:  # RabbitMQ omits it while the queue is busy
+        item["idle_since"] = rabbit_timestamp(counters.idle_since)
     return dict(sorted(item.items()))
 
 
