@@ -122,25 +122,28 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _apply_to_error(apply_to: Any) -> str | None:
+    if apply_to in APPLY_TO and isinstance(apply_to, str):
+        return None
+    shown = {None: "null", True: "true", False: "false"}.get(apply_to, apply_to)
+    return f"apply-to '{shown}' unrecognised; should be 'queues', 'exchanges' or 'all'"
+
+
 def check_policy(
     vhost: str,
     name: str,
     pattern: Any,
     definition: Mapping[str, Any],
-    priority: Any = None,
-    apply_to: Any = None,
+    priority: Any = 0,
+    apply_to: Any = "all",
     *,
     operator: bool = False,
 ) -> Policy:
-    """A valid ``Policy`` (priority None is 0, apply-to None is all), or
-    ``ValidationFailed`` with every error RabbitMQ reports, in its order."""
-    priority = 0 if priority is None else priority
-    apply_to = "all" if apply_to is None else apply_to
+    """A valid ``Policy``, or ``ValidationFailed`` with every error RabbitMQ reports, in
+    its order (a JSON null priority or apply-to is an error, as there)."""
     errors = [
         definition_error(definition, operator=operator),
-        None
-        if apply_to in APPLY_TO
-        else f"apply-to '{apply_to}' unrecognised; should be 'queues', 'exchanges' or 'all'",
+        _apply_to_error(apply_to),
         _pattern_error(pattern),
         None
         if _is_number(priority)
@@ -161,17 +164,33 @@ def check_policy(
     )
 
 
+_VALUE_KEYS = ("priority", "pattern", "apply-to", "definition")  # RabbitMQ's, in its order
+_MANDATORY = ("priority", "pattern", "definition")
+
+
 def policy_from_value(vhost: str, name: str, value: Any, *, operator: bool = False) -> Policy:
-    """A policy from its runtime parameter value (``Policy.value``), checked."""
-    if not isinstance(value, Mapping) or not isinstance(value.get("definition"), Mapping):
-        raise ValidationFailed([format_term("policy value must be a dictionary: ~p", value)])
+    """A policy from its runtime parameter value (``Policy.value``: how definitions files
+    carry operator policies), checked as RabbitMQ checks a parameter: every key but
+    ``apply-to`` required, no others."""
+    if not isinstance(value, Mapping):
+        raise ValidationFailed([format_term(f"{name} not a list ~p", value)])
+    errors = [f'Key "{key}" not found in {name}' for key in _MANDATORY if key not in value]
+    extra = sorted((k, v) for k, v in value.items() if k not in _VALUE_KEYS)
+    if extra:
+        errors.append(format_term(f"Unrecognised terms ~p in {name}", [Tuple(t) for t in extra]))
+    if errors:
+        raise ValidationFailed(errors[::-1])
+    definition = value["definition"]
+    if not isinstance(definition, Mapping):
+        message = format_term("definition must be a dictionary: ~p", definition)
+        raise ValidationFailed([message])
     return check_policy(
         vhost,
         name,
-        value.get("pattern"),
-        value["definition"],
-        value.get("priority"),
-        value.get("apply-to"),
+        value["pattern"],
+        definition,
+        value["priority"],
+        value.get("apply-to", "all"),
         operator=operator,
     )
 
