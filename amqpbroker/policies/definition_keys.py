@@ -20,7 +20,6 @@ from .terms import Tuple, format_term
 
 Check = Callable[[Any], str | None]  # None when the value is valid, else the error text
 
-MAX_EXPIRY = 4294967295  # RabbitMQ's ?MAX_EXPIRY_TIMER
 MAX_SEGMENT_SIZE = 3000000000  # ?MAX_STREAM_MAX_SEGMENT_SIZE
 _MAX_AGE = re.compile(r"^\d+[YMDhms]$")
 
@@ -71,8 +70,8 @@ CORE_CHECKS: dict[str, Check] = {
     "dead-letter-strategy": _one_of(
         "~p is not a valid dead letter strategy", "at-most-once", "at-least-once"
     ),
-    "message-ttl": _integer("message TTL", 0, MAX_EXPIRY),
-    "expires": _integer("queue expiry", 1, MAX_EXPIRY),
+    "message-ttl": _integer("message TTL"),  # (3.10.8 sets no upper bound here)
+    "expires": _integer("queue expiry", 1),
     "max-length": _integer("maximum length"),
     "max-length-bytes": _integer("maximum length in bytes"),
     "max-in-memory-length": _integer("maximum memory in bytes"),
@@ -132,7 +131,7 @@ def _mirror_mode(mode: Any, params: Any) -> str | None:
     if mode == "all":
         if params is None:
             return None
-        return format_term('ha-mode="all" does not take parameters, ~p given', params)
+        return 'ha-mode="all" does not take parameters'
     if mode == "exactly":
         if _is_int(params) and params > 0:
             return None
@@ -142,7 +141,7 @@ def _mirror_mode(mode: Any, params: Any) -> str | None:
         if isinstance(params, list) and params and all(isinstance(p, str) for p in params):
             return None
         given = "none" if params is None else format_term("~p", params)
-        return f'ha-mode="nodes" takes a list of strings, {given} given'
+        return f'ha-mode="nodes" takes a list, {given} given'
     return format_term("~p is not a valid ha-mode value", mode)
 
 

@@ -47,7 +47,7 @@ class Policy:
     pattern: str
     definition: Mapping[str, Any]
     priority: Priority = 0
-    apply_to: str = "all"
+    apply_to: str | None = "all"  # None: a parameter value without it (listed "undefined")
     operator: bool = False
     regex: re.Pattern[str] = field(default=re.compile(""), compare=False, repr=False)
 
@@ -57,12 +57,13 @@ class Policy:
 
     def value(self) -> dict[str, Any]:
         """The runtime parameter's value, in RabbitMQ's key order."""
-        return {
+        value = {
             "pattern": self.pattern,
             "definition": dict(self.definition),
             "priority": self.priority,
             "apply-to": self.apply_to,
         }
+        return value if self.apply_to is not None else _without(value, "apply-to")
 
     def item(self) -> dict[str, Any]:
         """An ``/api/policies`` item (and a definitions file's ``policies`` entry)."""
@@ -70,18 +71,23 @@ class Policy:
             "vhost": self.vhost,
             "name": self.name,
             "pattern": self.pattern,
-            "apply-to": self.apply_to,
+            "apply-to": "undefined" if self.apply_to is None else self.apply_to,
             "definition": dict(self.definition),
             "priority": self.priority,
         }
 
     def applies_to(self, name: str, kind: str) -> bool:
         """Whether this policy may apply to an object ``name`` of ``kind`` (``KINDS``)."""
-        if self.apply_to != "all" and (self.apply_to == "exchanges") != (kind == "exchange"):
+        apply_to = self.apply_to or "all"
+        if apply_to != "all" and (apply_to == "exchanges") != (kind == "exchange"):
             return False
         if NOT_APPLICABLE[kind].intersection(self.definition):
             return False
         return self.regex.search(name) is not None
+
+
+def _without(value: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in value.items() if k != key}
 
 
 # -- validation -----------------------------------------------------------------------------------
@@ -143,7 +149,7 @@ def check_policy(
     its order (a JSON null priority or apply-to is an error, as there)."""
     errors = [
         definition_error(definition, operator=operator),
-        _apply_to_error(apply_to),
+        None if apply_to is _ABSENT else _apply_to_error(apply_to),
         _pattern_error(pattern),
         None
         if _is_number(priority)
@@ -158,12 +164,13 @@ def check_policy(
         pattern,
         erlang_sorted(dict(definition)),
         priority,
-        apply_to,
+        None if apply_to is _ABSENT else apply_to,
         operator,
         compile_pattern(pattern),
     )
 
 
+_ABSENT: Any = object()  # a parameter value without apply-to: RabbitMQ keeps it so
 _VALUE_KEYS = ("priority", "pattern", "apply-to", "definition")  # RabbitMQ's, in its order
 _MANDATORY = ("priority", "pattern", "definition")
 
@@ -190,7 +197,7 @@ def policy_from_value(vhost: str, name: str, value: Any, *, operator: bool = Fal
         value["pattern"],
         definition,
         value["priority"],
-        value.get("apply-to", "all"),
+        value.get("apply-to", _ABSENT),
         operator=operator,
     )
 
