@@ -64,6 +64,10 @@ class ManagedBroker(Protocol):
 
     def import_definitions(self, definitions: Mapping[str, Any]) -> None: ...
 
+    async def durable(self) -> None:
+        """Return once every change recorded so far is on disk."""
+        ...
+
     def export_definitions(self) -> dict[str, Any]: ...
 
     def amqp_listeners(self) -> list[tuple[str, str, int]]:

@@ -100,6 +100,7 @@ async def put_cluster_name(call: Call) -> web.StreamResponse:
     body = await call.body()
     keys_missing(body, ["name"])
     call.broker.parameters.set_global("cluster_name", text(body["name"]))
+    await call.broker.durable()
     return no_content()
 
 

@@ -5,7 +5,8 @@ and tag rules (every route takes the policymaker tag; the per-vhost ones the vho
 Parameters are kept for every component ``policies/components.py`` accepts, including
 plugins' this broker does not act on.  The ``policy`` component is left out of the full
 list and may not be set here (RabbitMQ's answers); ``operator_policy`` may.  The global
-parameter ``cluster_name`` is the name ``/api/cluster-name`` shows.
+parameter ``cluster_name`` is the name ``/api/cluster-name`` shows.  A change is answered
+once it is on disk.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ async def put_parameter(call: Call) -> web.StreamResponse:
         created = call.broker.parameters.set_parameter(vhost, component, name, body["value"])
     except ValidationFailed as error:
         raise bad_request(error.reason()) from None
+    await call.broker.durable()
     return created_or_not(created)
 
 
@@ -94,6 +96,7 @@ async def delete_parameter(call: Call) -> web.StreamResponse:
     if item["component"] == POLICY:
         raise server_error()  # (RabbitMQ's handler fails so: delete a policy at /api/policies)
     call.broker.parameters.clear_parameter(item["vhost"], item["component"], item["name"])
+    await call.broker.durable()
     return no_content()
 
 
@@ -123,11 +126,14 @@ async def put_global_parameter(call: Call) -> web.StreamResponse:
     check_policymaker(call.broker.access, call.user)
     body = await call.body()
     keys_missing(body, ["value"])
-    return created_or_not(call.broker.parameters.set_global(call.segment("name"), body["value"]))
+    created = call.broker.parameters.set_global(call.segment("name"), body["value"])
+    await call.broker.durable()
+    return created_or_not(created)
 
 
 async def delete_global_parameter(call: Call) -> web.StreamResponse:
     call.broker.parameters.clear_global(_global_name(call))
+    await call.broker.durable()
     return no_content()
 
 

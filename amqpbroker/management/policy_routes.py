@@ -4,7 +4,8 @@ validation texts (``amqpbroker.policies``) and tag rules.
 Any management user lists the policies of the vhosts it may use (administrators: all);
 reading, setting or deleting one policy takes the policymaker tag and the vhost (401 "User
 not authorised to access object"), one operator policy the administrator tag.  A 400 for
-a policy carries RabbitMQ's text HTML-escaped, for an operator policy as it is.
+a policy carries RabbitMQ's text HTML-escaped, for an operator policy as it is.  A change
+is answered once it is on disk.
 """
 
 from __future__ import annotations
@@ -90,12 +91,15 @@ async def _put(call: Call, *, operator: bool) -> web.StreamResponse:
     if call.segment("vhost") not in call.broker.state.vhosts:
         raise not_found_reason("vhost_not_found")
     policy = _checked(call, await call.body(), operator=operator)
-    return created_or_not(call.broker.parameters.set_policy(policy))
+    created = call.broker.parameters.set_policy(policy)
+    await call.broker.durable()
+    return created_or_not(created)
 
 
 async def _delete(call: Call, *, operator: bool) -> web.StreamResponse:
     policy = _policy(call, operator=operator)
     call.broker.parameters.clear_policy(policy.vhost, policy.name, operator=operator)
+    await call.broker.durable()
     return no_content()
 
 

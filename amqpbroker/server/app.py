@@ -136,8 +136,7 @@ class BrokerServer:
         except BaseException:
             await self._close_store()
             raise
-        if self.store is not None:
-            await self._durable()
+        await self.durable()  # what ``_boot`` recorded: a kill right after start keeps it
 
     def _boot(self) -> None:
         """What RabbitMQ does once its database is up: import ``load_definitions`` (every
@@ -158,9 +157,12 @@ class BrokerServer:
             token = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
             self.parameters.set_global(INTERNAL_CLUSTER_ID, f"rabbitmq-cluster-id-{token}")
 
-    async def _durable(self) -> None:
-        """Wait until what ``_boot`` recorded is on disk (a kill right after start keeps it)."""
-        assert self.store is not None
+    async def durable(self) -> None:
+        """Wait until every definition recorded so far is on disk (an in-memory broker
+        returns at once): the management API answers a change once it is kept, as
+        RabbitMQ answers once its database has it."""
+        if self.store is None:
+            return
         done = asyncio.Event()
         self.store.when_durable(done.set)
         self.store.flush()

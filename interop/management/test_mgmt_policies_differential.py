@@ -109,6 +109,8 @@ def test_policy_validation(both: Both, vhost: str, operator: bool) -> None:
     for body in BAD_POLICIES:
         both("PUT", path, body)
     both("PUT", path, raw=b"{bad")
+    both("PUT", path, raw=b'"doubly encoded"')
+    both("PUT", path, raw=b"[1]")
     both("PUT", path, {"pattern": "^a", "definition": {"overflow": "drop-head"}})
     both("PUT", path, {"pattern": "^a", "definition": {"dead-letter-exchange": "x"}})
     both("GET", f"/api/{kind}/{q(vhost)}")
