@@ -30,6 +30,7 @@ from .http import (
 from .routes import Call, Route
 
 ADMIN = Level.ADMINISTRATOR
+_CRASHING_KEYS = ("ha-mode", "max-age")
 
 
 def _listed(call: Call, vhost: str | None, *, operator: bool) -> web.StreamResponse:
@@ -72,6 +73,10 @@ def _checked(call: Call, body: dict[str, Any], *, operator: bool) -> Policy:
     definition, apply_to = body["definition"], body.get("apply-to", "all")
     if not isinstance(definition, dict) or not isinstance(apply_to, str | bool | None):
         raise server_error()  # (RabbitMQ's handler fails on these: 500, empty)
+    if not operator and any(
+        key in definition and not isinstance(definition[key], str) for key in _CRASHING_KEYS
+    ):
+        raise server_error()  # (so do its validators of these keys, given a non-string)
     try:
         return check_policy(
             call.segment("vhost"),

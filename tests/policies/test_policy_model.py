@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from amqpbroker.policies.model import (
     ValidationFailed,
@@ -195,3 +197,47 @@ def test_operator_limits_merge_by_minimum() -> None:
     applied = resolve([base], [cap], "q", "classic")
     assert (applied.policy, applied.operator_policy) == (base, cap)
     assert applied.definition["message-ttl"] == 1000
+
+
+# -- a property: the chosen policy is one that may apply, and none that may beats it -------------
+
+_KEYS = st.sampled_from(["max-length", "delivery-limit", "queue-mode", "max-age", "expires"])
+_VALUES = {
+    "max-length": 1,
+    "delivery-limit": 1,
+    "queue-mode": "lazy",
+    "max-age": "1D",
+    "expires": 5,
+}
+_POLICIES = st.lists(
+    st.tuples(
+        st.sampled_from(["^q", "q1", "^x", "."]),
+        st.sets(_KEYS, min_size=1, max_size=2),
+        st.integers(0, 3),
+        st.sampled_from(["all", "queues", "exchanges"]),
+    ),
+    max_size=6,
+)
+
+
+@given(
+    _POLICIES,
+    st.sampled_from(["q1", "x1"]),
+    st.sampled_from(["classic", "quorum", "stream", "exchange"]),
+)
+def test_select_picks_a_highest_applicable_policy(
+    specs: list[tuple[str, set[str], int, str]], name: str, kind: str
+) -> None:
+    made = [
+        policy(
+            f"p{i}", pattern, {k: _VALUES[k] for k in keys}, priority=priority, apply_to=apply_to
+        )
+        for i, (pattern, keys, priority, apply_to) in enumerate(specs)
+    ]
+    applicable = [p for p in made if p.applies_to(name, kind)]
+    chosen = select(made, name, kind)
+    if not applicable:
+        assert chosen is None
+    else:
+        assert chosen in applicable
+        assert chosen.priority == max(p.priority for p in applicable)
