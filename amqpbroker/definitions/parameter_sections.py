@@ -94,14 +94,13 @@ def apply_parameter_sections(
     for vhost, component, name, value in checked.parameters:
         _vhost_exists(state, vhost, f"parameter '{name}' of component '{component}'")
         parameters.set_parameter(vhost, component, name, value)
-        _tell_once(component in PLUGIN_COMPONENTS, f"'{component}' parameters")
+        note_inert_component(component)
     for name, value in checked.global_parameters:
         parameters.set_global(name, value)
     for policy in checked.policies:
         _vhost_exists(state, policy.vhost, f"policy '{policy.name}'")
         parameters.set_policy(policy)
-        inert = sorted(_INERT_KEYS.intersection(policy.definition))
-        _tell_once(bool(inert), f"policy keys {', '.join(inert)}")
+        note_inert_keys(policy)
 
 
 def _vhost_exists(state: BrokerState, vhost: str, what: str) -> None:
@@ -109,7 +108,19 @@ def _vhost_exists(state: BrokerState, vhost: str, what: str) -> None:
         raise ValueError(f"{what} in vhost '{vhost}': no such vhost")
 
 
+def note_inert_keys(policy: Policy) -> None:
+    """Say once (per set of keys) that a policy's mirroring or federation keys do nothing
+    here (the management API's PUT says it too)."""
+    inert = sorted(_INERT_KEYS.intersection(policy.definition))
+    _tell_once(bool(inert), f"policy keys {', '.join(inert)}")
+
+
+def note_inert_component(component: str) -> None:
+    """Say once that a plugin's parameters (shovels, federation) do nothing here."""
+    _tell_once(component in PLUGIN_COMPONENTS, f"'{component}' parameters")
+
+
 def _tell_once(inert: bool, what: str) -> None:
     if inert and what not in _told:
         _told.add(what)
-        log.info("definitions: %s are kept and exported but have no effect here", what)
+        log.info("%s are kept and exported but have no effect here", what)

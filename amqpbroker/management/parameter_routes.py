@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from amqpbroker.definitions.parameter_sections import note_inert_component
 from amqpbroker.policies.model import POLICY, ValidationFailed
 
 from .auth import check_policymaker, login_vhosts
@@ -87,6 +88,7 @@ async def put_parameter(call: Call) -> web.StreamResponse:
         created = call.broker.parameters.set_parameter(vhost, component, name, body["value"])
     except ValidationFailed as error:
         raise bad_request(error.reason()) from None
+    note_inert_component(component)
     await call.broker.durable()
     return created_or_not(created)
 

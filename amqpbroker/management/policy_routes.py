@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from amqpbroker.definitions.parameter_sections import note_inert_keys
 from amqpbroker.policies.model import Policy, ValidationFailed, check_policy
 
 from .auth import Level, check_policymaker, login_vhosts
@@ -97,6 +98,7 @@ async def _put(call: Call, *, operator: bool) -> web.StreamResponse:
         raise not_found_reason("vhost_not_found")
     policy = _checked(call, await call.body(), operator=operator)
     created = call.broker.parameters.set_policy(policy)
+    note_inert_keys(policy)
     await call.broker.durable()
     return created_or_not(created)
 
