@@ -262,3 +262,13 @@ def test_the_embedded_powers_show_in_the_api(
     mgmt_broker.clear_parameter("vhost-limits", "limits", vhost=vhost)
     assert api.get(f"/api/policies/{q(vhost)}").body == []
     assert api.get(f"/api/parameters/vhost-limits/{q(vhost)}").body == []
+
+
+def test_a_restart_keeps_them(api: Api, mgmt_broker: BrokerThread, vhost: str) -> None:
+    """An in-memory broker's restart keeps its definitions (durable ones: the data
+    directory keeps them, tests/durability)."""
+    api.put(f"/api/policies/{q(vhost)}/p", POLICY)
+    api.put(f"/api/parameters/vhost-limits/{q(vhost)}/limits", {"value": {"max-queues": 1}})
+    mgmt_broker.restart()
+    assert [p["name"] for p in api.get(f"/api/policies/{q(vhost)}").body] == ["p"]
+    assert api.get(f"/api/parameters/vhost-limits/{q(vhost)}/limits").status == 200
