@@ -22,18 +22,30 @@ ALLOWED: dict[str, set[str]] = {
     "config": set(),
     "version": set(),
     "access": BASE,
+    "policies": BASE,
     "rabbitmq_conf": BASE | {"access"},
     "protocol": BASE,
-    "core": BASE,
+    "core": BASE | {"policies"},  # (issue 15 applies policies to queues and exchanges)
     "session": BASE | {"protocol", "core", "access"},
-    "storage": BASE | {"core", "access"},
-    "definitions": BASE | {"core", "access"},
+    "storage": BASE | {"core", "access", "policies"},
+    "definitions": BASE | {"core", "access", "policies"},
     "snapshots": BASE | {"core", "session", "access"},
-    "management": BASE | {"protocol", "core", "access", "session", "snapshots", "definitions"},
+    "management": BASE
+    | {"protocol", "core", "access", "policies", "session", "snapshots", "definitions"},
     "server": BASE
-    | {"protocol", "core", "access", "session", "storage", "definitions", "management"},
+    | {"protocol", "core", "access", "policies", "session", "storage", "definitions", "management"},
     "embedded": BASE
-    | {"protocol", "core", "access", "session", "storage", "snapshots", "server", "definitions"},
+    | {
+        "protocol",
+        "core",
+        "access",
+        "policies",
+        "session",
+        "storage",
+        "snapshots",
+        "server",
+        "definitions",
+    },
 }
 TOP = {"cli", "testing", "bench", "__main__", "__init__"}  # may import anything
 
@@ -75,7 +87,7 @@ def test_the_walk_sees_every_layer() -> None:
 
 # -- no I/O in the sans-IO layers ----------------------------------------------------------------
 
-SANS_IO = {"protocol", "core", "session", "access"}
+SANS_IO = {"protocol", "core", "session", "access", "policies"}
 IO_MODULES = {"asyncio", "socket", "threading", "selectors", "ssl"}
 
 

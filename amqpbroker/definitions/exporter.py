@@ -3,8 +3,8 @@
 
 As 3.10.8's management export: vhosts by name only (their description and tags are not
 exported), every queue but exclusive ones (durable or not), every exchange but the default
-and ``amq.*`` ones, explicit bindings only.  Parameters and policies are empty lists until
-the broker has them; ``global_parameters`` has no ``internal_cluster_id`` (no cluster).
+and ``amq.*`` ones, explicit bindings only; operator policies among the ``parameters``
+(component ``operator_policy``), policies in ``policies``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from amqpbroker.access.control import AccessControl
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.exchanges import Exchange
 from amqpbroker.core.vhost import VirtualHost
+from amqpbroker.policies.parameters import RuntimeParameters
 from amqpbroker.version import __version__
 
 # The RabbitMQ release whose behaviour (and definitions format) this broker reproduces.
@@ -24,8 +25,11 @@ RABBITMQ_VERSION = "3.10.8"
 PRODUCT_NAME = "amqpbroker"
 
 
-def export_definitions(state: BrokerState, access: AccessControl) -> dict[str, Any]:
+def export_definitions(
+    state: BrokerState, access: AccessControl, parameters: RuntimeParameters | None = None
+) -> dict[str, Any]:
     vhosts = list(state.vhosts.values())
+    parameters = parameters or RuntimeParameters()
     return {
         "rabbit_version": RABBITMQ_VERSION,
         "rabbitmq_version": RABBITMQ_VERSION,
@@ -63,9 +67,9 @@ def export_definitions(state: BrokerState, access: AccessControl) -> dict[str, A
             for (user, vhost), topics in access.topic_permissions.items()
             for topic in topics.values()
         ],
-        "parameters": [],
-        "global_parameters": [],
-        "policies": [],
+        "parameters": parameters.parameters(),
+        "global_parameters": parameters.global_parameters(),
+        "policies": [policy.item() for policy in parameters.policies_in()],
         "queues": [queue for vhost in vhosts for queue in _queues(vhost)],
         "exchanges": [exchange for vhost in vhosts for exchange in _exchanges(vhost)],
         "bindings": [binding for vhost in vhosts for binding in _bindings(vhost)],

@@ -2,14 +2,15 @@
 
 Theory of operation: the whole document is checked first (each section a list of objects
 with the fields RabbitMQ reads), so a malformed file changes nothing; then it is applied in
-RabbitMQ's order: users, vhosts, permissions, topic permissions, exchanges, queues,
-bindings.  Like RabbitMQ the import only adds and updates: a user in the file replaces the
-broker's (hash and tags), a vhost's description and tags are set, permissions are set;
+RabbitMQ's order: users, vhosts, permissions, topic permissions, parameters, global
+parameters, policies (``parameter_sections.py``), exchanges, queues, bindings.  Like
+RabbitMQ the import only adds and updates: a user in the file replaces the broker's (hash
+and tags), a vhost's description and tags are set, permissions and policies are set;
 exchanges and queues that exist already are kept as they are; ``amq.*`` ones and the
 default exchange are skipped.  A user takes ``password_hash`` (with ``hashing_algorithm``;
 without one sha256, or md5 in a file from RabbitMQ before 3.6) or a plaintext ``password``,
-hashed here; both at once is refused, and so is a user without ``tags``.
-``parameters``, ``global_parameters`` and ``policies`` are accepted and ignored for now.
+hashed here; both at once is refused, and so is a user without ``tags``.  Parameters and
+policies are checked as the management API checks them.
 """
 
 from __future__ import annotations
@@ -31,10 +32,16 @@ from amqpbroker.access.users import User, parse_tags
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.exchanges import Destination
 from amqpbroker.errors import AMQPError
+from amqpbroker.policies.parameters import RuntimeParameters
+
+from .parameter_sections import (
+    CheckedParameters,
+    apply_parameter_sections,
+    check_parameter_sections,
+)
 
 log = logging.getLogger(__name__)
 
-IGNORED_SECTIONS = ("parameters", "global_parameters", "policies")
 _MISSING: Any = object()
 
 
@@ -219,6 +226,7 @@ class _Checked:
     exchanges: list[dict[str, Any]]
     queues: list[dict[str, Any]]
     bindings: list[dict[str, Any]]
+    parameters: CheckedParameters
 
 
 def check_definitions(document: Mapping[str, Any]) -> _Checked:
@@ -234,20 +242,34 @@ def check_definitions(document: Mapping[str, Any]) -> _Checked:
         [_exchange(*item) for item in _section(document, "exchanges")],
         [_queue(*item) for item in _section(document, "queues")],
         [_binding(*item) for item in _section(document, "bindings")],
+        _parameters(document),
     )
+
+
+def _parameters(document: Mapping[str, Any]) -> CheckedParameters:
+    try:
+        return check_parameter_sections(
+            _section(document, "parameters"),
+            _section(document, "global_parameters"),
+            _section(document, "policies"),
+            _text,
+        )
+    except ValueError as error:
+        raise DefinitionsError(str(error)) from None
 
 
 # -- applying it ----------------------------------------------------------------------------------
 
 
 def import_definitions(
-    document: Mapping[str, Any], state: BrokerState, access: AccessControl
+    document: Mapping[str, Any],
+    state: BrokerState,
+    access: AccessControl,
+    parameters: RuntimeParameters | None = None,
 ) -> None:
-    """Check ``document`` whole, then apply it (``DefinitionsError``: one line, why)."""
+    """Check ``document`` whole, then apply it (``DefinitionsError``: one line, why).
+    Without ``parameters`` its parameters and policies are checked, not kept."""
     checked = check_definitions(document)
-    ignored = [name for name in IGNORED_SECTIONS if document.get(name)]
-    if ignored:
-        log.info("definitions: %s not supported yet: ignored", ", ".join(ignored))
     for user in checked.users:
         access.put_user(user)
     for vhost in checked.vhosts:
@@ -258,6 +280,11 @@ def import_definitions(
     for user_name, vhost_name, topic in checked.topic_permissions:
         _check_grantee(state, access, user_name, vhost_name)
         access.set_topic_permissions(user_name, vhost_name, topic)
+    if parameters is not None:
+        try:
+            apply_parameter_sections(checked.parameters, state, parameters)
+        except ValueError as error:
+            raise DefinitionsError(str(error)) from None
     for exchange in checked.exchanges:
         _declare_exchange(state, **exchange)
     for queue in checked.queues:

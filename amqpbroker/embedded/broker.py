@@ -27,6 +27,7 @@ from .access_admin import AccessAdmin
 from .definitions_admin import DefinitionsAdmin
 from .faults import AwaitableRestart, BlockingRestart, Faults
 from .inspection import Inspection
+from .policy_admin import PolicyAdmin
 from .vhost_admin import VhostAdmin
 from .virtual_time import VirtualTime, choose_clock
 
@@ -45,7 +46,9 @@ def _config(overrides: dict[str, Any]) -> BrokerConfig:
     return dataclasses.replace(BrokerConfig(), **overrides)
 
 
-class BrokerPowers(Inspection, VirtualTime, Faults, VhostAdmin, AccessAdmin, DefinitionsAdmin):
+class BrokerPowers(
+    Inspection, VirtualTime, Faults, VhostAdmin, AccessAdmin, DefinitionsAdmin, PolicyAdmin
+):
     """What every embedded broker offers: its address, and the test-only powers."""
 
     @property

@@ -106,3 +106,26 @@ def visible_vhosts(access: AccessControl, user: User, names: list[str]) -> list[
     if sees_all_vhosts(user):
         return names
     return [name for name in names if may_use_vhost(access, user, name)]
+
+
+def is_policymaker(user: User) -> bool:
+    """Policymakers and administrators may change policies and parameters."""
+    return user.has_tag("policymaker") or user.has_tag("administrator")
+
+
+def check_policymaker(access: AccessControl, user: User, vhost: str | None = None) -> None:
+    """401 "User not authorised to access object" unless the user is a policymaker who may
+    use ``vhost`` (if one is named and exists: administrators may use any)."""
+    allowed = is_policymaker(user) and (
+        vhost is None or is_administrator(user) or may_use_vhost(access, user, vhost)
+    )
+    if not allowed:
+        raise not_authorised("User not authorised to access object")
+
+
+def login_vhosts(access: AccessControl, user: User, names: list[str]) -> list[str]:
+    """The vhosts whose policies and parameters a user sees listed: all for administrators,
+    else those it has permissions in (RabbitMQ's ``filter_vhost``)."""
+    if is_administrator(user):
+        return names
+    return [name for name in names if may_use_vhost(access, user, name)]

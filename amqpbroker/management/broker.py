@@ -1,6 +1,6 @@
 """What the management API needs of a running broker (``server/app.py`` ``BrokerServer``
-provides it): the state, the users and permissions, vhost creation and deletion with their
-side effects, definitions, and what listens where."""
+provides it): the state, the users and permissions, the parameters and policies, vhost
+creation and deletion with their side effects, definitions, and what listens where."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from amqpbroker.access.control import AccessControl
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.errors import AMQPError
+from amqpbroker.policies.parameters import RuntimeParameters
 from amqpbroker.session.connection import ConnectionSession
 from amqpbroker.session.throttle import ResourceAlarm
 
@@ -43,6 +44,7 @@ class ManagedBroker(Protocol):
     config: BrokerConfig
     state: BrokerState
     access: AccessControl
+    parameters: RuntimeParameters  # runtime and global parameters, policies
     alarm: ResourceAlarm
     started_at: float  # epoch seconds
 
@@ -61,6 +63,10 @@ class ManagedBroker(Protocol):
     def delete_vhost(self, name: str) -> None: ...
 
     def import_definitions(self, definitions: Mapping[str, Any]) -> None: ...
+
+    async def durable(self) -> None:
+        """Return once every change recorded so far is on disk."""
+        ...
 
     def export_definitions(self) -> dict[str, Any]: ...
 

@@ -104,7 +104,7 @@ def keys_missing(body: Mapping[str, Any], keys: Iterable[str]) -> None:
 
 async def json_body(request: web.Request, not_json: str = "not_json") -> dict[str, Any]:
     """The request's JSON object; ``{}`` for an empty body; 400 ``not_json`` otherwise
-    (definitions say ``failed_to_parse_json``)."""
+    (definitions say ``failed_to_parse_json``), with RabbitMQ's own words for a string."""
     raw = await request.read()
     if not raw.strip():
         return {}
@@ -112,6 +112,11 @@ async def json_body(request: web.Request, not_json: str = "not_json") -> dict[st
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise bad_request(not_json) from None
+    if isinstance(body, str):
+        raise bad_request(
+            "invalid payload: the request body JSON-decoded to a string. "
+            "Is the input doubly-JSON-encoded?"
+        )
     if not isinstance(body, dict):
         raise bad_request(not_json)
     return body

@@ -31,7 +31,7 @@ async def overview(call: Call) -> web.StreamResponse:
         broker.state,
         context,
         unacked,
-        cluster_name=call.node.cluster_name,
+        cluster_name=call.cluster_name(),
         vhosts=vhosts,
         objects=_object_counts(call, set(vhosts)),
         administrator=is_administrator(call.user),
@@ -91,13 +91,16 @@ async def extensions(call: Call) -> web.StreamResponse:
 
 
 async def get_cluster_name(call: Call) -> web.StreamResponse:
-    return json_response({"name": call.node.cluster_name})
+    return json_response({"name": call.cluster_name()})
 
 
 async def put_cluster_name(call: Call) -> web.StreamResponse:
+    """Set the ``cluster_name`` global parameter, as RabbitMQ does (durable; deleting the
+    parameter gives the node's name back)."""
     body = await call.body()
     keys_missing(body, ["name"])
-    call.node.cluster_name = text(body["name"])
+    call.broker.parameters.set_global("cluster_name", text(body["name"]))
+    await call.broker.durable()
     return no_content()
 
 

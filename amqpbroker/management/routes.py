@@ -72,6 +72,11 @@ class Call:
         )
         return context, UnackedIndex(sessions)
 
+    def cluster_name(self) -> Any:
+        """The ``cluster_name`` global parameter if set (any JSON value, as RabbitMQ
+        keeps it), else the node's name."""
+        return self.broker.parameters.global_values.get("cluster_name", self.node.cluster_name)
+
     def check_vhost(self, vhost: str) -> None:
         """401 unless the caller may act in ``vhost`` (administrators may)."""
         check_vhost(self.broker.access, self.user, vhost)
@@ -96,6 +101,8 @@ def route_table() -> list[Route]:
         node_routes,
         object_actions,
         object_routes,
+        parameter_routes,
+        policy_routes,
     )
 
     return [
@@ -105,4 +112,6 @@ def route_table() -> list[Route]:
         *object_routes.ROUTES,
         *object_actions.ROUTES,
         *message_actions.ROUTES,
+        *policy_routes.ROUTES,
+        *parameter_routes.ROUTES,
     ]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib
 import logging
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +25,7 @@ from amqpbroker.definitions import (
     read_definitions_file,
 )
 from amqpbroker.errors import ConnectionForced
+from amqpbroker.policies.parameters import RuntimeParameters
 from amqpbroker.protocol.deadletter import rewrite_dead_letter
 from amqpbroker.session.connection import ConnectionSession
 from amqpbroker.session.throttle import ResourceAlarm
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
     from amqpbroker.management.app import ManagementServer
 
 log = logging.getLogger(__name__)
+
+INTERNAL_CLUSTER_ID = "internal_cluster_id"
 
 
 class BrokerServer:
@@ -59,6 +64,7 @@ class BrokerServer:
         self._lock = None if config.in_memory else DataDirLock(self._data_dir)
         self.store, self.state = self._empty_state()
         self.access = AccessControl()  # filled at ``start``: recovered, seeded or imported
+        self.parameters = RuntimeParameters()  # policies among them; filled at ``start`` too
         self.connections: set[AMQPProtocol] = set()
         self.alarm = ResourceAlarm()
         self.heartbeats = HeartbeatSwitch()
@@ -114,24 +120,23 @@ class BrokerServer:
     async def _recover(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.store is not None and self._lock is not None:
             self._lock.acquire()
-            access = AccessControl()
+            access, parameters = AccessControl(), RuntimeParameters()
             try:
-                await asyncio.to_thread(recover, self.store, self.state, access)
+                await asyncio.to_thread(recover, self.store, self.state, access, parameters)
             except BaseException:
                 self._lock.release()
                 raise
             # Compaction runs on the loop's real time, even under a test's virtual clock.
             self.store.start(loop, LoopClock.running())
-            access.journal = self.store
-            self.access = access
+            access.journal = parameters.journal = self.store
+            self.access, self.parameters = access, parameters
             self.state.recovered()
         try:
             self._boot()
         except BaseException:
             await self._close_store()
             raise
-        if self.store is not None:
-            await self._durable()
+        await self.durable()  # what ``_boot`` recorded: a kill right after start keeps it
 
     def _boot(self) -> None:
         """What RabbitMQ does once its database is up: import ``load_definitions`` (every
@@ -147,10 +152,17 @@ class BrokerServer:
         elif not self.access.users:
             self.state.put_vhost(self.config.default_vhost)
             apply_defaults(self.access, self.config)
+        if INTERNAL_CLUSTER_ID not in self.parameters.global_values:
+            # RabbitMQ's identity for the cluster, made once and kept (exported too).
+            token = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
+            self.parameters.set_global(INTERNAL_CLUSTER_ID, f"rabbitmq-cluster-id-{token}")
 
-    async def _durable(self) -> None:
-        """Wait until what ``_boot`` recorded is on disk (a kill right after start keeps it)."""
-        assert self.store is not None
+    async def durable(self) -> None:
+        """Wait until every definition recorded so far is on disk (an in-memory broker
+        returns at once): the management API answers a change once it is kept, as
+        RabbitMQ answers once its database has it."""
+        if self.store is None:
+            return
         done = asyncio.Event()
         self.store.when_durable(done.set)
         self.store.flush()
@@ -159,11 +171,11 @@ class BrokerServer:
     def import_definitions(self, definitions: Mapping[str, Any]) -> None:
         """Import a definitions document (RabbitMQ's JSON export, parsed) into this
         broker: ``amqpbroker.definitions.import_definitions``."""
-        import_definitions(definitions, self.state, self.access)
+        import_definitions(definitions, self.state, self.access, self.parameters)
 
     def export_definitions(self) -> dict[str, Any]:
         """This broker's definitions in RabbitMQ 3.10.8's export shape."""
-        return export_definitions(self.state, self.access)
+        return export_definitions(self.state, self.access, self.parameters)
 
     async def _listen(self) -> None:
         await self.listeners.open(self._new_protocol)
@@ -223,6 +235,7 @@ class BrokerServer:
         deleted".  ``LookupError`` if there is no such vhost."""
         vhost = self.state.delete_vhost(name)
         self.access.forget_vhost(name)  # its permissions go, journalled
+        self.parameters.forget_vhost(name)  # and its parameters and policies
         for protocol in list(self.connections):
             if protocol.session is not None and protocol.session.vhost is vhost:
                 protocol.close_by_broker(ConnectionForced(f"vhost '{name}' is deleted"))

@@ -29,6 +29,7 @@ from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import StoreRef, epoch_at
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
+from amqpbroker.policies.parameters import RuntimeParameters
 
 from .access_log import AccessDefinitions
 from .clean_shutdown import take_clean_mark
@@ -45,6 +46,7 @@ from .codec import (
     encode_seq_event,
     seq_run_record,
 )
+from .parameters_log import ParameterDefinitions
 from .queue_index import QueueIndex
 from .records import encode_record, read_records
 from .store import DurableStore
@@ -65,12 +67,15 @@ class RecoveryReport:
 
 
 def recover(
-    store: DurableStore, broker: BrokerState, access: AccessControl | None = None
+    store: DurableStore,
+    broker: BrokerState,
+    access: AccessControl | None = None,
+    parameters: RuntimeParameters | None = None,
 ) -> RecoveryReport:
     """Load ``store.data_dir`` into ``broker``, a ``BrokerState`` built on ``store`` (the
-    queues it restores record into their vhost's store), and users and permissions into
-    ``access`` (whose journal must not be the store yet).  Blocking file I/O: run it before
-    serving."""
+    queues it restores record into their vhost's store), users and permissions into
+    ``access``, and parameters and policies into ``parameters`` (neither journalling to the
+    store yet).  Blocking file I/O: run it before serving."""
     started = time.monotonic()
     report = RecoveryReport()
     clean = take_clean_mark(store.data_dir)
@@ -78,6 +83,8 @@ def recover(
     queues = _apply_definitions(definitions, broker, store, report)
     if access is not None:
         definitions.access.apply(access)
+    if parameters is not None:
+        definitions.parameters.apply(parameters)
     report.users = len(definitions.access.users)
     _rewrite_definitions(store, definitions)
     known_dirs = set()
@@ -116,6 +123,7 @@ class Definitions:
     bindings: dict[tuple[Any, ...], dict[str, Any]]
     vhosts: dict[str, dict[str, Any]] = field(default_factory=dict)
     access: AccessDefinitions = field(default_factory=AccessDefinitions)
+    parameters: ParameterDefinitions = field(default_factory=ParameterDefinitions)
 
 
 def _binding_key(entry: dict[str, Any]) -> tuple[Any, ...]:
@@ -138,7 +146,7 @@ def _replay_definitions(path: Path) -> Definitions:
         entry = decode_definition(payload)
         op = entry.pop("op")
         key = (entry.get("vhost", "/"), entry.get("name", ""))
-        if definitions.access.replay(op, entry):
+        if definitions.access.replay(op, entry) or definitions.parameters.replay(op, entry):
             continue
         if op == "vhost":
             definitions.vhosts[key[0]] = entry
@@ -166,6 +174,7 @@ def _drop_vhost(definitions: Definitions, vhost: str) -> None:
     one; this holds even if they were not)."""
     definitions.vhosts.pop(vhost, None)
     definitions.access.drop_vhost(vhost)
+    definitions.parameters.drop_vhost(vhost)
     for table in (definitions.exchanges, definitions.queues, definitions.bindings):
         for key in [k for k, entry in table.items() if entry["vhost"] == vhost]:
             del table[key]
@@ -239,6 +248,7 @@ def _rewrite_definitions(store: DurableStore, definitions: Definitions) -> None:
     path = store.definitions_path
     records = [encode_record(encode_definition("vhost", **e)) for e in definitions.vhosts.values()]
     records += definitions.access.records()
+    records += definitions.parameters.records()
     records += [
         encode_record(encode_definition("exchange", **e)) for e in definitions.exchanges.values()
     ]

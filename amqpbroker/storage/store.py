@@ -2,8 +2,8 @@
 
 Theory of operation (layout under the data directory):
   definitions.log        vhosts (with description and tags), users, permissions, topic
-                         permissions, durable exchanges, queues and bindings, as a
-                         replayable log
+                         permissions, runtime and global parameters (policies among them),
+                         durable exchanges, queues and bindings, as a replayable log
   clean-shutdown         there while no broker runs, if the last one stopped cleanly
   messages/NNNNNNNN.seg  message records; a message routed to several queues is written once
   queues/<id>/NNNNNNNN.idx  per durable queue: enqueue (seq -> message ref, and the expiry as
@@ -187,6 +187,10 @@ class DurableStore:
 
     def access_changed(self, op: str, fields: dict[str, Any]) -> None:
         """A user, permission or topic permission changed (``AccessControl``'s journal)."""
+        self._definition(op, **fields)
+
+    def parameters_changed(self, op: str, fields: dict[str, Any]) -> None:
+        """A parameter, global parameter or policy changed (``RuntimeParameters``' journal)."""
         self._definition(op, **fields)
 
     def exchange_declared(self, exchange: StoredExchange) -> None:

@@ -94,7 +94,10 @@ def test_a_fresh_broker_exports_its_defaults_in_rabbitmqs_shape() -> None:
     assert exported["permissions"] == [
         {"user": "guest", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"}
     ]
-    for key in TOP_KEYS[7:]:
+    [cluster_id] = exported["global_parameters"]  # made at the first start, as RabbitMQ's
+    assert cluster_id["name"] == "internal_cluster_id"
+    assert cluster_id["value"].startswith("rabbitmq-cluster-id-")
+    for key in [k for k in TOP_KEYS[7:] if k != "global_parameters"]:
         assert exported[key] == [], key
 
 

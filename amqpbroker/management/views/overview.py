@@ -52,7 +52,7 @@ def overview_item(
     context: ViewContext,
     unacked: UnackedIndex,
     *,
-    cluster_name: str,
+    cluster_name: Any,
     vhosts: Iterable[str] | None = None,
     objects: ObjectCounts = ObjectCounts(),
     administrator: bool = True,
