@@ -27,7 +27,9 @@ MANAGEMENT_TAGS = ("administrator", "monitoring", "policymaker", "management")
 class Level(enum.Enum):
     """What a route asks of its caller."""
 
+    PUBLIC = "public"  # no credentials asked (the login page's own routes)
     MANAGEMENT = "management"  # any user with a management tag
+    MONITORING = "monitoring"  # monitoring or administrator
     ADMINISTRATOR = "administrator"
 
 
@@ -78,6 +80,8 @@ def authenticate(
 def require(user: User, level: Level) -> None:
     if level is Level.ADMINISTRATOR and not is_administrator(user):
         raise not_authorised("Not administrator user")
+    if level is Level.MONITORING and not sees_all_vhosts(user):
+        raise not_authorised("Not monitor user")
 
 
 def is_administrator(user: User) -> bool:

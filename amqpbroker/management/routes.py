@@ -7,7 +7,7 @@ use aiohttp's ``{name}`` segments, percent-decoded before the handler sees them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +41,11 @@ class Call:
     broker: ManagedBroker
     node: NodeInfo
     user: User
+    segments: Mapping[str, str] | None = None  # by this route's names; else match_info's
 
     def segment(self, name: str) -> str:
         """A path segment, percent-decoded (``%2F`` is ``/``)."""
-        return self.request.match_info[name]
+        return (self.segments or self.request.match_info)[name]
 
     @property
     def query(self) -> Any:
@@ -82,10 +83,14 @@ Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 
 @dataclass(frozen=True)
 class Route:
+    """One method on one path.  ``head``: a GET answers HEAD too (RabbitMQ's limits routes
+    do not)."""
+
     method: str
     path: str
     handler: Handler
     level: Level = Level.MANAGEMENT
+    head: bool = True
 
 
 def route_table() -> list[Route]:
