@@ -64,12 +64,21 @@ def authenticate(
     given = credentials(header)
     if given is None:
         raise credentials_wanted()
-    name, password = given
+    return log_in(access, config, *given, peer)
+
+
+def log_in(
+    access: AccessControl, config: BrokerConfig, name: str, password: str, peer: str | None
+) -> User:
+    """The user these credentials prove to be, with a management tag (``ApiError`` if not);
+    the attempt is counted."""
     response = b"\0" + name.encode() + b"\0" + password.encode()
     try:
         user = access.users.authenticate("PLAIN", response)
     except AuthError:
+        access.auth_attempts.record("http", succeeded=False)
         raise login_failed() from None
+    access.auth_attempts.record("http", succeeded=True)
     if name in config.loopback_users and not is_loopback(peer):
         raise not_authorised("User can only log in via localhost")
     if not any(user.has_tag(tag) for tag in MANAGEMENT_TAGS):

@@ -95,11 +95,15 @@ class Route:
 
 def route_table() -> list[Route]:
     from . import (  # noqa: PLC0415
+        access_extras,
         access_routes,
         definitions_routes,
+        login_routes,
         message_actions,
+        node_extras,
         node_routes,
         object_actions,
+        object_extras,
         object_routes,
     )
 
@@ -110,4 +114,8 @@ def route_table() -> list[Route]:
         *object_routes.ROUTES,
         *object_actions.ROUTES,
         *message_actions.ROUTES,
+        *node_extras.ROUTES,
+        *access_extras.ROUTES,
+        *object_extras.ROUTES,
+        *login_routes.ROUTES,
     ]
