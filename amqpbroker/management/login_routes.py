@@ -35,11 +35,11 @@ async def login(call: Call) -> web.StreamResponse:
         broker.access.auth_attempts.record("http", succeeded=False)
         raise login_failed()
     log_in(broker.access, broker.config, name, password, call.request.remote)
-    if call.request.content_type != _FORM:
-        raise ApiError(415)
     cookie = base64.b64encode(f"{name}:{password}".encode()).decode()
-    headers = {"Set-Cookie": f"auth={cookie}; Version=1", "Cache-Control": "no-cache"}
-    return json_response("ok", headers=headers)
+    headers = {"Set-Cookie": f"auth={cookie}; Version=1"}  # (even with the 415)
+    if call.request.content_type != _FORM:
+        raise ApiError(415, headers=headers)
+    return json_response("ok", headers={**headers, "Cache-Control": "no-cache"})
 
 
 def _this_node(call: Call) -> None:

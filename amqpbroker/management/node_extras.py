@@ -271,8 +271,12 @@ async def start_vhost(call: Call) -> web.StreamResponse:
     if node != call.node.node:
         raise bad_request(f"Request to node {node} failed with nodedown")
     if vhost not in call.broker.state.vhosts:
-        reason = f'Request to node {node} failed with {{no_such_vhost,<<"{vhost}">>}}'
-        raise bad_request(reason)
+        prefix = f"Request to node {node} failed with "
+        term = ("{no_such_vhost,", f'<<"{vhost}">>}}')
+        # (Erlang's ~p breaks a term that would pass column 78 after its first element)
+        if len(prefix) + len("".join(term)) > 78:
+            term = (term[0] + "\n" + " " * (len(prefix) + 1), term[1])
+        raise bad_request(prefix + "".join(term))
     return no_content()
 
 
