@@ -2,7 +2,9 @@
 needs, read straight off each certificate's DER (its ``validity.notAfter``).
 
 A file that cannot be read, or holds no certificate, yields an error text instead, as
-RabbitMQ's check reports it.
+RabbitMQ's check reports it.  Other PEM entries (a private key kept with the certificate)
+are passed over, where RabbitMQ reports them as errors, so a file holding the key too
+would always fail its check.
 """
 
 from __future__ import annotations
@@ -23,13 +25,11 @@ def expiries(path: str) -> list[datetime.datetime] | str:
             pem = file.read()
     except OSError as error:
         return f"{error.strerror or error}"
-    blocks = _PEM.findall(pem)
+    blocks = [body for kind, body in _PEM.findall(pem) if kind == b"CERTIFICATE"]
     if not blocks:
         return "The certificate file provided does not contain any PEM entry."
     found: list[datetime.datetime] = []
-    for kind, body in blocks:
-        if kind != b"CERTIFICATE":
-            return f"The certificate file provided contains a {kind.decode()!r} entry"
+    for body in blocks:
         try:
             found.append(_not_after(base64.b64decode(body)))
         except (binascii.Error, ValueError, IndexError, KeyError):
