@@ -3,10 +3,10 @@
 ``build_app`` makes the aiohttp application from the route table (``routes.py``);
 ``ManagementServer`` listens for it (HTTP, or HTTPS with an ``ssl.SSLContext``).  Each path
 is one resource, as in RabbitMQ's dispatcher: a method it lacks is 405 (empty, with that
-path's ``Allow``; OPTIONS is 200 with it) and an unknown path under ``/api`` is 404 for GET
-and 405 otherwise, before any credentials are looked at; then
-the caller is authenticated and its tags checked (``auth.py``); then the handler runs.  An
-``ApiError`` becomes RabbitMQ's error answer; anything else is logged and answered 500.
+path's ``Allow``; OPTIONS is 200 with it; a method cowboy does not know, 501) and an unknown
+path under ``/api`` is 404 for GET and 405 otherwise, before any credentials are looked at;
+then the caller is authenticated and its tags checked (``auth.py``); then the handler runs.
+An ``ApiError`` becomes RabbitMQ's error answer; anything else is logged and answered 500.
 """
 
 from __future__ import annotations
@@ -109,6 +109,8 @@ def _refusal(allow: str, otherwise: ApiError | None = None) -> Endpoint:
     HEAD, where a path has none)."""
 
     async def refuse(request: web.Request) -> web.StreamResponse:
+        if request.method not in _KNOWN_METHODS:  # (cowboy's known_methods)
+            return web.Response(status=501)
         if request.method == "OPTIONS":
             return web.Response(status=200, headers={"Allow": allow})
         if otherwise is not None and request.method in ("GET", "HEAD"):
@@ -137,6 +139,7 @@ async def _rabbitmq_answers(request: web.Request, handler: Endpoint) -> web.Stre
 
 
 _METHOD_ORDER = ("HEAD", "GET", "PUT", "POST", "DELETE", "OPTIONS")
+_KNOWN_METHODS = frozenset(_METHOD_ORDER) | {"PATCH"}
 
 
 def _allow(routes: list[Route]) -> str:

@@ -200,16 +200,35 @@ def test_tags_each_route_asks_for(
     assert differ == [], differ
 
 
+@pytest.mark.parametrize("tag", ["management", "policymaker"])
+def test_tags_each_action_asks_for(
+    brokers: Brokers, users: dict[str, tuple[str, str]], tag: str
+) -> None:
+    """Every other method of every route, with an empty body, for a user with only this tag
+    and no permissions (nothing of the reference's can change for such a user)."""
+    differ = []
+    for route in dict.fromkeys(DISPATCHER):
+        if _pending(route) or route in ABSENT:
+            continue
+        allow = brokers.both("OPTIONS", route, auth=False)[0].headers["allow"].split(", ")
+        for method in set(allow) - {"HEAD", "GET", "OPTIONS"}:
+            reference, ours = brokers.both(method, route, user=users[tag], raw=b"")
+            if (reference.status, reference.raw) != (ours.status, ours.raw):
+                differ.append((method, route, reference.status, ours.status, reference.raw))
+    assert differ == [], differ
+
+
 def test_head_where_get_is(brokers: Brokers) -> None:
     for route in ("/overview", "/vhost-limits", "/user-limits", "/feature-flags", "/auth"):
         reference, ours = brokers.both("HEAD", route)
         assert ours.status == reference.status, route
         assert ours.headers.get("allow") == reference.headers.get("allow"), route
+    assert [r.status for r in brokers.both("PROPFIND", "/overview", auth=False)] == [501, 501]
 
 
 def test_unknown_paths(brokers: Brokers) -> None:
-    for method in ("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"):
-        reference, ours = brokers.both(method, "/api/mgmt-diff-nosuch/x", auth=False)
+    for method in ("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "PROPFIND"):
+        reference, ours = brokers.both(method, "/mgmt-diff-nosuch/x", auth=False)
         assert ours.status == reference.status, method
         assert ours.headers.get("allow") == reference.headers.get("allow"), method
 

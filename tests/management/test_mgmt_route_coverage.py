@@ -60,6 +60,7 @@ def test_a_method_a_path_lacks_is_405_with_that_paths_allow(
 
 def test_head_only_where_rabbitmq_answers_it(api: Api) -> None:
     assert api.call("HEAD", "/api/vhost-limits").status == 405
+    assert api.call("PROPFIND", "/api/overview", auth=False).status == 501
     assert api.call("HEAD", "/api/feature-flags").status == 200
     assert api.call("GET", "/api/nosuch/path", auth=False).status == 404
 
