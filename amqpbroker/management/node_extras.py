@@ -19,7 +19,6 @@ from .cert_expiry import expiries
 from .http import bad_request, json_response, no_content, not_found
 from .routes import Call, Route
 from .views.nodes import resident_bytes
-from .views.queue_totals import queue_totals
 
 ADMIN, MONITOR = Level.ADMINISTRATOR, Level.MONITORING
 OK = {"status": "ok"}
@@ -67,7 +66,8 @@ def _categories(call: Call) -> tuple[dict[str, int], int]:
     """Bytes by category, and the total they add up to (the resident set size)."""
     _, unacked = call.view_context()
     queues = (q for vhost in call.broker.state.vhosts.values() for q in vhost.queues.values())
-    held = sum(queue_totals(queue, unacked).bytes for queue in queues)
+    # (read off each queue: no walk of its messages, whatever their number)
+    held = sum(queue.ready.bytes + unacked.bytes(queue) for queue in queues)
     total = resident_bytes()
     binary = min(held, total)
     figures = dict.fromkeys(_CATEGORIES, 0)
