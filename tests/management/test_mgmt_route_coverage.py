@@ -5,12 +5,16 @@ vhost, the certificate-expiration check, one exchange's topic permission and the
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pika
 import pika.exceptions
 import pytest
 from mgmt_http import Api, q
 
 from amqpbroker.embedded.broker import BrokerThread
+from amqpbroker.management.routes import route_table
 from amqpbroker.testing.polling import wait_until
 from amqpbroker.testing.tls_fixtures import TestCertificates
 
@@ -268,3 +272,28 @@ def test_queue_actions_have_no_mirrors_to_sync(api: Api, name: str) -> None:
     assert api.post(path, {}).body["reason"] == "[{key_missing,action}]"
     assert api.post("/api/queues/%2F/nosuch/actions", {"action": "sync"}).status == 500
     api.delete(f"/api/queues/%2F/{name}")
+
+
+# -- the table of routes --------------------------------------------------------------------------
+
+
+def _shape(path: str) -> str:
+    """A path with its parameters unnamed (``/api/queues/{}/{}``)."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def test_the_routes_document_matches_the_route_table() -> None:
+    """docs/management-routes.md: every route amqpbroker serves is a 3.10.8 route listed
+    there, and every row it says amqpbroker implements is served, with those methods."""
+    document = (Path(__file__).resolve().parents[2] / "docs" / "management-routes.md").read_text()
+    rows = re.findall(r"^\| `(/api/[^`]*)` \| ([A-Z, ]+) \| (\w+)", document, re.M)
+    served: dict[str, set[str]] = {}
+    for route in route_table():
+        served.setdefault(_shape(route.path), set()).add(route.method)
+    listed = {_shape(path): (set(methods.split(", ")), status) for path, methods, status in rows}
+    assert set(served) <= set(listed)
+    for path, (methods, status) in listed.items():
+        if status in ("yes", "partly"):
+            assert served.get(path) == methods, path
+        elif status == "no":
+            assert path not in served, path
