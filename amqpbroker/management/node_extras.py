@@ -16,7 +16,7 @@ from aiohttp import web
 
 from .auth import Level
 from .cert_expiry import expiries
-from .http import bad_request, json_response, no_content, not_found
+from .http import ApiError, bad_request, json_response, no_content, not_found
 from .routes import Call, Route
 from .views.nodes import resident_bytes
 
@@ -174,7 +174,10 @@ async def feature_flags(call: Call) -> web.StreamResponse:
 
 
 async def enable_feature_flag(call: Call) -> web.StreamResponse:
-    """204 for an enabled flag (nothing to do); 400 ``unsupported`` for any other."""
+    """204 for an enabled flag (nothing to do); 400 ``unsupported`` for any other.  The
+    body must be JSON (415 otherwise, as this route alone insists)."""
+    if call.request.content_type != "application/json":
+        raise ApiError(415)
     name = call.segment("name")
     if not any(flag == name and available for flag, *_, available in FEATURE_FLAGS):
         raise bad_request("unsupported")

@@ -267,6 +267,13 @@ ACTION_ERRORS: list[Case] = [
 ]
 
 
+def test_enabling_a_feature_flag_takes_json_only(brokers: Brokers) -> None:
+    route = "/feature-flags/quorum_queue/enable"
+    for headers in ({"Content-Type": "text/plain"}, {}):
+        same(*brokers.both("PUT", route, headers=headers), what=f"enable {headers}")
+    same(*brokers.both("PUT", route, raw=b"{}", headers={"Content-Type": "text/plain"}), what="")
+
+
 @pytest.mark.parametrize(("method", "route", "body"), ACTION_ERRORS)
 def test_action_answers(brokers: Brokers, method: str, route: str, body: Any) -> None:
     reference, ours = brokers.both(method, route, body=body)

@@ -120,6 +120,7 @@ def test_feature_flags_are_3_10_8s_with_what_amqpbroker_has(api: Api) -> None:
     assert flags["quorum_queue"] == "enabled"
     assert flags["stream_queue"] == flags["user_limits"] == "unavailable"
     assert api.put("/api/feature-flags/quorum_queue/enable", {}).status == 204
+    assert api.put("/api/feature-flags/quorum_queue/enable").status == 415  # (no JSON)
     refused = api.put("/api/feature-flags/stream_queue/enable", {})
     assert (refused.status, refused.body["reason"]) == (400, "unsupported")
 
