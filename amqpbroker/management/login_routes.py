@@ -14,6 +14,7 @@ from aiohttp import web
 
 from .auth import Level, log_in
 from .http import ApiError, json_response, login_failed, no_content, not_found
+from .node_extras import unpaged_list
 from .routes import Call, Route
 
 PUBLIC, MONITOR = Level.PUBLIC, Level.MONITORING
@@ -49,7 +50,7 @@ def _this_node(call: Call) -> None:
 
 async def auth_attempts(call: Call) -> web.StreamResponse:
     _this_node(call)
-    return json_response(call.broker.access.auth_attempts.items())
+    return unpaged_list(call, call.broker.access.auth_attempts.items())
 
 
 async def auth_attempts_by_source(call: Call) -> web.StreamResponse:

@@ -10,6 +10,7 @@ starting one is a no-op, as rebalancing queues on a single node is.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from .cert_expiry import expiries
 from .http import ApiError, bad_request, json_response, no_content, not_found
 from .routes import Call, Route
 from .views.nodes import resident_bytes
+from .views.query import apply_columns, apply_query
 
 ADMIN, MONITOR = Level.ADMINISTRATOR, Level.MONITORING
 OK = {"status": "ok"}
@@ -90,14 +92,14 @@ async def node_memory(call: Call) -> web.StreamResponse:
         "strategy": "rss",
         "total": {"erlang": total, "rss": total, "allocated": total},
     }
-    return json_response({"memory": body})
+    return json_response(apply_columns({"memory": body}, call.query))
 
 
 async def node_memory_relative(call: Call) -> web.StreamResponse:
     _this_node(call)
     figures, total = _categories(call)
     relative = {name: _percent(value, total) for name, value in figures.items()}
-    return json_response({"memory": {"total": 100, **relative}})
+    return json_response(apply_columns({"memory": {"total": 100, **relative}}, call.query))
 
 
 async def node_memory_ets(call: Call) -> web.StreamResponse:
@@ -158,19 +160,25 @@ FEATURE_FLAGS = [
 
 
 async def feature_flags(call: Call) -> web.StreamResponse:
-    return json_response(
-        [
-            {
-                "name": name,
-                "desc": desc,
-                "doc_url": doc_url,
-                "state": "enabled" if available else "unavailable",
-                "stability": "stable",
-                "provided_by": provided_by,
-            }
-            for name, desc, doc_url, provided_by, available in FEATURE_FLAGS
-        ]
+    items = (
+        {
+            "name": name,
+            "desc": desc,
+            "doc_url": doc_url,
+            "state": "enabled" if available else "unavailable",
+            "stability": "stable",
+            "provided_by": provided_by,
+        }
+        for name, desc, doc_url, provided_by, available in FEATURE_FLAGS
     )
+    return unpaged_list(call, items)
+
+
+def unpaged_list(call: Call, items: Iterable[dict[str, Any]]) -> web.StreamResponse:
+    """A short list with ``columns`` and ``sort`` applied but never paged (these routes of
+    3.10.8 ignore ``page``)."""
+    params = {k: v for k, v in call.query.items() if k != "page"}
+    return json_response(apply_query(items, params))
 
 
 async def enable_feature_flag(call: Call) -> web.StreamResponse:

@@ -264,6 +264,11 @@ ACTION_ERRORS: list[Case] = [
     ("GET", "/topic-permissions/mgmt-diff-nosuch/guest/x", None),
     ("DELETE", "/topic-permissions/%2F/mgmt-diff-nosuch/x", None),
     ("GET", "/connections/username/mgmt-diff-nosuch?columns=name", None),
+    ("GET", "/feature-flags?columns=name,state", None),
+    ("GET", "/feature-flags?sort=name&sort_reverse=true&page=1&page_size=2", None),
+    ("GET", "/auth/attempts/:node?columns=protocol", None),
+    ("GET", "/nodes/:node/memory?columns=memory.total", None),
+    ("GET", "/nodes/:node/memory/relative?columns=memory.binary", None),
 ]
 
 
