@@ -4,7 +4,8 @@
 ``ManagementServer`` listens for it (HTTP, or HTTPS with an ``ssl.SSLContext``).  Each path
 is one resource, as in RabbitMQ's dispatcher: a method it lacks is 405 (empty, with that
 path's ``Allow``; OPTIONS is 200 with it; a method cowboy does not know, 501) and an unknown
-path under ``/api`` is 404 for GET and 405 otherwise, before any credentials are looked at;
+path under ``/api`` is 404 for GET (400 for a ``%2F`` in it) and 405 otherwise, before any
+credentials are looked at;
 then the caller is authenticated and its tags checked (``auth.py``); then the handler runs.
 An ``ApiError`` becomes RabbitMQ's error answer; anything else is logged and answered 500.
 """
@@ -16,6 +17,7 @@ import re
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -47,8 +49,17 @@ def build_app(broker: ManagedBroker, node: NodeInfo | None = None) -> web.Applic
     for routes in _by_path(route_table()):
         _add_resource(app, routes)
     # RabbitMQ's catch-all under /api: GET is 404, other methods 405 (it allows GET).
-    app.router.add_route("*", "/api/{tail:.*}", _refusal(_UNKNOWN_PATH_ALLOW, not_found()))
+    app.router.add_route("*", "/api/{tail:.*}", _unknown_path)
     return app
+
+
+async def _unknown_path(request: web.Request) -> web.StreamResponse:
+    """RabbitMQ's static-file handler answers there: a GET is 404, or 400 (empty) when a
+    segment holds what a file name may not (``%2F``, ``%5C``, ``%00``)."""
+    segments = request.raw_path.split("?", 1)[0].split("/")
+    malformed = any(set(unquote(segment)) & {"/", "\\", "\0"} for segment in segments)
+    otherwise = ApiError(400) if malformed else not_found()
+    return await _refusal(_UNKNOWN_PATH_ALLOW, otherwise)(request)
 
 
 _PARAMETER = re.compile(r"\{([^}:]+)(:[^}]*)?\}")

@@ -67,6 +67,10 @@ def test_head_only_where_rabbitmq_answers_it(api: Api) -> None:
     assert api.call("PROPFIND", "/api/overview", auth=False).status == 501
     assert api.call("HEAD", "/api/feature-flags").status == 200
     assert api.call("GET", "/api/nosuch/path", auth=False).status == 404
+    # (RabbitMQ's static-file handler refuses a segment no file name may hold)
+    malformed = api.call("GET", "/api/exchanges/%2F/amq.direct/bindings", auth=False)
+    assert (malformed.status, malformed.raw) == (400, b"")
+    assert api.call("POST", "/api/exchanges/%2F/amq.direct/bindings").status == 405
 
 
 # -- the node -------------------------------------------------------------------------------------
