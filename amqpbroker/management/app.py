@@ -5,9 +5,9 @@
 is one resource, as in RabbitMQ's dispatcher: a method it lacks is 405 (empty, with that
 path's ``Allow``; OPTIONS is 200 with it; a method cowboy does not know, 501) and an unknown
 path under ``/api`` is 404 for GET (400 for a ``%2F`` in it) and 405 otherwise, before any
-credentials are looked at;
-then the caller is authenticated and its tags checked (``auth.py``); then the handler runs.
-An ``ApiError`` becomes RabbitMQ's error answer; anything else is logged and answered 500.
+credentials are looked at; then the caller is authenticated and its tags checked
+(``auth.py``); then the handler runs.  An ``ApiError`` becomes RabbitMQ's error answer;
+anything else is logged and answered 500.
 """
 
 from __future__ import annotations
