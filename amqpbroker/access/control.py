@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any, Protocol
 
+from .attempts import AuthAttempts
 from .permissions import Permission, TopicPermission, VhostAccess
 from .users import User, UserStore
 
@@ -35,6 +36,7 @@ class AccessControl:
         self.permissions: dict[tuple[str, str], Permission] = {}  # (user, vhost)
         self.topic_permissions: dict[tuple[str, str], dict[str, TopicPermission]] = {}
         self._live: weakref.WeakSet[VhostAccess] = weakref.WeakSet()
+        self.auth_attempts = AuthAttempts()
 
     # -- users ----------------------------------------------------------------------------------
 

@@ -1,23 +1,29 @@
 """The management application and its listener, on the broker's own event loop.
 
 ``build_app`` makes the aiohttp application from the route table (``routes.py``);
-``ManagementServer`` listens for it (HTTP, or HTTPS with an ``ssl.SSLContext``).  Requests
-pass through one middleware, in RabbitMQ's order: an unknown path is 404 and a known path
-with another method 405 (empty, with ``Allow``) before any credentials are looked at; then
-the caller is authenticated and its tags checked (``auth.py``); then the handler runs.  An
-``ApiError`` becomes RabbitMQ's error answer; anything else is logged and answered 500.
+``ManagementServer`` listens for it (HTTP, or HTTPS with an ``ssl.SSLContext``).  Each path
+is one resource, as in RabbitMQ's dispatcher: a method it lacks is 405 (empty, with that
+path's ``Allow``; OPTIONS is 200 with it; a method cowboy does not know, 501) and an unknown
+path under ``/api`` is 404 for GET (400 for a ``%2F`` in it) and 405 otherwise, before any
+credentials are looked at; then the caller is authenticated and its tags checked
+(``auth.py``); then the handler runs.  An ``ApiError`` becomes RabbitMQ's error answer;
+anything else is logged and answered 500.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
 
 from aiohttp import web
 
-from .auth import authenticate, require
+from amqpbroker.access.users import User
+
+from .auth import Level, authenticate, require
 from .broker import ManagedBroker
 from .http import ApiError, not_found
 from .routes import Call, NodeInfo, Route, route_table
@@ -40,28 +46,89 @@ def build_app(broker: ManagedBroker, node: NodeInfo | None = None) -> web.Applic
     node = node or NodeInfo(node_name(), node_name())
     app[_BROKER] = broker
     app[_NODE] = node
-    for route in route_table():
-        endpoint = _endpoint(route)
-        # RabbitMQ takes a trailing slash too (``/api/overview/``).
-        for path in (route.path, route.path + "/"):
-            if route.method == "GET":  # and HEAD, as RabbitMQ answers it
-                app.router.add_get(path, endpoint)
-            else:
-                app.router.add_route(route.method, path, endpoint)
+    for routes in _by_path(route_table()):
+        _add_resource(app, routes)
+    # RabbitMQ's catch-all under /api: GET is 404, other methods 405 (it allows GET).
+    app.router.add_route("*", "/api/{tail:.*}", _unknown_path)
     return app
 
 
-def _endpoint(route: Route) -> Endpoint:
+async def _unknown_path(request: web.Request) -> web.StreamResponse:
+    """RabbitMQ's static-file handler answers there: a GET is 404, or 400 (empty) when a
+    segment holds what a file name may not (``%2F``, ``%5C``, ``%00``)."""
+    segments = request.raw_path.split("?", 1)[0].split("/")
+    malformed = any(set(unquote(segment)) & {"/", "\\", "\0"} for segment in segments)
+    otherwise = ApiError(400) if malformed else not_found()
+    return await _refusal(_UNKNOWN_PATH_ALLOW, otherwise)(request)
+
+
+_PARAMETER = re.compile(r"\{([^}:]+)(:[^}]*)?\}")
+_UNKNOWN_PATH_ALLOW = "HEAD, GET, OPTIONS"
+
+
+def _by_path(routes: list[Route]) -> list[list[Route]]:
+    """The routes grouped by the path they match (whatever their parameters are named), in
+    the order their paths first appear: one resource each, as RabbitMQ has one handler a
+    path, so that a method it lacks is refused with that path's own ``Allow``."""
+    groups: dict[str, list[Route]] = {}
+    for route in routes:
+        groups.setdefault(_PARAMETER.sub(r"{\2}", route.path), []).append(route)
+    return list(groups.values())
+
+
+def _add_resource(app: web.Application, routes: list[Route]) -> None:
+    path = routes[0].path
+    allow = _allow(routes)
+    # RabbitMQ takes a trailing slash too (``/api/overview/``).
+    for variant in (path, path + "/"):
+        resource = app.router.add_resource(variant)
+        for route in routes:
+            endpoint = _endpoint(route, _names(route.path), _names(path))
+            resource.add_route(route.method, endpoint)
+            if route.method == "GET" and route.head:  # RabbitMQ answers HEAD as GET
+                resource.add_route("HEAD", endpoint)
+        resource.add_route("*", _refusal(allow))
+
+
+def _names(path: str) -> list[str]:
+    return [match.group(1) for match in _PARAMETER.finditer(path)]
+
+
+def _endpoint(route: Route, own: list[str], registered: list[str]) -> Endpoint:
+    """The route's handler behind authentication and its tag rule; its path segments by its
+    own names (the resource may have been registered with other names)."""
+
     async def endpoint(request: web.Request) -> web.StreamResponse:
         broker, node = request.app[_BROKER], request.app[_NODE]
+        pairs = zip(own, registered, strict=True)
+        segments = {mine: request.match_info[theirs] for mine, theirs in pairs}
+        if route.level is Level.PUBLIC:
+            return await route.handler(Call(request, broker, node, User(""), segments))
         user = authenticate(
             broker.access, broker.config, request.headers.get("Authorization"), request.remote
         )
         require(user, route.level)
-        return await route.handler(Call(request, broker, node, user))
+        return await route.handler(Call(request, broker, node, user, segments))
 
     endpoint.__name__ = route.handler.__name__
     return endpoint
+
+
+def _refusal(allow: str, otherwise: ApiError | None = None) -> Endpoint:
+    """A path's answer to the methods it lacks, before any credentials are looked at:
+    OPTIONS is 200 with ``Allow``, another method 405 with it (``otherwise`` for GET and
+    HEAD, where a path has none)."""
+
+    async def refuse(request: web.Request) -> web.StreamResponse:
+        if request.method not in _KNOWN_METHODS:  # (cowboy's known_methods)
+            return web.Response(status=501)
+        if request.method == "OPTIONS":
+            return web.Response(status=200, headers={"Allow": allow})
+        if otherwise is not None and request.method in ("GET", "HEAD"):
+            raise otherwise
+        return web.Response(status=405, headers={"Allow": allow})
+
+    return refuse
 
 
 @web.middleware
@@ -71,7 +138,8 @@ async def _rabbitmq_answers(request: web.Request, handler: Endpoint) -> web.Stre
     except ApiError as error:
         return error.response()
     except web.HTTPMethodNotAllowed as error:
-        return web.Response(status=405, headers={"Allow": _allow(error.allowed_methods)})
+        allowed = ", ".join(m for m in _METHOD_ORDER if m in error.allowed_methods)
+        return web.Response(status=405, headers={"Allow": allowed})
     except web.HTTPNotFound:
         return not_found().response()
     except web.HTTPException:
@@ -82,12 +150,15 @@ async def _rabbitmq_answers(request: web.Request, handler: Endpoint) -> web.Stre
 
 
 _METHOD_ORDER = ("HEAD", "GET", "PUT", "POST", "DELETE", "OPTIONS")
+_KNOWN_METHODS = frozenset(_METHOD_ORDER) | {"PATCH"}
 
 
-def _allow(methods: set[str]) -> str:
-    """RabbitMQ's ``Allow`` header: HEAD with GET, and OPTIONS, in its order."""
-    allowed = set(methods) | {"OPTIONS"} | ({"HEAD"} if "GET" in methods else set())
-    return ", ".join(m for m in _METHOD_ORDER if m in allowed)
+def _allow(routes: list[Route]) -> str:
+    """RabbitMQ's ``Allow`` header for one path: HEAD with GET (where it answers it), and
+    OPTIONS, in its order."""
+    methods = {route.method for route in routes} | {"OPTIONS"}
+    methods |= {"HEAD" for route in routes if route.method == "GET" and route.head}
+    return ", ".join(m for m in _METHOD_ORDER if m in methods)
 
 
 class ManagementServer:

@@ -27,7 +27,9 @@ MANAGEMENT_TAGS = ("administrator", "monitoring", "policymaker", "management")
 class Level(enum.Enum):
     """What a route asks of its caller."""
 
+    PUBLIC = "public"  # no credentials asked (the login page's own routes)
     MANAGEMENT = "management"  # any user with a management tag
+    MONITORING = "monitoring"  # monitoring or administrator
     ADMINISTRATOR = "administrator"
 
 
@@ -62,12 +64,21 @@ def authenticate(
     given = credentials(header)
     if given is None:
         raise credentials_wanted()
-    name, password = given
+    return log_in(access, config, *given, peer)
+
+
+def log_in(
+    access: AccessControl, config: BrokerConfig, name: str, password: str, peer: str | None
+) -> User:
+    """The user these credentials prove to be, with a management tag (``ApiError`` if not);
+    the attempt is counted."""
     response = b"\0" + name.encode() + b"\0" + password.encode()
     try:
         user = access.users.authenticate("PLAIN", response)
     except AuthError:
+        access.auth_attempts.record("http", succeeded=False)
         raise login_failed() from None
+    access.auth_attempts.record("http", succeeded=True)
     if name in config.loopback_users and not is_loopback(peer):
         raise not_authorised("User can only log in via localhost")
     if not any(user.has_tag(tag) for tag in MANAGEMENT_TAGS):
@@ -78,6 +89,8 @@ def authenticate(
 def require(user: User, level: Level) -> None:
     if level is Level.ADMINISTRATOR and not is_administrator(user):
         raise not_authorised("Not administrator user")
+    if level is Level.MONITORING and not sees_all_vhosts(user):
+        raise not_authorised("Not monitor user")
 
 
 def is_administrator(user: User) -> bool:

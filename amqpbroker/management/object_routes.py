@@ -23,7 +23,7 @@ from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.session.connection import ConnectionSession
 
-from .auth import is_administrator, may_use_vhost, sees_all_vhosts, visible_vhosts
+from .auth import Level, is_administrator, may_use_vhost, sees_all_vhosts, visible_vhosts
 from .http import JSON, ApiError, json_response, not_authorised, not_found
 from .routes import Call, Route
 from .views import (
@@ -343,8 +343,14 @@ async def list_connections(call: Call) -> web.StreamResponse:
     return await list_response(call, "connection", items)
 
 
+def _missing(call: Call) -> ApiError:
+    """An unknown connection or channel: 404, but 500 for a user who sees only its own
+    (3.10.8's handler crashes looking it up for them)."""
+    return not_found() if sees_all_vhosts(call.user) else ApiError(500)
+
+
 async def get_connection(call: Call) -> web.StreamResponse:
-    session = session_of(call, not_found())
+    session = session_of(call, _missing(call))
     context, _ = call.view_context()
     return single_response(call, "connection", connection_item(session, context))
 
@@ -365,7 +371,7 @@ async def get_channel(call: Call) -> web.StreamResponse:
     every = open_sessions(c.session for c in call.broker.connections)
     channel = channel_named(every, call.segment("name"), context)
     if channel is None:
-        raise not_found()
+        raise _missing(call)
     if not sees_all_vhosts(call.user) and channel.connection.user != call.user.name:
         raise not_authorised("User not authorised to access object")
     return single_response(call, "channel", channel_item(channel, context))
@@ -431,6 +437,6 @@ ROUTES = [
     Route("GET", "/api/vhosts/{vhost}/channels", list_channels),
     Route("GET", "/api/consumers", list_consumers),
     Route("GET", "/api/consumers/{vhost}", list_consumers),
-    Route("GET", "/api/nodes", list_nodes),
-    Route("GET", "/api/nodes/{name}", get_node),
+    Route("GET", "/api/nodes", list_nodes, Level.MONITORING),
+    Route("GET", "/api/nodes/{name}", get_node, Level.MONITORING),
 ]

@@ -7,7 +7,7 @@ use aiohttp's ``{name}`` segments, percent-decoded before the handler sees them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +41,11 @@ class Call:
     broker: ManagedBroker
     node: NodeInfo
     user: User
+    segments: Mapping[str, str] | None = None  # by this route's names; else match_info's
 
     def segment(self, name: str) -> str:
         """A path segment, percent-decoded (``%2F`` is ``/``)."""
-        return self.request.match_info[name]
+        return (self.segments or self.request.match_info)[name]
 
     @property
     def query(self) -> Any:
@@ -87,19 +88,27 @@ Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 
 @dataclass(frozen=True)
 class Route:
+    """One method on one path.  ``head``: a GET answers HEAD too (RabbitMQ's limits routes
+    do not)."""
+
     method: str
     path: str
     handler: Handler
     level: Level = Level.MANAGEMENT
+    head: bool = True
 
 
 def route_table() -> list[Route]:
     from . import (  # noqa: PLC0415
+        access_extras,
         access_routes,
         definitions_routes,
+        login_routes,
         message_actions,
+        node_extras,
         node_routes,
         object_actions,
+        object_extras,
         object_routes,
         parameter_routes,
         policy_routes,
@@ -114,4 +123,8 @@ def route_table() -> list[Route]:
         *message_actions.ROUTES,
         *policy_routes.ROUTES,
         *parameter_routes.ROUTES,
+        *node_extras.ROUTES,
+        *access_extras.ROUTES,
+        *object_extras.ROUTES,
+        *login_routes.ROUTES,
     ]

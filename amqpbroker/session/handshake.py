@@ -22,6 +22,7 @@ from pamqp import commands
 from amqpbroker.access.control import AccessControl
 from amqpbroker.access.permissions import VhostAccess
 from amqpbroker.access.sasl import MECHANISMS, AuthError
+from amqpbroker.access.users import User
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import (
@@ -202,9 +203,7 @@ class Handshake:
         try:
             if method.mechanism not in self._mechanisms:
                 raise AuthError(f"unsupported authentication mechanism '{method.mechanism}'")
-            user = self._access.users.authenticate(
-                method.mechanism, response, certificate_name=self._certificate_name
-            )
+            user = self._authenticate(method.mechanism, response)
             self._check_loopback(user.name, method.mechanism)
         except AuthError as error:
             # the one line a refused login logs: who, from where, why (never the password)
@@ -227,6 +226,19 @@ class Handshake:
                 heartbeat=config.heartbeat,
             )
         )
+
+    def _authenticate(self, mechanism: str, response: bytes) -> User:
+        """The user the credentials prove; the attempt is counted either way."""
+        attempts = self._access.auth_attempts
+        try:
+            user = self._access.users.authenticate(
+                mechanism, response, certificate_name=self._certificate_name
+            )
+        except AuthError:
+            attempts.record("amqp091", succeeded=False)
+            raise
+        attempts.record("amqp091", succeeded=True)
+        return user
 
     def _check_loopback(self, user: str, mechanism: str) -> None:
         """RabbitMQ's loopback_users: these users may connect from this host only."""

@@ -52,7 +52,7 @@ class Api:
             sent["Authorization"] = f"Basic {token}"
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         if data is not None:
-            sent["Content-Type"] = "application/json"
+            sent.setdefault("Content-Type", "application/json")
         connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             connection.request(method, path, body=data, headers=sent)

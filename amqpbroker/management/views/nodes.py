@@ -84,7 +84,7 @@ def node_item(
 ) -> dict[str, Any]:
     """One item of ``/api/nodes`` (and ``GET /api/nodes/{name}``)."""
     fd_used, fd_total = _descriptors()
-    mem_used = _resident_bytes()
+    mem_used = resident_bytes()
     item: dict[str, Any] = {
         "applications": [
             {
@@ -170,7 +170,7 @@ def _descriptors() -> tuple[int, int]:
     return used, soft if soft > 0 else 1024
 
 
-def _resident_bytes() -> int:
+def resident_bytes() -> int:
     try:
         with open("/proc/self/statm") as statm:
             pages = int(statm.read().split()[1])
