@@ -7,12 +7,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import struct
 from typing import Any
 
 from aiohttp import web
-from pamqp import commands
-from pamqp.header import ContentHeader
 
 from amqpbroker.access.users import User
 from amqpbroker.core.message import Envelope, Message, routing_bytes
@@ -34,11 +31,10 @@ from .http import (
     server_error,
     text,
 )
+from .message_properties import content_header, properties_json
 from .object_actions import HTTP_OWNER, caller_access, request_vhost
 from .routes import Call, Route
-from .views.formats import json_value
 
-INTEGER_PROPERTIES = ("delivery_mode", "priority", "timestamp")
 ACKMODES = {  # ackmode: (requeue, counted as acked)
     "ack_requeue_true": (True, True),
     "ack_requeue_false": (False, True),
@@ -60,25 +56,6 @@ def _payload(body: dict[str, Any]) -> bytes:
         except binascii.Error:
             raise bad_request(["not_base64", payload]) from None
     raise bad_request(f"unsupported payload_encoding: {encoding}")
-
-
-def _header(properties: Any, payload: bytes) -> tuple[bytes, int]:
-    """The content header of the JSON ``properties`` (integers must be integers), and the
-    delivery mode asked for (one other than 1 or 2 is refused later, as basic.publish's)."""
-    if not isinstance(properties, dict):
-        raise server_error()
-    for key in INTEGER_PROPERTIES:
-        value = properties.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise bad_request(["not_int", key])
-    mode = properties.get("delivery_mode") or 0
-    if mode not in (1, 2):
-        properties = {k: v for k, v in properties.items() if k != "delivery_mode"}
-    try:
-        properties_ = commands.Basic.Properties(**properties)
-        return ContentHeader(0, len(payload), properties_).marshal(), mode
-    except (TypeError, ValueError, struct.error):  # (e.g. a priority beyond an octet)
-        raise bad_request("invalid properties") from None
 
 
 def _message(
@@ -108,7 +85,7 @@ async def publish(call: Call) -> web.StreamResponse:
     keys_missing(body, ("properties", "routing_key", "payload", "payload_encoding"))
     routing_key = text(body["routing_key"])
     payload = _payload(body)
-    header, mode = _header(body["properties"], payload)
+    header, mode = content_header(body["properties"], len(payload))
     access = caller_access(call, vhost)
     try:
         access.check_publish(name)
@@ -137,17 +114,6 @@ async def publish(call: Call) -> web.StreamResponse:
 # -- get ------------------------------------------------------------------------------------------
 
 
-def _properties(message: Message) -> Any:
-    properties = message.properties
-    shown = {
-        key: json_value(value)
-        for key in properties.__slots__
-        if (value := getattr(properties, key, None)) is not None
-        and not (key == "cluster_id" and value == "")  # (pamqp's value when it is absent)
-    }
-    return shown or []  # (an empty proplist is a list to RabbitMQ's JSON encoder)
-
-
 def _item(envelope: Envelope, left: int, encoding: str, truncate: int | None) -> dict[str, Any]:
     message = envelope.message
     payload = message.body if truncate is None else message.body[:truncate]
@@ -163,7 +129,7 @@ def _item(envelope: Envelope, left: int, encoding: str, truncate: int | None) ->
         "exchange": message.exchange,
         "routing_key": message.routing_key,
         "message_count": left,
-        "properties": _properties(message),
+        "properties": properties_json(message.properties),
         "payload": as_text if as_text is not None else base64.b64encode(payload).decode(),
         "payload_encoding": "string" if as_text is not None else "base64",
     }
