@@ -22,6 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": set(),
     "version": set(),
     "access": BASE,
+    "api_client": BASE,
     "rabbitmq_conf": BASE | {"access"},
     "protocol": BASE,
     "core": BASE,
