@@ -191,3 +191,32 @@ def test_a_connection_shows_when_and_where_it_came_in(
         assert item["name"].endswith(f" -> 127.0.0.1:{mgmt_broker.port}")
     finally:
         connection.close()
+
+
+def test_bindings_are_listed_by_source_destination_then_routing_key(
+    api: Api, mgmt_broker: BrokerThread, name: str
+) -> None:
+    """The order 3.10.8 lists them in (``rabbitmqadmin list bindings``): by source, then
+    destination name (whatever its type), routing key, properties key."""
+    vhost = q(name)
+    mgmt_broker.add_vhost(name)
+    for queue in ("qb", "qa"):
+        api.put(f"/api/queues/{vhost}/{queue}", {})
+    for exchange in ("x1", "xa"):
+        api.put(f"/api/exchanges/{vhost}/{exchange}", {"type": "topic"})
+    made = [("q", "qb", "a", {}), ("q", "qa", "b", {}), ("e", "xa", "a", {})]
+    made += [("q", "qa", "a", {"z": 1}), ("q", "qa", "a", {"b": 1}), ("q", "qa", "a", {})]
+    for kind, destination, key, arguments in made:
+        binding = {"routing_key": key, "arguments": arguments}
+        assert api.post(f"/api/bindings/{vhost}/e/x1/{kind}/{destination}", binding).status == 201
+    columns = "?columns=destination,properties_key"
+    expected = [
+        {"destination": "qa", "properties_key": "a"},
+        {"destination": "qa", "properties_key": "a~-BGsTw"},  # {"b": 1}
+        {"destination": "qa", "properties_key": "a~e_RnAw"},  # {"z": 1}
+        {"destination": "qa", "properties_key": "b"},
+        {"destination": "qb", "properties_key": "a"},
+        {"destination": "xa", "properties_key": "a"},
+    ]
+    assert api.get(f"/api/bindings/{vhost}{columns}").body[2:] == expected
+    assert api.get(f"/api/exchanges/{vhost}/x1/bindings/source{columns}").body == expected
