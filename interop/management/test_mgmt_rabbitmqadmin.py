@@ -116,6 +116,7 @@ def _access_views(api: Api, prefix: str) -> list[Any]:
     seen.append((code, items_naming(output, prefix)))
     code, output = admin(api, "-f", "bash", "list", "vhosts")
     seen.append((code, [word for word in output.split() if prefix in word]))
+    assert all(view[1] if len(view) == 2 else view[2] for view in seen), seen
     return seen
 
 
@@ -164,7 +165,10 @@ def test_show_overview_in_every_format(reference_api: Api, our_api: Api) -> None
 def _connection_views(api: Api, amqp: pika.ConnectionParameters) -> list[Any]:
     """Open a connection with pika, list it in each format, close it with rabbitmqadmin."""
     connection = pika.BlockingConnection(amqp)
-    connection.channel()
+    channel = connection.channel()
+    queue = channel.queue_declare("", exclusive=True).method.queue  # (gone with it)
+    channel.basic_qos(prefetch_count=7)
+    channel.basic_consume(queue, lambda *_: None, consumer_tag="admin-rabbitmqadmin-tag")
     local_port = connection._impl._transport._sock.getsockname()[1]  # (its name holds it)
     mine = f"127.0.0.1:{local_port} ->"
     columns = ("name", "user", "channels", "vhost", "user_provided_name", "state", "protocol")
@@ -184,6 +188,10 @@ def _connection_views(api: Api, amqp: pika.ConnectionParameters) -> list[Any]:
         code, output = admin(api, *args)
         cut = blocks_naming(output, mine) if "long" in args else rows_naming(output, mine)
         seen.append((args, code, anonymous_connections(cut)))
+    seen.append(settle(lambda: _channel_rows(api, mine), lambda got: " 1 |" in got[1], timeout=30))
+    code, output = admin(api, "list", "consumers", *CONSUMER_COLUMNS)
+    seen.append((code, rows_naming(output, "admin-rabbitmqadmin-tag")))
+    assert all(view[-1] for view in seen), seen  # (each listed the test's own)
     code, output = admin(api, "-f", "raw_json", "list", "connections", "name", "user", "vhost")
     seen.append((code, [sorted(item.items()) for item in items_naming(output, mine)]))
     name = f"{mine} 127.0.0.1:{amqp.port}"
@@ -197,7 +205,24 @@ def _connection_views(api: Api, amqp: pika.ConnectionParameters) -> list[Any]:
     return [anonymous_connections(repr(view)) for view in seen]
 
 
-def test_connections_listed_and_closed(
+CHANNEL_COLUMNS = ("name", "user", "number", "prefetch_count", "confirm", "consumer_count")
+CONSUMER_COLUMNS = (
+    "consumer_tag",
+    "ack_required",
+    "prefetch_count",
+    "exclusive",
+    "active",
+    "activity_status",
+    "channel_details.number",
+)
+
+
+def _channel_rows(api: Api, connection: str) -> tuple[int, str]:
+    code, output = admin(api, "list", "channels", *CHANNEL_COLUMNS)
+    return code, rows_naming(output, connection)
+
+
+def test_connections_channels_consumers_listed_and_closed(
     reference_api: Api, our_api: Api, our_broker: BrokerThread
 ) -> None:
     properties = {"connection_name": "admin-rabbitmqadmin"}
