@@ -134,6 +134,7 @@ def test_deleting_a_vhost_closes_its_connections_with_320(
     channel = connection.channel()
     channel.queue_declare("work")
     channel.basic_publish("", "work", b"job")
+    bystander = pika.BlockingConnection(pika.URLParameters(mgmt_broker.url))
     assert api.delete(f"/api/vhosts/{q(name)}").status == 204
     with pytest.raises(pika.exceptions.ConnectionClosedByBroker) as closed:
         connection.process_data_events(time_limit=5)
@@ -141,6 +142,11 @@ def test_deleting_a_vhost_closes_its_connections_with_320(
     assert closed.value.reply_code == 320
     assert closed.value.reply_text == f"CONNECTION_FORCED - vhost '{name}' is deleted"
     assert name not in mgmt_broker.vhosts
+    with bystander:  # (another vhost's connection: untouched)
+        assert bystander.channel().queue_declare("", exclusive=True).method.queue
+    with pytest.raises(pika.exceptions.ProbableAccessDeniedError) as refused:
+        pika.BlockingConnection(params)
+    assert f"(530) 'NOT_ALLOWED - vhost {name} not found'" in str(refused.value)
 
 
 # -- users ----------------------------------------------------------------------------------------
