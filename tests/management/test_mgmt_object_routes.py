@@ -220,3 +220,22 @@ def test_bindings_are_listed_by_source_destination_then_routing_key(
     ]
     assert api.get(f"/api/bindings/{vhost}{columns}").body[2:] == expected
     assert api.get(f"/api/exchanges/{vhost}/x1/bindings/source{columns}").body == expected
+
+
+def test_amqp_tables_are_shown_with_their_keys_sorted(
+    api: Api, mgmt_broker: BrokerThread, name: str
+) -> None:
+    """RabbitMQ's JSON writes field tables as Erlang maps: keys in order, whatever order a
+    client sent them in (queue arguments, a client's properties)."""
+    parameters = pika.URLParameters(mgmt_broker.url)
+    parameters.client_properties = {"zeta": "z", "alpha": {"y": 1, "b": 2}}
+    with pika.BlockingConnection(parameters) as connection:
+        arguments = {"x-message-ttl": 60000, "x-max-length": 5, "a-custom": "v"}
+        connection.channel().queue_declare(name, arguments=arguments)
+        shown = api.get(f"/api/queues/%2F/{q(name)}?columns=arguments").body["arguments"]
+        assert list(shown) == ["a-custom", "x-max-length", "x-message-ttl"]
+        local = connection._impl._transport._sock.getsockname()[1]
+        [item] = [c for c in api.get("/api/connections").body if f":{local} ->" in c["name"]]
+        properties = item["client_properties"]
+        assert list(properties) == sorted(properties)
+        assert list(properties["alpha"]) == ["b", "y"]
