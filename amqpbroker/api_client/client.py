@@ -110,12 +110,19 @@ class ManagementClient:
             raise self._unreachable(error) from None
 
     def get_json(self, path: str) -> Any:
-        raw = self.request("GET", path)
+        return self.request_json("GET", path)
+
+    def request_json(self, method: str, path: str, body: Any = None) -> Any:
+        """``body`` sent as JSON (none if None); the answer's JSON (None if empty)."""
+        sent = None if body is None else json.dumps(body).encode()
+        raw = self.request(method, path, sent)
+        if not raw:
+            return None
         try:
             return json.loads(raw)
         except ValueError:
             raise ManagementApiError(
-                f"{self.settings.url} answered GET {path} with something that is not JSON",
+                f"{self.settings.url} answered {method} {path} with something that is not JSON",
                 EX_SOFTWARE,
             ) from None
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from mgmt_http import Api, q
 
-from amqpbroker.api_client import DEFAULT_URL, ApiSettings, ManagementApiError
+from amqpbroker.api_client import DEFAULT_URL, ApiSettings, ManagementApiError, ManagementClient
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -197,3 +197,18 @@ def test_settings_precedence() -> None:
     assert ApiSettings.resolve("http://h:4/api/").api_url("/x") == "http://h:4/api/x"
     with pytest.raises(ManagementApiError, match="not an http"):
         ApiSettings.resolve("ftp://h")
+
+
+def test_the_client_speaks_json_and_raises_with_the_status(served: str) -> None:
+    """What ``amqpbroker ctl`` (issue 17) builds on."""
+    client = ManagementClient(ApiSettings.resolve(served))
+    assert client.request_json("PUT", "/vhosts/cli-json", {"description": "d"}) is None
+    assert client.get_json("/vhosts/cli-json?columns=name,description") == {
+        "name": "cli-json",
+        "description": "d",
+    }
+    assert client.request_json("DELETE", "/vhosts/cli-json") is None
+    with pytest.raises(ManagementApiError) as missing:
+        client.get_json("/vhosts/cli-json")
+    assert (missing.value.status, missing.value.exit_code) == (404, 65)
+    assert str(missing.value) == f"Not Found (404: GET {served}/api/vhosts/cli-json)"
