@@ -9,12 +9,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
 
-from .client import ManagementApiError, ManagementClient, vhost_segment
+if TYPE_CHECKING:
+    from .client import ManagementClient
+
 from .options import api_settings, fail, management_api_options
+from .settings import ManagementApiError, vhost_segment
 
 EX_NOINPUT, EX_CANTCREAT = 66, 73
 _VHOST = click.option(
@@ -74,6 +77,8 @@ def import_command(
 
 
 def _client(url: str | None, username: str | None, password: str | None) -> ManagementClient:
+    from .client import ManagementClient  # noqa: PLC0415 (urllib.request: only when it runs)
+
     try:
         return ManagementClient(api_settings(url, username, password))
     except ManagementApiError as error:

@@ -8,7 +8,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from .client import DEFAULT_URL, ENV_PASSWORD, ENV_URL, ENV_USERNAME, ApiSettings
+from .settings import DEFAULT_URL, ENV_PASSWORD, ENV_URL, ENV_USERNAME, ApiSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from mgmt_http import Api, q
 
-from amqpbroker.api_client import DEFAULT_URL, ApiSettings, ManagementApiError, ManagementClient
+from amqpbroker.api_client.client import ManagementClient
+from amqpbroker.api_client.settings import DEFAULT_URL, ApiSettings, ManagementApiError
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
