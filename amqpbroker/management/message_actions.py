@@ -156,7 +156,7 @@ async def get_messages(call: Call) -> web.StreamResponse:
     count, ackmode, encoding = integer(body["count"]), body["ackmode"], body["encoding"]
     if ackmode not in ACKMODES or encoding not in ("auto", "base64"):
         raise server_error()
-    truncate = integer(body["truncate"]) if body.get("truncate") not in (None, "") else None
+    truncate = integer(body["truncate"]) if "truncate" in body else None
     access = caller_access(call, vhost)
     name = call.segment("queue")
     try:

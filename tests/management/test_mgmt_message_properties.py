@@ -101,3 +101,44 @@ def test_a_void_header_from_amqp_is_shown_as_undefined(
         channel.queue_declare(name)
         channel.basic_publish("", name, b"x", pika.BasicProperties(headers={"n": None, "b": "x"}))
     assert _got_properties(api, name) == [{"headers": {"b": "x", "n": "undefined"}}]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("count", "abc"),
+        ("count", True),
+        ("count", None),
+        ("count", "1.5"),
+        ("count", " 2"),
+        ("count", []),
+        ("count", ""),
+        ("truncate", None),
+        ("truncate", ""),
+        ("truncate", "x"),
+    ],
+)
+def test_get_numbers_that_are_not_integers_are_400(
+    api: Api, name: str, field: str, value: Any
+) -> None:
+    """rabbitmqadmin's ``get count=abc`` shows RabbitMQ's reason (a 500 made it crash)."""
+    api.put(f"/api/queues/%2F/{name}", {})
+    body = {"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto", field: value}
+    reply = api.post(f"/api/queues/%2F/{name}/get", body)
+    assert (reply.status, reply.body) == (
+        400,
+        {"error": "bad_request", "reason": ["not_integer", value]},
+    )
+
+
+def test_get_numbers_as_rabbitmq_reads_them(api: Api, name: str) -> None:
+    api.put(f"/api/queues/%2F/{name}", {})
+    for _ in range(3):
+        _publish(api, name, {})
+    path = f"/api/queues/%2F/{name}/get"
+    body = {"ackmode": "ack_requeue_true", "encoding": "auto"}
+    assert len(api.post(path, {**body, "count": 2.7}).body) == 2  # (cut, as Erlang's trunc)
+    assert len(api.post(path, {**body, "count": "+3"}).body) == 3
+    assert api.post(path, {**body, "count": "-1"}).body == []
+    [got] = api.post(path, {**body, "count": 1, "truncate": 0.5}).body
+    assert (got["payload"], got["payload_bytes"]) == ("", 1)
