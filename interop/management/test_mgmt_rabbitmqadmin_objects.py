@@ -60,6 +60,14 @@ def test_declare_list_and_delete_queues_exchanges_and_bindings(
         step(*v, "declare", "queue", "name=q1", "durable=false"),  # inequivalent: 400
         step(*v, "declare", "exchange", "name=x3", "type=nosuch"),
         step(*v, "declare", "binding", "source=x1", "destination=nosuch"),
+        step(*v, "declare", "binding", "source=amq.direct", "destination=nosuch",
+             "destination_type=exchange"),
+        step(*v, "declare", "exchange", "name=amq.x", "type=direct"),  # 401: Access refused
+        step(*v, "delete", "exchange", "name=amq.direct"),
+        step(*v, "declare", "queue", "name=amq.q"),
+        step(*v, "declare", "queue", "name=q3", 'arguments={"x-max-length": "ten"}'),
+        step("-V", f"{vhost}-nosuch", "declare", "queue", "name=q"),
+        step("-V", f"{vhost}-nosuch", "list", "queues"),
         step(*v, "list", "queues", "name", "durable", "auto_delete", "arguments", "type"),
         step(*v, "list", "exchanges"),
         step(*v, "list", "exchanges", "name", "type", "durable", "auto_delete", "internal"),
@@ -119,6 +127,8 @@ def test_publish_get_and_purge(
         step(*v, "-f", "pretty_json", "get", "queue=q2", "count=1"),
         step(*v, "get", "queue=q1"),
         step(*v, "get", "queue=nosuch"),
+        step(*v, "get", "queue=q1", "count=abc"),
+        step(*v, "get", "queue=q1", "ackmode=bogus"),  # (a 500: rabbitmqadmin's traceback)
         step(*v, "publish", "routing_key=q1", "payload=again"),
         step(*v, "purge", "queue", "name=q1"),
         step(*v, "purge", "queue", "name=nosuch"),
