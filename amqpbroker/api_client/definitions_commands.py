@@ -13,11 +13,11 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    from .client import ManagementClient
-
 from .options import api_settings, fail, management_api_options
 from .settings import ManagementApiError, vhost_segment
+
+if TYPE_CHECKING:
+    from .client import ManagementClient
 
 EX_NOINPUT, EX_CANTCREAT = 66, 73
 _VHOST = click.option(
@@ -40,8 +40,7 @@ def export_command(
 ) -> None:
     """Write the definitions to FILE ('-': stdout)."""
     client = _client(url, username, password)
-    path = "/definitions" + (f"/{vhost_segment(vhost)}" if vhost is not None else "")
-    document = _call(lambda: client.request("GET", path))
+    document = _call(lambda: client.request("GET", _path(vhost)))
     if file == "-":
         sys.stdout.buffer.write(document + b"\n")
         sys.stdout.flush()
@@ -70,8 +69,7 @@ def import_command(
         document = file.read()
     except OSError as error:
         fail(f"cannot read {file.name}: {error.strerror}", EX_NOINPUT)
-    path = "/definitions" + (f"/{vhost_segment(vhost)}" if vhost is not None else "")
-    _call(lambda: client.request("POST", path, document))
+    _call(lambda: client.request("POST", _path(vhost), document))
     name = "stdin" if file.name == "<stdin>" else file.name
     click.echo(f"Imported definitions from {name} into {client.settings.url}{_of(vhost)}", err=True)
 
@@ -90,6 +88,11 @@ def _call(request: Callable[[], bytes]) -> bytes:
         return request()
     except ManagementApiError as error:
         fail(str(error), error.exit_code)
+
+
+def _path(vhost: str | None) -> str:
+    """``/definitions``, or the per-vhost ``/definitions/{vhost}``."""
+    return "/definitions" + (f"/{vhost_segment(vhost)}" if vhost is not None else "")
 
 
 def _of(vhost: str | None) -> str:
