@@ -14,6 +14,8 @@ from aiohttp import web
 from amqpbroker.access.users import User
 from amqpbroker.core.message import Envelope, Message, routing_bytes
 from amqpbroker.core.queue import Queue
+from amqpbroker.core.stats import ChannelCounters, add_counts, channel_counts
+from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import AccessRefused, AMQPError, NotFound, PreconditionFailed
 from amqpbroker.session.handlers.basic import (
     apply_sender_selected,
@@ -35,8 +37,10 @@ from .message_properties import content_header, properties_json
 from .object_actions import HTTP_OWNER, caller_access, request_vhost
 from .routes import Call, Route
 
-ACKMODES = {  # ackmode: (requeue, counted as acked)
-    "ack_requeue_true": (True, True),
+# ackmode: (requeue, got with no-ack).  RabbitMQ's plugin gets with no-ack for
+# ack_requeue_false and rejects what it got for the others: it never counts an ack.
+ACKMODES = {
+    "ack_requeue_true": (True, False),
     "ack_requeue_false": (False, True),
     "reject_requeue_true": (True, False),
     "reject_requeue_false": (False, False),
@@ -101,6 +105,7 @@ async def publish(call: Call) -> web.StreamResponse:
         raise bad_request(f"{error.reply_code} {error.reply_text}") from None
     exchange.publish_in += 1
     queues = vhost.route(exchange, routing_key, message)
+    _count_as_a_channel(call, vhost, publish=1, confirm=1, return_unroutable=int(not queues))
     if not queues:
         exchange.unroutable += 1
     elif len(queues) > 1:
@@ -168,29 +173,51 @@ async def get_messages(call: Call) -> web.StreamResponse:
         raise not_authorised(error.reply_text) from None
     except AMQPError as error:
         raise bad_request(error.reply_text) from None
+    requeue, no_ack = ACKMODES[ackmode]
+    channel = ChannelCounters()
     envelopes: list[Envelope] = []
     items: list[dict[str, Any]] = []
-    while len(envelopes) < count and (envelope := await _take(queue)) is not None:
-        queue.counters.got(False, envelope.redelivered)
+    while len(envelopes) < count:
+        envelope = await _take(queue)
+        if envelope is None:  # (RabbitMQ's plugin asks until the count or an empty answer)
+            queue.counters.get_empty += 1
+            channel.get_empty += 1
+            break
+        queue.counters.got(no_ack, envelope.redelivered)
+        channel.got(no_ack, envelope.redelivered)
         queue.handed_out(envelope, True)
         envelopes.append(envelope)
         items.append(_item(envelope, queue.message_count, encoding, truncate))
-    _settle(queue, envelopes, *ACKMODES[ackmode])
+    _settle(queue, envelopes, requeue, no_ack)
+    _count_as_a_channel(call, vhost, channel)
     return json_response(items)
 
 
-def _settle(queue: Queue, envelopes: list[Envelope], requeue: bool, acked: bool) -> None:
+def _settle(queue: Queue, envelopes: list[Envelope], requeue: bool, no_ack: bool) -> None:
     if not envelopes:
         return
-    if acked:
-        queue.counters.ack += len(envelopes)
+    if not no_ack:
+        queue.counters.returned += len(envelopes)  # (rejected)
     if requeue:
-        queue.counters.returned += 0 if acked else len(envelopes)
         queue.requeue(envelopes)
         return
     queue.forget(envelopes)
-    if not acked:
+    if not no_ack:
         queue.dead_letter(queue, envelopes, "rejected")
+
+
+def _count_as_a_channel(
+    call: Call, vhost: VirtualHost, counters: ChannelCounters | None = None, **counts: int
+) -> None:
+    """What RabbitMQ's plugin counts on the channel it opens for one request (publishes
+    in confirm mode and mandatory): in the vhost's and the overview's message_stats, as
+    a closed channel's counts are kept."""
+    counters = counters or ChannelCounters()
+    for name, value in counts.items():
+        setattr(counters, name, getattr(counters, name) + value)
+    totals = channel_counts(counters, ())
+    add_counts(vhost.retired, totals)
+    add_counts(call.broker.state.stats.retired, totals)
 
 
 ROUTES = [

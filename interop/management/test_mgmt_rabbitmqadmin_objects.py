@@ -120,6 +120,8 @@ def test_publish_get_and_purge(
         step(*v, "list", "queues", "name", "messages", "messages_ready", settle=True),
         step(*v, "list", "queues", settle=True),
         step(*v, "-f", "tsv", "list", "queues", "name", "messages", settle=True),
+        step(*v, "list", "queues", "name", "messages_unacknowledged", "message_stats.publish",
+             settle=True),
         step(*v, "get", "queue=q1"),
         step(*v, "-d", "2", "get", "queue=q1", "count=5", "ackmode=ack_requeue_false"),
         step(*v, "get", "queue=q2", "encoding=base64"),
@@ -135,5 +137,7 @@ def test_publish_get_and_purge(
         step(*v, "list", "queues", "name", "messages", settle=True),
         step(*v, "-f", "kvp", "list", "queues", "name", "messages", settle=True),
         step(*v, "-f", "long", "list", "queues", "name", "messages", settle=True),
+        step(*v, "list", "queues", "name", "message_stats.deliver_get", "message_stats.ack",
+             "message_stats.redeliver", settle=True),
     ]  # fmt: skip
     compare(reference_api, our_api, steps)
