@@ -23,6 +23,7 @@ from rabbitmqadmin_tool import (
     admin,
     anonymous_connections,
     blocks_naming,
+    differences,
     items_naming,
     rows_naming,
     step,
@@ -271,3 +272,41 @@ def in_any_order(document: dict[str, Any]) -> dict[str, Any]:
         key: sorted(value, key=json.dumps) if isinstance(value, list) else value
         for key, value in document.items()
     }
+
+
+def test_what_non_administrators_may_do(
+    reference_api: Api, our_api: Api, new_name: Callable[[], str], tmp_path: Path
+) -> None:
+    """rabbitmqadmin as a management user (permitted in one vhost), a monitoring user and a
+    user without tags: what each sees, and the refusals (``*** Access refused: PATH``)."""
+    vhost, manager, monitor, nobody = new_name(), new_name(), new_name(), new_name()
+    as_manager = ("-u", manager, "-p", "pw")
+    steps = [
+        step("declare", "vhost", f"name={vhost}"),
+        step("declare", "user", f"name={manager}", "password=pw", "tags=management"),
+        step("declare", "user", f"name={monitor}", "password=pw", "tags=monitoring"),
+        step("declare", "user", f"name={nobody}", "password=pw", "tags="),
+        step("declare", "permission", f"vhost={vhost}", f"user={manager}", "configure=.*",
+             "write=.*", "read=.*"),
+        step("-V", vhost, "declare", "queue", "name=q1"),
+        step(*as_manager, "list", "vhosts", "name"),
+        step(*as_manager, "-V", vhost, "list", "queues", "name", "durable"),
+        step(*as_manager, "-V", vhost, "declare", "queue", "name=q2"),
+        step(*as_manager, "-V", vhost, "publish", "routing_key=q1", "payload=x"),
+        step(*as_manager, "-V", vhost, "get", "queue=q1", "ackmode=ack_requeue_false"),
+        step(*as_manager, "-V", vhost, "purge", "queue", "name=q1"),
+        step(*as_manager, "-V", vhost, "delete", "queue", "name=q2"),
+        step(*as_manager, "declare", "vhost", f"name={vhost}-x"),
+        step(*as_manager, "list", "users"),
+        step(*as_manager, "list", "permissions"),
+        step(*as_manager, "-V", "/", "declare", "queue", f"name={vhost}-q"),
+        step(*as_manager, "export", str(tmp_path / "refused.json")),
+        step(*as_manager, "show", "overview", "rabbitmq_version"),
+        step("-u", monitor, "-p", "pw", "-V", vhost, "list", "queues", "name"),
+        step("-u", monitor, "-p", "pw", "-V", vhost, "list", "exchanges", "name"),
+        step("-u", nobody, "-p", "pw", "list", "vhosts", "name"),
+        step("-u", manager, "-p", "wrong", "list", "vhosts", "name"),
+    ]  # fmt: skip
+    ours = transcript(our_api, steps)
+    theirs = transcript(reference_api, steps)
+    assert not differences(ours, theirs), differences(ours, theirs)
