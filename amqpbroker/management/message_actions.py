@@ -106,7 +106,7 @@ async def publish(call: Call) -> web.StreamResponse:
     exchange.publish_in += 1
     queues = vhost.route(exchange, routing_key, message)
     _count_as_a_channel(call, vhost, publish=1, confirm=1, return_unroutable=int(not queues))
-    if not queues:
+    if not queues and exchange.name:  # (the default exchange counts it out: basic.py)
         exchange.unroutable += 1
     elif len(queues) > 1:
         message.frames_key = 0

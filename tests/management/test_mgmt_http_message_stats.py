@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pika
 from mgmt_http import Api, q
 
 from amqpbroker.embedded.broker import BrokerThread
@@ -85,3 +86,26 @@ def test_rejected_without_requeue_is_dead_lettered_and_not_acked(
     assert counts == [{"name": "dlq", "messages": 1}, {"name": "q", "messages": 0}]
     queue = _stats(api.get(f"/api/queues/{q(name)}/q").body)
     assert (queue["ack"], queue["get"], queue["get_no_ack"]) == (0, 1, 1)
+
+
+def test_the_default_exchange_counts_unroutable_publishes_out(
+    api: Api, mgmt_broker: BrokerThread, name: str
+) -> None:
+    """RabbitMQ routes a default-exchange publish to the queue its key names, there or not,
+    and counts it in publish_out (recorded over AMQP and HTTP); other exchanges do not."""
+    mgmt_broker.add_vhost(name)
+    api.put(f"/api/exchanges/{q(name)}/x", {"type": "direct"})
+    with pika.BlockingConnection(pika.URLParameters(mgmt_broker.url_for(name))) as connection:
+        channel = connection.channel()
+        channel.basic_publish("", "nowhere", b"x")
+        channel.basic_publish("", "nowhere", b"x", mandatory=True)
+        channel.basic_publish("x", "nowhere", b"x")
+    assert not _publish(api, name, "nowhere")
+    api.post(
+        f"/api/exchanges/{q(name)}/x/publish",
+        {"properties": {}, "routing_key": "k", "payload": "", "payload_encoding": "string"},
+    )
+    default = _stats(api.get(f"/api/exchanges/{q(name)}/amq.default").body)
+    assert default == {"publish_in": 3, "publish_out": 3}
+    other = _stats(api.get(f"/api/exchanges/{q(name)}/x").body)
+    assert other == {"publish_in": 2, "publish_out": 0}
