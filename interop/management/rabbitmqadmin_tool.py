@@ -74,10 +74,21 @@ class Step:
     args: tuple[str, ...]
     stdin: str | None = None
     settle: bool = False
+    keep: str | None = None  # a regular expression: compare only the lines it finds
 
 
-def step(*args: str, stdin: str | None = None, settle: bool = False) -> Step:
-    return Step(args, stdin, settle)
+def step(
+    *args: str, stdin: str | None = None, settle: bool = False, keep: str | None = None
+) -> Step:
+    return Step(args, stdin, settle, keep)
+
+
+def _run(api: Api, current: Step) -> Result:
+    code, output = admin(api, *current.args, stdin=current.stdin)
+    if current.keep is not None:
+        found = re.compile(current.keep)
+        output = "\n".join(line for line in output.splitlines() if found.search(line))
+    return code, output
 
 
 def transcript(
@@ -89,7 +100,7 @@ def transcript(
         if current.settle and agree_with is not None:
             result = _agreed(api, current, agree_with[index][1:])
         else:
-            result = admin(api, *current.args, stdin=current.stdin)
+            result = _run(api, current)
         seen.append((" ".join(current.args), *result))
     return seen
 
@@ -97,10 +108,7 @@ def transcript(
 def _agreed(api: Api, current: Step, expected: tuple[int, str]) -> Result:
     """``current`` run until it gives ``expected`` or the deadline: what it gave last."""
 
-    def run() -> Result:
-        return admin(api, *current.args, stdin=current.stdin)
-
-    return settle(run, lambda got: got == expected, timeout=30, pause=_pause)
+    return settle(lambda: _run(api, current), lambda got: got == expected, timeout=30, pause=_pause)
 
 
 def _pause() -> None:
