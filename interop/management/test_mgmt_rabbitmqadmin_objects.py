@@ -82,6 +82,10 @@ def test_declare_list_and_delete_queues_exchanges_and_bindings(
         step(*v, "-f", "long", "list", "bindings", "source", "destination", "routing_key"),
         step(*v, "-f", "bash", "list", "queues"),
         step(*v, "-S", "type", "list", "exchanges", "name", "type"),
+        # without -V: every vhost's (the reference's other vhosts are other suites')
+        step("-f", "tsv", "list", "queues", "vhost", "name", "durable", keep=vhost),
+        step("-f", "tsv", "list", "exchanges", "vhost", "name", "type", keep=vhost),
+        step("-f", "kvp", "list", "bindings", "vhost", "source", "destination", keep=vhost),
         step(*v, "-S", "name", "-R", "list", "queues", "name"),
         step(*v, "delete", "binding", "source=x1", "destination_type=queue", "destination=q1",
              "properties_key=a.%23"),
