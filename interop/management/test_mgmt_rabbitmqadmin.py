@@ -31,6 +31,7 @@ from rabbitmqadmin_tool import (
     transcript,
 )
 
+from amqpbroker.access.passwords import hash_password
 from amqpbroker.embedded.broker import BrokerThread
 from amqpbroker.testing.polling import settle
 
@@ -92,10 +93,16 @@ def test_the_references_export_imports_here(
     assert list(json.loads(ours.read_text())) == list(json.loads(theirs.read_text()))
 
 
+# A salted hash made once (a hash is otherwise the broker's own: salted at random).
+HASH = hash_password("secret")
+
+
 def _access_views(api: Api, prefix: str) -> list[Any]:
     """What each format of the user, permission and vhost lists shows of ``prefix``'s rows."""
     code, users = admin(api, "list", "users", "name", "tags", "hashing_algorithm", "limits")
     seen: list[Any] = [(code, rows_naming(users, prefix))]
+    code, users = admin(api, "-f", "tsv", "list", "users")  # (hashes: only the given one)
+    seen.append((code, rows_naming(users, HASH)))
     for args in (
         ("-f", "tsv", "list", "users", "name", "tags"),
         ("-f", "kvp", "list", "permissions"),
@@ -124,7 +131,7 @@ def _access_views(api: Api, prefix: str) -> list[Any]:
 def test_users_permissions_and_vhosts_in_every_format(
     reference_api: Api, our_api: Api, new_name: Callable[[], str]
 ) -> None:
-    vhost, manager, nobody = new_name(), new_name(), new_name()
+    vhost, manager, nobody, hashed = new_name(), new_name(), new_name(), new_name()
     prefix = vhost.rpartition("-")[0]
     views = []
     for api in (reference_api, our_api):
@@ -133,6 +140,8 @@ def test_users_permissions_and_vhosts_in_every_format(
             [
                 step("declare", "vhost", f"name={vhost}"),
                 step("declare", "user", f"name={nobody}", "password_hash=", "tags="),
+                step("declare", "user", f"name={hashed}", f"password_hash={HASH}",
+                     "tags=administrator"),
                 step("declare", "user", f"name={manager}", "password=pw",
                      "tags=monitoring,management"),
                 step("declare", "permission", f"vhost={vhost}", f"user={manager}",
