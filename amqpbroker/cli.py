@@ -1,4 +1,4 @@
-"""Command line: ``amqpbroker serve``."""
+"""Command line: ``amqpbroker serve``, ``bench``, ``definitions export/import``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from amqpbroker.api_client.definitions_commands import definitions
 from amqpbroker.bench import catalog
 from amqpbroker.config import MEMORY, BrokerConfig, TLSConfig
 from amqpbroker.definitions import DefinitionsError
@@ -276,6 +277,9 @@ def bench(**options: Any) -> None:
 
     options["scenario"] = options["scenario"].lower()
     bench_command.run_bench(**options, echo=click.echo)
+
+
+main.add_command(definitions)
 
 
 def default_data_dir(port: int) -> str:

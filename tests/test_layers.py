@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "version": set(),
     "access": BASE,
     "policies": BASE,
+    "api_client": BASE,
     "rabbitmq_conf": BASE | {"access"},
     "protocol": BASE,
     "core": BASE | {"policies"},  # (issue 15 applies policies to queues and exchanges)

@@ -1,11 +1,16 @@
 """Routes for vhosts, users, permissions and topic permissions (RabbitMQ 3.10.8's shapes,
-statuses and rules).  Everything but the vhost list is for administrators."""
+statuses and rules).  Everything but the vhost list is for administrators.
+
+Lists are in RabbitMQ's default order (users by name, permissions by vhost then user) and
+honour ``columns``, ``sort`` and ``sort_reverse``; only the vhost list pages (3.10.8
+ignores ``page`` on the others).  Single objects honour ``columns``."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +22,7 @@ from amqpbroker.core.vhost import VirtualHost
 
 from .auth import Level, visible_vhosts
 from .http import (
+    ApiError,
     bad_request,
     created_or_not,
     flag,
@@ -27,7 +33,9 @@ from .http import (
     server_error,
     text,
 )
+from .object_routes import list_response, single_response
 from .routes import Call, Route
+from .views.query import QueryError, apply_columns, apply_query
 from .views.vhosts import vhost_item
 
 ADMIN = Level.ADMINISTRATOR
@@ -43,16 +51,25 @@ def _vhost(call: Call) -> VirtualHost:
     return vhost
 
 
+def unpaged_list(call: Call, items: list[dict[str, Any]]) -> web.StreamResponse:
+    """A short list (users, permissions) with ``columns`` and ``sort`` applied."""
+    try:
+        return json_response(apply_query(items, call.query, paginated=False))
+    except QueryError as error:
+        raise ApiError(400, error.body) from None
+
+
 async def list_vhosts(call: Call) -> web.StreamResponse:
     state = call.broker.state
-    names = visible_vhosts(call.broker.access, call.user, list(state.vhosts))
+    names = visible_vhosts(call.broker.access, call.user, sorted(state.vhosts))
     context, unacked = call.view_context()
-    return json_response([vhost_item(state.vhosts[n], context, unacked) for n in names])
+    items = (vhost_item(state.vhosts[n], context, unacked) for n in names)
+    return await list_response(call, "vhost", items)
 
 
 async def get_vhost(call: Call) -> web.StreamResponse:
     context, unacked = call.view_context()
-    return json_response(vhost_item(_vhost(call), context, unacked))
+    return single_response(call, "vhost", vhost_item(_vhost(call), context, unacked))
 
 
 def _tags_field(value: Any) -> tuple[str, ...]:
@@ -105,18 +122,22 @@ def _user(call: Call) -> User:
     return user
 
 
+def users_by_name(users: Iterable[User]) -> list[dict[str, Any]]:
+    return [user_item(user) for user in sorted(users, key=lambda user: user.name)]
+
+
 async def list_users(call: Call) -> web.StreamResponse:
-    return json_response([user_item(user) for user in call.broker.access.users])
+    return unpaged_list(call, users_by_name(call.broker.access.users))
 
 
 async def users_without_permissions(call: Call) -> web.StreamResponse:
     access = call.broker.access
     holders = {user for user, _vhost in access.permissions}
-    return json_response([user_item(u) for u in access.users if u.name not in holders])
+    return unpaged_list(call, users_by_name(u for u in access.users if u.name not in holders))
 
 
 async def get_user(call: Call) -> web.StreamResponse:
-    return json_response(user_item(_user(call)))
+    return json_response(apply_columns(user_item(_user(call)), call.query))
 
 
 def _password_hash(body: dict[str, Any]) -> tuple[str, str]:
@@ -171,23 +192,25 @@ def permission_item(user: str, vhost: str, permission: Permission) -> dict[str, 
 
 
 def _permissions(call: Call, user: str | None = None, vhost: str | None = None) -> list[Any]:
+    """The permissions (of ``user``, in ``vhost``), by vhost then user."""
+    granted = call.broker.access.permissions.items()
     return [
         permission_item(u, v, permission)
-        for (u, v), permission in call.broker.access.permissions.items()
+        for (u, v), permission in sorted(granted, key=lambda entry: entry[0][::-1])
         if (user is None or u == user) and (vhost is None or v == vhost)
     ]
 
 
 async def list_permissions(call: Call) -> web.StreamResponse:
-    return json_response(_permissions(call))
+    return unpaged_list(call, _permissions(call))
 
 
 async def vhost_permissions(call: Call) -> web.StreamResponse:
-    return json_response(_permissions(call, vhost=_vhost(call).name))
+    return unpaged_list(call, _permissions(call, vhost=_vhost(call).name))
 
 
 async def user_permissions(call: Call) -> web.StreamResponse:
-    return json_response(_permissions(call, user=_user(call).name))
+    return unpaged_list(call, _permissions(call, user=_user(call).name))
 
 
 async def get_permission(call: Call) -> web.StreamResponse:
@@ -195,7 +218,7 @@ async def get_permission(call: Call) -> web.StreamResponse:
     permission = call.broker.access.permissions.get((user, vhost))
     if permission is None:
         raise not_found()
-    return json_response(permission_item(user, vhost, permission))
+    return json_response(apply_columns(permission_item(user, vhost, permission), call.query))
 
 
 def _grantee(call: Call) -> tuple[str, str]:
@@ -241,6 +264,7 @@ async def delete_permission(call: Call) -> web.StreamResponse:
 def _topic_permissions(
     call: Call, user: str | None = None, vhost: str | None = None
 ) -> list[dict[str, Any]]:
+    """The topic permissions (of ``user``, in ``vhost``), in the order they were set."""
     return [
         {
             "user": u,
@@ -255,16 +279,22 @@ def _topic_permissions(
     ]
 
 
+def topic_list(call: Call, items: list[dict[str, Any]]) -> web.StreamResponse:
+    """Topic permissions by vhost, user, then exchange, as RabbitMQ lists them."""
+    items.sort(key=lambda item: (item["vhost"], item["user"], item["exchange"]))
+    return unpaged_list(call, items)
+
+
 async def list_topic_permissions(call: Call) -> web.StreamResponse:
-    return json_response(_topic_permissions(call))
+    return topic_list(call, _topic_permissions(call))
 
 
 async def vhost_topic_permissions(call: Call) -> web.StreamResponse:
-    return json_response(_topic_permissions(call, vhost=_vhost(call).name))
+    return topic_list(call, _topic_permissions(call, vhost=_vhost(call).name))
 
 
 async def user_topic_permissions(call: Call) -> web.StreamResponse:
-    return json_response(_topic_permissions(call, user=_user(call).name))
+    return topic_list(call, _topic_permissions(call, user=_user(call).name))
 
 
 async def get_topic_permission(call: Call) -> web.StreamResponse:

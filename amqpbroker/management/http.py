@@ -9,6 +9,8 @@ strings (``rabbitmqadmin`` sends ``"durable": "true"``, ``"count": "1"``).
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,6 +18,7 @@ from aiohttp import web
 
 JSON = "application/json"
 REALM = 'Basic realm="RabbitMQ Management"'
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")  # (what Erlang's binary_to_integer takes)
 
 
 class ApiError(Exception):
@@ -140,9 +143,15 @@ def text(value: Any) -> str:
 
 
 def integer(value: Any) -> int:
-    """A number as RabbitMQ reads one: an integer or its decimal string (``"1"``)."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    """A number as RabbitMQ reads one (``count``, ``truncate``): an integer, a float cut to
+    one (``2.7`` is 2), or an integer's decimal string (``"1"``, ``"-1"``, no spaces);
+    anything else is 400 ``["not_integer", value]`` (recorded on 3.10.8)."""
+    if isinstance(value, bool):
+        raise bad_request(["not_integer", value])
+    if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, float) and math.isfinite(value):
         return int(value)
-    raise server_error()
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        return int(value)
+    raise bad_request(["not_integer", value])

@@ -7,16 +7,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import struct
 from typing import Any
 
 from aiohttp import web
-from pamqp import commands
-from pamqp.header import ContentHeader
 
 from amqpbroker.access.users import User
 from amqpbroker.core.message import Envelope, Message, routing_bytes
 from amqpbroker.core.queue import Queue
+from amqpbroker.core.stats import ChannelCounters, add_counts, channel_counts
+from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import AccessRefused, AMQPError, NotFound, PreconditionFailed
 from amqpbroker.session.handlers.basic import (
     apply_sender_selected,
@@ -34,13 +33,14 @@ from .http import (
     server_error,
     text,
 )
+from .message_properties import content_header, properties_json
 from .object_actions import HTTP_OWNER, caller_access, request_vhost
 from .routes import Call, Route
-from .views.formats import json_value
 
-INTEGER_PROPERTIES = ("delivery_mode", "priority", "timestamp")
-ACKMODES = {  # ackmode: (requeue, counted as acked)
-    "ack_requeue_true": (True, True),
+# ackmode: (requeue, got with no-ack).  RabbitMQ's plugin gets with no-ack for
+# ack_requeue_false and rejects what it got for the others: it never counts an ack.
+ACKMODES = {
+    "ack_requeue_true": (True, False),
     "ack_requeue_false": (False, True),
     "reject_requeue_true": (True, False),
     "reject_requeue_false": (False, False),
@@ -60,25 +60,6 @@ def _payload(body: dict[str, Any]) -> bytes:
         except binascii.Error:
             raise bad_request(["not_base64", payload]) from None
     raise bad_request(f"unsupported payload_encoding: {encoding}")
-
-
-def _header(properties: Any, payload: bytes) -> tuple[bytes, int]:
-    """The content header of the JSON ``properties`` (integers must be integers), and the
-    delivery mode asked for (one other than 1 or 2 is refused later, as basic.publish's)."""
-    if not isinstance(properties, dict):
-        raise server_error()
-    for key in INTEGER_PROPERTIES:
-        value = properties.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise bad_request(["not_int", key])
-    mode = properties.get("delivery_mode") or 0
-    if mode not in (1, 2):
-        properties = {k: v for k, v in properties.items() if k != "delivery_mode"}
-    try:
-        properties_ = commands.Basic.Properties(**properties)
-        return ContentHeader(0, len(payload), properties_).marshal(), mode
-    except (TypeError, ValueError, struct.error):  # (e.g. a priority beyond an octet)
-        raise bad_request("invalid properties") from None
 
 
 def _message(
@@ -108,7 +89,7 @@ async def publish(call: Call) -> web.StreamResponse:
     keys_missing(body, ("properties", "routing_key", "payload", "payload_encoding"))
     routing_key = text(body["routing_key"])
     payload = _payload(body)
-    header, mode = _header(body["properties"], payload)
+    header, mode = content_header(body["properties"], len(payload))
     access = caller_access(call, vhost)
     try:
         access.check_publish(name)
@@ -124,7 +105,8 @@ async def publish(call: Call) -> web.StreamResponse:
         raise bad_request(f"{error.reply_code} {error.reply_text}") from None
     exchange.publish_in += 1
     queues = vhost.route(exchange, routing_key, message)
-    if not queues:
+    _count_as_a_channel(call, vhost, publish=1, confirm=1, return_unroutable=int(not queues))
+    if not queues and exchange.name:  # (the default exchange counts it out: basic.py)
         exchange.unroutable += 1
     elif len(queues) > 1:
         message.frames_key = 0
@@ -135,17 +117,6 @@ async def publish(call: Call) -> web.StreamResponse:
 
 
 # -- get ------------------------------------------------------------------------------------------
-
-
-def _properties(message: Message) -> Any:
-    properties = message.properties
-    shown = {
-        key: json_value(value)
-        for key in properties.__slots__
-        if (value := getattr(properties, key, None)) is not None
-        and not (key == "cluster_id" and value == "")  # (pamqp's value when it is absent)
-    }
-    return shown or []  # (an empty proplist is a list to RabbitMQ's JSON encoder)
 
 
 def _item(envelope: Envelope, left: int, encoding: str, truncate: int | None) -> dict[str, Any]:
@@ -163,7 +134,7 @@ def _item(envelope: Envelope, left: int, encoding: str, truncate: int | None) ->
         "exchange": message.exchange,
         "routing_key": message.routing_key,
         "message_count": left,
-        "properties": _properties(message),
+        "properties": properties_json(message.properties),
         "payload": as_text if as_text is not None else base64.b64encode(payload).decode(),
         "payload_encoding": "string" if as_text is not None else "base64",
     }
@@ -190,7 +161,7 @@ async def get_messages(call: Call) -> web.StreamResponse:
     count, ackmode, encoding = integer(body["count"]), body["ackmode"], body["encoding"]
     if ackmode not in ACKMODES or encoding not in ("auto", "base64"):
         raise server_error()
-    truncate = integer(body["truncate"]) if body.get("truncate") not in (None, "") else None
+    truncate = integer(body["truncate"]) if "truncate" in body else None
     access = caller_access(call, vhost)
     name = call.segment("queue")
     try:
@@ -202,29 +173,51 @@ async def get_messages(call: Call) -> web.StreamResponse:
         raise not_authorised(error.reply_text) from None
     except AMQPError as error:
         raise bad_request(error.reply_text) from None
+    requeue, no_ack = ACKMODES[ackmode]
+    channel = ChannelCounters()
     envelopes: list[Envelope] = []
     items: list[dict[str, Any]] = []
-    while len(envelopes) < count and (envelope := await _take(queue)) is not None:
-        queue.counters.got(False, envelope.redelivered)
+    while len(envelopes) < count:
+        envelope = await _take(queue)
+        if envelope is None:  # (RabbitMQ's plugin asks until the count or an empty answer)
+            queue.counters.get_empty += 1
+            channel.get_empty += 1
+            break
+        queue.counters.got(no_ack, envelope.redelivered)
+        channel.got(no_ack, envelope.redelivered)
         queue.handed_out(envelope, True)
         envelopes.append(envelope)
         items.append(_item(envelope, queue.message_count, encoding, truncate))
-    _settle(queue, envelopes, *ACKMODES[ackmode])
+    _settle(queue, envelopes, requeue, no_ack)
+    _count_as_a_channel(call, vhost, channel)
     return json_response(items)
 
 
-def _settle(queue: Queue, envelopes: list[Envelope], requeue: bool, acked: bool) -> None:
+def _settle(queue: Queue, envelopes: list[Envelope], requeue: bool, no_ack: bool) -> None:
     if not envelopes:
         return
-    if acked:
-        queue.counters.ack += len(envelopes)
+    if not no_ack:
+        queue.counters.returned += len(envelopes)  # (rejected)
     if requeue:
-        queue.counters.returned += 0 if acked else len(envelopes)
         queue.requeue(envelopes)
         return
     queue.forget(envelopes)
-    if not acked:
+    if not no_ack:
         queue.dead_letter(queue, envelopes, "rejected")
+
+
+def _count_as_a_channel(
+    call: Call, vhost: VirtualHost, counters: ChannelCounters | None = None, **counts: int
+) -> None:
+    """What RabbitMQ's plugin counts on the channel it opens for one request (publishes
+    in confirm mode and mandatory): in the vhost's and the overview's message_stats, as
+    a closed channel's counts are kept."""
+    counters = counters or ChannelCounters()
+    for name, value in counts.items():
+        setattr(counters, name, getattr(counters, name) + value)
+    totals = channel_counts(counters, ())
+    add_counts(vhost.retired, totals)
+    add_counts(call.broker.state.stats.retired, totals)
 
 
 ROUTES = [

@@ -134,6 +134,7 @@ def test_deleting_a_vhost_closes_its_connections_with_320(
     channel = connection.channel()
     channel.queue_declare("work")
     channel.basic_publish("", "work", b"job")
+    bystander = pika.BlockingConnection(pika.URLParameters(mgmt_broker.url))
     assert api.delete(f"/api/vhosts/{q(name)}").status == 204
     with pytest.raises(pika.exceptions.ConnectionClosedByBroker) as closed:
         connection.process_data_events(time_limit=5)
@@ -141,6 +142,11 @@ def test_deleting_a_vhost_closes_its_connections_with_320(
     assert closed.value.reply_code == 320
     assert closed.value.reply_text == f"CONNECTION_FORCED - vhost '{name}' is deleted"
     assert name not in mgmt_broker.vhosts
+    with bystander:  # (another vhost's connection: untouched)
+        assert bystander.channel().queue_declare("", exclusive=True).method.queue
+    with pytest.raises(pika.exceptions.ProbableAccessDeniedError) as refused:
+        pika.BlockingConnection(params)
+    assert f"(530) 'NOT_ALLOWED - vhost {name} not found'" in str(refused.value)
 
 
 # -- users ----------------------------------------------------------------------------------------
@@ -266,3 +272,54 @@ def test_topic_permissions(api: Api, name: str) -> None:
     assert reply.body["reason"] == "[{key_missing,exchange},{key_missing,read}]"
     assert api.delete(path).status == 204
     assert api.delete(path).status == 404
+
+
+# -- list order and query parameters (rabbitmqadmin's list users/permissions/vhosts) ---------------
+
+
+def test_users_and_permissions_are_listed_by_name_with_columns_and_sort(
+    api: Api, name: str
+) -> None:
+    """RabbitMQ lists users by name and permissions by vhost then user, whatever the order
+    they were made in, and honours ``columns``/``sort_reverse``; ``page`` is ignored there."""
+    made = [f"{name}-z", f"{name}-a", f"{name}-m"]
+    for user in made:
+        api.put(f"/api/users/{q(user)}", {"password": "p", "tags": ""})
+        api.put(f"/api/permissions/%2F/{q(user)}", {"configure": "", "write": "", "read": ""})
+    names = [u["name"] for u in api.get("/api/users?columns=name").body if u["name"] in made]
+    assert names == sorted(made)
+    assert api.get("/api/users?columns=name,tags&page=1").body[0].keys() == {"name", "tags"}
+    reverse = [u["name"] for u in api.get("/api/users?sort=name&sort_reverse=true").body]
+    assert [n for n in reverse if n in made] == sorted(made, reverse=True)
+    rows = api.get("/api/permissions?columns=user,vhost").body
+    assert [r["user"] for r in rows if r["user"] in made] == sorted(made)
+    assert all(r.keys() == {"user", "vhost"} for r in rows)
+    assert rows == sorted(rows, key=lambda r: (r["vhost"], r["user"]))
+    assert api.get(f"/api/users/{q(made[0])}?columns=tags").body == {"tags": []}
+    one = api.get(f"/api/permissions/%2F/{q(made[0])}?columns=user,read").body
+    assert one == {"user": made[0], "read": ""}
+
+
+def test_topic_permissions_are_listed_by_vhost_user_then_exchange(api: Api, name: str) -> None:
+    api.put(f"/api/users/{q(name)}", {"password": "p", "tags": ""})
+    path = f"/api/topic-permissions/%2F/{q(name)}"
+    for exchange in ("x-z", "x-a"):
+        api.put(path, {"exchange": exchange, "write": ".*", "read": ".*"})
+    listed = api.get(f"/api/users/{q(name)}/topic-permissions?columns=exchange").body
+    assert listed == [{"exchange": "x-a"}, {"exchange": "x-z"}]
+
+
+def test_the_vhost_list_is_sorted_paged_and_cut_to_columns(
+    api: Api, mgmt_broker: BrokerThread, name: str
+) -> None:
+    for suffix in ("b", "a"):
+        mgmt_broker.add_vhost(f"{name}-{suffix}")
+    listed = api.get("/api/vhosts?columns=name").body
+    assert listed == sorted(listed, key=lambda v: v["name"])
+    assert all(item.keys() == {"name"} for item in listed)
+    paged = api.get(f"/api/vhosts?page=1&page_size=1&name={q(name)}&columns=name").body
+    assert (paged["items"], paged["filtered_count"]) == ([{"name": f"{name}-a"}], 2)
+    one = api.get(f"/api/vhosts/{q(name)}-a?columns=name,tracing").body
+    assert one == {"name": f"{name}-a", "tracing": False}
+    reduced = api.get(f"/api/vhosts/{q(name)}-a?disable_stats=true").body
+    assert "message_stats" not in reduced and reduced["name"] == f"{name}-a"

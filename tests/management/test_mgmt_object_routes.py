@@ -191,3 +191,51 @@ def test_a_connection_shows_when_and_where_it_came_in(
         assert item["name"].endswith(f" -> 127.0.0.1:{mgmt_broker.port}")
     finally:
         connection.close()
+
+
+def test_bindings_are_listed_by_source_destination_then_routing_key(
+    api: Api, mgmt_broker: BrokerThread, name: str
+) -> None:
+    """The order 3.10.8 lists them in (``rabbitmqadmin list bindings``): by source, then
+    destination name (whatever its type), routing key, properties key."""
+    vhost = q(name)
+    mgmt_broker.add_vhost(name)
+    for queue in ("qb", "qa"):
+        api.put(f"/api/queues/{vhost}/{queue}", {})
+    for exchange in ("x1", "xa"):
+        api.put(f"/api/exchanges/{vhost}/{exchange}", {"type": "topic"})
+    made = [("q", "qb", "a", {}), ("q", "qa", "b", {}), ("e", "xa", "a", {})]
+    made += [("q", "qa", "a", {"z": 1}), ("q", "qa", "a", {"b": 1}), ("q", "qa", "a", {})]
+    for kind, destination, key, arguments in made:
+        binding = {"routing_key": key, "arguments": arguments}
+        assert api.post(f"/api/bindings/{vhost}/e/x1/{kind}/{destination}", binding).status == 201
+    columns = "?columns=destination,properties_key"
+    expected = [
+        {"destination": "qa", "properties_key": "a"},
+        {"destination": "qa", "properties_key": "a~-BGsTw"},  # {"b": 1}
+        {"destination": "qa", "properties_key": "a~e_RnAw"},  # {"z": 1}
+        {"destination": "qa", "properties_key": "b"},
+        {"destination": "qb", "properties_key": "a"},
+        {"destination": "xa", "properties_key": "a"},
+    ]
+    assert api.get(f"/api/bindings/{vhost}{columns}").body[2:] == expected
+    assert api.get(f"/api/exchanges/{vhost}/x1/bindings/source{columns}").body == expected
+
+
+def test_amqp_tables_are_shown_with_their_keys_sorted(
+    api: Api, mgmt_broker: BrokerThread, name: str
+) -> None:
+    """RabbitMQ's JSON writes field tables as Erlang maps: keys in order, whatever order a
+    client sent them in (queue arguments, a client's properties)."""
+    parameters = pika.URLParameters(mgmt_broker.url)
+    parameters.client_properties = {"zeta": "z", "alpha": {"y": 1, "b": 2}}
+    with pika.BlockingConnection(parameters) as connection:
+        arguments = {"x-message-ttl": 60000, "x-max-length": 5, "a-custom": "v"}
+        connection.channel().queue_declare(name, arguments=arguments)
+        shown = api.get(f"/api/queues/%2F/{q(name)}?columns=arguments").body["arguments"]
+        assert list(shown) == ["a-custom", "x-max-length", "x-message-ttl"]
+        local = connection._impl._transport._sock.getsockname()[1]
+        [item] = [c for c in api.get("/api/connections").body if f":{local} ->" in c["name"]]
+        properties = item["client_properties"]
+        assert list(properties) == sorted(properties)
+        assert list(properties["alpha"]) == ["b", "y"]

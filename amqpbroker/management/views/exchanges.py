@@ -97,13 +97,13 @@ def default_binding_item(queue: Queue) -> dict[str, Any]:
 
 
 def _order(item: dict[str, Any]) -> tuple[str, str, str, str, str]:
-    """RabbitMQ's listing order: source, routing key, destination (exchanges before
-    queues), then the properties key."""
+    """RabbitMQ's listing order (recorded on 3.10.8): source, destination name, its type,
+    routing key, then the properties key (the plugin sorts the items themselves)."""
     return (
         item["source"],
-        item["routing_key"],
-        item["destination_type"],
         item["destination"],
+        item["destination_type"],
+        item["routing_key"],
         item["properties_key"],
     )
 
@@ -136,7 +136,7 @@ def _binding_order(binding: Binding) -> tuple[str, str, str, str]:
     """``_order`` without the properties key (cheap: no hash of the arguments)."""
     destination = binding.destination
     kind = "queue" if isinstance(destination, Queue) else "exchange"
-    return (binding.source, binding.routing_key, kind, destination.name)
+    return (binding.source, destination.name, kind, binding.routing_key)
 
 
 def queue_binding_items(vhost: VirtualHost, queue: Queue) -> list[dict[str, Any]]:

@@ -84,11 +84,14 @@ def epoch_ms(epoch_seconds: float) -> int:
 
 
 def json_value(value: Any) -> Any:
-    """An AMQP field-table value as JSON: bytes as text (undecodable ones as RabbitMQ's
-    base64 would be unreadable anyway: replaced), decimals as floats, timestamps as epoch
-    seconds, tables and arrays recursively."""
+    """An AMQP field-table value as JSON: tables with their keys sorted (RabbitMQ's JSON
+    writes them as Erlang maps), void as "undefined", bytes as text (undecodable ones as
+    RabbitMQ's base64 would be unreadable anyway: replaced), decimals as floats, timestamps
+    as epoch seconds, tables and arrays recursively."""
     if isinstance(value, dict):
-        return {str(key): json_value(item) for key, item in value.items()}
+        return {str(key): json_value(value[key]) for key in sorted(value, key=str)}
+    if value is None:
+        return "undefined"
     if isinstance(value, list | tuple):
         return [json_value(item) for item in value]
     if isinstance(value, bytes | bytearray):

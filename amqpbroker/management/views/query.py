@@ -182,10 +182,14 @@ def paged_body(items: list[Item], page: Page, total: int) -> dict[str, Any]:
     }
 
 
-def apply_query(items: Iterable[Item], params: Mapping[str, str]) -> list[Item] | dict[str, Any]:
+def apply_query(
+    items: Iterable[Item], params: Mapping[str, str], paginated: bool = True
+) -> list[Item] | dict[str, Any]:
     """A list route's body: the items as RabbitMQ 3.10.8 filters, sorts, pages and cuts
-    them for ``params`` (the request's query parameters).  ``QueryError`` for bad ones."""
-    page = parse_page(params)
+    them for ``params`` (the request's query parameters).  ``QueryError`` for bad ones.
+    ``paginated=False``: ``page`` is ignored, as 3.10.8 ignores it on the lists of users
+    and permissions."""
+    page = parse_page(params) if paginated else None
     columns = parse_columns(params)
     listed = list(items)
     total = len(listed)

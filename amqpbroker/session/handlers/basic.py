@@ -178,7 +178,10 @@ def route(
     channel.counters.publish += 1
     exchange.publish_in += 1
     queues = channel.vhost.route(exchange, publish.routing_key, message)
-    if not exchange.name and (message.sender_keys or publish.routing_key.startswith(_REPLY_PREFIX)):
+    reply = not exchange.name and (
+        message.sender_keys or publish.routing_key.startswith(_REPLY_PREFIX)
+    )
+    if reply:
         # Direct replies are delivered on the side and, as in RabbitMQ, do not count as routed.
         keys = (publish.routing_key, *message.sender_keys)
         direct_reply.deliver_replies(conn.broker, keys, message)
@@ -192,7 +195,10 @@ def route(
         conn.dispatch_later(queues)
         stored = message.store_ref is not None
     else:
-        exchange.unroutable += 1
+        if exchange.name or reply:
+            # (RabbitMQ routes a default-exchange publish to the queue its key names, there
+            # or not, and counts that as publish_out: recorded on 3.10.8)
+            exchange.unroutable += 1
         if publish.mandatory:
             channel.counters.return_unroutable += 1
             _return_unroutable(channel, message)
