@@ -19,7 +19,7 @@ import binascii
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -244,6 +244,16 @@ def import_definitions(
     document: Mapping[str, Any], state: BrokerState, access: AccessControl
 ) -> None:
     """Check ``document`` whole, then apply it (``DefinitionsError``: one line, why)."""
+    for _ in import_steps(document, state, access):
+        pass
+
+
+def import_steps(
+    document: Mapping[str, Any], state: BrokerState, access: AccessControl
+) -> Iterator[None]:
+    """``import_definitions`` a step at a time: the first step checks the document whole,
+    each later one applies a definition, so that the management API may give the event
+    loop back between two (an import of 10,000 queues)."""
     checked = check_definitions(document)
     ignored = [name for name in IGNORED_SECTIONS if document.get(name)]
     if ignored:
@@ -259,10 +269,13 @@ def import_definitions(
         _check_grantee(state, access, user_name, vhost_name)
         access.set_topic_permissions(user_name, vhost_name, topic)
     for exchange in checked.exchanges:
+        yield
         _declare_exchange(state, **exchange)
     for queue in checked.queues:
+        yield
         _declare_queue(state, **queue)
     for binding in checked.bindings:
+        yield
         _bind(state, **binding)
 
 

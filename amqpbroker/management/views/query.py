@@ -160,7 +160,7 @@ def name_filter(page: Page) -> Callable[[Item], bool]:
     return lambda item: compiled.search(str(item.get("name", ""))) is not None
 
 
-def paged_body(items: list[Item], page: Page, total: int) -> dict[str, Any]:
+def paged_body(items: list[Any], page: Page, total: int) -> dict[str, Any]:
     """``items`` (already filtered and sorted) cut to ``page``, in RabbitMQ's shape."""
     filtered = len(items)
     page_count = math.ceil(filtered / page.size)
@@ -199,6 +199,77 @@ def apply_query(items: Iterable[Item], params: Mapping[str, str]) -> list[Item] 
     if columns:
         body["items"] = [select_columns(item, columns) for item in body["items"]]
     return body
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A list route's query parameters, read once (``QueryError`` for bad pagination)."""
+
+    page: Page | None
+    columns: list[str] | None
+    sort: str | None
+    reverse: bool
+
+    @classmethod
+    def of(cls, params: Mapping[str, str]) -> ListQuery:
+        sort = params.get("sort") or None
+        return cls(parse_page(params), parse_columns(params), sort, flag(params, "sort_reverse"))
+
+    @property
+    def streams(self) -> bool:
+        """Whether the items go out in the order they are built, each as soon as it is."""
+        return self.page is None and self.sort is None and not self.reverse
+
+    def shown(self, item: Item) -> Item:
+        """``item`` cut to the columns asked for."""
+        return select_columns(item, self.columns) if self.columns else item
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A listed item kept for sorting and paging: its sort key and its encoded JSON (only
+    strings are held, not the items: see ``listing.encoded_slices``)."""
+
+    order: Any
+    json: str
+
+
+class EntryCollector:
+    """Sorting and paging without holding the items: ``add`` each item (it is filtered by
+    name, keyed, cut to its columns and encoded at once), then ``body``."""
+
+    def __init__(self, query: ListQuery, encode: Callable[[Any], str]) -> None:
+        self.query = query
+        self.encode = encode
+        self.entries: list[Entry] = []
+        self.total = 0
+        page = query.page
+        self.matches = name_filter(page) if page is not None else None
+
+    def add(self, item: Item) -> None:
+        self.total += 1
+        if self.matches is not None and not self.matches(item):
+            return
+        order = _term_order(dotted_value(item, self.query.sort)) if self.query.sort else None
+        self.entries.append(Entry(order, self.encode(self.query.shown(item))))
+
+    def ordered(self) -> list[str]:
+        """The encoded items, filtered, sorted (stable) and reversed as asked."""
+        entries = self.entries
+        if self.query.sort:
+            entries = sorted(entries, key=lambda entry: entry.order)
+        encoded = [entry.json for entry in entries]
+        return encoded[::-1] if self.query.reverse else encoded
+
+    def paged_json(self) -> str:
+        """The paged body (``page`` asked for) as JSON; ``QueryError`` past the last page."""
+        assert self.query.page is not None
+        body = paged_body(self.ordered(), self.query.page, self.total)
+        fields = [
+            f'"{key}":' + ("[" + ",".join(value) + "]" if key == "items" else self.encode(value))
+            for key, value in body.items()
+        ]
+        return "{" + ",".join(fields) + "}"
 
 
 def apply_columns(item: Item, params: Mapping[str, str]) -> Item | list[Any]:
