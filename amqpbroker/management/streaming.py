@@ -21,15 +21,16 @@ from .http import JSON, ApiError
 from .routes import Call
 from .views import without_stats
 from .views.listing import encode_json, encoded_slices, time_slices
-from .views.query import EntryCollector, ListQuery, QueryError
+from .views.query import QueryError
+from .views.sorted_lists import ListCollector, ListQuery
 
 Item = dict[str, Any]
 
 
 async def list_response(call: Call, kind: str, items: Iterable[Item]) -> web.StreamResponse:
     """A list route's answer: ``items`` with ``disable_stats`` applied, then ``columns``;
-    in the order built, streamed as they are built; or, with ``sort`` or ``page``, encoded
-    as they are built and sorted and paged as strings."""
+    in the order built, streamed as they are built; with ``sort`` or ``page``, collected
+    as they are built (``views/sorted_lists.py``), then sorted and paged."""
     params = call.query
     try:
         query = ListQuery.of(params)
@@ -38,7 +39,7 @@ async def list_response(call: Call, kind: str, items: Iterable[Item]) -> web.Str
     reduced = (without_stats(kind, item, params) for item in items)
     if query.streams:
         return await stream_array(call, map(query.shown, reduced))
-    collector = EntryCollector(query, encode_json)
+    collector = ListCollector(query, encode_json)
     for chunk in time_slices(reduced):
         for item in chunk:
             collector.add(item)

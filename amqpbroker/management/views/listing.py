@@ -52,15 +52,17 @@ def in_chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
 
 def time_slices(
     items: Iterable[T],
-    seconds: float = SLICE_SECONDS,
+    seconds: float | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> Iterator[list[T]]:
-    """``items`` in lists, each taken from ``items`` in about ``seconds`` (at least one
-    item a list): when ``items`` builds them, the work between two yields to the loop."""
+    """``items`` in lists, each taken from ``items`` in about ``seconds`` (default
+    ``SLICE_SECONDS``; at least one item a list): when ``items`` builds them, the work
+    between two yields to the loop."""
     iterator = iter(items)
+    length = SLICE_SECONDS if seconds is None else seconds
     while True:
         chunk: list[T] = []
-        deadline = clock() + seconds
+        deadline = clock() + length
         for item in iterator:
             chunk.append(item)
             if clock() >= deadline:
@@ -72,7 +74,7 @@ def time_slices(
 
 def encoded_slices(
     items: Iterable[Any],
-    seconds: float = SLICE_SECONDS,
+    seconds: float | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> Iterator[list[str]]:
     """``items`` built and JSON-encoded a slice of time at a time (only the encoded
@@ -83,7 +85,7 @@ def encoded_slices(
 
 def json_array_pieces(
     items: Iterable[Any],
-    seconds: float = SLICE_SECONDS,
+    seconds: float | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> Iterator[str]:
     """A JSON array of ``items``, in pieces each built and encoded in about ``seconds``:

@@ -119,7 +119,7 @@ def dotted_value(item: Item, key: str) -> Any:
     return value
 
 
-def _term_order(value: Any) -> tuple[int, Any]:
+def term_order(value: Any) -> tuple[int, Any]:
     """Erlang's term order for JSON values: number < atom < map < list < binary."""
     if isinstance(value, bool):
         return (1, "true" if value else "false")
@@ -132,16 +132,16 @@ def _term_order(value: Any) -> tuple[int, Any]:
     if isinstance(value, str):
         return (4, value.encode("utf-8", "surrogateescape"))
     if isinstance(value, list):
-        return (3, [_term_order(element) for element in value])
+        return (3, [term_order(element) for element in value])
     if isinstance(value, dict):
-        return (2, sorted((k, _term_order(v)) for k, v in value.items()))
+        return (2, sorted((k, term_order(v)) for k, v in value.items()))
     return (1, str(value))
 
 
 def sort_items(items: list[Item], key: str | None, reverse: bool = False) -> list[Item]:
     """Sorted by the (dotted) ``key`` (stable), then reversed if asked; no key: as given."""
     if key:
-        items = sorted(items, key=lambda item: _term_order(dotted_value(item, key)))
+        items = sorted(items, key=lambda item: term_order(dotted_value(item, key)))
     return items[::-1] if reverse else items
 
 
@@ -160,17 +160,16 @@ def name_filter(page: Page) -> Callable[[Item], bool]:
     return lambda item: compiled.search(str(item.get("name", ""))) is not None
 
 
-def paged_body(items: list[Any], page: Page, total: int) -> dict[str, Any]:
-    """``items`` (already filtered and sorted) cut to ``page``, in RabbitMQ's shape."""
-    filtered = len(items)
-    page_count = math.ceil(filtered / page.size)
-    if page.number > max(page_count, 1):
-        raise QueryError(
-            "page_out_of_range",
-            f"Page out of range, page: {page.number} page size: {page.size}, len: {filtered}",
-        )
+def paged_body(
+    items: list[Any], page: Page, total: int, filtered: int | None = None
+) -> dict[str, Any]:
+    """``items`` (already filtered and sorted: the first ``filtered`` of them at least, all
+    without it) cut to ``page``, in RabbitMQ's shape."""
+    filtered = len(items) if filtered is None else filtered
+    check_page(page, filtered)
     start = (page.number - 1) * page.size
     shown = items[start : start + page.size]
+    page_count = math.ceil(filtered / page.size)
     return {
         "filtered_count": filtered,
         "item_count": len(shown),
@@ -180,6 +179,15 @@ def paged_body(items: list[Any], page: Page, total: int) -> dict[str, Any]:
         "page_size": page.size,
         "total_count": total,
     }
+
+
+def check_page(page: Page, filtered: int) -> None:
+    """``QueryError`` for a page past the last one (the first page always exists)."""
+    if page.number > max(math.ceil(filtered / page.size), 1):
+        raise QueryError(
+            "page_out_of_range",
+            f"Page out of range, page: {page.number} page size: {page.size}, len: {filtered}",
+        )
 
 
 def apply_query(items: Iterable[Item], params: Mapping[str, str]) -> list[Item] | dict[str, Any]:
@@ -199,77 +207,6 @@ def apply_query(items: Iterable[Item], params: Mapping[str, str]) -> list[Item] 
     if columns:
         body["items"] = [select_columns(item, columns) for item in body["items"]]
     return body
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    """A list route's query parameters, read once (``QueryError`` for bad pagination)."""
-
-    page: Page | None
-    columns: list[str] | None
-    sort: str | None
-    reverse: bool
-
-    @classmethod
-    def of(cls, params: Mapping[str, str]) -> ListQuery:
-        sort = params.get("sort") or None
-        return cls(parse_page(params), parse_columns(params), sort, flag(params, "sort_reverse"))
-
-    @property
-    def streams(self) -> bool:
-        """Whether the items go out in the order they are built, each as soon as it is."""
-        return self.page is None and self.sort is None and not self.reverse
-
-    def shown(self, item: Item) -> Item:
-        """``item`` cut to the columns asked for."""
-        return select_columns(item, self.columns) if self.columns else item
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A listed item kept for sorting and paging: its sort key and its encoded JSON (only
-    strings are held, not the items: see ``listing.encoded_slices``)."""
-
-    order: Any
-    json: str
-
-
-class EntryCollector:
-    """Sorting and paging without holding the items: ``add`` each item (it is filtered by
-    name, keyed, cut to its columns and encoded at once), then ``body``."""
-
-    def __init__(self, query: ListQuery, encode: Callable[[Any], str]) -> None:
-        self.query = query
-        self.encode = encode
-        self.entries: list[Entry] = []
-        self.total = 0
-        page = query.page
-        self.matches = name_filter(page) if page is not None else None
-
-    def add(self, item: Item) -> None:
-        self.total += 1
-        if self.matches is not None and not self.matches(item):
-            return
-        order = _term_order(dotted_value(item, self.query.sort)) if self.query.sort else None
-        self.entries.append(Entry(order, self.encode(self.query.shown(item))))
-
-    def ordered(self) -> list[str]:
-        """The encoded items, filtered, sorted (stable) and reversed as asked."""
-        entries = self.entries
-        if self.query.sort:
-            entries = sorted(entries, key=lambda entry: entry.order)
-        encoded = [entry.json for entry in entries]
-        return encoded[::-1] if self.query.reverse else encoded
-
-    def paged_json(self) -> str:
-        """The paged body (``page`` asked for) as JSON; ``QueryError`` past the last page."""
-        assert self.query.page is not None
-        body = paged_body(self.ordered(), self.query.page, self.total)
-        fields = [
-            f'"{key}":' + ("[" + ",".join(value) + "]" if key == "items" else self.encode(value))
-            for key, value in body.items()
-        ]
-        return "{" + ",".join(fields) + "}"
 
 
 def apply_columns(item: Item, params: Mapping[str, str]) -> Item | list[Any]:
