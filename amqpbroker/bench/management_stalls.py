@@ -136,7 +136,7 @@ async def start_broker() -> Any:
     except ImportError:  # an older checkout: its policy
         server_loop.tune_garbage_collector()  # type: ignore[attr-defined]
     else:
-        CollectorPolicy().start()  # (its rounds end with the loop)
+        CollectorPolicy().start()
     await server.start_management()
     return server
 

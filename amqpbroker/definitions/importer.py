@@ -19,7 +19,7 @@ import binascii
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,18 +223,34 @@ class _Checked:
 
 def check_definitions(document: Mapping[str, Any]) -> _Checked:
     """The document's definitions, checked (``DefinitionsError`` at the first problem)."""
+    checked = _Checked([], [], [], [], [], [], [])
+    for _ in _check_steps(document, checked):
+        pass
+    return checked
+
+
+def _check_steps(document: Mapping[str, Any], checked: _Checked) -> Iterator[None]:
+    """Check the document into ``checked``, a definition a step."""
     if not isinstance(document, Mapping):
         raise DefinitionsError("not a JSON object")
     version = document.get("rabbitmq_version", document.get("rabbit_version"))
-    return _Checked(
-        [_user(*item, version) for item in _section(document, "users")],
-        [_vhost(*item) for item in _section(document, "vhosts")],
-        [_permission(*item) for item in _section(document, "permissions")],
-        [_topic_permission(*item) for item in _section(document, "topic_permissions")],
-        [_exchange(*item) for item in _section(document, "exchanges")],
-        [_queue(*item) for item in _section(document, "queues")],
-        [_binding(*item) for item in _section(document, "bindings")],
-    )
+
+    def user(where: str, entry: Mapping[str, Any]) -> User:
+        return _user(where, entry, version)
+
+    sections: list[tuple[str, Callable[[str, Mapping[str, Any]], Any], list[Any]]] = [
+        ("users", user, checked.users),
+        ("vhosts", _vhost, checked.vhosts),
+        ("permissions", _permission, checked.permissions),
+        ("topic_permissions", _topic_permission, checked.topic_permissions),
+        ("exchanges", _exchange, checked.exchanges),
+        ("queues", _queue, checked.queues),
+        ("bindings", _binding, checked.bindings),
+    ]
+    for name, check, into in sections:
+        for where, entry in _section(document, name):
+            into.append(check(where, entry))
+            yield
 
 
 # -- applying it ----------------------------------------------------------------------------------
@@ -251,10 +267,11 @@ def import_definitions(
 def import_steps(
     document: Mapping[str, Any], state: BrokerState, access: AccessControl
 ) -> Iterator[None]:
-    """``import_definitions`` a step at a time: the first step checks the document whole,
-    each later one applies a definition, so that the management API may give the event
-    loop back between two (an import of 10,000 queues)."""
-    checked = check_definitions(document)
+    """``import_definitions`` a step at a time, so that the management API may give the
+    event loop back between two (an import of 10,000 queues): each step checks a
+    definition, then, once all are checked, each applies one."""
+    checked = _Checked([], [], [], [], [], [], [])
+    yield from _check_steps(document, checked)
     ignored = [name for name in IGNORED_SECTIONS if document.get(name)]
     if ignored:
         log.info("definitions: %s not supported yet: ignored", ", ".join(ignored))

@@ -18,7 +18,7 @@ from amqpbroker.definitions import DefinitionsError
 from .auth import Level
 from .http import bad_request, no_content, not_found_reason
 from .routes import Call, Route
-from .streaming import Streamed, stream_object
+from .streaming import Streamed, json_object_body, stream_object
 from .views.listing import time_slices
 
 ADMIN = Level.ADMINISTRATOR
@@ -38,7 +38,7 @@ def _streamed(value: Any) -> Any:
 
 
 async def post_definitions(call: Call) -> web.StreamResponse:
-    document = await call.body("failed_to_parse_json")
+    document = await json_object_body(call, "failed_to_parse_json")
     await _import(call, document)
     return no_content()
 
@@ -63,7 +63,7 @@ async def post_vhost_definitions(call: Call) -> web.StreamResponse:
     name = call.segment("vhost")
     if name not in call.broker.state.vhosts:
         raise not_found_reason("vhost_not_found")
-    document = await call.body("failed_to_parse_json")
+    document = await json_object_body(call, "failed_to_parse_json")
     scoped: dict[str, Any] = {}
     for section in VHOST_SECTIONS:
         items = document.get(section)

@@ -1,9 +1,11 @@
-"""Long answers built and written a slice of time at a time, the event loop given back
-between two slices, so that 10,000 queues never hold the AMQP clients up for long.
+"""Long answers built and written, and long bodies parsed, a slice of time at a time, the
+event loop given back between two slices, so that 10,000 queues never hold the AMQP
+clients up for long.
 
 ``list_response`` is every list route's answer (``columns``, ``sort``, paging and
 ``disable_stats`` applied); ``stream_array`` and ``stream_object`` write any JSON array or
-object whose long parts are iterators (the definitions export).  What a slice is:
+object whose long parts are iterators (the definitions export); ``json_object_body``
+parses a long request body (a definitions import).  What a slice is:
 ``views/listing.py`` ``time_slices``.
 """
 
@@ -17,7 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .http import JSON, ApiError
+from .http import JSON, ApiError, bad_request
+from .incremental_json import decode_text, object_steps
 from .routes import Call
 from .views import without_stats
 from .views.listing import encode_json, encoded_slices, time_slices
@@ -116,3 +119,18 @@ async def _prepared(call: Call) -> web.StreamResponse:
 def raw_json_response(body: str, status: int = 200) -> web.Response:
     """A response whose JSON body is already encoded."""
     return web.Response(body=body.encode(), status=status, headers={"Content-Type": JSON})
+
+
+async def json_object_body(call: Call, not_json: str = "not_json") -> dict[str, Any]:
+    """The request's JSON object, parsed a slice at a time (``http.json_body``'s answers:
+    ``{}`` for an empty body, 400 ``not_json`` for anything but an object)."""
+    raw = await call.request.read()
+    if not raw.strip():
+        return {}
+    document: dict[str, Any] = {}
+    try:
+        for _ in time_slices(object_steps(decode_text(raw), document)):
+            await asyncio.sleep(0)
+    except ValueError:  # (UnicodeDecodeError and json's errors are ValueErrors)
+        raise bad_request(not_json) from None
+    return document
