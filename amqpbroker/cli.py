@@ -266,6 +266,12 @@ async def _serve(config: BrokerConfig) -> None:
 )
 @click.option("--rounds", type=int, default=3, show_default=True, help="With --compare.")
 @click.option(
+    "--management-poller",
+    is_flag=True,
+    help="Meanwhile a client polls GET /api/queues every second (a broker given by URL: its "
+    "management API on the AMQP port + 10000, as RabbitMQ's 5672 -> 15672).",
+)
+@click.option(
     "--reference-url",
     default=catalog.REFERENCE_URL,
     show_default=True,

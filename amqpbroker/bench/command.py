@@ -30,6 +30,7 @@ def run_bench(
     broker_pid: int | None,
     compare_brokers: bool,
     rounds: int,
+    management_poller: bool = False,
     reference_url: str = REFERENCE_URL,
     echo: Callable[[str], None],
 ) -> None:
@@ -47,7 +48,7 @@ def run_bench(
         return
     chosen = SCENARIOS if scenario == "all" else [BY_NAME[scenario]]
     default = COMPARE_DURATION if compare_brokers else SINGLE_DURATION
-    settings = Settings(duration or default, count, size, rate or 0)
+    settings = Settings(duration or default, count, size, rate or 0, management_poller)
     if compare_brokers:
         reference = reference_target(reference_url)
         asyncio.run(compare(chosen, settings, rounds, reference, echo, sys.stdout))
