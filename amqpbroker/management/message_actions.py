@@ -1,6 +1,14 @@
 """``POST /api/exchanges/{v}/{x}/publish`` and ``POST /api/queues/{v}/{q}/get``, acting
 through the core as AMQP's basic.publish and basic.get do (same permission checks, same
-routing, the same settlement of what was got), with RabbitMQ 3.10.8's bodies."""
+routing, the same settlement of what was got), with RabbitMQ 3.10.8's bodies.
+
+RabbitMQ's management plugin runs each on a direct connection's channel, opened and closed
+for the request (``DirectChannel``): what it counts shows in the vhost's and the overview's
+message_stats (a publish is confirmed, and ``return_unroutable`` when it reaches no
+queue: it is mandatory), the churn counts a connection and a channel, and
+``/api/connections`` never lists it.  ``ack_requeue_false`` gets without an ack
+(``get_no_ack``); the other ackmodes get and then reject, so no ack is ever counted.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +23,13 @@ from pamqp import commands
 from pamqp.header import ContentHeader
 
 from amqpbroker.access.users import User
+from amqpbroker.core.exchanges import Exchange
 from amqpbroker.core.message import Envelope, Message, routing_bytes
 from amqpbroker.core.queue import Queue
+from amqpbroker.core.stats import ChannelCounters, add_counts, channel_counts
+from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import AccessRefused, AMQPError, NotFound, PreconditionFailed
+from amqpbroker.session.direct_reply import REPLY_QUEUE
 from amqpbroker.session.handlers.basic import (
     apply_sender_selected,
     read_ttl_and_priority,
@@ -38,7 +50,26 @@ from .object_actions import HTTP_OWNER, caller_access, request_vhost
 from .routes import Call, Route
 from .views.formats import json_value
 
+# The JSON properties RabbitMQ reads, in its order (the first bad one is the one reported);
+# others are ignored.
+PROPERTIES = (
+    "content_type",
+    "content_encoding",
+    "headers",
+    "delivery_mode",
+    "priority",
+    "correlation_id",
+    "reply_to",
+    "expiration",
+    "message_id",
+    "timestamp",
+    "type",
+    "user_id",
+    "app_id",
+    "cluster_id",
+)
 INTEGER_PROPERTIES = ("delivery_mode", "priority", "timestamp")
+OCTET_MASKS = {"priority": 0xFF, "timestamp": 2**64 - 1}  # (as Erlang writes them)
 ACKMODES = {  # ackmode: (requeue, counted as acked)
     "ack_requeue_true": (True, True),
     "ack_requeue_false": (False, True),
@@ -62,22 +93,58 @@ def _payload(body: dict[str, Any]) -> bytes:
     raise bad_request(f"unsupported payload_encoding: {encoding}")
 
 
-def _header(properties: Any, payload: bytes) -> tuple[bytes, int]:
-    """The content header of the JSON ``properties`` (integers must be integers), and the
-    delivery mode asked for (one other than 1 or 2 is refused later, as basic.publish's)."""
+def _checked_properties(properties: Any) -> dict[str, Any]:
+    """The JSON ``properties`` RabbitMQ reads, checked in its order: integers and strings
+    (null is neither), headers an object without nulls (or [], none)."""
     if not isinstance(properties, dict):
         raise server_error()
-    for key in INTEGER_PROPERTIES:
-        value = properties.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise bad_request(["not_int", key])
+    checked: dict[str, Any] = {}
+    for key in PROPERTIES:
+        if key not in properties:
+            continue
+        value = properties[key]
+        if key == "headers":
+            value = _headers(value)
+        elif key in INTEGER_PROPERTIES:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise bad_request(["not_int", key])
+            value &= OCTET_MASKS.get(key, -1)
+        elif not isinstance(value, str):
+            raise bad_request(["not_string", key])
+        checked[key] = value
+    return checked
+
+
+def _headers(value: Any) -> dict[str, Any]:
+    if value == []:  # (an empty Erlang proplist)
+        return {}
+    if not isinstance(value, dict):
+        raise server_error()
+    if _holds_null(value):
+        raise bad_request("null_not_allowed")
+    return value
+
+
+def _holds_null(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(_holds_null(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_null(item) for item in value)
+    return False
+
+
+def _header(properties: dict[str, Any], payload: bytes) -> tuple[bytes, int]:
+    """The content header of the checked ``properties``, and the delivery mode asked for
+    (one other than 1 or 2 is refused later, as basic.publish's)."""
     mode = properties.get("delivery_mode") or 0
     if mode not in (1, 2):
         properties = {k: v for k, v in properties.items() if k != "delivery_mode"}
     try:
         properties_ = commands.Basic.Properties(**properties)
         return ContentHeader(0, len(payload), properties_).marshal(), mode
-    except (TypeError, ValueError, struct.error):  # (e.g. a priority beyond an octet)
+    except (TypeError, ValueError, struct.error):  # (a header value AMQP cannot carry)
         raise bad_request("invalid properties") from None
 
 
@@ -108,20 +175,32 @@ async def publish(call: Call) -> web.StreamResponse:
     keys_missing(body, ("properties", "routing_key", "payload", "payload_encoding"))
     routing_key = text(body["routing_key"])
     payload = _payload(body)
-    header, mode = _header(body["properties"], payload)
+    properties = _checked_properties(body["properties"])
+    header, mode = _header(properties, payload)
     access = caller_access(call, vhost)
-    try:
-        access.check_publish(name)
-        exchange = vhost.exchange(name)
-        if exchange.internal:
-            raise AccessRefused(
-                f"cannot publish to internal exchange '{name}' in vhost '{vhost.name}'"
-            )
-        if exchange.type_name == "topic":
-            access.check_topic("write", name, routing_key)
-        message = _message(name, routing_key, header, mode, payload, call.user)
-    except AMQPError as error:  # (RabbitMQ's plugin sees the channel close: code and text)
-        raise bad_request(f"{error.reply_code} {error.reply_text}") from None
+    with DirectChannel(vhost) as channel:
+        try:
+            access.check_publish(name)
+            exchange = vhost.exchange(name)
+            if exchange.internal:
+                raise AccessRefused(
+                    f"cannot publish to internal exchange '{name}' in vhost '{vhost.name}'"
+                )
+            if exchange.type_name == "topic":
+                access.check_topic("write", name, routing_key)
+            if properties.get("reply_to") == REPLY_QUEUE:  # (no consumer: a direct channel)
+                raise PreconditionFailed("fast reply consumer does not exist")
+            message = _message(name, routing_key, header, mode, payload, call.user)
+        except AMQPError as error:  # (RabbitMQ's plugin sees the channel close: code, text)
+            raise bad_request(f"{error.reply_code} {error.reply_text}") from None
+        routed = _route(vhost, exchange, routing_key, message)
+        channel.counters.publish += 1
+        channel.counters.confirm += 1
+        channel.counters.return_unroutable += 0 if routed else 1
+    return json_response({"routed": routed})
+
+
+def _route(vhost: VirtualHost, exchange: Exchange, routing_key: str, message: Message) -> bool:
     exchange.publish_in += 1
     queues = vhost.route(exchange, routing_key, message)
     if not queues:
@@ -131,7 +210,7 @@ async def publish(call: Call) -> web.StreamResponse:
         exchange.extra_out += len(queues) - 1
     for queue in queues:
         queue.enqueue(message)
-    return json_response({"routed": bool(queues)})
+    return bool(queues)
 
 
 # -- get ------------------------------------------------------------------------------------------
@@ -202,29 +281,62 @@ async def get_messages(call: Call) -> web.StreamResponse:
         raise not_authorised(error.reply_text) from None
     except AMQPError as error:
         raise bad_request(error.reply_text) from None
+    requeue, acked = ACKMODES[ackmode]
+    no_ack = acked and not requeue  # (ack_requeue_false: a get without an ack)
     envelopes: list[Envelope] = []
     items: list[dict[str, Any]] = []
-    while len(envelopes) < count and (envelope := await _take(queue)) is not None:
-        queue.counters.got(False, envelope.redelivered)
-        queue.handed_out(envelope, True)
-        envelopes.append(envelope)
-        items.append(_item(envelope, queue.message_count, encoding, truncate))
-    _settle(queue, envelopes, *ACKMODES[ackmode])
+    with DirectChannel(vhost) as channel:
+        while len(envelopes) < count:
+            envelope = await _take(queue)
+            if envelope is None:
+                queue.counters.get_empty += 1
+                channel.counters.get_empty += 1
+                break
+            queue.counters.got(no_ack, envelope.redelivered)
+            channel.counters.got(no_ack, envelope.redelivered)
+            queue.handed_out(envelope, True)
+            envelopes.append(envelope)
+            items.append(_item(envelope, queue.message_count, encoding, truncate))
+        _settle(queue, envelopes, requeue, acked)
     return json_response(items)
 
 
 def _settle(queue: Queue, envelopes: list[Envelope], requeue: bool, acked: bool) -> None:
+    """Without an ack, the messages got; else rejected (requeued or dead-lettered): what
+    was got and not acked counts as returned (see ``core.stats.DeliveryCounters``)."""
     if not envelopes:
         return
-    if acked:
-        queue.counters.ack += len(envelopes)
+    if not (acked and not requeue):
+        queue.counters.returned += len(envelopes)
     if requeue:
-        queue.counters.returned += 0 if acked else len(envelopes)
         queue.requeue(envelopes)
         return
     queue.forget(envelopes)
     if not acked:
         queue.dead_letter(queue, envelopes, "rejected")
+
+
+class DirectChannel:
+    """The direct connection's channel RabbitMQ's plugin opens for one publish or get, as
+    the statistics see it: its counts join the vhost's and the broker's totals as it
+    closes, and a connection and a channel come and go in the churn."""
+
+    def __init__(self, vhost: VirtualHost) -> None:
+        self.vhost = vhost
+        self.counters = ChannelCounters()
+
+    def __enter__(self) -> DirectChannel:
+        stats = self.vhost.stats
+        stats.connection_created += 1
+        stats.channel_created += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        counts = channel_counts(self.counters, ())
+        add_counts(self.vhost.retired, counts)
+        stats = self.vhost.stats
+        stats.channel_closed_with(counts)
+        stats.connection_closed += 1
 
 
 ROUTES = [
