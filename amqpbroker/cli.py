@@ -19,8 +19,9 @@ from amqpbroker.config import MEMORY, BrokerConfig, TLSConfig
 from amqpbroker.definitions import DefinitionsError
 from amqpbroker.rabbitmq_conf import ConfigFileError, apply_environment, load_config
 from amqpbroker.server.app import BrokerServer
+from amqpbroker.server.collector import CollectorPolicy
 from amqpbroker.server.listeners import ListenError
-from amqpbroker.server.loop import log_loop_exception, new_event_loop, tune_garbage_collector
+from amqpbroker.server.loop import log_loop_exception, new_event_loop
 from amqpbroker.server.tls import TLSConfigError
 from amqpbroker.storage.lock import DataDirInUse
 from amqpbroker.storage.records import CorruptStore
@@ -201,7 +202,8 @@ async def _serve(config: BrokerConfig) -> None:
         loop.add_signal_handler(signum, stop.set)
     server = BrokerServer(config)
     await server.start()
-    tune_garbage_collector()
+    collector = CollectorPolicy()
+    collector.start()
     for scheme in server.listeners.schemes:  # plain first: its line is the first line
         url = config.url(server.listeners.host(scheme), server.listeners.port(scheme), scheme)
         click.echo(f"amqpbroker listening on {url}")
@@ -214,6 +216,7 @@ async def _serve(config: BrokerConfig) -> None:
         click.echo(f"amqpbroker management on {management_url}")
     await stop.wait()
     log.info("shutting down")
+    collector.stop()
     await server.stop()
 
 
@@ -225,8 +228,9 @@ async def _serve(config: BrokerConfig) -> None:
     default="all",
     metavar="NAME",
     show_default=True,
-    help="A scenario below (full name or letter), all of a-h, startup, recovery, or "
-    "hotpath (the CPU cost per message without sockets).",
+    help="A scenario below (full name or letter), all of a-h, startup, recovery, "
+    "hotpath (the CPU cost per message without sockets), or management (how long each "
+    "management route holds the broker's loop, with --count queues).",
 )
 @click.option(
     "--duration",
@@ -239,7 +243,7 @@ async def _serve(config: BrokerConfig) -> None:
     type=int,
     default=None,
     help="g: backlog messages [200000]; recovery: messages [1000000]; startup: runs [30]; "
-    "hotpath: messages per round [50000].",
+    "hotpath: messages per round [50000]; management: queues [10000].",
 )
 @click.option("--size", type=int, default=None, help="Body bytes instead of the scenario's.")
 @click.option(
@@ -262,6 +266,12 @@ async def _serve(config: BrokerConfig) -> None:
     help="Alternate amqpbroker and the reference RabbitMQ; print a table of medians.",
 )
 @click.option("--rounds", type=int, default=3, show_default=True, help="With --compare.")
+@click.option(
+    "--management-poller",
+    is_flag=True,
+    help="Meanwhile a client polls GET /api/queues every second (a broker given by URL: its "
+    "management API on the AMQP port + 10000, as RabbitMQ's 5672 -> 15672).",
+)
 @click.option(
     "--reference-url",
     default=catalog.REFERENCE_URL,

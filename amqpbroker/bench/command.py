@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from .catalog import REFERENCE_URL
 from .compare import compare, reference_target
 from .hotpath import hotpath
+from .management_stalls import management_stalls
 from .recovery import recovery
 from .report import ProgressLine, json_line, summary
 from .scenarios import BY_NAME, SCENARIOS, Scenario, Settings, run_scenario
@@ -29,6 +30,7 @@ def run_bench(
     broker_pid: int | None,
     compare_brokers: bool,
     rounds: int,
+    management_poller: bool = False,
     reference_url: str = REFERENCE_URL,
     echo: Callable[[str], None],
 ) -> None:
@@ -41,9 +43,12 @@ def run_bench(
     if scenario == "hotpath":
         echo(json_line(hotpath(count or 50_000)))
         return
+    if scenario == "management":
+        echo(json_line(management_stalls(count or 10_000, 3, echo)))
+        return
     chosen = SCENARIOS if scenario == "all" else [BY_NAME[scenario]]
     default = COMPARE_DURATION if compare_brokers else SINGLE_DURATION
-    settings = Settings(duration or default, count, size, rate or 0)
+    settings = Settings(duration or default, count, size, rate or 0, management_poller)
     if compare_brokers:
         reference = reference_target(reference_url)
         asyncio.run(compare(chosen, settings, rounds, reference, echo, sys.stdout))

@@ -24,11 +24,11 @@ _BATCH = 1000
 def recovery(count: int, size: int) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="amqpbroker-bench-"))
     try:
-        broker, url = start_broker_process(data_dir)
+        broker, url, _ = start_broker_process(data_dir)
         asyncio.run(_fill(url, count, size))
         stop_broker_process(broker)
         started = time.perf_counter()
-        broker, url = start_broker_process(data_dir)
+        broker, url, _ = start_broker_process(data_dir)
         listening = time.perf_counter() - started
         first, drain = asyncio.run(_first_delivery_and_drain(url, count, started))
         stop_broker_process(broker)

@@ -76,10 +76,23 @@ def summary(figures: dict[str, Any]) -> list[str]:
         if figures.get(key) is not None
     ]
     parts += _latency(figures) + _integrity(figures) + _memory(figures) + _bindings(figures)
-    parts += _cpu(figures)
+    parts += _cpu(figures) + _poller(figures)
     lines = [f"{figures['scenario']} on {figures['broker']}: " + "  ".join(parts)]
     lines += [f"load generator saturated: {s}" for s in figures.get("saturated", [])]
     return lines
+
+
+def _poller(figures: dict[str, Any]) -> list[str]:
+    poller = figures.get("management_poller")
+    if poller is None:
+        return []
+    if "polls" not in poller:
+        return ["management poller FAILED"]
+    failed = f", {poller['failures']} failed" if poller["failures"] else ""
+    return [
+        f"GET /api/queues polled {poller['polls']}x{failed}: median {poller['median_ms']} ms, "
+        f"max {poller['max_ms']} ms"
+    ]
 
 
 def _latency(figures: dict[str, Any]) -> list[str]:

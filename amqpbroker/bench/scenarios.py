@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .catalog import SCENARIO_DESCRIPTIONS
+from .poller import polling
 from .runs import Figures, Progress, backlog, steady
 from .target import Target
 from .topology import Binding, Topology, bind, declared, run_prefix
@@ -25,6 +26,7 @@ class Settings:
     count: int | None = None  # g's backlog instead of 200,000
     size: int | None = None  # body bytes instead of the scenario's own
     rate: float = 0  # msg/s per publisher instead of as fast as the broker takes them (f: 2000)
+    management_poller: bool = False  # a client polls GET /api/queues every second meanwhile
 
 
 @dataclass(frozen=True)
@@ -185,10 +187,13 @@ BY_NAME = {s.name: s for s in SCENARIOS} | {s.letter: s for s in SCENARIOS}
 async def run_scenario(
     scenario: Scenario, target: Target, settings: Settings, progress: Progress
 ) -> Figures:
-    figures = await scenario.run(target, settings, progress)
+    url = target.management_url if settings.management_poller else None
+    with polling(url) as poller:
+        figures = await scenario.run(target, settings, progress)
     return {
         "scenario": scenario.name,
         "broker": target.label,
         "duration_s": settings.duration,
         **figures,
+        **poller.figures(),
     }

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from .poller import management_url_for
+
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _TCP_LISTEN = "0A"
 
@@ -29,6 +31,7 @@ class Target:
     url: str
     label: str
     pid: int | None = None
+    management_url: str | None = None  # its management API (http://user:password@...)
 
     def rss_kb(self) -> int | None:
         """Resident set size now (VmRSS)."""
@@ -69,7 +72,7 @@ def url_target(url: str, pid: int | None) -> Target:
     if pid is None and parts.hostname in _LOOPBACK:
         pid = listening_pid(parts.port or 5672)
     shown = parts._replace(netloc=f"{parts.hostname}:{parts.port or 5672}").geturl()
-    return Target(url, shown, pid)
+    return Target(url, shown, pid, management_url_for(url))
 
 
 @contextmanager
@@ -77,17 +80,18 @@ def own_broker() -> Iterator[Target]:
     """``amqpbroker serve --port 0`` with a temporary data directory, for the duration."""
     data_dir = Path(tempfile.mkdtemp(prefix="amqpbroker-bench-"))
     try:
-        process, url = start_broker_process(data_dir)
+        process, url, management_url = start_broker_process(data_dir)
         try:
-            yield Target(url, "amqpbroker", process.pid)
+            yield Target(url, "amqpbroker", process.pid, management_url)
         finally:
             stop_broker_process(process)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def start_broker_process(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    """Start ``amqpbroker serve`` on a free port; return it and the URL it prints."""
+def start_broker_process(data_dir: Path) -> tuple[subprocess.Popen[str], str, str]:
+    """Start ``amqpbroker serve`` on a free port (its management API on another); return
+    it, the URL and the management URL it prints (with guest's credentials)."""
     command = [sys.executable, "-m", "amqpbroker", "serve", "--port", "0"]
     command += ["--data-dir", str(data_dir), "--log-level", "warning"]
     process = subprocess.Popen(
@@ -99,7 +103,13 @@ def start_broker_process(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
         process.kill()
         process.wait()
         raise RuntimeError(f"amqpbroker serve did not start: {line!r}")
-    return process, line.rsplit(" ", 1)[-1].strip()
+    management = process.stdout.readline()
+    if not management.startswith("amqpbroker management on "):
+        process.kill()
+        process.wait()
+        raise RuntimeError(f"amqpbroker serve's management API did not start: {management!r}")
+    management_url = management.rsplit(" ", 1)[-1].strip().replace("://", "://guest:guest@", 1)
+    return process, line.rsplit(" ", 1)[-1].strip(), management_url
 
 
 def stop_broker_process(process: subprocess.Popen[str], timeout: float = 120) -> None:

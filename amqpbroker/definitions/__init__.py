@@ -10,7 +10,14 @@ a file is the only I/O here.
 
 from __future__ import annotations
 
-from .exporter import export_definitions
-from .importer import DefinitionsError, import_definitions, read_definitions_file
+from .exporter import export_definitions, export_sections
+from .importer import DefinitionsError, import_definitions, import_steps, read_definitions_file
 
-__all__ = ["DefinitionsError", "export_definitions", "import_definitions", "read_definitions_file"]
+__all__ = [
+    "DefinitionsError",
+    "export_definitions",
+    "export_sections",
+    "import_definitions",
+    "import_steps",
+    "read_definitions_file",
+]

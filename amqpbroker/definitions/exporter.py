@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime
 import decimal
+from collections.abc import Iterator
 from typing import Any
 
 from amqpbroker.access.control import AccessControl
 from amqpbroker.core.broker import BrokerState
-from amqpbroker.core.exchanges import Exchange
+from amqpbroker.core.exchanges import Binding, Exchange
+from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.policies.parameters import RuntimeParameters
 from amqpbroker.version import __version__
@@ -28,8 +30,30 @@ PRODUCT_NAME = "amqpbroker"
 def export_definitions(
     state: BrokerState, access: AccessControl, parameters: RuntimeParameters | None = None
 ) -> dict[str, Any]:
-    vhosts = list(state.vhosts.values())
+    return {
+        key: list(value) if isinstance(value, Iterator) else value
+        for key, value in export_sections(state, access, parameters).items()
+    }
+
+
+def export_sections(
+    state: BrokerState, access: AccessControl, parameters: RuntimeParameters | None = None
+) -> dict[str, Any]:
+    """``export_definitions`` with its queues, exchanges and bindings as iterators, which
+    build each item as it is read: the management API writes them a slice at a time,
+    giving the event loop back between two.  The objects are listed at once; one deleted
+    before its turn is left out."""
     parameters = parameters or RuntimeParameters()
+    vhosts = list(state.vhosts.values())
+    queues = [(vhost, queue) for vhost in vhosts for queue in vhost.queues.values()]
+    exchanges = [(vhost, exchange) for vhost in vhosts for exchange in _exported_exchanges(vhost)]
+    bindings = [
+        (vhost, binding)
+        for vhost in vhosts
+        for source in vhost.exchanges.values()
+        if source.name
+        for binding in source.bindings.values()
+    ]
     return {
         "rabbit_version": RABBITMQ_VERSION,
         "rabbitmq_version": RABBITMQ_VERSION,
@@ -70,61 +94,51 @@ def export_definitions(
         "parameters": parameters.parameters(),
         "global_parameters": parameters.global_parameters(),
         "policies": [policy.item() for policy in parameters.policies_in()],
-        "queues": [queue for vhost in vhosts for queue in _queues(vhost)],
-        "exchanges": [exchange for vhost in vhosts for exchange in _exchanges(vhost)],
-        "bindings": [binding for vhost in vhosts for binding in _bindings(vhost)],
+        "queues": (
+            _queue(vhost, queue)
+            for vhost, queue in queues
+            if queue.exclusive_owner is None and not queue.deleted
+        ),
+        "exchanges": (_exchange(vhost, exchange) for vhost, exchange in exchanges),
+        "bindings": (_binding(vhost, binding) for vhost, binding in bindings),
     }
 
 
-def _queues(vhost: VirtualHost) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": queue.name,
-            "vhost": vhost.name,
-            "durable": queue.durable,
-            "auto_delete": queue.auto_delete,
-            "arguments": json_table(queue.arguments),
-        }
-        for queue in vhost.queues.values()
-        if queue.exclusive_owner is None
-    ]
+def _queue(vhost: VirtualHost, queue: Queue) -> dict[str, Any]:
+    return {
+        "name": queue.name,
+        "vhost": vhost.name,
+        "durable": queue.durable,
+        "auto_delete": queue.auto_delete,
+        "arguments": json_table(queue.arguments),
+    }
 
 
 def _exported_exchanges(vhost: VirtualHost) -> list[Exchange]:
     return [x for x in vhost.exchanges.values() if x.name and not x.name.startswith("amq.")]
 
 
-def _exchanges(vhost: VirtualHost) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": exchange.name,
-            "vhost": vhost.name,
-            "type": exchange.type_name,
-            "durable": exchange.durable,
-            "auto_delete": exchange.auto_delete,
-            "internal": exchange.internal,
-            "arguments": json_table(exchange.arguments),
-        }
-        for exchange in _exported_exchanges(vhost)
-    ]
+def _exchange(vhost: VirtualHost, exchange: Exchange) -> dict[str, Any]:
+    return {
+        "name": exchange.name,
+        "vhost": vhost.name,
+        "type": exchange.type_name,
+        "durable": exchange.durable,
+        "auto_delete": exchange.auto_delete,
+        "internal": exchange.internal,
+        "arguments": json_table(exchange.arguments),
+    }
 
 
-def _bindings(vhost: VirtualHost) -> list[dict[str, Any]]:
-    return [
-        {
-            "source": binding.source,
-            "vhost": vhost.name,
-            "destination": binding.destination.name,
-            "destination_type": "exchange"
-            if isinstance(binding.destination, Exchange)
-            else "queue",
-            "routing_key": binding.routing_key,
-            "arguments": json_table(binding.raw_arguments or {}),
-        }
-        for source in vhost.exchanges.values()
-        if source.name
-        for binding in source.bindings.values()
-    ]
+def _binding(vhost: VirtualHost, binding: Binding) -> dict[str, Any]:
+    return {
+        "source": binding.source,
+        "vhost": vhost.name,
+        "destination": binding.destination.name,
+        "destination_type": "exchange" if isinstance(binding.destination, Exchange) else "queue",
+        "routing_key": binding.routing_key,
+        "arguments": json_table(binding.raw_arguments or {}),
+    }
 
 
 def json_table(table: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import binascii
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,24 +226,40 @@ class _Checked:
     exchanges: list[dict[str, Any]]
     queues: list[dict[str, Any]]
     bindings: list[dict[str, Any]]
-    parameters: CheckedParameters
+    parameters: CheckedParameters | None = None  # (checked last)
 
 
 def check_definitions(document: Mapping[str, Any]) -> _Checked:
     """The document's definitions, checked (``DefinitionsError`` at the first problem)."""
+    checked = _Checked([], [], [], [], [], [], [])
+    for _ in _check_steps(document, checked):
+        pass
+    return checked
+
+
+def _check_steps(document: Mapping[str, Any], checked: _Checked) -> Iterator[None]:
+    """Check the document into ``checked``, a definition a step."""
     if not isinstance(document, Mapping):
         raise DefinitionsError("not a JSON object")
     version = document.get("rabbitmq_version", document.get("rabbit_version"))
-    return _Checked(
-        [_user(*item, version) for item in _section(document, "users")],
-        [_vhost(*item) for item in _section(document, "vhosts")],
-        [_permission(*item) for item in _section(document, "permissions")],
-        [_topic_permission(*item) for item in _section(document, "topic_permissions")],
-        [_exchange(*item) for item in _section(document, "exchanges")],
-        [_queue(*item) for item in _section(document, "queues")],
-        [_binding(*item) for item in _section(document, "bindings")],
-        _parameters(document),
-    )
+
+    def user(where: str, entry: Mapping[str, Any]) -> User:
+        return _user(where, entry, version)
+
+    sections: list[tuple[str, Callable[[str, Mapping[str, Any]], Any], list[Any]]] = [
+        ("users", user, checked.users),
+        ("vhosts", _vhost, checked.vhosts),
+        ("permissions", _permission, checked.permissions),
+        ("topic_permissions", _topic_permission, checked.topic_permissions),
+        ("exchanges", _exchange, checked.exchanges),
+        ("queues", _queue, checked.queues),
+        ("bindings", _binding, checked.bindings),
+    ]
+    for name, check, into in sections:
+        for where, entry in _section(document, name):
+            into.append(check(where, entry))
+            yield
+    checked.parameters = _parameters(document)
 
 
 def _parameters(document: Mapping[str, Any]) -> CheckedParameters:
@@ -269,7 +285,21 @@ def import_definitions(
 ) -> None:
     """Check ``document`` whole, then apply it (``DefinitionsError``: one line, why).
     Without ``parameters`` its parameters and policies are checked, not kept."""
-    checked = check_definitions(document)
+    for _ in import_steps(document, state, access, parameters):
+        pass
+
+
+def import_steps(
+    document: Mapping[str, Any],
+    state: BrokerState,
+    access: AccessControl,
+    parameters: RuntimeParameters | None = None,
+) -> Iterator[None]:
+    """``import_definitions`` a step at a time, so that the management API may give the
+    event loop back between two (an import of 10,000 queues): each step checks a
+    definition, then, once all are checked, each applies one."""
+    checked = _Checked([], [], [], [], [], [], [])
+    yield from _check_steps(document, checked)
     for user in checked.users:
         access.put_user(user)
     for vhost in checked.vhosts:
@@ -280,16 +310,19 @@ def import_definitions(
     for user_name, vhost_name, topic in checked.topic_permissions:
         _check_grantee(state, access, user_name, vhost_name)
         access.set_topic_permissions(user_name, vhost_name, topic)
-    if parameters is not None:
+    if parameters is not None and checked.parameters is not None:
         try:
             apply_parameter_sections(checked.parameters, state, parameters)
         except ValueError as error:
             raise DefinitionsError(str(error)) from None
     for exchange in checked.exchanges:
+        yield
         _declare_exchange(state, **exchange)
     for queue in checked.queues:
+        yield
         _declare_queue(state, **queue)
     for binding in checked.bindings:
+        yield
         _bind(state, **binding)
 
 

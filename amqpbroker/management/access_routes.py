@@ -33,8 +33,9 @@ from .http import (
     server_error,
     text,
 )
-from .object_routes import list_response, single_response
+from .object_routes import single_response
 from .routes import Call, Route
+from .streaming import list_response
 from .views.query import QueryError, apply_columns, apply_query
 from .views.vhosts import vhost_item
 

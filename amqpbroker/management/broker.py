@@ -4,7 +4,7 @@ creation and deletion with their side effects, definitions, and what listens whe
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any, Protocol
 
 from amqpbroker.access.control import AccessControl
@@ -64,11 +64,19 @@ class ManagedBroker(Protocol):
 
     def import_definitions(self, definitions: Mapping[str, Any]) -> None: ...
 
+    def import_steps(self, definitions: Mapping[str, Any]) -> Iterator[None]:
+        """``import_definitions`` a step at a time (the first checks the whole document)."""
+        ...
+
     async def durable(self) -> None:
         """Return once every change recorded so far is on disk."""
         ...
 
     def export_definitions(self) -> dict[str, Any]: ...
+
+    def export_sections(self) -> dict[str, Any]:
+        """``export_definitions`` with queues, exchanges and bindings as iterators."""
+        ...
 
     def amqp_listeners(self) -> list[tuple[str, str, int]]:
         """(scheme, host, port) of each AMQP listener: ``amqp``, ``amqps``."""

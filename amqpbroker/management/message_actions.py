@@ -1,6 +1,14 @@
 """``POST /api/exchanges/{v}/{x}/publish`` and ``POST /api/queues/{v}/{q}/get``, acting
 through the core as AMQP's basic.publish and basic.get do (same permission checks, same
-routing, the same settlement of what was got), with RabbitMQ 3.10.8's bodies."""
+routing, the same settlement of what was got), with RabbitMQ 3.10.8's bodies.
+
+RabbitMQ's management plugin runs each on a direct connection's channel, opened and closed
+for the request (``DirectChannel``): what it counts shows in the vhost's and the overview's
+message_stats (a publish is confirmed, and ``return_unroutable`` when it reaches no
+queue: it is mandatory), the churn counts a connection and a channel, and
+``/api/connections`` never lists it.  ``ack_requeue_false`` gets without an ack
+(``get_no_ack``); the other ackmodes get and then reject, so no ack is ever counted.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +20,13 @@ from typing import Any
 from aiohttp import web
 
 from amqpbroker.access.users import User
+from amqpbroker.core.exchanges import Exchange
 from amqpbroker.core.message import Envelope, Message, routing_bytes
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.stats import ChannelCounters, add_counts, channel_counts
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import AccessRefused, AMQPError, NotFound, PreconditionFailed
+from amqpbroker.session.direct_reply import REPLY_QUEUE
 from amqpbroker.session.handlers.basic import (
     apply_sender_selected,
     read_ttl_and_priority,
@@ -37,10 +47,8 @@ from .message_properties import content_header, properties_json
 from .object_actions import HTTP_OWNER, caller_access, request_vhost
 from .routes import Call, Route
 
-# ackmode: (requeue, got with no-ack).  RabbitMQ's plugin gets with no-ack for
-# ack_requeue_false and rejects what it got for the others: it never counts an ack.
-ACKMODES = {
-    "ack_requeue_true": (True, False),
+ACKMODES = {  # ackmode: (requeue, counted as acked)
+    "ack_requeue_true": (True, True),
     "ack_requeue_false": (False, True),
     "reject_requeue_true": (True, False),
     "reject_requeue_false": (False, False),
@@ -91,21 +99,31 @@ async def publish(call: Call) -> web.StreamResponse:
     payload = _payload(body)
     header, mode = content_header(body["properties"], len(payload))
     access = caller_access(call, vhost)
-    try:
-        access.check_publish(name)
-        exchange = vhost.exchange(name)
-        if exchange.internal:
-            raise AccessRefused(
-                f"cannot publish to internal exchange '{name}' in vhost '{vhost.name}'"
-            )
-        if exchange.type_name == "topic":
-            access.check_topic("write", name, routing_key)
-        message = _message(name, routing_key, header, mode, payload, call.user)
-    except AMQPError as error:  # (RabbitMQ's plugin sees the channel close: code and text)
-        raise bad_request(f"{error.reply_code} {error.reply_text}") from None
+    with DirectChannel(vhost) as channel:
+        try:
+            access.check_publish(name)
+            exchange = vhost.exchange(name)
+            if exchange.internal:
+                raise AccessRefused(
+                    f"cannot publish to internal exchange '{name}' in vhost '{vhost.name}'"
+                )
+            if exchange.type_name == "topic":
+                access.check_topic("write", name, routing_key)
+            if body["properties"].get("reply_to") == REPLY_QUEUE:  # (no consumer: a direct channel)
+                raise PreconditionFailed("fast reply consumer does not exist")
+            message = _message(name, routing_key, header, mode, payload, call.user)
+        except AMQPError as error:  # (RabbitMQ's plugin sees the channel close: code, text)
+            raise bad_request(f"{error.reply_code} {error.reply_text}") from None
+        routed = _route(vhost, exchange, routing_key, message)
+        channel.counters.publish += 1
+        channel.counters.confirm += 1
+        channel.counters.return_unroutable += 0 if routed else 1
+    return json_response({"routed": routed})
+
+
+def _route(vhost: VirtualHost, exchange: Exchange, routing_key: str, message: Message) -> bool:
     exchange.publish_in += 1
     queues = vhost.route(exchange, routing_key, message)
-    _count_as_a_channel(call, vhost, publish=1, confirm=1, return_unroutable=int(not queues))
     if not queues and exchange.name:  # (the default exchange counts it out: basic.py)
         exchange.unroutable += 1
     elif len(queues) > 1:
@@ -113,7 +131,7 @@ async def publish(call: Call) -> web.StreamResponse:
         exchange.extra_out += len(queues) - 1
     for queue in queues:
         queue.enqueue(message)
-    return json_response({"routed": bool(queues)})
+    return bool(queues)
 
 
 # -- get ------------------------------------------------------------------------------------------
@@ -173,51 +191,62 @@ async def get_messages(call: Call) -> web.StreamResponse:
         raise not_authorised(error.reply_text) from None
     except AMQPError as error:
         raise bad_request(error.reply_text) from None
-    requeue, no_ack = ACKMODES[ackmode]
-    channel = ChannelCounters()
+    requeue, acked = ACKMODES[ackmode]
+    no_ack = acked and not requeue  # (ack_requeue_false: a get without an ack)
     envelopes: list[Envelope] = []
     items: list[dict[str, Any]] = []
-    while len(envelopes) < count:
-        envelope = await _take(queue)
-        if envelope is None:  # (RabbitMQ's plugin asks until the count or an empty answer)
-            queue.counters.get_empty += 1
-            channel.get_empty += 1
-            break
-        queue.counters.got(no_ack, envelope.redelivered)
-        channel.got(no_ack, envelope.redelivered)
-        queue.handed_out(envelope, True)
-        envelopes.append(envelope)
-        items.append(_item(envelope, queue.message_count, encoding, truncate))
-    _settle(queue, envelopes, requeue, no_ack)
-    _count_as_a_channel(call, vhost, channel)
+    with DirectChannel(vhost) as channel:
+        while len(envelopes) < count:
+            envelope = await _take(queue)
+            if envelope is None:
+                queue.counters.get_empty += 1
+                channel.counters.get_empty += 1
+                break
+            queue.counters.got(no_ack, envelope.redelivered)
+            channel.counters.got(no_ack, envelope.redelivered)
+            queue.handed_out(envelope, True)
+            envelopes.append(envelope)
+            items.append(_item(envelope, queue.message_count, encoding, truncate))
+        _settle(queue, envelopes, requeue, acked)
     return json_response(items)
 
 
-def _settle(queue: Queue, envelopes: list[Envelope], requeue: bool, no_ack: bool) -> None:
+def _settle(queue: Queue, envelopes: list[Envelope], requeue: bool, acked: bool) -> None:
+    """Without an ack, the messages got; else rejected (requeued or dead-lettered): what
+    was got and not acked counts as returned (see ``core.stats.DeliveryCounters``)."""
     if not envelopes:
         return
-    if not no_ack:
-        queue.counters.returned += len(envelopes)  # (rejected)
+    if not (acked and not requeue):
+        queue.counters.returned += len(envelopes)
     if requeue:
         queue.requeue(envelopes)
         return
     queue.forget(envelopes)
-    if not no_ack:
+    if not acked:
         queue.dead_letter(queue, envelopes, "rejected")
 
 
-def _count_as_a_channel(
-    call: Call, vhost: VirtualHost, counters: ChannelCounters | None = None, **counts: int
-) -> None:
-    """What RabbitMQ's plugin counts on the channel it opens for one request (publishes
-    in confirm mode and mandatory): in the vhost's and the overview's message_stats, as
-    a closed channel's counts are kept."""
-    counters = counters or ChannelCounters()
-    for name, value in counts.items():
-        setattr(counters, name, getattr(counters, name) + value)
-    totals = channel_counts(counters, ())
-    add_counts(vhost.retired, totals)
-    add_counts(call.broker.state.stats.retired, totals)
+class DirectChannel:
+    """The direct connection's channel RabbitMQ's plugin opens for one publish or get, as
+    the statistics see it: its counts join the vhost's and the broker's totals as it
+    closes, and a connection and a channel come and go in the churn."""
+
+    def __init__(self, vhost: VirtualHost) -> None:
+        self.vhost = vhost
+        self.counters = ChannelCounters()
+
+    def __enter__(self) -> DirectChannel:
+        stats = self.vhost.stats
+        stats.connection_created += 1
+        stats.channel_created += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        counts = channel_counts(self.counters, ())
+        add_counts(self.vhost.retired, counts)
+        stats = self.vhost.stats
+        stats.channel_closed_with(counts)
+        stats.connection_closed += 1
 
 
 ROUTES = [

@@ -16,8 +16,8 @@ from amqpbroker.errors import ConnectionForced
 from .auth import Level, is_administrator, sees_all_vhosts
 from .http import ApiError, bad_request, keys_missing, no_content
 from .object_actions import DEFAULT_CLOSE_REASON
-from .object_routes import list_response
 from .routes import Call, Route
+from .streaming import list_response
 from .views import open_sessions
 
 ADMIN = Level.ADMINISTRATOR

@@ -6,14 +6,13 @@ permissions in (administrators: all); exchanges, bindings and consumers in the v
 sees (monitoring users: all); connections and channels its own (monitoring and administrators:
 all).  A route inside a vhost answers 404 for a missing one, 401 for one it may not use.
 Every list honours ``columns``, ``sort``, paging and ``disable_stats`` (``views/query.py``)
-and is built and encoded in chunks, giving the loop back between two.
+and is built and encoded a slice of time at a time, giving the loop back between two
+(``streaming.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -24,12 +23,11 @@ from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.session.connection import ConnectionSession
 
 from .auth import Level, is_administrator, may_use_vhost, sees_all_vhosts, visible_vhosts
-from .http import JSON, ApiError, json_response, not_authorised, not_found
+from .http import ApiError, json_response, not_authorised, not_found
 from .routes import Call, Route
+from .streaming import list_response
 from .views import (
-    QueryError,
     apply_columns,
-    apply_query,
     binding_item,
     channel_item,
     channel_items,
@@ -42,9 +40,7 @@ from .views import (
     exchange_items,
     exchange_source_items,
     find_binding,
-    in_chunks,
     iter_binding_items,
-    json_array_pieces,
     node_item,
     open_sessions,
     pair_binding_items,
@@ -55,56 +51,11 @@ from .views import (
     session_named,
     without_stats,
 )
-from .views.query import flag
 
 Item = dict[str, Any]
-# Items built and encoded between two yields to the loop: 500 queue items built then
-# encoded held it ~30-50 ms on a loaded machine, 200 ~15-25 ms.
-CHUNK = 200
 
 
-# -- lists ----------------------------------------------------------------------------------------
-
-
-async def list_response(call: Call, kind: str, items: Iterable[Item]) -> web.StreamResponse:
-    """A list route's answer: ``items`` built in chunks (the loop back between two), with
-    ``disable_stats``, then ``apply_query``.  A long list is streamed a chunk at a time;
-    without ``page`` or ``sort`` its items are never all held at once (10,000 queue items
-    held make each collection of the garbage collector hold the loop ~100 ms)."""
-    params = call.query
-    chunks = (
-        [without_stats(kind, item, params) for item in chunk] for chunk in in_chunks(items, CHUNK)
-    )
-    if "page" not in params and "sort" not in params and not flag(params, "sort_reverse"):
-        return await stream_list(call, (apply_query(chunk, params) for chunk in chunks))
-    built: list[Item] = []
-    for chunk in chunks:
-        built.extend(chunk)
-        await asyncio.sleep(0)
-    try:
-        body = apply_query(built, params)
-    except QueryError as error:
-        raise ApiError(400, error.body) from None
-    if isinstance(body, list):
-        return await stream_list(call, in_chunks(body, CHUNK))
-    return json_response(body)
-
-
-async def stream_list(call: Call, chunks: Iterator[Any]) -> web.StreamResponse:
-    """The JSON array of the items of ``chunks``: one plain response if they fit in one
-    chunk, else written a chunk at a time, the loop given back between two."""
-    first: list[Any] = next(chunks, [])
-    await asyncio.sleep(0)
-    second = next(chunks, None)
-    if second is None:
-        return json_response(first)
-    response = web.StreamResponse(headers={"Content-Type": JSON})
-    await response.prepare(call.request)
-    for piece in json_array_pieces(itertools.chain([first, second], chunks)):
-        await response.write(piece.encode())
-        await asyncio.sleep(0)
-    await response.write_eof()
-    return response
+# -- scopes ---------------------------------------------------------------------------------------
 
 
 def single_response(call: Call, kind: str, item: Item) -> web.Response:

@@ -8,7 +8,7 @@ import importlib
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,9 @@ from amqpbroker.core.ports import Clock
 from amqpbroker.definitions import (
     DefinitionsError,
     export_definitions,
+    export_sections,
     import_definitions,
+    import_steps,
     read_definitions_file,
 )
 from amqpbroker.errors import ConnectionForced
@@ -173,9 +175,18 @@ class BrokerServer:
         broker: ``amqpbroker.definitions.import_definitions``."""
         import_definitions(definitions, self.state, self.access, self.parameters)
 
+    def import_steps(self, definitions: Mapping[str, Any]) -> Iterator[None]:
+        """``import_definitions`` a step at a time (``definitions.import_steps``)."""
+        return import_steps(definitions, self.state, self.access, self.parameters)
+
     def export_definitions(self) -> dict[str, Any]:
         """This broker's definitions in RabbitMQ 3.10.8's export shape."""
         return export_definitions(self.state, self.access, self.parameters)
+
+    def export_sections(self) -> dict[str, Any]:
+        """``export_definitions`` with its long sections as iterators
+        (``definitions.export_sections``)."""
+        return export_sections(self.state, self.access, self.parameters)
 
     async def _listen(self) -> None:
         await self.listeners.open(self._new_protocol)

@@ -7,6 +7,10 @@ machine: send when idle, drop the peer after two silent intervals) and the close
 after the broker closed the connection.
 Reading pauses while the session's input is paused (publishers blocked, a reply waiting for
 the disk); like RabbitMQ we keep sending heartbeats then but stop expecting them.
+It also pauses for the rest of the loop's turn once a connection has been read for
+``READ_TURN_SECONDS`` in it: libuv reads a readable socket up to 32 times (256 KB each) in
+one turn, so a publisher sending as fast as it can held the loop ~0.8 s at a time, and the
+management API, timers and the other connections waited that long.
 A test can mute heartbeats broker-wide (``HeartbeatSwitch``) to play a hung broker.
 """
 
@@ -33,6 +37,10 @@ from .clock import LoopClock
 from .listeners import PLAIN_LISTENER, Listener
 
 log = logging.getLogger(__name__)
+
+# How long one connection's input is handled in one turn of the loop before its reading
+# waits for the next turn (a read of 256 KB of small publishes takes ~10-30 ms).
+READ_TURN_SECONDS = 0.005
 
 
 @dataclass
@@ -78,7 +86,9 @@ class AMQPProtocol(asyncio.Protocol):
         self._heartbeat = Heartbeat(self._wire_clock.now())
         self._heartbeat_timer: Timer | None = None
         self._close_armed = False
-        self._reading_paused = False
+        self._reading_paused = False  # the session's input is paused
+        self._turn_started: float | None = None  # when this turn's reads began
+        self._turn_paused = False  # reading waits for the next turn
         self._drop_scheduled = False
         self.session: ConnectionSession | None = None
 
@@ -111,6 +121,9 @@ class AMQPProtocol(asyncio.Protocol):
         session = self.session
         if session is None:
             return
+        if self._turn_started is None:
+            self._turn_started = time.perf_counter()
+            self._loop.call_soon(self._next_turn)
         self._heartbeat.received()
         try:
             session.receive_data(data)
@@ -118,6 +131,26 @@ class AMQPProtocol(asyncio.Protocol):
             log.exception("internal error handling data from %s", session.peer)
             session.connection_lost()
         self._after_input(session)
+        if time.perf_counter() - self._turn_started >= READ_TURN_SECONDS:
+            self._pause_for_the_turn()
+
+    def _pause_for_the_turn(self) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        if not self._turn_paused and not self._reading_paused:
+            self._turn_paused = True
+            transport.pause_reading()
+
+    def _next_turn(self) -> None:
+        """(The loop's next turn.) Read again, unless the session's input is paused."""
+        self._turn_started = None
+        if not self._turn_paused:
+            return
+        self._turn_paused = False
+        transport = self._transport
+        if transport is not None and not self._reading_paused and not transport.is_closing():
+            transport.resume_reading()
 
     def _after_input(self, session: ConnectionSession) -> None:
         self._flush()
@@ -183,8 +216,9 @@ class AMQPProtocol(asyncio.Protocol):
         elif session.input_paused != self._reading_paused:
             self._reading_paused = session.input_paused
             if self._reading_paused:
-                transport.pause_reading()
-            else:
+                if not self._turn_paused:
+                    transport.pause_reading()
+            elif not self._turn_paused:  # (else the next turn resumes it)
                 transport.resume_reading()
 
     # -- timers ---------------------------------------------------------------------------------

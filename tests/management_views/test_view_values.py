@@ -230,10 +230,11 @@ def test_items_in_chunks_skip_queues_deleted_meanwhile(world: Scenario) -> None:
 
 def test_json_pieces_make_one_array() -> None:
     items = [{"name": str(n)} for n in range(5)]
-    pieces = list(json_array_pieces(in_chunks(items, 2)))
-    assert len(pieces) == 5  # "[", three chunks, "]"
+    ticks = iter(range(1000))  # a clock that moves one second each time it is read
+    pieces = list(json_array_pieces(items, seconds=2, clock=lambda: next(ticks)))
+    assert len(pieces) == 5  # "[", three slices of 2, 2 and 1 items, "]"
     assert json.loads("".join(pieces)) == items
-    assert json.loads("".join(json_array_pieces(in_chunks([], 2)))) == []
+    assert json.loads("".join(json_array_pieces([]))) == []
 
 
 def test_connections_listed_once_open(world: Scenario) -> None:

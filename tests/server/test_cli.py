@@ -542,12 +542,17 @@ def test_bad_config_value_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_serve_tunes_the_garbage_collector_for_a_broker_process():
-    """(A broker process of its own: an embedded broker leaves its program's settings.)"""
+    """(A broker process of its own: an embedded broker leaves its program's settings;
+    the policy's rounds: tests/server/test_collector.py.)"""
     script = (
-        "import gc\n"
-        "from amqpbroker.server.loop import YOUNG_COLLECTION_EVERY, tune_garbage_collector\n"
+        "import asyncio, gc\n"
+        "from amqpbroker.server.collector import YOUNG_COLLECTION_EVERY, CollectorPolicy\n"
         "before = gc.get_threshold()[0]\n"
-        "tune_garbage_collector()\n"
+        "async def main():\n"
+        "    policy = CollectorPolicy()\n"
+        "    policy.start()\n"
+        "    policy.stop()\n"
+        "asyncio.run(main())\n"
         "tuned = gc.get_threshold()[0] == YOUNG_COLLECTION_EVERY\n"
         "print(before, tuned, gc.get_freeze_count() > 0)\n"
     )

@@ -119,7 +119,7 @@ def dotted_value(item: Item, key: str) -> Any:
     return value
 
 
-def _term_order(value: Any) -> tuple[int, Any]:
+def term_order(value: Any) -> tuple[int, Any]:
     """Erlang's term order for JSON values: number < atom < map < list < binary."""
     if isinstance(value, bool):
         return (1, "true" if value else "false")
@@ -132,16 +132,16 @@ def _term_order(value: Any) -> tuple[int, Any]:
     if isinstance(value, str):
         return (4, value.encode("utf-8", "surrogateescape"))
     if isinstance(value, list):
-        return (3, [_term_order(element) for element in value])
+        return (3, [term_order(element) for element in value])
     if isinstance(value, dict):
-        return (2, sorted((k, _term_order(v)) for k, v in value.items()))
+        return (2, sorted((k, term_order(v)) for k, v in value.items()))
     return (1, str(value))
 
 
 def sort_items(items: list[Item], key: str | None, reverse: bool = False) -> list[Item]:
     """Sorted by the (dotted) ``key`` (stable), then reversed if asked; no key: as given."""
     if key:
-        items = sorted(items, key=lambda item: _term_order(dotted_value(item, key)))
+        items = sorted(items, key=lambda item: term_order(dotted_value(item, key)))
     return items[::-1] if reverse else items
 
 
@@ -160,17 +160,16 @@ def name_filter(page: Page) -> Callable[[Item], bool]:
     return lambda item: compiled.search(str(item.get("name", ""))) is not None
 
 
-def paged_body(items: list[Item], page: Page, total: int) -> dict[str, Any]:
-    """``items`` (already filtered and sorted) cut to ``page``, in RabbitMQ's shape."""
-    filtered = len(items)
-    page_count = math.ceil(filtered / page.size)
-    if page.number > max(page_count, 1):
-        raise QueryError(
-            "page_out_of_range",
-            f"Page out of range, page: {page.number} page size: {page.size}, len: {filtered}",
-        )
+def paged_body(
+    items: list[Any], page: Page, total: int, filtered: int | None = None
+) -> dict[str, Any]:
+    """``items`` (already filtered and sorted: the first ``filtered`` of them at least, all
+    without it) cut to ``page``, in RabbitMQ's shape."""
+    filtered = len(items) if filtered is None else filtered
+    check_page(page, filtered)
     start = (page.number - 1) * page.size
     shown = items[start : start + page.size]
+    page_count = math.ceil(filtered / page.size)
     return {
         "filtered_count": filtered,
         "item_count": len(shown),
@@ -180,6 +179,15 @@ def paged_body(items: list[Item], page: Page, total: int) -> dict[str, Any]:
         "page_size": page.size,
         "total_count": total,
     }
+
+
+def check_page(page: Page, filtered: int) -> None:
+    """``QueryError`` for a page past the last one (the first page always exists)."""
+    if page.number > max(math.ceil(filtered / page.size), 1):
+        raise QueryError(
+            "page_out_of_range",
+            f"Page out of range, page: {page.number} page size: {page.size}, len: {filtered}",
+        )
 
 
 def apply_query(
