@@ -6,6 +6,7 @@ Recorded against the reference broker:
 
 - the names are AMQP's (``type``, not pamqp's ``message_type``); keys it does not know
   are ignored;
+- a priority beyond an octet goes out as its low byte, as Erlang writes it;
 - a string property that is not a string is ``["not_string", KEY]``, an integer one that
   is not an integer ``["not_int", KEY]`` (a 400), null included;
 - ``headers`` is an object (``[]`` is the empty table, anything else a 500) and may not
@@ -44,6 +45,8 @@ PROPERTIES = (
     ("cluster_id", "cluster_id"),
 )
 INTEGER_PROPERTIES = frozenset(("delivery_mode", "priority", "timestamp"))
+# RabbitMQ keeps a larger integer and writes only its low bits into the content header.
+OCTET_MASKS = {"priority": 0xFF, "timestamp": 2**64 - 1}
 
 
 def content_header(properties: Any, body_size: int) -> tuple[bytes, int]:
@@ -75,7 +78,7 @@ def _checked(name: str, value: Any) -> Any:
     if name in INTEGER_PROPERTIES:
         if not isinstance(value, int) or isinstance(value, bool):
             raise bad_request(["not_int", name])
-        return value
+        return value & OCTET_MASKS.get(name, -1)
     if not isinstance(value, str):
         raise bad_request(["not_string", name])
     return value
