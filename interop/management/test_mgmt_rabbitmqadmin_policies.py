@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from mgmt_http import Api
-from test_mgmt_rabbitmqadmin import admin, rows_naming
+from rabbitmqadmin_tool import admin, rows_naming
 
 pytestmark = [
     pytest.mark.differential,
@@ -19,7 +19,7 @@ pytestmark = [
 
 def listed(api: Api, vhost: str, *args: str, ordered: bool = True) -> tuple[int, str]:
     code, output = admin(api, *args)
-    rows = rows_naming(output, vhost)
+    rows = rows_naming(output, vhost).splitlines()
     return code, "\n".join(rows if ordered else sorted(rows))
 
 

@@ -11,12 +11,13 @@ them asynchronously); then the queues' ready counts and the deliveries they impl
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ..registry import scenario
 from ..runner import Run
 from ..wire import M
-from .common import deliveries, passive, publish
+from .common import passive, publish
 
 
 class _Consumers:
@@ -83,14 +84,32 @@ class _Consumers:
         """Ready counts once the queues have heard of every settlement, and how many
         deliveries each consumer has had in all."""
         self.qos(*self.last_qos)  # the same again: no change, and what was sent is settled
-        ready = {tag: passive(self.w, queue, 2)[0] for tag, queue in self.queues.items()}
-        taken = sum(self.published.values()) - sum(ready.values()) + self.requeued
-        self.delivered += deliveries(self.w, taken - len(self.delivered), channel=1)
+        ready = self._ready_once_delivered()
         counts: dict[str, int] = {}
         for d in self.delivered:
             tag = d.get("consumer_tag", "get")
             counts[tag] = counts.get(tag, 0) + 1
         return {"ready": ready, "delivered": dict(sorted(counts.items()))}
+
+    def _ready_once_delivered(self, patience: float = 15.0) -> dict[str, int]:
+        """The queues' ready counts, once every message they no longer hold has been
+        delivered.  A loaded RabbitMQ may answer the count before a requeue (a reject,
+        basic.recover) has reached the queue: then a delivery seems missing, and the
+        counts are read again (until ``patience`` runs out)."""
+        deadline = time.monotonic() + patience
+        while True:
+            ready = {tag: passive(self.w, queue, 2)[0] for tag, queue in self.queues.items()}
+            taken = sum(self.published.values()) - sum(ready.values()) + self.requeued
+            while len(self.delivered) < taken:
+                got = self.w.reply(1.0, channel=1)
+                if got.get("method") == "Basic.Deliver":
+                    self.delivered.append(got)
+                elif got.get("timeout") and time.monotonic() < deadline:
+                    break  # (read the counts again)
+                else:
+                    raise AssertionError(f"expected a delivery, got {got}")
+            else:
+                return ready
 
 
 @scenario()
@@ -148,7 +167,9 @@ def global_and_consumer_prefetch_on_one_queue(run: Run) -> Any:
     steps.append(c.sync())
     c.ack(2, 3)
     steps.append(c.sync())
-    return steps
+    # Which of the two consumers gets a freed place depends on RabbitMQ's timing (under
+    # load it varies): how many each has had is compared, not which had how many.
+    return [{**step, "delivered": sorted(step["delivered"].values())} for step in steps]
 
 
 @scenario()
