@@ -49,7 +49,8 @@ def _setup(run: Run) -> tuple[Wire, str, str, str, str]:
 def configure_queue(run: Run) -> Any:
     """queue.declare / delete need configure; amq. prefix first; passive checks nothing."""
     _, qok, qno, _, _ = _setup(run)
-    _, w = as_user(run, configure="ok")
+    # (anchored: a server-named queue's random amq.gen- name must never match by chance)
+    _, w = as_user(run, configure="^d-.*qok|^amq\\.ok")
     new_ok, new_no = run.name("qok"), run.name("qno")
     return steps(
         w,
