@@ -69,7 +69,7 @@ class Queue:
         self.arguments = arguments  # as declared (compared on redeclare, stored)
         self.store: Store[Message] = store or _NULL_STORE
         self.clock: Clock = clock or ManualClock()
-        self.settings = QueueSettings.parse(arguments)
+        self.settings = self.own_settings = QueueSettings.parse(arguments)
         self.policy: Applied = NO_POLICY  # the policy and operator policy applied, merged
         self.ready = self._ready_list()
         self.ready.on_paged_in = self._paged_in
@@ -154,9 +154,12 @@ class Queue:
             return
         self.policy = applied
         old = self.settings
+        quorum = self.policy_kind == "quorum"
         new = queue_settings_under(
-            self.arguments, applied.definition, quorum=self.policy_kind == "quorum"
+            self.own_settings, self.arguments, applied.definition, quorum=quorum
         )
+        if new == old:
+            return
         self.apply_settings(new)
         if old.overflow == DROP_HEAD and new.overflow != DROP_HEAD:
             self._drop_head_over_limit()

@@ -20,6 +20,7 @@ never per message.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from amqpbroker.policies.model import Applied, Policy, resolve
@@ -28,16 +29,6 @@ from .arguments import integer, number, text
 from .queue_settings import DROP_HEAD, QueueSettings
 
 NO_POLICY = Applied(None, None, {})
-
-_SMALLER_WINS = {  # policy key -> (x-argument, QueueSettings field)
-    "message-ttl": ("x-message-ttl", "message_ttl"),
-    "max-length": ("x-max-length", "max_length"),
-    "max-length-bytes": ("x-max-length-bytes", "max_bytes"),
-}
-_ARGUMENT_WINS = {
-    "dead-letter-exchange": ("x-dead-letter-exchange", "dead_letter_exchange"),
-    "dead-letter-routing-key": ("x-dead-letter-routing-key", "dead_letter_routing_key"),
-}
 
 
 def _first(argument: str | None, policy: str | None) -> str | None:
@@ -51,33 +42,38 @@ def _smaller(argument: int | float | None, policy: int | float | None) -> Any:
 
 
 def queue_settings_under(
-    arguments: Mapping[str, Any], definition: Mapping[str, Any], *, quorum: bool
+    own: QueueSettings,
+    arguments: Mapping[str, Any],
+    definition: Mapping[str, Any],
+    *,
+    quorum: bool,
 ) -> QueueSettings:
-    """The settings of a queue declared with ``arguments`` under the effective policy
-    ``definition`` (``{}``: the arguments' own)."""
-    settings = QueueSettings.parse(dict(arguments))
+    """The settings of a queue declared with ``arguments`` (read: ``own``) under the
+    effective policy ``definition`` (``{}``: the arguments' own)."""
     if not definition:
-        return settings
-    changes: dict[str, Any] = {}
-    for key, (argument, field) in _SMALLER_WINS.items():
-        changes[field] = _smaller(integer(arguments.get(argument)), integer(definition.get(key)))
-    for key, (argument, field) in _ARGUMENT_WINS.items():
-        changes[field] = _first(text(arguments.get(argument)), text(definition.get(key)))
-    expires = integer(definition.get("expires"))
+        return own
+    get = definition.get
+    expires = integer(get("expires"))
     if quorum:
-        changes["expires"] = expires if expires is not None else settings.expires
-        changes["overflow"] = text(definition.get("overflow")) or settings.overflow
-        limit = number(arguments.get("x-delivery-limit"))
-        changes["delivery_limit"] = _smaller(limit, number(definition.get("delivery-limit")))
+        expires = expires if expires is not None else own.expires
+        overflow = text(get("overflow")) or own.overflow
+        delivery_limit = _smaller(own.delivery_limit, number(get("delivery-limit")))
     else:
-        changes["expires"] = _smaller(settings.expires, expires)
-        argument_overflow = text(arguments.get("x-overflow"))
-        overflow = _first(argument_overflow, text(definition.get("overflow")))
-        changes["overflow"] = overflow or DROP_HEAD
-    return QueueSettings(
-        **changes,
-        max_priority=settings.max_priority,
-        single_active=settings.single_active,
+        expires = _smaller(own.expires, expires)
+        overflow = _first(text(arguments.get("x-overflow")), text(get("overflow"))) or DROP_HEAD
+        delivery_limit = own.delivery_limit
+    return replace(
+        own,
+        message_ttl=_smaller(own.message_ttl, integer(get("message-ttl"))),
+        max_length=_smaller(own.max_length, integer(get("max-length"))),
+        max_bytes=_smaller(own.max_bytes, integer(get("max-length-bytes"))),
+        dead_letter_exchange=_first(own.dead_letter_exchange, text(get("dead-letter-exchange"))),
+        dead_letter_routing_key=_first(
+            own.dead_letter_routing_key, text(get("dead-letter-routing-key"))
+        ),
+        expires=expires,
+        overflow=overflow,
+        delivery_limit=delivery_limit,
     )
 
 

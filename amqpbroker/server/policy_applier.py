@@ -19,7 +19,7 @@ from amqpbroker.core.policy_changes import apply_policy_book
 from amqpbroker.policies.parameters import RuntimeParameters
 
 SLICE_SECONDS = 0.02  # the longest a slice may hold the loop (checked every few objects)
-_CHECK_EVERY = 64
+_CHECK_EVERY = 16
 
 
 class PolicyApplier:
