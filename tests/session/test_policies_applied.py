@@ -231,3 +231,45 @@ def test_retry_with_delay_topology_configured_only_by_policies(broker, ch):
     again = got(ch, "work")
     assert again.body == b"job"
     assert deaths(again) == [("work.delay", "expired", 1), ("work", "rejected", 1)]
+
+
+def test_lowering_max_length_on_a_quorum_queue_drops_the_oldest(broker, ch):
+    quorum(ch, "qq")
+    publish(ch, "qq", *"abcde")
+    broker.set_policy("p", "^qq$", {"max-length": 2})
+    assert ch.drain("qq") == [b"d", b"e"]
+
+
+def test_an_operator_policys_expires_wins_on_quorum_even_when_larger(broker, ch):
+    quorum(ch, "qq", **{"x-expires": 5000})
+    broker.set_policy("op", ".*", {"expires": 90000}, operator=True)
+    assert settings_of(broker, "qq").expires == 90000
+
+
+def test_a_policy_applies_only_in_its_own_vhost(broker, ch):
+    broker.add_vhost("other")
+    other = broker.connect(vhost="other").channel()
+    declare(ch, "q")
+    declare(other, "q")
+    broker.set_policy("p", ".*", {"max-length": 1}, vhost="other")
+    assert settings_of(broker, "q").max_length is None
+    assert settings_of(broker, "q", vhost="other").max_length == 1
+
+
+def test_reject_publish_dlx_by_policy_dead_letters_the_refused_message(broker, ch):
+    dead = declare(ch, "dead")
+    fanout(ch, "dlx", dead)
+    declare(ch, "q")
+    policy = {"max-length": 1, "overflow": "reject-publish-dlx", "dead-letter-exchange": "dlx"}
+    broker.set_policy("p", "^q$", policy)
+    publish(ch, "q", "kept", "refused")
+    assert ch.drain("q") == [b"kept"]
+    assert deaths(got(ch, dead)) == [("q", "maxlen", 1)]
+
+
+def test_a_changed_policy_replaces_the_old_definition_entirely(broker, ch):
+    declare(ch, "q")
+    broker.set_policy("p", "^q$", {"max-length": 1, "message-ttl": 100})
+    broker.set_policy("p", "^q$", {"message-ttl": 200})
+    settings = settings_of(broker, "q")
+    assert (settings.max_length, settings.message_ttl) == (None, 200)
