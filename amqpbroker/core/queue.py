@@ -24,10 +24,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from amqpbroker.policies.model import Applied
+
 from .consumers import Consumer, ConsumerRing
 from .message import Envelope, Message
 from .ports import WINDOW, Clock, ManualClock, NullStore, Store, StoreRef
 from .publisher_flow import FLOW_HIGH, FLOW_LOW, FLOW_STALL, PublisherFlow
+from .queue_policy import NO_POLICY, queue_settings_under
 from .queue_settings import DROP_HEAD, REJECT_PUBLISH_DLX, QueueSettings
 from .queue_timers import HeadTimer, IdleTimer
 from .ready import ReadyList, ready_list_for
@@ -44,6 +47,7 @@ class Queue:
     """One queue in one vhost."""
 
     counts_deliveries = False  # quorum queues tell basic.get how often a message came back
+    policy_kind = "classic"  # what policies see (``policies.model.KINDS``)
 
     def __init__(
         self,
@@ -65,7 +69,8 @@ class Queue:
         self.arguments = arguments  # as declared (compared on redeclare, stored)
         self.store: Store[Message] = store or _NULL_STORE
         self.clock: Clock = clock or ManualClock()
-        self.settings = QueueSettings.parse(arguments)
+        self.settings = self.own_settings = QueueSettings.parse(arguments)
+        self.policy: Applied = NO_POLICY  # the policy and operator policy applied, merged
         self.ready = self._ready_list()
         self.ready.on_paged_in = self._paged_in
         self._ring: ConsumerRing[Queue] = ConsumerRing(self.settings.single_active)
@@ -140,6 +145,24 @@ class Queue:
         if settings.overflow == DROP_HEAD:
             self._drop_head_over_limit()
         self.dispatch()
+
+    def apply_policy(self, applied: Applied) -> None:
+        """Run under the arguments combined with ``applied`` (``core.queue_policy``).  As in
+        RabbitMQ, a lower max-length is applied before a new overflow: the surplus is dropped
+        unless reject-publish was already in force."""
+        if applied == self.policy:
+            return
+        self.policy = applied
+        old = self.settings
+        quorum = self.policy_kind == "quorum"
+        new = queue_settings_under(
+            self.own_settings, self.arguments, applied.definition, quorum=quorum
+        )
+        if new == old:
+            return
+        self.apply_settings(new)
+        if old.overflow == DROP_HEAD and new.overflow != DROP_HEAD:
+            self._drop_head_over_limit()
 
     # -- messages -------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ class QuorumQueue(Queue):
     """A queue declared with x-queue-type quorum."""
 
     counts_deliveries = True
+    policy_kind = "quorum"
 
     def _ready_list(self) -> ReadyList[Queue]:
         # (keeping transient messages too: RabbitMQ's Raft log holds every message)
