@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     limits,
     malformed,
     permissions,
+    policies,
     prefetch,
     priorities,
     property_decoding,
