@@ -243,6 +243,10 @@ class Admin:
         with contextlib.suppress(ValueError):
             self._policies.remove((name, vhost, operator))
 
+    def policy_names(self) -> list[str]:
+        """The names of the policies this run set and has not cleared, oldest first."""
+        return [name for name, _, _ in self._policies]
+
     def cleanup(self) -> None:
         for name, vhost, operator in reversed(self._policies):
             with contextlib.suppress(Exception):

@@ -29,7 +29,7 @@ from ..registry import scenario
 from ..runner import Run
 from ..wire import M, Wire
 from .common import eventually_gone, get_all, passive, publish
-from .dlx import counts_until, take, wait_past
+from .dlx import counts_until, described, wait_past
 
 PENDING = "issue 15: policies are stored but do not yet take effect on queues (branch pol-apply)"
 QUORUM = {"x-queue-type": "quorum"}
@@ -68,9 +68,11 @@ def _queue_with(
     policy: dict[str, Any] | None = None,
     operator: dict[str, Any] | None = None,
     args: dict[str, Any] | None = None,
+    name: str | None = None,
 ) -> str:
-    """A queue declared after a policy and an operator policy naming it were set."""
-    q = run.queue()
+    """A queue (named ``name``, one of ``run.queue()``'s, or a new name) declared after a
+    policy and an operator policy naming it were set."""
+    q = name or run.queue()
     if policy:
         _policy(run, q, policy, apply_to="queues")
     if operator:
@@ -271,3 +273,275 @@ def delivery_limit_sources_quorum(run: Run) -> Any:
         "arg 1, policy 3": _delivery_limit(run, w, policy={key: 3}, args={"x-delivery-limit": 1}),
         "arg 3, policy 1": _delivery_limit(run, w, policy={key: 1}, args={"x-delivery-limit": 3}),
     }
+
+
+# -- overflow and dead-lettering: argument wins on classic, policy wins (overflow) on quorum -
+def _overflow(run: Run, w: Wire, quorum: bool, **sources: Any) -> Any:
+    """Three publishes into a queue whose max-length is 1 (by policy): acks or nacks, what
+    stays, and what was dead-lettered (the policy's dead-letter-exchange, if any)."""
+    x, dead = _fanout_to(run, w)
+    policy = {"max-length": 1, "dead-letter-exchange": x, **sources.pop("policy", {})}
+    q = _queue_with(run, w, quorum, policy=policy, **sources)
+    acks = _acks(w, q, b"1", b"2", b"3")
+    return {"acks": acks, "kept": _bodies(w, q), "dead": _dead_bodies(w, dead)}
+
+
+def _dead_bodies(w: Wire, dead: str) -> list[Any]:
+    """What reached ``dead`` (at most the two refused or dropped messages): its bodies once
+    both arrived, or after a bounded wait when fewer did."""
+    settle(lambda: passive(w, dead)[0], lambda count: count >= 2, timeout=3.0)
+    return _bodies(w, dead)
+
+
+def _overflow_sources(run: Run, quorum: bool) -> Any:
+    w = run.raw()
+    return {
+        "policy reject-publish": _overflow(run, w, quorum, policy={"overflow": "reject-publish"}),
+        "policy reject-publish-dlx": _overflow(
+            run, w, quorum, policy={"overflow": "reject-publish-dlx"}
+        ),
+        "policy drop-head": _overflow(run, w, quorum, policy={"overflow": "drop-head"}),
+        "arg drop-head, policy reject-publish": _overflow(
+            run, w, quorum, policy={"overflow": "reject-publish"}, args={"x-overflow": "drop-head"}
+        ),
+        "arg reject-publish, policy drop-head": _overflow(
+            run, w, quorum, policy={"overflow": "drop-head"}, args={"x-overflow": "reject-publish"}
+        ),
+    }
+
+
+@scenario(pending=PENDING)
+def overflow_sources_classic(run: Run) -> Any:
+    """overflow by policy on a classic queue (max-length 1 and a DLX by the same policy):
+    nacks for reject-publish, dead-lettering for drop-head and reject-publish-dlx; x-overflow
+    wins over the policy."""
+    return _overflow_sources(run, quorum=False)
+
+
+@scenario(pending=PENDING)
+def overflow_sources_quorum(run: Run) -> Any:
+    """overflow by policy on a quorum queue: the policy wins over x-overflow; reject-publish
+    lets one message past the limit."""
+    return _overflow_sources(run, quorum=True)
+
+
+def _dead_letter(run: Run, w: Wire, quorum: bool, policy: dict[str, Any], **args: Any) -> Any:
+    """A message rejected (requeue=false) from a queue with these dead-letter settings by
+    policy and by argument ('policy-x' / 'arg-x' name two direct exchanges, each with a queue
+    bound on 'k' and one on the original routing key): the x-death of what each dead queue
+    got (None: nothing)."""
+    q = run.queue()
+    pairs = {who: _direct_pair(run, w, q) for who in ("policy-x", "arg-x")}
+    exchanges = {who: pair[0] for who, pair in pairs.items()}
+    policy = {k: exchanges.get(v, v) for k, v in policy.items()}
+    args = {k: exchanges.get(v, v) for k, v in args.items()}
+    _queue_with(run, w, quorum, policy=policy, args=args, name=q)
+    publish(w, "", q, b"m")
+    got = settle(lambda: w.call(1, M.basic_get(q)), lambda g: g.get("method") == "Basic.GetOk")
+    w.m(1, M.basic_reject(got["delivery_tag"], requeue=False))
+    dead = {
+        f"{who} {'k' if key == 'k' else 'original key'}": queue
+        for who, pair in pairs.items()
+        for key, queue in pair[1].items()
+    }
+    settle(lambda: sum(passive(w, d)[0] for d in dead.values()), lambda total: total > 0)
+    return {label: _death(w, queue) for label, queue in dead.items()}
+
+
+def _death(w: Wire, q: str) -> Any:
+    """The x-death header of the message in ``q`` (None when it is empty)."""
+    w.raw_headers = True
+    got = w.call(1, M.basic_get(q, no_ack=True))
+    if got.get("method") != "Basic.GetOk":
+        return None
+    return described(got)["props"].get("headers", {}).get("x-death")
+
+
+def _direct_pair(run: Run, w: Wire, original_key: str) -> tuple[str, dict[str, str]]:
+    """A direct exchange with one queue bound on 'k' and one on ``original_key``."""
+    x = run.exchange()
+    w.ok(1, M.exchange_declare(x, "direct"), "Exchange.DeclareOk")
+    queues = {}
+    for key in ("k", original_key):
+        queues[key] = _declare(run, w, False)
+        w.ok(1, M.queue_bind(queues[key], x, key), "Queue.BindOk")
+    return x, queues
+
+
+def _dead_letter_sources(run: Run, quorum: bool) -> Any:
+    w = run.raw()
+    dlx, dlrk = "dead-letter-exchange", "dead-letter-routing-key"
+    return {
+        "policy exchange": _dead_letter(run, w, quorum, {dlx: "policy-x"}),
+        "policy exchange and key": _dead_letter(run, w, quorum, {dlx: "policy-x", dlrk: "k"}),
+        "arg exchange, policy exchange": _dead_letter(
+            run, w, quorum, {dlx: "policy-x"}, **{"x-dead-letter-exchange": "arg-x"}
+        ),
+        "arg exchange, policy key": _dead_letter(
+            run, w, quorum, {dlrk: "k"}, **{"x-dead-letter-exchange": "arg-x"}
+        ),
+    }
+
+
+@scenario(pending=PENDING)
+def dead_letter_sources_classic(run: Run) -> Any:
+    """dead-letter-exchange and -routing-key by policy on a classic queue: the arguments win
+    key by key (an argument DLX combines with a policy's routing key)."""
+    return _dead_letter_sources(run, quorum=False)
+
+
+@scenario(pending=PENDING)
+def dead_letter_sources_quorum(run: Run) -> Any:
+    """dead-letter-exchange and -routing-key by policy on a quorum queue: as on classic."""
+    return _dead_letter_sources(run, quorum=True)
+
+
+# -- changes to a queue that already holds messages -----------------------------------------
+def _lowered_max_length(run: Run, quorum: bool) -> Any:
+    w = run.raw()
+    x, dead = _fanout_to(run, w)
+    q = _declare(run, w, quorum, {"x-dead-letter-exchange": x})
+    _acks(w, q, b"1", b"2", b"3", b"4", b"5")
+    _policy(run, q, {"max-length": 2}, apply_to="queues")
+    counts = counts_until(w, q, lambda count: count == 2)
+    settle(lambda: passive(w, dead)[0], lambda count: count >= 3)
+    w.raw_headers = True
+    deaths = []
+    for _ in range(3):
+        got = w.call(1, M.basic_get(dead, no_ack=True))
+        x_death = described(got).get("props", {}).get("headers", {}).get("x-death", [{}])
+        deaths.append([got.get("body"), x_death[0].get("reason")])
+    w.raw_headers = False
+    return {"counts": counts[-1:], "dead": deaths, "kept": _bodies(w, q)}
+
+
+@scenario(pending=PENDING)
+def lowered_max_length_classic(run: Run) -> Any:
+    """A max-length 2 policy set on a classic queue holding five messages: the three oldest
+    are dropped at once, dead-lettered (reason maxlen) by the queue's DLX."""
+    return _lowered_max_length(run, quorum=False)
+
+
+@scenario(pending=PENDING)
+def lowered_max_length_quorum(run: Run) -> Any:
+    """A max-length 2 policy set on a quorum queue holding five messages: the oldest three
+    dead-lettered as maxlen."""
+    return _lowered_max_length(run, quorum=True)
+
+
+def _new_ttl(run: Run, quorum: bool) -> Any:
+    w = run.raw()
+    q = _declare(run, w, quorum)
+    _acks(w, q, b"old1", b"old2")
+    _policy(run, q, {"message-ttl": SHORT}, apply_to="queues")
+    _acks(w, q, b"new")
+    wait_past(run, w, SHORT)
+    return {"count": passive(w, q)[0], "gets": _bodies(w, q)}
+
+
+@scenario(pending=PENDING)
+def new_ttl_leaves_queued_classic(run: Run) -> Any:
+    """A message-ttl policy set on a classic queue: the messages already queued stay; one
+    published after it expires once it reaches the head."""
+    return _new_ttl(run, quorum=False)
+
+
+@scenario(pending=PENDING)
+def new_ttl_leaves_queued_quorum(run: Run) -> Any:
+    """A message-ttl policy set on a quorum queue: as on classic."""
+    return _new_ttl(run, quorum=True)
+
+
+def _removed(run: Run, quorum: bool) -> Any:
+    w = run.raw()
+    q = _queue_with(run, w, quorum, policy={"max-length": 1}, args={"x-max-length": 3})
+    before = _acks(w, q, b"1", b"2", b"3")
+    after_set = passive(w, q)[0]
+    run.admin.clear_policy(run.admin.policy_names()[-1])
+    _acks(w, q, b"4", b"5", b"6")
+    return {"acks": before, "with policy": after_set, "without": _bodies(w, q)}
+
+
+@scenario(pending=PENDING)
+def removed_policy_classic(run: Run) -> Any:
+    """max-length 1 by policy over x-max-length 3 on a classic queue; once the policy is
+    cleared the argument's limit applies again."""
+    return _removed(run, quorum=False)
+
+
+@scenario(pending=PENDING)
+def removed_policy_quorum(run: Run) -> Any:
+    """The same on a quorum queue."""
+    return _removed(run, quorum=True)
+
+
+# -- which policy applies -------------------------------------------------------------------
+@scenario(pending=PENDING)
+def priority_and_apply_to(run: Run) -> Any:
+    """Two policies match one queue: the higher priority applies, unless it applies to
+    exchanges only; keys of two policies never merge."""
+    w = run.raw()
+    out = {}
+    q = run.queue()
+    run.admin.set_policy(run.name("p"), _only(q), {"max-length": 3}, priority=1)
+    run.admin.set_policy(run.name("p"), _only(q), {"max-length": 1}, priority=2)
+    out["higher priority wins"] = _length(run, w, False, name=q)
+    q = run.queue()
+    run.admin.set_policy(run.name("p"), _only(q), {"max-length": 3}, priority=1)
+    run.admin.set_policy(
+        run.name("p"), _only(q), {"max-length": 1}, priority=5, apply_to="exchanges"
+    )
+    out["exchanges-only skipped"] = _length(run, w, False, name=q)
+    q = run.queue()
+    run.admin.set_policy(run.name("p"), _only(q), {"max-length-bytes": 2}, priority=2)
+    run.admin.set_policy(run.name("p"), _only(q), {"max-length": 1}, priority=1)
+    out["no merging"] = _length(run, w, False, name=q)
+    return out
+
+
+@scenario(pending=PENDING)
+def unanchored_pattern(run: Run) -> Any:
+    """A pattern is an unanchored regular expression: 'tail' matches a name containing it
+    anywhere; a name without it is left alone."""
+    w = run.raw()
+    matched = run.name("q-head-tail-end")
+    other = run.name("q-other")
+    run.admin.set_policy(run.name("p"), f"{run.token}-q-head-tai", {"max-length": 1})
+    return {
+        "containing": _length(run, w, False, 3, name=matched),
+        "not containing": _length(run, w, False, 3, name=other),
+    }
+
+
+@scenario(pending=PENDING)
+def unfit_key_skips_policy(run: Run) -> Any:
+    """A policy with a key the queue type does not support is skipped for that queue (the
+    next by priority applies): delivery-limit on classic, queue-mode on quorum."""
+    w = run.raw()
+    out = {}
+    for quorum, unfit in ((False, {"delivery-limit": 5}), (True, {"queue-mode": "lazy"})):
+        q = run.queue()
+        run.admin.set_policy(run.name("p"), _only(q), {"max-length": 1, **unfit}, priority=2)
+        run.admin.set_policy(run.name("p"), _only(q), {"max-length": 3}, priority=1)
+        out["quorum" if quorum else "classic"] = _length(run, w, quorum, name=q)
+    return out
+
+
+# -- exchanges -------------------------------------------------------------------------------
+@scenario(pending=PENDING)
+def alternate_exchange_policy(run: Run) -> Any:
+    """alternate-exchange by policy takes unroutable messages; an exchange's own
+    alternate-exchange argument wins over the policy's."""
+    w = run.raw()
+    (by_policy, policy_q), (by_arg, arg_q) = _fanout_to(run, w), _fanout_to(run, w)
+    plain, with_arg = run.exchange(), run.exchange()
+    for x in (plain, with_arg):
+        run.admin.set_policy(
+            run.name("p"), _only(x), {"alternate-exchange": by_policy}, apply_to="exchanges"
+        )
+    w.ok(1, M.exchange_declare(plain, "direct"), "Exchange.DeclareOk")
+    args = {"alternate-exchange": by_arg}
+    w.ok(1, M.exchange_declare(with_arg, "direct", args=args), "Exchange.DeclareOk")
+    publish(w, plain, "nowhere", b"plain")
+    publish(w, with_arg, "nowhere", b"with-arg")
+    return {"policy's": _bodies(w, policy_q), "argument's": _bodies(w, arg_q)}
