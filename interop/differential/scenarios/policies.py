@@ -339,7 +339,8 @@ def overflow_sources_classic(run: Run) -> Any:
 @scenario(pending=PENDING)
 def overflow_sources_quorum(run: Run) -> Any:
     """overflow by policy on a quorum queue: the policy wins over x-overflow; reject-publish
-    lets one message past the limit."""
+    lets one message past the limit; reject-publish-dlx acts as drop-head (all acked, the
+    oldest dead-lettered)."""
     return _overflow_sources(run, quorum=True)
 
 
@@ -443,7 +444,7 @@ def lowered_max_length_classic(run: Run) -> Any:
 @scenario(pending=PENDING)
 def lowered_max_length_quorum(run: Run) -> Any:
     """A max-length 2 policy set on a quorum queue holding five messages: the oldest three
-    dead-lettered as maxlen."""
+    dead-lettered as maxlen (RabbitMQ's dead queue receives them newest first: 3, 2, 1)."""
     return _lowered_max_length(run, quorum=True)
 
 
