@@ -494,6 +494,34 @@ def removed_policy_quorum(run: Run) -> Any:
     return _removed(run, quorum=True)
 
 
+@scenario(pending=PENDING)
+def replaced_policy_raises_limit(run: Run) -> Any:
+    """A max-length 1 policy replaced (same name) by max-length 3: later publishes keep up
+    to three."""
+    w = run.raw()
+    q = _queue_with(run, w, False, policy={"max-length": 1})
+    first = _acks(w, q, b"1", b"2")
+    name = run.admin.policy_names()[-1]
+    run.admin.set_policy(name, _only(q), {"max-length": 3}, apply_to="queues")
+    _acks(w, q, b"3", b"4", b"5", b"6")
+    return {"acks": first, "kept": _bodies(w, q)}
+
+
+@scenario(pending=PENDING)
+def dead_letter_policy_on_existing_queue(run: Run) -> Any:
+    """A dead-letter-exchange policy set while a message is unacked: rejecting it afterwards
+    dead-letters it (reason rejected)."""
+    w = run.raw()
+    x, dead = _fanout_to(run, w)
+    q = _declare(run, w, False)
+    publish(w, "", q, b"m")
+    got = w.call(1, M.basic_get(q))
+    _policy(run, q, {"dead-letter-exchange": x}, apply_to="queues")
+    w.m(1, M.basic_reject(got["delivery_tag"], requeue=False))
+    settle(lambda: passive(w, dead)[0], lambda count: count > 0)
+    return {"dead": _death(w, dead), "queue": passive(w, q)}
+
+
 # -- which policy applies -------------------------------------------------------------------
 @scenario(pending=PENDING)
 def priority_and_apply_to(run: Run) -> Any:
