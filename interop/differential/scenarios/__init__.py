@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     malformed,
     permissions,
     policies,
+    policy_changes,
     prefetch,
     priorities,
     property_decoding,
