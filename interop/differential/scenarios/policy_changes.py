@@ -68,6 +68,24 @@ def lowered_max_length_quorum(run: Run) -> Any:
     return _lowered_max_length(run, quorum=True)
 
 
+@scenario(pending=PENDING)
+def lowered_max_length_with_reject_publish(run: Run) -> Any:
+    """max-length 2 with overflow reject-publish by policy, set on classic queues holding five
+    messages: the surplus is dropped all the same (the limit is applied before overflow),
+    unless the queue's own x-overflow is reject-publish; a publish afterwards is nacked."""
+    w = run.raw()
+    out = {}
+    for label, args in (
+        ("policy overflow", None),
+        ("argument overflow", {"x-overflow": "reject-publish"}),
+    ):
+        q = declare(run, w, False, args)
+        confirmed(w, q, b"1", b"2", b"3", b"4", b"5")
+        policy_on(run, q, {"max-length": 2, "overflow": "reject-publish"}, apply_to="queues")
+        out[label] = {"later publish": confirmed(w, q, b"6"), "kept": drain(w, q)}
+    return out
+
+
 def _new_ttl(run: Run, quorum: bool) -> Any:
     w = run.raw()
     q = declare(run, w, quorum)
