@@ -199,6 +199,8 @@ class Queue:
         ready, settings = self.ready, self.settings
         dropped = ready.drop_while(lambda _: settings.beyond_limits(len(ready), ready.bytes))
         if dropped:
+            if self.policy_kind == "quorum":  # (RabbitMQ 3.10.8's quorum queues dead-letter
+                dropped.reverse()  # a lowered limit's surplus newest first: recorded)
             self.forget(dropped)
             self.dead_letter(self, dropped, "maxlen")
 

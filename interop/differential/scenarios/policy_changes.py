@@ -5,8 +5,6 @@ dead-lettered as maxlen; a new TTL leaves queued messages alone), replaced, or r
 priority, apply-to, unanchored patterns, a policy skipped for a key its queue type does not
 support; alternate-exchange by policy against the exchange's argument.  A change to an
 existing queue is observed by polling with a deadline.
-
-Every scenario is ``pending`` until policies take effect on amqpbroker (see ``policies``).
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from ..wire import M
 from .common import passive, publish
 from .dlx import counts_until, described, wait_past
 from .policy_steps import (
-    PENDING,
     SHORT,
     confirmed,
     death,
@@ -54,21 +51,21 @@ def _lowered_max_length(run: Run, quorum: bool) -> Any:
     return {"counts": counts[-1:], "dead": deaths, "kept": drain(w, q)}
 
 
-@scenario(pending=PENDING)
+@scenario()
 def lowered_max_length_classic(run: Run) -> Any:
     """A max-length 2 policy set on a classic queue holding five messages: the three oldest
     are dropped at once, dead-lettered (reason maxlen) by the queue's DLX."""
     return _lowered_max_length(run, quorum=False)
 
 
-@scenario(pending=PENDING)
+@scenario()
 def lowered_max_length_quorum(run: Run) -> Any:
     """A max-length 2 policy set on a quorum queue holding five messages: the oldest three
     dead-lettered as maxlen (RabbitMQ's dead queue receives them newest first: 3, 2, 1)."""
     return _lowered_max_length(run, quorum=True)
 
 
-@scenario(pending=PENDING)
+@scenario()
 def lowered_max_length_with_reject_publish(run: Run) -> Any:
     """max-length 2 with overflow reject-publish by policy, set on classic queues holding five
     messages: the surplus is dropped all the same (the limit is applied before overflow),
@@ -96,14 +93,14 @@ def _new_ttl(run: Run, quorum: bool) -> Any:
     return {"count": passive(w, q)[0], "gets": drain(w, q)}
 
 
-@scenario(pending=PENDING)
+@scenario()
 def new_ttl_leaves_queued_classic(run: Run) -> Any:
     """A message-ttl policy set on a classic queue: the messages already queued stay; one
     published after it expires once it reaches the head."""
     return _new_ttl(run, quorum=False)
 
 
-@scenario(pending=PENDING)
+@scenario()
 def new_ttl_leaves_queued_quorum(run: Run) -> Any:
     """A message-ttl policy set on a quorum queue: as on classic."""
     return _new_ttl(run, quorum=True)
@@ -119,20 +116,20 @@ def _removed(run: Run, quorum: bool) -> Any:
     return {"acks": before, "with policy": after_set, "without": drain(w, q)}
 
 
-@scenario(pending=PENDING)
+@scenario()
 def removed_policy_classic(run: Run) -> Any:
     """max-length 1 by policy over x-max-length 3 on a classic queue; once the policy is
     cleared the argument's limit applies again."""
     return _removed(run, quorum=False)
 
 
-@scenario(pending=PENDING)
+@scenario()
 def removed_policy_quorum(run: Run) -> Any:
     """The same on a quorum queue."""
     return _removed(run, quorum=True)
 
 
-@scenario(pending=PENDING)
+@scenario()
 def replaced_policy_raises_limit(run: Run) -> Any:
     """A max-length 1 policy replaced (same name) by max-length 3: later publishes keep up
     to three."""
@@ -145,7 +142,7 @@ def replaced_policy_raises_limit(run: Run) -> Any:
     return {"acks": first, "kept": drain(w, q)}
 
 
-@scenario(pending=PENDING)
+@scenario()
 def dead_letter_policy_on_existing_queue(run: Run) -> Any:
     """A dead-letter-exchange policy set while a message is unacked: rejecting it afterwards
     dead-letters it (reason rejected)."""
@@ -161,7 +158,7 @@ def dead_letter_policy_on_existing_queue(run: Run) -> Any:
 
 
 # -- which policy applies -------------------------------------------------------------------
-@scenario(pending=PENDING)
+@scenario()
 def priority_and_apply_to(run: Run) -> Any:
     """Two policies match one queue: the higher priority applies, unless it applies to
     exchanges only; keys of two policies never merge."""
@@ -184,7 +181,7 @@ def priority_and_apply_to(run: Run) -> Any:
     return out
 
 
-@scenario(pending=PENDING)
+@scenario()
 def unanchored_pattern(run: Run) -> Any:
     """A pattern is an unanchored regular expression: 'tail' matches a name containing it
     anywhere; a name without it is left alone."""
@@ -198,7 +195,7 @@ def unanchored_pattern(run: Run) -> Any:
     }
 
 
-@scenario(pending=PENDING)
+@scenario()
 def unfit_key_skips_policy(run: Run) -> Any:
     """A policy with a key the queue type does not support is skipped for that queue (the
     next by priority applies): delivery-limit on classic, queue-mode on quorum."""
@@ -213,7 +210,7 @@ def unfit_key_skips_policy(run: Run) -> Any:
 
 
 # -- exchanges -------------------------------------------------------------------------------
-@scenario(pending=PENDING)
+@scenario()
 def alternate_exchange_policy(run: Run) -> Any:
     """alternate-exchange by policy takes unroutable messages; an exchange's own
     alternate-exchange argument wins over the policy's."""
