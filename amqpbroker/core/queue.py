@@ -48,6 +48,9 @@ class Queue:
 
     counts_deliveries = False  # quorum queues tell basic.get how often a message came back
     policy_kind = "classic"  # what policies see (``policies.model.KINDS``)
+    # Whether a refusing queue (reject-publish) counts the incoming message against its
+    # limits: a classic queue does; a quorum queue checks only what it holds (one past).
+    counts_incoming = 1
 
     def __init__(
         self,
@@ -69,7 +72,8 @@ class Queue:
         self.arguments = arguments  # as declared (compared on redeclare, stored)
         self.store: Store[Message] = store or _NULL_STORE
         self.clock: Clock = clock or ManualClock()
-        self.settings = self.own_settings = QueueSettings.parse(arguments)
+        self.own_settings = QueueSettings.parse(arguments)
+        self.settings = self._own_kind_of(self.own_settings)
         self.policy: Applied = NO_POLICY  # the policy and operator policy applied, merged
         self.ready = self._ready_list()
         self.ready.on_paged_in = self._paged_in
@@ -134,11 +138,15 @@ class Queue:
         c = self.counters
         return self._next_seq - c.publish_base - c.dead_lettered_in + c.refused
 
+    def _own_kind_of(self, settings: QueueSettings) -> QueueSettings:
+        """``settings`` as this kind of queue runs them (a classic queue: as they are)."""
+        return settings
+
     def apply_settings(self, settings: QueueSettings) -> None:
         """Run under new settings from now on (priorities and single active consumer stay
         as declared).  As in RabbitMQ, messages keep the expiry they were given; the head's
         timer follows, a lower limit drops (drop-head) now, and x-expires counts afresh."""
-        old, self.settings = self.settings, settings.over(self.settings)
+        old, self.settings = self.settings, self._own_kind_of(settings.over(self.settings))
         if settings.expires != old.expires:
             self._idle.rearm(settings.expires)
         self.expire_head()
@@ -171,7 +179,8 @@ class Queue:
         ``dispatch=False``: the caller dispatches later (a run of publishes, in one go)."""
         settings, ready = self.settings, self.ready
         if settings.overflow != DROP_HEAD and settings.beyond_limits(
-            len(ready) + 1, ready.bytes + len(message.body)
+            len(ready) + self.counts_incoming,
+            ready.bytes + len(message.body) * self.counts_incoming,
         ):
             self.counters.refused += 1
             if settings.overflow == REJECT_PUBLISH_DLX:

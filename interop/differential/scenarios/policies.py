@@ -6,9 +6,6 @@ x-argument, on classic and quorum queues (the precedence table of
 set before the queue is declared, so the queue starts with them (``policy_changes`` covers
 changes to existing queues).  Operator policies refuse overflow and dead-lettering keys, so
 those are compared between policies and arguments only.
-
-``overflow_sources_quorum`` is pending (``QUORUM_OVERFLOW``): a quorum queue's own overflow
-rules are not reproduced yet; the test fails with "now equal: remove pending=" once they are.
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ from ..wire import M, Wire
 from .common import PUBLISHER_CHANNEL, passive, publish
 from .policy_steps import (
     LONG,
-    QUORUM_OVERFLOW,
     SHORT,
     confirmed,
     death,
@@ -238,7 +234,7 @@ def overflow_sources_classic(run: Run) -> Any:
     return _overflow_sources(run, quorum=False)
 
 
-@scenario(pending=QUORUM_OVERFLOW)
+@scenario()
 def overflow_sources_quorum(run: Run) -> Any:
     """overflow by policy on a quorum queue: the policy wins over x-overflow; reject-publish
     lets one message past the limit; reject-publish-dlx acts as drop-head (all acked, the

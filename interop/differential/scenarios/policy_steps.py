@@ -20,12 +20,6 @@ from ..wire import M, Wire
 from .common import get_all, passive, publish
 from .dlx import described, wait_past
 
-# RabbitMQ 3.10.8's quorum queues let one message past a reject-publish limit and treat
-# reject-publish-dlx as drop-head (x-overflow arguments too, recorded); amqpbroker's quorum
-# queues overflow as classic ones do.
-QUORUM_OVERFLOW = (
-    "quorum overflow: one past a reject-publish limit, reject-publish-dlx as drop-head"
-)
 QUORUM = {"x-queue-type": "quorum"}
 SHORT = 200  # ms: a TTL or expiry that passes during the scenario
 LONG = 600_000  # ms: one that does not
