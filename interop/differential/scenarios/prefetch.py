@@ -175,7 +175,7 @@ def global_and_consumer_prefetch_on_one_queue(run: Run) -> Any:
 @scenario()
 def global_set_again_counts_unacked(run: Run) -> Any:
     """qos(3, global), qos(2) (lifted: 2 + 2 delivered), qos(3, global) again: the 4 unacked
-    count, so only the second ack lets one more go, and the queue acked serves first."""
+    count, so only the second ack lets one more go."""
     c = _Consumers(run)
     c.qos(3, global_=True)
     c.qos(2)
@@ -188,7 +188,13 @@ def global_set_again_counts_unacked(run: Run) -> Any:
     for index in (0, 1, 2):  # a's first, a's second, b's first
         c.ack(index)
         steps.append(c.sync())
-    return steps
+    # Which queue's consumer gets the freed place is a race inside RabbitMQ (its queue
+    # hears of the ack before the limiter's resume reaches the others, unless loaded): how
+    # many each has had (and each queue holds) is compared, not which had how many.
+    return [
+        {"ready": sorted(step["ready"].values()), "delivered": sorted(step["delivered"].values())}
+        for step in steps
+    ]
 
 
 @scenario()
