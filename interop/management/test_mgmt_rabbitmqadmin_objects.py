@@ -24,6 +24,10 @@ from rabbitmqadmin_tool import (
 pytestmark = [
     pytest.mark.differential,
     pytest.mark.skipif(not INSTALLED, reason="no rabbitmqadmin"),
+    # (a test runs some 30 rabbitmqadmin processes against each broker and waits, up to
+    # 30 s a step, for the reference's 5 s statistics: on a loaded CI machine that can
+    # pass the suite's 60 s per test)
+    pytest.mark.timeout(300),
 ]
 _numbers = itertools.count(1)
 
