@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
 from amqpbroker.errors import PreconditionFailed
+from amqpbroker.policies.model import Applied
 
 from .arguments import freeze, render, text, type_name
 from .message import Message
+from .queue_policy import NO_POLICY, alternate_under
 from .sampler import Sample
 from .topic import TopicTrie
 
@@ -61,6 +63,8 @@ class Exchange:
         self.auto_delete = auto_delete
         self.internal = internal
         self.arguments = arguments or {}
+        self.policy: Applied = NO_POLICY  # the policy and operator policy applied, merged
+        self.alternate = alternate_under(self.arguments, {})  # (its argument, else a policy's)
         self.bindings: dict[tuple[int, str, Any], Binding] = {}
         # Statistics (core.stats): publish_in counted per message, publish_out derived.
         self.publish_in = 0
@@ -76,6 +80,10 @@ class Exchange:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} in {self.vhost!r}>"
+
+    def apply_policy(self, applied: Applied) -> None:
+        self.policy = applied
+        self.alternate = alternate_under(self.arguments, applied.definition)
 
     def add_binding(self, binding: Binding) -> bool:
         """Add; False when an identical binding exists."""

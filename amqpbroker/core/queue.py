@@ -24,10 +24,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from amqpbroker.policies.model import Applied
+
 from .consumers import Consumer, ConsumerRing
 from .message import Envelope, Message
 from .ports import WINDOW, Clock, ManualClock, NullStore, Store, StoreRef
 from .publisher_flow import FLOW_HIGH, FLOW_LOW, FLOW_STALL, PublisherFlow
+from .queue_policy import NO_POLICY, queue_settings_under
 from .queue_settings import DROP_HEAD, REJECT_PUBLISH_DLX, QueueSettings
 from .queue_timers import HeadTimer, IdleTimer
 from .ready import ReadyList, ready_list_for
@@ -44,6 +47,10 @@ class Queue:
     """One queue in one vhost."""
 
     counts_deliveries = False  # quorum queues tell basic.get how often a message came back
+    policy_kind = "classic"  # what policies see (``policies.model.KINDS``)
+    # Whether a refusing queue (reject-publish) counts the incoming message against its
+    # limits: a classic queue does; a quorum queue checks only what it holds (one past).
+    counts_incoming = 1
 
     def __init__(
         self,
@@ -65,7 +72,9 @@ class Queue:
         self.arguments = arguments  # as declared (compared on redeclare, stored)
         self.store: Store[Message] = store or _NULL_STORE
         self.clock: Clock = clock or ManualClock()
-        self.settings = QueueSettings.parse(arguments)
+        self.own_settings = QueueSettings.parse(arguments)
+        self.settings = self._own_kind_of(self.own_settings)
+        self.policy: Applied = NO_POLICY  # the policy and operator policy applied, merged
         self.ready = self._ready_list()
         self.ready.on_paged_in = self._paged_in
         self._ring: ConsumerRing[Queue] = ConsumerRing(self.settings.single_active)
@@ -129,17 +138,39 @@ class Queue:
         c = self.counters
         return self._next_seq - c.publish_base - c.dead_lettered_in + c.refused
 
+    def _own_kind_of(self, settings: QueueSettings) -> QueueSettings:
+        """``settings`` as this kind of queue runs them (a classic queue: as they are)."""
+        return settings
+
     def apply_settings(self, settings: QueueSettings) -> None:
         """Run under new settings from now on (priorities and single active consumer stay
         as declared).  As in RabbitMQ, messages keep the expiry they were given; the head's
         timer follows, a lower limit drops (drop-head) now, and x-expires counts afresh."""
-        old, self.settings = self.settings, settings.over(self.settings)
+        old, self.settings = self.settings, self._own_kind_of(settings.over(self.settings))
         if settings.expires != old.expires:
             self._idle.rearm(settings.expires)
         self.expire_head()
         if settings.overflow == DROP_HEAD:
             self._drop_head_over_limit()
         self.dispatch()
+
+    def apply_policy(self, applied: Applied) -> None:
+        """Run under the arguments combined with ``applied`` (``core.queue_policy``).  As in
+        RabbitMQ, a lower max-length is applied before a new overflow: the surplus is dropped
+        unless reject-publish was already in force."""
+        if applied == self.policy:
+            return
+        self.policy = applied
+        old = self.settings
+        quorum = self.policy_kind == "quorum"
+        new = queue_settings_under(
+            self.own_settings, self.arguments, applied.definition, quorum=quorum
+        )
+        if new == old:
+            return
+        self.apply_settings(new)
+        if old.overflow == DROP_HEAD and new.overflow != DROP_HEAD:
+            self._drop_head_over_limit()
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -148,7 +179,8 @@ class Queue:
         ``dispatch=False``: the caller dispatches later (a run of publishes, in one go)."""
         settings, ready = self.settings, self.ready
         if settings.overflow != DROP_HEAD and settings.beyond_limits(
-            len(ready) + 1, ready.bytes + len(message.body)
+            len(ready) + self.counts_incoming,
+            ready.bytes + len(message.body) * self.counts_incoming,
         ):
             self.counters.refused += 1
             if settings.overflow == REJECT_PUBLISH_DLX:
@@ -176,6 +208,8 @@ class Queue:
         ready, settings = self.ready, self.settings
         dropped = ready.drop_while(lambda _: settings.beyond_limits(len(ready), ready.bytes))
         if dropped:
+            if self.policy_kind == "quorum":  # (RabbitMQ 3.10.8's quorum queues dead-letter
+                dropped.reverse()  # a lowered limit's surplus newest first: recorded)
             self.forget(dropped)
             self.dead_letter(self, dropped, "maxlen")
 

@@ -17,12 +17,18 @@ RabbitMQ, where any other term compares greater than a number.
 Counts live in memory: a returned message paged out to disk keeps its count in the ready
 list until it is read back; after a restart a message that had been delivered counts as
 returned once.
+
+Overflow as 3.10.8's quorum queues do it: reject-publish refuses a message only when the
+queue is already beyond its limit (so one gets past), and reject-publish-dlx is drop-head.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .message import Envelope
 from .queue import Queue
+from .queue_settings import DROP_HEAD, REJECT_PUBLISH_DLX, QueueSettings
 from .ready import QuorumReadyList, ReadyList
 
 
@@ -30,6 +36,15 @@ class QuorumQueue(Queue):
     """A queue declared with x-queue-type quorum."""
 
     counts_deliveries = True
+    policy_kind = "quorum"
+    counts_incoming = 0  # reject-publish lets one message past the limit (RabbitMQ 3.10.8)
+
+    def _own_kind_of(self, settings: QueueSettings) -> QueueSettings:
+        """RabbitMQ 3.10.8's quorum queues run reject-publish-dlx as drop-head (recorded,
+        set by argument or by policy)."""
+        if settings.overflow == REJECT_PUBLISH_DLX:
+            return replace(settings, overflow=DROP_HEAD)
+        return settings
 
     def _ready_list(self) -> ReadyList[Queue]:
         # (keeping transient messages too: RabbitMQ's Raft log holds every message)

@@ -33,6 +33,7 @@ from .message import Envelope, Message
 from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchanged_header
 from .queue import Queue
 from .queue_arguments import validate_queue_arguments
+from .queue_policy import PolicyBook
 from .queue_types import queue_class
 from .sampler import Sample
 from .stats import CHANNEL_FIELDS, BrokerStats
@@ -66,6 +67,7 @@ class VirtualHost:
         self.retired = [0] * len(CHANNEL_FIELDS)
         self.sample = Sample(len(CHANNEL_FIELDS), None)
         self.recv_oct = self.send_oct = 0  # what its closed connections received and sent
+        self.policy_book = PolicyBook()  # (``core.policy_changes`` applies a new one)
         self.exchanges: dict[str, Exchange] = {}
         self.queues: dict[str, Queue] = {}
         self.exchanges[""] = EXCHANGE_TYPES["direct"]("", name, durable=True)
@@ -155,6 +157,7 @@ class VirtualHost:
             internal=internal,
             arguments=arguments,
         )
+        exchange.apply_policy(self.policy_book.applied(name, "exchange"))
         self.exchanges[name] = exchange
         if exchange.durable:
             self.store.exchange_declared(exchange)
@@ -270,6 +273,7 @@ class VirtualHost:
         )
         queue.dead_letter = self.dead_letter
         queue.on_expired = self.remove_queue
+        queue.apply_policy(self.policy_book.applied(name, queue.policy_kind))
         self.queues[name] = queue
         return queue
 
@@ -431,7 +435,7 @@ class VirtualHost:
             if exchange.name == "":  # the default exchange: bound to every queue by name
                 queue = self.queues.get(routing_key)
                 return [queue] if queue is not None else []
-            if not exchange.bindings and "alternate-exchange" not in exchange.arguments:
+            if not exchange.bindings and exchange.alternate is None:
                 return []
         keys = (routing_key, *message.sender_keys)
         queues: dict[int, Queue] = {}
@@ -465,7 +469,7 @@ class VirtualHost:
     def _alternate(self, exchange: Exchange) -> Exchange | None:
         """The alternate-exchange of ``exchange`` if it names one that exists (the default
         exchange never serves as one)."""
-        name = text(exchange.arguments.get("alternate-exchange"))
+        name = exchange.alternate
         return self.exchanges.get(name) if name else None
 
     @staticmethod

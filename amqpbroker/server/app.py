@@ -37,6 +37,7 @@ from amqpbroker.storage.store import DurableStore
 
 from .clock import LoopClock
 from .listeners import AMQP, AMQPS, Listener, ListenError, Listeners
+from .policy_applier import PolicyApplier
 from .stats_timer import StatsTimer
 from .tls import server_context
 from .transport import AMQPProtocol, HeartbeatSwitch
@@ -67,6 +68,8 @@ class BrokerServer:
         self.store, self.state = self._empty_state()
         self.access = AccessControl()  # filled at ``start``: recovered, seeded or imported
         self.parameters = RuntimeParameters()  # policies among them; filled at ``start`` too
+        self.policy_applier = PolicyApplier(lambda: self.state, self.parameters)
+        self._policies_watched = False
         self.connections: set[AMQPProtocol] = set()
         self.alarm = ResourceAlarm()
         self.heartbeats = HeartbeatSwitch()
@@ -110,11 +113,22 @@ class BrokerServer:
         if isinstance(self.clock, LoopClock):
             self.clock.bind(loop)
         await self._recover(loop)
+        self._apply_policies()
         await self._listen()
         self.stats_timer = StatsTimer(
             lambda: self.state, self._sessions, LoopClock.running(), self.config.stats_interval
         )
         self.stats_timer.start()
+
+    def _apply_policies(self) -> None:
+        """Policies take effect on what was recovered and imported, and on every change
+        from now on (``server.policy_applier``)."""
+        if self.policy_applier.parameters is not self.parameters:  # (recovery made new ones)
+            self.policy_applier = PolicyApplier(lambda: self.state, self.parameters)
+        if not self._policies_watched:
+            self.parameters.on_policies_changed(self.policy_applier.changed)
+            self._policies_watched = True
+        self.policy_applier.apply_all()
 
     def _sessions(self) -> list[ConnectionSession]:
         return [p.session for p in self.connections if p.session is not None]
@@ -132,6 +146,7 @@ class BrokerServer:
             self.store.start(loop, LoopClock.running())
             access.journal = parameters.journal = self.store
             self.access, self.parameters = access, parameters
+            self._policies_watched = False
             self.state.recovered()
         try:
             self._boot()

@@ -37,8 +37,11 @@ from amqpbroker.access.defaults import default_access
 from amqpbroker.access.permissions import Permission
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.core.policy_changes import apply_policy_book, run_all
 from amqpbroker.core.ports import ManualClock
 from amqpbroker.core.sampler import StatsSampler
+from amqpbroker.policies.model import check_policy
+from amqpbroker.policies.parameters import RuntimeParameters
 from amqpbroker.protocol.deadletter import rewrite_dead_letter
 from amqpbroker.protocol.methods import encode_method
 from amqpbroker.server.stats_timer import sample_totals, sampled_groups
@@ -81,6 +84,8 @@ class SessionBroker:
             self.config, clock=self.clock, rewrite_dead_letter=rewrite_dead_letter
         )
         self.access = default_access(self.config)
+        self.parameters = RuntimeParameters()  # policies: applied at once, in one go
+        self.parameters.on_policies_changed(self._policies_changed)
         self.alarm = ResourceAlarm()
         self.clients: list[Client] = []
         self._flush_wanted: dict[Client, None] = {}  # ordered: flushes go in request order
@@ -89,6 +94,35 @@ class SessionBroker:
         """Create vhost ``name``; the default user may use it (as ``BrokerServer.add_vhost``)."""
         self.state.add_vhost(name)
         self.access.set_permissions(self.config.default_user, name, Permission())
+
+    def set_policy(
+        self,
+        name: str,
+        pattern: str,
+        definition: dict[str, Any],
+        *,
+        apply_to: str = "all",
+        priority: int = 0,
+        vhost: str = "/",
+        operator: bool = False,
+    ) -> None:
+        """Add or replace a policy (an operator policy with ``operator``), applied now;
+        ``ValidationFailed`` as RabbitMQ refuses it."""
+        policy = check_policy(
+            vhost, name, pattern, definition, priority, apply_to, operator=operator
+        )
+        self.parameters.set_policy(policy)
+        self.run_tick()
+
+    def clear_policy(self, name: str, *, vhost: str = "/", operator: bool = False) -> None:
+        self.parameters.clear_policy(vhost, name, operator=operator)
+        self.run_tick()
+
+    def _policies_changed(self, vhost: str) -> None:
+        if vhost in self.state.vhosts:
+            policies = self.parameters.policies_in(vhost)
+            operator_policies = self.parameters.policies_in(vhost, operator=True)
+            run_all(apply_policy_book(self.state.vhosts[vhost], policies, operator_policies))
 
     def client(self, peer: str = "127.0.0.1:40000") -> Client:
         """A client that has sent nothing yet (for handshake tests)."""

@@ -1,4 +1,4 @@
-"""Users, permissions and vhosts made per scenario run, on either broker.
+"""Users, permissions, vhosts and policies made per scenario run, on either broker.
 
 A scenario that needs a least-privilege user asks ``run.admin``::
 
@@ -9,7 +9,9 @@ A scenario that needs a least-privilege user asks ``run.admin``::
 The reference RabbitMQ is driven through its management HTTP API (base URL from
 ``AMQPBROKER_REFERENCE_MANAGEMENT_URL``, default http://127.0.0.1:15673, with the credentials
 of the reference AMQP URL); amqpbroker through the embedded powers of its in-process
-``BrokerThread``.  Everything made is removed when the run ends (users, then vhosts).
+``BrokerThread``.  Everything made is removed when the run ends (policies, users, then
+vhosts).  Policies (``run.admin.set_policy(name, pattern, definition, operator=...)``) are
+vhost-wide on a shared reference broker: their patterns must match only the run's own names.
 """
 
 from __future__ import annotations
@@ -41,6 +43,21 @@ class Backend(Protocol):
     ) -> None: ...
     def add_vhost(self, name: str) -> None: ...
     def delete_vhost(self, name: str) -> None: ...
+    def set_policy(self, policy: PolicySpec) -> None: ...
+    def clear_policy(self, name: str, vhost: str, operator: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """A policy (or operator policy) as ``rabbitmqctl set_policy`` takes it."""
+
+    name: str
+    pattern: str
+    definition: dict[str, Any]
+    apply_to: str = "all"
+    priority: int = 0
+    vhost: str = "/"
+    operator: bool = False
 
 
 class ManagementAPI:
@@ -96,6 +113,23 @@ class ManagementAPI:
     def delete_vhost(self, name: str) -> None:
         self._call("DELETE", f"/api/vhosts/{self._q(name)}")
 
+    @staticmethod
+    def _policy_path(name: str, vhost: str, operator: bool) -> str:
+        kind = "operator-policies" if operator else "policies"
+        return f"/api/{kind}/{quote(vhost, safe='')}/{quote(name, safe='')}"
+
+    def set_policy(self, policy: PolicySpec) -> None:
+        body = {
+            "pattern": policy.pattern,
+            "definition": policy.definition,
+            "apply-to": policy.apply_to,
+            "priority": policy.priority,
+        }
+        self._call("PUT", self._policy_path(policy.name, policy.vhost, policy.operator), body)
+
+    def clear_policy(self, name: str, vhost: str, operator: bool) -> None:
+        self._call("DELETE", self._policy_path(name, vhost, operator))
+
 
 class Embedded:
     """amqpbroker, through its in-process ``BrokerThread``'s powers."""
@@ -126,6 +160,23 @@ class Embedded:
     def delete_vhost(self, name: str) -> None:
         self.broker.delete_vhost(name)
 
+    def set_policy(self, policy: PolicySpec) -> None:
+        setter = self.broker.set_operator_policy if policy.operator else self.broker.set_policy
+        setter(
+            policy.name,
+            policy.pattern,
+            policy.definition,
+            apply_to=policy.apply_to,
+            priority=policy.priority,
+            vhost=policy.vhost,
+        )
+
+    def clear_policy(self, name: str, vhost: str, operator: bool) -> None:
+        if operator:
+            self.broker.clear_operator_policy(name, vhost=vhost)
+        else:
+            self.broker.clear_policy(name, vhost=vhost)
+
 
 @dataclass
 class Admin:
@@ -135,6 +186,7 @@ class Admin:
     backend: Backend
     _users: list[str] = field(default_factory=list)
     _vhosts: list[str] = field(default_factory=list)
+    _policies: list[tuple[str, str, bool]] = field(default_factory=list)
 
     def add_user(self, name: str, password: str, tags: str = "") -> str:
         self.backend.add_user(name, password, tags)
@@ -167,7 +219,38 @@ class Admin:
         self._vhosts.append(name)
         return name
 
+    def set_policy(
+        self,
+        name: str,
+        pattern: str,
+        definition: dict[str, Any],
+        *,
+        apply_to: str = "all",
+        priority: int = 0,
+        operator: bool = False,
+        vhost: str = "/",
+    ) -> str:
+        """Add or replace a policy (``operator=True``: an operator policy); cleared when the
+        run ends."""
+        spec = PolicySpec(name, pattern, definition, apply_to, priority, vhost, operator)
+        self.backend.set_policy(spec)
+        if (name, vhost, operator) not in self._policies:
+            self._policies.append((name, vhost, operator))
+        return name
+
+    def clear_policy(self, name: str, *, operator: bool = False, vhost: str = "/") -> None:
+        self.backend.clear_policy(name, vhost, operator)
+        with contextlib.suppress(ValueError):
+            self._policies.remove((name, vhost, operator))
+
+    def policy_names(self) -> list[str]:
+        """The names of the policies this run set and has not cleared, oldest first."""
+        return [name for name, _, _ in self._policies]
+
     def cleanup(self) -> None:
+        for name, vhost, operator in reversed(self._policies):
+            with contextlib.suppress(Exception):
+                self.backend.clear_policy(name, vhost, operator)
         for name in reversed(self._users):
             with contextlib.suppress(Exception):
                 self.backend.delete_user(name)
@@ -176,3 +259,4 @@ class Admin:
                 self.backend.delete_vhost(name)
         self._users.clear()
         self._vhosts.clear()
+        self._policies.clear()

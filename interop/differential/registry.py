@@ -3,7 +3,10 @@
 A scenario takes a :class:`differential.runner.Run` (a sync function, or an ``async def`` for
 aio-pika) and returns an observation: any JSON-able value.  ``deliberate="why"`` marks the
 rare scenario where this broker differs from RabbitMQ on purpose; its ``normalise`` function,
-applied to both observations, removes exactly that difference.
+applied to both observations, removes exactly that difference.  ``pending="why"`` marks a
+scenario written ahead of the feature it checks (a known, temporary gap): its test is an
+expected failure until amqpbroker matches, and then fails ("now equal: remove pending=") so
+that the mark cannot outlive the gap.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ class Scenario:
     doc: str
     deliberate: str | None = None
     normalise: Callable[[Any], Any] | None = None
+    pending: str | None = None
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -33,6 +37,7 @@ def scenario(
     *,
     deliberate: str | None = None,
     normalise: Callable[[Any], Any] | None = None,
+    pending: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the decorated function as a scenario named ``<module>.<name>``."""
     if (deliberate is None) != (normalise is None):
@@ -44,7 +49,9 @@ def scenario(
         if full in SCENARIOS:
             raise ValueError(f"duplicate scenario name {full}")
         doc = (fn.__doc__ or "").strip().splitlines()
-        SCENARIOS[full] = Scenario(full, fn, area, doc[0] if doc else "", deliberate, normalise)
+        SCENARIOS[full] = Scenario(
+            full, fn, area, doc[0] if doc else "", deliberate, normalise, pending
+        )
         return fn
 
     return register

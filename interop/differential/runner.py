@@ -316,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
                 verdict = compare(
                     sc, run_scenario(sc, reference), run_scenario(sc, ours, our_broker)
                 )
-                print(f"== {sc.name}: {verdict or 'equal'}")
+                pending = f" (pending: {sc.pending})" if sc.pending else ""
+                print(f"== {sc.name}{pending}: {verdict or 'equal'}")
                 continue
             if args.ours and ours:
                 outcome = run_scenario(sc, ours, our_broker)

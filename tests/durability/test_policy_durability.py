@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pika
 from procutil import read_first_line
 
 from amqpbroker.embedded.broker import BrokerThread
@@ -112,3 +113,26 @@ def test_policies_and_parameters_survive_sigkill(tmp_path: Path) -> None:
         broker.restart()  # the log was rewritten compactly at the start: read it again
         check(broker)
         assert broker.export_definitions()["global_parameters"] == cluster_id
+
+
+def publish_to(url: str, queue: str, count: int) -> None:
+    with pika.BlockingConnection(pika.URLParameters(url)) as connection:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.queue_declare(queue, durable=True, arguments={"x-max-length": 10})
+        for n in range(count):
+            channel.basic_publish("", queue, str(n).encode())
+
+
+def test_policies_apply_again_to_recovered_queues(tmp_path: Path) -> None:
+    """A durable queue recovered after a restart runs under the recovered policy (and
+    under its own argument again once the policy is cleared)."""
+    with BrokerThread(data_dir=str(tmp_path)) as broker:
+        publish_to(broker.url, "capped", 0)
+        broker.set_policy("cap", "^capped$", {"max-length": 2}, apply_to="queues")
+    with BrokerThread(data_dir=str(tmp_path)) as broker:
+        publish_to(broker.url, "capped", 4)
+        assert [m.body for m in broker.queue("capped").messages] == [b"2", b"3"]
+        broker.clear_policy("cap")
+        publish_to(broker.url, "capped", 10)
+        assert broker.queue("capped").messages_ready == 10

@@ -187,3 +187,16 @@ def test_without_a_dead_letter_exchange_the_message_is_dropped(ch, limit, delive
         if len(counts) < 4:
             ch.nack(message.method.delivery_tag, requeue=True)
     assert counts == list(range(deliveries))
+
+
+def test_quorum_overflow_is_rabbitmqs_quorum_overflow(ch):
+    """RabbitMQ 3.10.8's quorum queues (recorded): reject-publish refuses a message only
+    once the queue is beyond its limit, so one gets past; reject-publish-dlx is drop-head."""
+    ch.select_confirms()
+    quorum(ch, "rp", **{"x-max-length": 1, "x-overflow": "reject-publish"})
+    assert [ch.publish(b"m", "rp") for _ in range(4)] == [True, True, False, False]
+    assert ch.declare("rp", passive=True).message_count == 2
+    quorum(ch, "rpdlx", **{"x-max-length": 1, "x-overflow": "reject-publish-dlx"})
+    assert [ch.publish(bytes([n]), "rpdlx") for n in range(3)] == [True, True, True]
+    assert ch.declare("rpdlx", passive=True).message_count == 1
+    assert got(ch, "rpdlx").body == b"\x02"

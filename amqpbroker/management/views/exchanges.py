@@ -34,7 +34,7 @@ def exchange_item(
     other vhost (this broker does not record who: the context's ``default_actor``)."""
     counters = exchange_counters(exchange)
     built_in = exchange.name in _BUILT_IN and exchange.vhost == default_vhost
-    return {
+    item = {
         "arguments": json_value(exchange.arguments),
         "auto_delete": exchange.auto_delete,
         "durable": exchange.durable,
@@ -45,6 +45,11 @@ def exchange_item(
         "user_who_performed_action": INTERNAL_ACTOR if built_in else context.default_actor,
         "vhost": exchange.vhost,
     }
+    policy = exchange.policy.policy
+    if policy is not None:  # (RabbitMQ shows the key only then; operator policies never)
+        item["policy"] = policy.name
+        return dict(sorted(item.items()))
+    return item
 
 
 def exchange_detail(

@@ -7,8 +7,9 @@ loop back every few hundred (``views.listing.in_chunks``).  Unlike RabbitMQ righ
 declare, every counter is always there.
 
 What is not this broker's to know is given RabbitMQ's shape with fixed values: memory,
-reductions, garbage collection, the backing queue's internals.  Policies do not exist
-yet: ``policy`` and ``operator_policy`` are null, ``effective_policy_definition`` is {}.
+reductions, garbage collection, the backing queue's internals.  ``policy`` and
+``operator_policy`` name what applies (null: none), ``effective_policy_definition`` is
+their merge, never the x-arguments.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from amqpbroker.core.consumers import Consumer
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.quorum import QuorumQueue
 from amqpbroker.core.ready import PriorityWindow
+from amqpbroker.policies.model import Policy
 
 from .connections import consumer_item, split_peer
 from .context import UnackedIndex, ViewContext
@@ -84,6 +86,10 @@ def _consumer_capacity(queue: Queue) -> float | int:
     return 0.0
 
 
+def _name(policy: Policy | None) -> str | None:
+    return None if policy is None else policy.name
+
+
 def _common(
     queue: Queue, context: ViewContext, counters: Counters, totals: QueueTotals
 ) -> dict[str, Any]:
@@ -96,7 +102,7 @@ def _common(
         "consumer_utilisation": capacity,
         "consumers": len(queue.consumers),
         "durable": queue.durable,
-        "effective_policy_definition": {},
+        "effective_policy_definition": dict(queue.policy.definition),
         "exclusive": queue.exclusive,
         "garbage_collection": garbage_collection(),
         "memory": _QUEUE_MEMORY,
@@ -116,8 +122,8 @@ def _common(
         "messages_unacknowledged_details": rate(counters.rates.get("messages_unacknowledged", 0.0)),
         "name": queue.name,
         "node": context.node,
-        "operator_policy": None,
-        "policy": None,
+        "operator_policy": _name(queue.policy.operator_policy),
+        "policy": _name(queue.policy.policy),
         "reductions": 0,
         "reductions_details": rate(),
         "state": "running",

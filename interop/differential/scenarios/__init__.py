@@ -15,6 +15,8 @@ from . import (  # noqa: F401
     limits,
     malformed,
     permissions,
+    policies,
+    policy_changes,
     prefetch,
     priorities,
     property_decoding,
