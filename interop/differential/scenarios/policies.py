@@ -120,21 +120,15 @@ def message_ttl_sources_quorum(run: Run) -> Any:
 
 
 def _expires_sources(run: Run, quorum: bool) -> Any:
-    w = run.raw()
     key = "expires"
-    return {
-        "policy short": gone(run, w, quorum, policy={key: SHORT}),
-        "operator short": gone(run, w, quorum, operator={key: SHORT}),
-        "policy long, operator short": gone(
-            run, w, quorum, policy={key: LONG}, operator={key: SHORT}
-        ),
-        "arg short, policy long": gone(
-            run, w, quorum, policy={key: LONG}, args={"x-expires": SHORT}
-        ),
-        "arg long, policy short": gone(
-            run, w, quorum, policy={key: SHORT}, args={"x-expires": LONG}
-        ),
+    cases = {
+        "policy short": {"policy": {key: SHORT}},
+        "operator short": {"operator": {key: SHORT}},
+        "policy long, operator short": {"policy": {key: LONG}, "operator": {key: SHORT}},
+        "arg short, policy long": {"policy": {key: LONG}, "args": {"x-expires": SHORT}},
+        "arg long, policy short": {"policy": {key: SHORT}, "args": {"x-expires": LONG}},
     }
+    return gone(run, run.raw(), quorum, cases)
 
 
 @scenario()

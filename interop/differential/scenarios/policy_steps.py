@@ -102,20 +102,30 @@ def expired(run: Run, w: Wire, quorum: bool, **sources: Any) -> Any:
     return settle(lambda: passive(w, q)[0], lambda count: count == 0, timeout=3.0)
 
 
-def gone(run: Run, w: Wire, quorum: bool, **sources: Any) -> Any:
-    """Whether the (unused) queue expired, decided once a witness of its type with x-expires
-    SHORT made after it has gone (quorum queues expire on a periodic tick, the older queue's
-    first).  Probes must not count as using the queue: on classic queues a passive declare
-    does (it is a redeclare), a publish does not; on quorum queues a publish does (every
-    command marks it active), a passive declare does not."""
-    q = queue_with(run, w, quorum, **sources)
+def gone(run: Run, w: Wire, quorum: bool, cases: dict[str, dict[str, Any]]) -> Any:
+    """For each case (its policy/operator/args sources), whether its unused queue expired,
+    decided once a witness of its type with x-expires SHORT, declared after all of them, has
+    gone (quorum queues expire on a periodic tick, older queues first; the cases share one
+    wait so a loaded reference is kept busy once, not once per case).  Probes must not count
+    as using a queue: on classic queues a passive declare does (it is a redeclare), a publish
+    does not; on quorum queues a publish does (every command marks it active), a passive
+    declare does not."""
+    queues = {case: queue_with(run, w, quorum, **sources) for case, sources in cases.items()}
     witness = declare(run, w, quorum, {"x-expires": SHORT})
 
     def exists(name: str) -> bool:
         return passive(w, name)[0] != 404 if quorum else routable(w, name)
 
-    settle(lambda: exists(witness), lambda there: not there)
-    return "there" if settle(lambda: exists(q), lambda there: not there, timeout=3.0) else "gone"
+    def state(name: str, timeout: float | None = None) -> str:
+        there = settle(lambda: exists(name), lambda there: not there, **_deadline(timeout))
+        return "there" if there else "gone"
+
+    state(witness)
+    return {case: state(q, timeout=3.0) for case, q in queues.items()}
+
+
+def _deadline(timeout: float | None) -> dict[str, float]:
+    return {} if timeout is None else {"timeout": timeout}
 
 
 def routable(w: Wire, q: str) -> bool:
