@@ -120,6 +120,11 @@ def test_redeclared_after_expiry_is_a_new_empty_queue(ch, unique, cleanup):
     assert (declared.message_count, declared.consumer_count) == (0, 0)
 
 
+# (long enough that a loaded machine never leaves 1 s between two uses of the queue: 400 ms
+# once did in CI)
+EXPIRES_MS_WHILE_USED = 1000
+
+
 @pytest.mark.parametrize(
     "use",
     ["basic-get-empty", "basic-get", "redeclare", "passive-declare"],
@@ -128,8 +133,8 @@ def test_use_keeps_the_queue_alive(connection, ch, unique, cleanup, use):
     """Used every 10 ms, the queue outlives a witness declared after it with the same
     x-expires; left alone, it then expires too."""
     user = connection.channel()
-    q = expiring(ch, unique("q"), 400)
-    witness = expiring(ch, unique("witness"), 400)
+    q = expiring(ch, unique("q"), EXPIRES_MS_WHILE_USED)
+    witness = expiring(ch, unique("witness"), EXPIRES_MS_WHILE_USED)
     cleanup(q)
     cleanup(witness)
 
@@ -140,7 +145,7 @@ def test_use_keeps_the_queue_alive(connection, ch, unique, cleanup, use):
         elif use == "basic-get":
             user.basic_get(q, auto_ack=True)
         elif use == "redeclare":
-            user.queue_declare(q, arguments={"x-expires": 400})
+            user.queue_declare(q, arguments={"x-expires": EXPIRES_MS_WHILE_USED})
         else:
             user.queue_declare(q, passive=True)
 
