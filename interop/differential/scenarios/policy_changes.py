@@ -2,8 +2,8 @@
 
 A policy set on a queue that already holds messages (a lowered max-length drops the oldest,
 dead-lettered as maxlen; a new TTL leaves queued messages alone), replaced, or removed;
-priority, apply-to, unanchored patterns, a policy skipped for a key its queue type does not
-support; alternate-exchange by policy against the exchange's argument.  A change to an
+priority (and ties), apply-to, unanchored patterns, a policy skipped for a key its queue
+type does not support; alternate-exchange by policy against the exchange's argument.  A change to an
 existing queue is observed by polling with a deadline.
 """
 
@@ -179,6 +179,26 @@ def priority_and_apply_to(run: Run) -> Any:
     run.admin.set_policy(run.name("p"), only(q), {"max-length": 1}, priority=1)
     out["no merging"] = length(run, w, False, name=q)
     return out
+
+
+@scenario()
+def priority_tie(run: Run) -> Any:
+    """Two policies of equal priority match one queue: exactly one of them applies (which one
+    RabbitMQ leaves undefined, so the observation names the outcome, not the winner), never
+    a merge of the two.  The three outcomes differ: max-length 2 alone keeps the newest two,
+    overflow reject-publish alone keeps all five, both would nack three and keep the oldest."""
+    w = run.raw()
+    q = run.queue()
+    run.admin.set_policy(run.name("p-a"), only(q), {"max-length": 2}, priority=3)
+    run.admin.set_policy(run.name("p-b"), only(q), {"overflow": "reject-publish"}, priority=3)
+    got = length(run, w, False, name=q)
+    outcomes = {
+        "max-length alone": ["4", "5"],
+        "reject-publish alone": ["1", "2", "3", "4", "5"],
+    }
+    acked = got["acks"] == ["Basic.Ack"] * 5
+    one = acked and any(got["kept"] == [*kept, "Basic.GetEmpty"] for kept in outcomes.values())
+    return {"exactly one applies": one} if one else {"other outcome": got}
 
 
 @scenario()
