@@ -144,6 +144,16 @@ class JourneyRecorder:
         self.journeys.clear()
 
 
+def switch_tracing(vhost: Any, on: bool) -> str:
+    """Turn a ``VirtualHost``'s tracing on or off (RabbitMQ's trace_on/trace_off; the hooks
+    test ``vhost.tracing``) and say so as RabbitMQ logs it.  The journeys recorded so far
+    stay until cleared."""
+    if vhost.tracing == on:
+        return f"Tracing is already {'enabled' if on else 'disabled'} for vhost '{vhost.name}'"
+    vhost.tracing = vhost.journeys.on = on
+    return f"{'Enabling' if on else 'Disabling'} tracing for vhost '{vhost.name}'"
+
+
 # -- events recorded for many messages at once -----------------------------------------------------
 
 # Where a message that died goes when its queue has no dead-letter exchange: the event

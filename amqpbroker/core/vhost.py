@@ -69,7 +69,7 @@ class VirtualHost:
         self.sample = Sample(len(CHANNEL_FIELDS), None)
         self.recv_oct = self.send_oct = 0  # what its closed connections received and sent
         self.policy_book = PolicyBook()  # (``core.policy_changes`` applies a new one)
-        self.tracing = False  # firehose and journeys: ``session.tracing.switch_tracing``
+        self.tracing = False  # firehose and journeys: ``journeys.switch_tracing``
         self.journeys = JourneyRecorder(name, self.clock)
         self.exchanges: dict[str, Exchange] = {}
         self.queues: dict[str, Queue] = {}

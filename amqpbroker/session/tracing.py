@@ -21,6 +21,7 @@ import logging
 import platform
 from collections.abc import Sequence
 
+from amqpbroker.core import journeys
 from amqpbroker.core.exchanges import Exchange
 from amqpbroker.core.message import Envelope, Message, routing_bytes
 from amqpbroker.core.queue import Queue
@@ -39,13 +40,8 @@ NODE = "amqpbroker@" + platform.node().split(".", 1)[0]
 
 
 def switch_tracing(vhost: VirtualHost, on: bool) -> None:
-    """Tracing on or off for ``vhost``; the journeys recorded so far stay until cleared."""
-    if vhost.tracing == on:
-        state = "enabled" if on else "disabled"
-        log.info("Tracing is already %s for vhost '%s'", state, vhost.name)
-        return
-    log.info("%s tracing for vhost '%s'", "Enabling" if on else "Disabling", vhost.name)
-    vhost.tracing = vhost.journeys.on = on
+    """Tracing on or off for ``vhost``, logged as RabbitMQ logs it."""
+    log.info("%s", journeys.switch_tracing(vhost, on))
 
 
 def connection_name(conn: ChannelHost) -> str:
