@@ -11,8 +11,8 @@ import pytest
 from pamqp import commands
 
 from amqpbroker.core.journeys import RING_SIZE
-from amqpbroker.testing.harness import ClientChannel, SessionBroker
 from amqpbroker.session.tracing import switch_tracing
+from amqpbroker.testing.harness import ClientChannel, SessionBroker
 
 TRACE = "amq.rabbitmq.trace"
 
