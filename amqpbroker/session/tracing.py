@@ -28,6 +28,7 @@ from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.protocol.firehose import Field, trace_header
 
+from .direct_reply import REPLY_PREFIX
 from .host import ChannelHost
 from .unacked import Outcome, Unacked
 
@@ -65,7 +66,7 @@ def traced_publish(
         ("connection", name),
         ("channel", channel),
         ("user", conn.user),
-        ("routed_queues", routed),
+        ("routed_queues", _routed_queues(exchange, message, routed)),
     ]
     _firehose(vhost, "publish." + exchange.name, message, extra)
     journey = vhost.journeys.start(
@@ -79,6 +80,16 @@ def traced_publish(
     )
     message.journey = journey
     journey.add("routed", queues=routed)
+
+
+def _routed_queues(exchange: Exchange, message: Message, routed: list[str]) -> list[str]:
+    """What RabbitMQ's router answers, sorted and without repeats: through the default
+    exchange, the queue each routing key names (there or not; direct reply-to keys
+    aside), else the queues reached."""
+    if exchange.name:
+        return sorted(routed)
+    keys = {message.routing_key, *message.sender_keys}
+    return sorted(key for key in keys if not key.startswith(REPLY_PREFIX))
 
 
 def traced_delivery(
