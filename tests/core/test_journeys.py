@@ -3,6 +3,8 @@ the per-journey cap and the switch's log lines."""
 
 from __future__ import annotations
 
+from amqpbroker.config import BrokerConfig
+from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.journeys import EVENTS_MAX, JourneyRecorder, switch_tracing
 from amqpbroker.core.ports import ManualClock
 from amqpbroker.core.vhost import VirtualHost
@@ -83,3 +85,16 @@ def test_switch_tracing_says_what_rabbitmq_logs():
     assert switch_tracing(vhost, False) == "Disabling tracing for vhost 'v1'"
     assert switch_tracing(vhost, False) == "Tracing is already disabled for vhost 'v1'"
     assert not vhost.tracing and not vhost.journeys.on
+
+
+def test_tracing_follows_the_vhost_name_as_rabbitmq_keeps_it():
+    """Recorded on 3.10.8: a traced vhost deleted and made again traces at once; a restart
+    forgets tracing."""
+    state = BrokerState(BrokerConfig())
+    switch_tracing(state.add_vhost("v1"), True)
+    state.delete_vhost("v1")
+    assert state.add_vhost("v1").tracing
+    switch_tracing(state.vhosts["/"], True)
+    state.forget_transient()
+    assert not state.vhosts["v1"].tracing and not state.vhosts["/"].tracing
+    assert not state.vhosts["v1"].journeys.on
