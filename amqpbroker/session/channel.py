@@ -31,7 +31,7 @@ from . import direct_reply
 from .confirms import ConfirmTracker, ConfirmWait
 from .host import ChannelHost
 from .return_order import closing_order, settled_order
-from .tracing import traced_delivery, traced_settlement
+from .tracing import party, traced_delivery, traced_settlement
 from .unacked import Outcome, Unacked
 
 __all__ = ["Channel", "ChannelState", "Outcome", "Transaction", "Unacked"]
@@ -127,7 +127,8 @@ class Channel:
         vhost = self.vhost
         if vhost.tracing:  # (after the frames: the copy may go out on this channel too)
             queue = consumer.queue
-            traced_delivery(conn, number, vhost, queue, envelope, consumer.tag, consumer.no_ack)
+            to = party(conn, number)
+            traced_delivery(to, vhost, queue, envelope, consumer.tag, consumer.no_ack)
 
     def consumer_cancelled(self, consumer: Consumer[Queue]) -> None:
         if self.consumers.pop(consumer.tag, None) is None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import platform
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from amqpbroker.core import journeys
 from amqpbroker.core.exchanges import Exchange
@@ -45,36 +46,43 @@ def switch_tracing(vhost: VirtualHost, on: bool) -> None:
     log.info("%s", journeys.switch_tracing(vhost, on))
 
 
-def connection_name(conn: ChannelHost) -> str:
-    """RabbitMQ's connection name: ``client address:port -> server address:port``."""
-    return f"{conn.peer} -> {conn.local_address}"
+class Party(NamedTuple):
+    """Who published or received: the connection's name, the channel's number, the user."""
+
+    connection: str
+    channel: int
+    user: str
+
+
+def party(conn: ChannelHost, channel: int) -> Party:
+    """A client's channel; the connection named as RabbitMQ names it (``client
+    address:port -> server address:port``)."""
+    return Party(f"{conn.peer} -> {conn.local_address}", channel, conn.user)
 
 
 def traced_publish(
-    conn: ChannelHost,
-    channel: int,
+    by: Party,
     vhost: VirtualHost,
     exchange: Exchange,
     message: Message,
     queues: Sequence[Queue],
 ) -> None:
-    """A client's publish to ``exchange`` was routed to ``queues`` (none: unroutable)."""
-    name = connection_name(conn)
+    """A publish to ``exchange`` was routed to ``queues`` (none: unroutable)."""
     routed = [queue.name for queue in queues]
     extra: list[Field] = [
         ("vhost", vhost.name),
-        ("connection", name),
-        ("channel", channel),
-        ("user", conn.user),
+        ("connection", by.connection),
+        ("channel", by.channel),
+        ("user", by.user),
         ("routed_queues", _routed_queues(exchange, message, routed)),
     ]
     _firehose(vhost, "publish." + exchange.name, message, extra)
     journey = vhost.journeys.start(
         exchange=exchange.name,
         routing_key=message.routing_key,
-        connection=name,
-        channel=channel,
-        user=conn.user,
+        connection=by.connection,
+        channel=by.channel,
+        user=by.user,
         header=message.header,
         body=message.body,
     )
@@ -93,8 +101,7 @@ def _routed_queues(exchange: Exchange, message: Message, routed: list[str]) -> l
 
 
 def traced_delivery(
-    conn: ChannelHost,
-    channel: int,
+    to: Party,
     vhost: VirtualHost,
     queue: Queue,
     envelope: Envelope,
@@ -105,14 +112,13 @@ def traced_delivery(
     message = envelope.message
     if message.exchange == TRACE_EXCHANGE:
         return  # a firehose copy: not traced again
-    name = connection_name(conn)
     redelivered = envelope.redelivered
     extra: list[Field] = [
         ("redelivered", int(redelivered)),
         ("vhost", vhost.name),
-        ("connection", name),
-        ("channel", channel),
-        ("user", conn.user),
+        ("connection", to.connection),
+        ("channel", to.channel),
+        ("user", to.user),
     ]
     _firehose(vhost, "deliver." + queue.name, message, extra)
     journey = message.journey
@@ -123,8 +129,8 @@ def traced_delivery(
         journey.add(
             "got",
             queue=queue.name,
-            connection=name,
-            channel=channel,
+            connection=to.connection,
+            channel=to.channel,
             redelivered=redelivered,
             ack_mode=ack_mode,
         )
@@ -133,8 +139,8 @@ def traced_delivery(
             "delivered",
             queue=queue.name,
             consumer_tag=consumer_tag,
-            connection=name,
-            channel=channel,
+            connection=to.connection,
+            channel=to.channel,
             redelivered=redelivered,
         )
 
@@ -149,11 +155,15 @@ _SETTLED: dict[Outcome, tuple[str, dict[str, object]]] = {
 
 def traced_settlement(entries: Sequence[Unacked], outcome: Outcome) -> None:
     """Deliveries settled with ``outcome``."""
-    kind, fields = _SETTLED[outcome]
     for entry in entries:
-        journey = entry.envelope.message.journey
-        if journey is not None:
-            journey.add(kind, queue=entry.queue.name, **fields)
+        traced_settled(entry.queue, entry.envelope, outcome)
+
+
+def traced_settled(queue: Queue, envelope: Envelope, outcome: Outcome) -> None:
+    journey = envelope.message.journey
+    if journey is not None:
+        kind, fields = _SETTLED[outcome]
+        journey.add(kind, queue=queue.name, **fields)
 
 
 def traced_recover(entries: Sequence[Unacked]) -> None:

@@ -211,3 +211,18 @@ def test_journeys_ask_for_monitoring_and_the_vhost(
     assert api.as_user(watcher, "pw").delete(path).status == 204
     assert api.get("/api/journeys/no-such-vhost").status == 404
     assert api.put(path).status == 405
+
+
+def test_publish_and_get_through_the_api_are_traced(api: Api, name: str) -> None:
+    vhost = _traced_vhost(api, name)
+    assert api.put(f"/api/queues/{q(vhost)}/q1", {}).status == 201
+    message = {"properties": {}, "routing_key": "q1", "payload": "hi", "payload_encoding": "string"}
+    assert api.post(f"/api/exchanges/{q(vhost)}/amq.default/publish", message).body == {
+        "routed": True
+    }
+    ackmode = {"count": 1, "ackmode": "reject_requeue_true", "encoding": "auto"}
+    assert len(api.post(f"/api/queues/{q(vhost)}/q1/get", ackmode).body) == 1
+    journey = _journeys(api, vhost)["journeys"][0]
+    assert journey["user"] == "guest" and journey["connection"].endswith("-> management API")
+    events = [(e["type"], e.get("ack_mode"), e.get("requeue")) for e in journey["events"]]
+    assert events == [("routed", None, None), ("got", "manual", None), ("rejected", None, True)]

@@ -44,7 +44,7 @@ from amqpbroker.protocol.properties import (
 from amqpbroker.protocol.routing_headers import UnacceptableType, sender_selected
 from amqpbroker.session import direct_reply
 from amqpbroker.session.channel import Channel, ChannelState, Outcome, Unacked
-from amqpbroker.session.tracing import traced_delivery, traced_publish, traced_recover
+from amqpbroker.session.tracing import party, traced_delivery, traced_publish, traced_recover
 
 from .queue import queue_name
 
@@ -181,7 +181,7 @@ def route(
     vhost = channel.vhost
     queues = vhost.route(exchange, publish.routing_key, message)
     if vhost.tracing:
-        traced_publish(conn, channel.number, vhost, exchange, message, queues)
+        traced_publish(party(conn, channel.number), vhost, exchange, message, queues)
     reply = not exchange.name and (
         message.sender_keys or publish.routing_key.startswith(_REPLY_PREFIX)
     )
@@ -357,7 +357,7 @@ def _answer_get(channel: Channel, queue: Queue, no_ack: bool) -> None:
     )
     vhost = channel.vhost
     if vhost.tracing:
-        traced_delivery(conn, channel.number, vhost, queue, envelope, None, no_ack)
+        traced_delivery(party(conn, channel.number), vhost, queue, envelope, None, no_ack)
 
 
 def basic_qos(channel: Channel, method: commands.Basic.Qos) -> None:
