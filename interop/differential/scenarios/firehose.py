@@ -21,7 +21,7 @@ from ..registry import scenario
 from ..runner import Run
 from ..wire import M, Wire, properties
 from .common import publish
-from .dlx import take
+from .dlx import _normalise_deaths, take
 
 TRACE = "amq.rabbitmq.trace"
 TAKER = 3  # the channel that takes copies from the trace queue
@@ -57,6 +57,12 @@ def _normalised(copy: Any) -> Any:
         for key in ("node", "connection"):
             if isinstance(headers.get(key), str):
                 headers[key] = f"<{key}>"
+        properties = headers.get("properties")
+        if isinstance(properties, dict) and "headers" in properties:
+            headers["properties"] = {
+                **properties,
+                "headers": _normalise_deaths(properties["headers"]),
+            }
         copy = {**copy, "props": {**copy["props"], "headers": headers}}
     return {k: v for k, v in copy.items() if k not in ("delivery_tag", "message_count")}
 
@@ -215,3 +221,54 @@ def tracing_switched_off(run: Run) -> Any:
     run.admin.set_tracing(vhost, True)
     publish(w, "", q, b"traced")
     return _copies(w, trace_queue)
+
+
+@scenario()
+def transaction_publish_traced_as_it_comes(run: Run) -> Any:
+    """In a transaction, a publish is copied when it comes (routed_queues as routed then),
+    not at commit; a rollback takes nothing back."""
+    w, trace_queue, _ = _traced(run)
+    q = _queue(w)
+    w.ok(1, M.tx_select(), "Tx.SelectOk")
+    w.publish(1, "", q, b"in-tx")
+    w.ok(1, M.basic_qos(0, 0), "Basic.QosOk")  # (the publish is handled by now)
+    before_commit = _copies(w, trace_queue)
+    w.ok(1, M.tx_commit(), "Tx.CommitOk")
+    w.publish(1, "", q, b"rolled-back")
+    w.ok(1, M.tx_rollback(), "Tx.RollbackOk")
+    return {"before_commit": before_commit, "after": _copies(w, trace_queue)}
+
+
+@scenario()
+def dead_lettered_message_delivered(run: Run) -> Any:
+    """A message rejected into a dead-letter exchange is not copied as a publish; its
+    delivery from the dead-letter queue names the dead-letter exchange and its keys, and
+    its x-death header is among the properties."""
+    w, trace_queue, _ = _traced(run)
+    dlx = run.exchange()
+    w.ok(1, M.exchange_declare(dlx, "fanout", auto_delete=True), "Exchange.DeclareOk")
+    dead = _queue(w)
+    w.ok(1, M.queue_bind(dead, dlx, ""), "Queue.BindOk")
+    source = run.queue()
+    args = {"x-dead-letter-exchange": dlx, "x-dead-letter-routing-key": "dead-key"}
+    w.ok(1, M.queue_declare(source, exclusive=True, args=args), "Queue.DeclareOk")
+    publish(w, "", source, b"doomed")
+    got = _get(w, source)
+    w.m(1, M.basic_reject(got["delivery_tag"], requeue=False))
+    second = take(w, dead)
+    return {"dead": second.get("body"), "copies": _copies(w, trace_queue)}
+
+
+@scenario()
+def quorum_redelivery(run: Run) -> Any:
+    """A quorum queue's redelivery: the deliver copy's properties as delivered."""
+    w, trace_queue, _ = _traced(run)
+    q = run.queue()
+    args = {"x-queue-type": "quorum"}
+    w.ok(1, M.queue_declare(q, durable=True, args=args), "Queue.DeclareOk")
+    publish(w, "", q, b"quorum")
+    first = _get(w, q)
+    w.m(1, M.basic_reject(first["delivery_tag"], requeue=True))
+    second = _get(w, q, no_ack=True)
+    w.ok(1, M.queue_delete(q), "Queue.DeleteOk")
+    return {"gets": [first, second], "copies": _copies(w, trace_queue)}
