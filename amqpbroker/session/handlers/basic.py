@@ -364,7 +364,8 @@ def _answer_get(channel: Channel, queue: Queue, no_ack: bool) -> None:
     )
     vhost = channel.vhost
     if vhost.tracing:
-        traced_delivery(party(conn, channel.number), vhost, queue, envelope, None, no_ack)
+        to = party(conn, channel.number)
+        traced_delivery(to, vhost, queue, envelope, None, no_ack, header)
 
 
 def basic_qos(channel: Channel, method: commands.Basic.Qos) -> None:
