@@ -15,6 +15,9 @@ name (client port; the server's port differs between the brokers).
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from ..registry import scenario
@@ -26,6 +29,24 @@ from .dlx import _normalise_deaths, take
 TRACE = "amq.rabbitmq.trace"
 TAKER = 3  # the channel that takes copies from the trace queue
 MARKER = b"end-of-observation"
+
+
+# RabbitMQ keeps the traced vhosts in one node-wide list that each switch reads, changes and
+# writes back: two switches at once can lose one.  So these scenarios run one at a time and
+# switch their tracing off before the next starts.
+_ALONE = threading.Lock()
+
+
+def alone(fn: Callable[[Run], Any]) -> Callable[[Run], Any]:
+    @functools.wraps(fn)
+    def run_alone(run: Run) -> Any:
+        with _ALONE:
+            try:
+                return fn(run)
+            finally:
+                run.admin.stop_tracing()
+
+    return run_alone
 
 
 # -- steps ----------------------------------------------------------------------------------
@@ -95,6 +116,7 @@ def _get(w: Wire, queue: str, no_ack: bool = False) -> dict[str, Any]:
 
 
 @scenario()
+@alone
 def default_exchange_publish_and_get(run: Run) -> Any:
     """A publish to the default exchange with every kind of property, then basic.get and
     basic.ack: publish.<empty> and deliver.<queue> copies with their headers and types."""
@@ -121,6 +143,7 @@ def default_exchange_publish_and_get(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def exchange_kinds(run: Run) -> Any:
     """Publishes through direct, topic and fanout exchanges to two queues each: the copies'
     exchange_name, routing_keys and routed_queues."""
@@ -135,6 +158,7 @@ def exchange_kinds(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def unroutable(run: Run) -> Any:
     """Unroutable publishes, mandatory (returned) and not: traced with routed_queues []."""
     w, trace_queue, _ = _traced(run)
@@ -154,6 +178,7 @@ def unroutable(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def consumer_delivery_and_redelivery(run: Run) -> Any:
     """A consumer's delivery, rejected with requeue and redelivered, then acked: deliver
     copies with redelivered 0 then 1."""
@@ -170,6 +195,7 @@ def consumer_delivery_and_redelivery(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def get_redelivered_after_reject(run: Run) -> Any:
     """basic.get, reject with requeue, basic.get again (no-ack): get-ok copies."""
     w, trace_queue, _ = _traced(run)
@@ -182,6 +208,7 @@ def get_redelivered_after_reject(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def cc_and_bcc(run: Run) -> Any:
     """CC and BCC keys: in the copy's routing_keys; BCC is gone from its properties."""
     w, trace_queue, _ = _traced(run)
@@ -194,6 +221,7 @@ def cc_and_bcc(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def trace_exchange_itself(run: Run) -> Any:
     """A client may not publish to the trace exchange (internal), and the copies' own
     deliveries (taken from the trace queue) are not traced again."""
@@ -211,6 +239,7 @@ def trace_exchange_itself(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def tracing_switched_off(run: Run) -> Any:
     """Tracing off: nothing is copied; on again: copies again."""
     w, trace_queue, vhost = _traced(run)
@@ -224,6 +253,7 @@ def tracing_switched_off(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def transaction_publish_traced_as_it_comes(run: Run) -> Any:
     """In a transaction, a publish is copied when it comes (routed_queues as routed then),
     not at commit; a rollback takes nothing back."""
@@ -240,6 +270,7 @@ def transaction_publish_traced_as_it_comes(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def dead_lettered_message_delivered(run: Run) -> Any:
     """A message rejected into a dead-letter exchange is not copied as a publish; its
     delivery from the dead-letter queue names the dead-letter exchange and its keys, and
@@ -260,6 +291,7 @@ def dead_lettered_message_delivered(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def quorum_redelivery(run: Run) -> Any:
     """A quorum queue's redelivery: the deliver copy's properties as delivered."""
     w, trace_queue, _ = _traced(run)
