@@ -44,6 +44,7 @@ from amqpbroker.protocol.properties import (
 from amqpbroker.protocol.routing_headers import UnacceptableType, sender_selected
 from amqpbroker.session import direct_reply
 from amqpbroker.session.channel import Channel, ChannelState, Outcome, Unacked
+from amqpbroker.session.tracing import party, traced_delivery, traced_publish, traced_recover
 
 from .queue import queue_name
 
@@ -77,6 +78,11 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     elif mode:  # (0: no properties at all, nothing to set)
         set_delivery_mode(message, mode)
     if channel.tx is not None:
+        if vhost.tracing:  # (RabbitMQ traces a publish as it comes, committed or not)
+            queues = vhost.route(exchange, publish.routing_key, message)
+            traced_publish(
+                party(channel.connection, channel.number), vhost, exchange, message, queues
+            )
         channel.tx.publishes.append((publish, message))
         return
     stored, accepted = route(channel, exchange, publish, message)
@@ -169,15 +175,20 @@ def route(
     exchange: Exchange,
     publish: Publish,
     message: Message,
+    committed: bool = False,
 ) -> tuple[bool, bool]:
-    """Deliver to every queue the exchange routes to; return it if mandatory and unroutable.
+    """Deliver to every queue the exchange routes to; return it if mandatory and unroutable
+    (``committed``: a transaction's publish, traced when it came).
 
     Returns (stored: it went to disk, accepted: no full queue refused it).
     """
     conn = channel.connection
     channel.counters.publish += 1
     exchange.publish_in += 1
-    queues = channel.vhost.route(exchange, publish.routing_key, message)
+    vhost = channel.vhost
+    queues = vhost.route(exchange, publish.routing_key, message)
+    if vhost.tracing and not committed:
+        traced_publish(party(conn, channel.number), vhost, exchange, message, queues)
     reply = not exchange.name and (
         message.sender_keys or publish.routing_key.startswith(_REPLY_PREFIX)
     )
@@ -204,11 +215,21 @@ def route(
             _return_unroutable(channel, message)
         else:
             channel.counters.drop_unroutable += 1
+        if message.journey is not None:
+            _unroutable_journey(message, publish.mandatory)
     published = conn.broker.published
     if published is not None:  # an embedded broker keeps a record for tests
         mandatory, number = publish.mandatory, channel.number
         published.append((message, queues, mandatory, accepted, exchange.vhost, conn.peer, number))
     return stored, accepted
+
+
+def _unroutable_journey(message: Message, mandatory: bool) -> None:
+    if message.journey is not None:
+        if mandatory:
+            message.journey.add("returned", reply_code=NO_ROUTE.code, reply_text=NO_ROUTE.name)
+        else:
+            message.journey.add("dropped", reason="unroutable")
 
 
 def _return_unroutable(channel: Channel, message: Message) -> None:
@@ -341,6 +362,10 @@ def _answer_get(channel: Channel, queue: Queue, no_ack: bool) -> None:
             conn.max_body,
         )
     )
+    vhost = channel.vhost
+    if vhost.tracing:
+        to = party(conn, channel.number)
+        traced_delivery(to, vhost, queue, envelope, None, no_ack, header)
 
 
 def basic_qos(channel: Channel, method: commands.Basic.Qos) -> None:
@@ -393,9 +418,12 @@ def _rejected(requeue: bool | None) -> Outcome:
 
 
 def _requeue_unacked(channel: Channel) -> None:
+    """basic.recover: every unacked delivery goes back."""
     entries = list(channel.unacked.values())
     channel.unacked.clear()
-    channel.settle(entries, Outcome.REQUEUE)
+    if channel.vhost.tracing:
+        traced_recover(entries)
+    channel.settle(entries, Outcome.REQUEUE, traced=False)
 
 
 def basic_recover(channel: Channel, method: commands.Basic.Recover) -> None:
