@@ -45,7 +45,7 @@ export function fmtBytes(value) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let n = value, unit = 0;
   while (n >= 1024 && unit < units.length - 1) { n /= 1024; unit++; }
-  return `${unit ? decimal.format(n) : n} ${units[unit]}`;
+  return `${decimal.format(n)} ${units[unit]}`;
 }
 
 export function fmtDuration(ms) {
@@ -73,8 +73,7 @@ export function rate(stats, key) {
 /** The last action's outcome: kind "ok" or "error". */
 export function flash(kind, text) {
   const box = document.getElementById("flash");
-  const close = h("button", { type: "button", "aria-label": "Dismiss", onclick: () => box.replaceChildren() }, "×");
-  replaceChildren(box, h("div", { class: `flash ${kind}` }, h("span", {}, text), close));
+  replaceChildren(box, h("div", { class: `flash ${kind}`, title: "Click to dismiss", onclick: () => box.replaceChildren() }, text));
   box.dataset.at = String(Date.now());
 }
 
