@@ -66,6 +66,7 @@ export class PagedList {
         const sortBy = () => {
           st.reverse = st.sort === c.sort ? !st.reverse : false;
           st.sort = c.sort;
+          st.page = 1;
           this.head.replaceChildren(this.headRow());
           this.refresh();
         };
