@@ -43,6 +43,13 @@ export function eventText(e, many) {
   }
 }
 
+function propertiesLine(properties) {
+  const entries = Object.entries(properties || {});
+  if (!entries.length) return null;
+  return h("p", { class: "journey-properties muted" }, entries.map(([k, v], i) =>
+    [i ? " · " : "", `${k}: `, h("code", {}, typeof v === "object" ? JSON.stringify(v) : String(v))]));
+}
+
 function journeyView(j) {
   const routedTo = new Set();
   for (const e of j.events) if (e.type === "routed") for (const q of e.queues || []) routedTo.add(q);
@@ -53,13 +60,14 @@ function journeyView(j) {
       h("strong", {}, `#${j.id}`),
       h("span", { class: "published-at" }, fmtTime(j.published_at)),
       h("span", { class: "exchange" }, "to ", h("code", {}, exchangeName(j.exchange))),
-      h("span", { class: "routing-key" }, "key ", h("code", {}, j.routing_key)),
+      h("span", { class: "routing-key" }, "key ", j.routing_key === "" ? h("span", { class: "muted" }, "(empty)") : h("code", {}, j.routing_key)),
       h("span", { class: "connection" }, "from ", j.connection, ` (channel ${j.channel})`),
       h("span", { class: "user" }, "user ", j.user),
       h("span", {}, `${fmtNumber(j.size)} bytes`)),
     h("ol", { class: "events" }, j.events.map((e) =>
-      h("li", { class: `event event-${e.type}`, title: fmtTime(e.at), dataset: { seq: String(e.seq) } }, eventText(e, many)))),
-    h("div", { class: "payload", title: "The first 256 bytes" }, preview));
+      h("li", { class: `event event-${e.type}`, title: fmtTime(e.at), dataset: { seq: String(e.seq) } }, h("span", {}, eventText(e, many))))),
+    h("div", { class: "payload", title: "The first 256 bytes" }, preview),
+    propertiesLine(j.properties));
 }
 
 export function tracePage(ctx) {
