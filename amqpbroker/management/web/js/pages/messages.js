@@ -39,7 +39,7 @@ export function publishSection(vhost, exchange, queue = null) {
       flash("error", error.message);
     }
   });
-  return details("Publish message", false, form);
+  return details("Publish message", true, form);
 }
 
 /** Get messages from a queue, with RabbitMQ's ack modes and encodings. */
@@ -70,7 +70,7 @@ export function getSection(vhost, queue) {
       flash("error", error.message);
     }
   });
-  return details("Get messages", false, h("p", { class: "muted" }, "Getting messages is a destructive action: with an ack mode that requeues, they come back redelivered."), form, results);
+  return details("Get messages", true, h("p", { class: "muted" }, "Getting messages is a destructive action: with an ack mode that requeues, they come back redelivered."), form, results);
 }
 
 function keyValues(cls, object) {
