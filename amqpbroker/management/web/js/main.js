@@ -14,7 +14,6 @@ const updated = document.getElementById("updated");
 let context = null; // {user: {name, tags}, can}
 let current = null; // the page shown: {el, refresh(), stop?()}
 let timer = null;
-let refreshing = false;
 let unreachable = false;
 
 // -- login ---------------------------------------------------------------------------------------
@@ -103,26 +102,28 @@ async function show() {
 }
 
 async function refresh() {
-  if (!current || refreshing) return;
   const page = current;
-  refreshing = true;
+  if (!page) return;
+  if (page.busy) { page.again = true; return; } // (one at a time; the asked one runs after)
+  page.busy = true;
   try {
     await page.refresh();
+    if (page !== current) return;
     if (unreachable) { unreachable = false; clearFlash(); }
     updated.textContent = new Date().toLocaleTimeString("en-GB", { hour12: false });
   } catch (error) {
+    if (page !== current) return;
     if (error instanceof NetworkError) {
       unreachable = true;
       flash("error", "Cannot reach the broker: retrying.");
     } else if (error instanceof ApiError && error.status === 401) {
       // (whenUnauthorised has logged out)
-    } else if (page.failed) {
-      page.failed(error);
     } else {
       flash("error", error.message);
     }
   } finally {
-    refreshing = false;
+    page.busy = false;
+    if (page.again && page === current) { page.again = false; refresh(); }
   }
 }
 
