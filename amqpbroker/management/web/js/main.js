@@ -15,6 +15,8 @@ let context = null; // {user: {name, tags}, can}
 let current = null; // the page shown: {el, refresh(), stop?()}
 let timer = null;
 let unreachable = false;
+let retryAt = 0; // while the broker cannot be reached: when to try again (backing off)
+let retryDelay = 0;
 
 // -- login ---------------------------------------------------------------------------------------
 
@@ -103,18 +105,20 @@ async function show() {
 
 async function refresh() {
   const page = current;
-  if (!page) return;
+  if (!page || (unreachable && Date.now() < retryAt)) return;
   if (page.busy) { page.again = true; return; } // (one at a time; the asked one runs after)
   page.busy = true;
   try {
     await page.refresh();
     if (page !== current) return;
-    if (unreachable) { unreachable = false; clearFlash(); }
+    if (unreachable) { unreachable = false; retryDelay = 0; clearFlash(); }
     updated.textContent = new Date().toLocaleTimeString("en-GB", { hour12: false });
   } catch (error) {
     if (page !== current) return;
     if (error instanceof NetworkError) {
       unreachable = true;
+      retryDelay = Math.min(15000, Math.max(2500, retryDelay * 2));
+      retryAt = Date.now() + retryDelay;
       flash("error", "Cannot reach the broker: retrying.");
     } else if (error instanceof ApiError && error.status === 401) {
       // (whenUnauthorised has logged out)
