@@ -131,6 +131,14 @@ async function refresh() {
   }
 }
 
+/** The timer's refresh, which waits while the keyboard is in a table (redrawing its rows
+ * would take the focus away from the link or button it is on). */
+function periodicRefresh() {
+  const focused = document.activeElement;
+  if (focused && focused !== document.body && main.contains(focused) && focused.closest("table")) return;
+  refresh();
+}
+
 function stopTimer() {
   clearInterval(timer);
   timer = null;
@@ -139,7 +147,7 @@ function stopTimer() {
 function startTimer() {
   stopTimer();
   const seconds = Number(refreshSelect.value);
-  if (seconds > 0) timer = setInterval(refresh, seconds * 1000);
+  if (seconds > 0) timer = setInterval(periodicRefresh, seconds * 1000);
 }
 
 refreshSelect.value = localStorage.getItem("amqpbroker.refresh") || "5";
