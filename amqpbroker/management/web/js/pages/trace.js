@@ -4,6 +4,7 @@
 import { api, path } from "../api.js";
 import { h, replaceChildren, fmtTime, fmtNumber, section, flash, confirmAction } from "../dom.js";
 import { exchangeName } from "./common.js";
+import { refreshNow } from "../shell.js";
 
 const KEEP = 200;
 
@@ -89,7 +90,7 @@ export function tracePage(ctx) {
   let latest = 0;
   let shownFor = null;
 
-  vhost.addEventListener("change", () => { reset(); import("../shell.js").then((s) => s.refreshNow()); });
+  vhost.addEventListener("change", () => { reset(); refreshNow(); });
   function reset() { journeys = new Map(); latest = 0; replaceChildren(list); }
 
   toggle.addEventListener("change", async () => {
