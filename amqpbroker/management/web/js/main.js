@@ -156,6 +156,13 @@ refreshSelect.addEventListener("change", () => {
   startTimer();
 });
 document.getElementById("logout").addEventListener("click", () => logOut());
+// "/" jumps to the list's filter box, as in many tools (not while typing somewhere).
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) return;
+  const filter = main.querySelector("input.filter");
+  if (filter) { event.preventDefault(); filter.focus(); }
+});
 window.addEventListener("hashchange", () => { clearStaleFlash(); show(); });
 
 setRefresher(refresh);

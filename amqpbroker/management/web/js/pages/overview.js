@@ -37,7 +37,7 @@ export function overviewPage(ctx) {
       section("Queued messages", queuedBox)),
     h("div", { class: "grid" },
       section("Message rates", rateChart),
-      section("Queued messages (chart)", queuedChart)),
+      section("Queued messages over time", queuedChart)),
     h("div", { class: "grid" },
       section("Node", node),
       section("Listeners", listeners)));
