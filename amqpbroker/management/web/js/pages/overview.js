@@ -14,7 +14,7 @@ const RATES = [
 const QUEUED = [
   { key: "messages_ready", label: "Ready" },
   { key: "messages_unacknowledged", label: "Unacked" },
-  { key: "messages", label: "Total" },
+  { key: "messages", label: "Total", dashed: true },
 ];
 const rates = new History(); // kept while the page is open, across visits to other pages
 const queued = new History();
