@@ -22,6 +22,8 @@ def test_the_root_is_the_page_with_no_cache(api: Api) -> None:
     assert reply.status == 200
     assert reply.headers["content-type"] == "text/html; charset=utf-8"
     assert reply.headers["cache-control"] == "no-cache"
+    assert reply.headers["content-security-policy"].startswith("default-src 'self';")
+    assert reply.headers["x-content-type-options"] == "nosniff"
     assert b'<script type="module" src="/js/main.js">' in reply.raw
     assert reply.raw == (WEB_ROOT / "index.html").read_bytes()
     head = api.call("HEAD", "/", auth=False)
