@@ -100,7 +100,7 @@ export function drawChart(container, history, series, unit = "/s") {
     const value = document.createElement("span");
     value.className = "value";
     const latest = last && last.values[key];
-    const suffix = unit.startsWith("/") ? unit : ""; // (a rate says per second; a count is bare)
+    const suffix = !unit.endsWith("/s") ? "" : unit.startsWith("/") ? unit : ` ${unit}`; // (a count is bare)
     value.textContent = typeof latest === "number" ? `${+latest.toFixed(2)}${suffix}` : "–";
     item.append(swatch, label, value);
     legend.append(item);

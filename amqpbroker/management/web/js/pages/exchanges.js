@@ -83,7 +83,7 @@ export function exchangePage(ctx, vhost, routeName) {
   const el = h("div", {},
     h("h1", {}, h("span", { class: "kind" }, "Exchange"), " ", exchangeName(name)),
     h("div", { class: "grid" }, section("Details", facts), section("Message rates", chart)),
-    details("Bindings", true, bindings),
+    details("Bindings", true, bindings, name === "" ? null : bindFromForm(vhost, name)),
     publishSection(vhost, name),
     builtIn ? null : section("Delete", remove));
   let gone = false;
@@ -126,7 +126,38 @@ export function exchangePage(ctx, vhost, routeName) {
       { label: "Kind", cell: (b) => b.destination_type },
       { label: "Routing key", cell: (b) => h("code", {}, b.routing_key) },
       { label: "Arguments", cell: (b) => showValue(Object.keys(b.arguments || {}).length ? b.arguments : "") },
+      { label: "", cell: (b) => h("button", { type: "button", class: "unbind", onclick: () => unbind(b) }, "Unbind") },
     ], bound, "No bindings from this exchange.", (b) => b.destination));
   }
+  async function unbind(b) {
+    const kind = b.destination_type === "queue" ? "q" : "e";
+    try {
+      await api.delete(path("bindings", vhost, "e", name, kind, b.destination, b.properties_key));
+      flash("ok", "Binding removed");
+      await refreshNow();
+    } catch (error) { flash("error", error.message); }
+  }
   return { el, refresh };
+}
+
+/** Bind this exchange to a queue or another exchange. */
+function bindFromForm(vhost, exchange) {
+  const kind = h("select", { id: "bind-destination-type" }, h("option", { value: "q" }, "To queue"), h("option", { value: "e" }, "To exchange"));
+  const destination = h("input", { id: "bind-destination", required: true });
+  const routingKey = h("input", { id: "bind-routing-key" });
+  const args = h("textarea", { id: "bind-arguments", rows: 2, placeholder: "name=value, one per line" });
+  const form = h("form", { class: "stacked", id: "add-binding" },
+    field("Destination", kind), field("Name", destination), field("Routing key", routingKey), field("Arguments", args),
+    h("div", { class: "buttons" }, h("button", { type: "submit", id: "bind", class: "primary" }, "Bind")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api.post(path("bindings", vhost, "e", exchange, kind.value, destination.value), {
+        routing_key: routingKey.value, arguments: parseLines(args.value),
+      });
+      flash("ok", `Bound to ${destination.value}`);
+      await refreshNow();
+    } catch (error) { flash("error", error.message); }
+  });
+  return h("div", {}, h("h3", {}, "Add binding from this exchange"), form);
 }
