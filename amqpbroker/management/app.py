@@ -27,6 +27,7 @@ from .auth import Level, authenticate, require
 from .broker import ManagedBroker
 from .http import ApiError, not_found
 from .routes import Call, NodeInfo, Route, route_table
+from .static_files import add_static_routes
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def build_app(broker: ManagedBroker, node: NodeInfo | None = None) -> web.Applic
         _add_resource(app, routes)
     # RabbitMQ's catch-all under /api: GET is 404, other methods 405 (it allows GET).
     app.router.add_route("*", "/api/{tail:.*}", _unknown_path)
+    add_static_routes(app)  # the web page (static_files.py)
     return app
 
 

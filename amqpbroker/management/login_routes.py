@@ -2,7 +2,10 @@
 (no OAuth 2 here), ``POST /api/login`` (a form's user name and password checked as Basic
 credentials are; success sets the ``auth`` cookie the page keeps them in), and the counts
 of login attempts per protocol (``/api/auth/attempts/{node}``; by source: never tracked,
-as RabbitMQ's default ``track_auth_attempt_source = false``).
+as RabbitMQ's default ``track_auth_attempt_source = false``).  And one extension, for this
+broker's own page: ``POST /api/page-login`` checks a user name and password and always
+answers 200 (a 401 would be a console error in the browser), saying why a login failed in
+RabbitMQ's page texts.
 """
 
 from __future__ import annotations
@@ -43,6 +46,26 @@ async def login(call: Call) -> web.StreamResponse:
     return json_response("ok", headers={**headers, "Cache-Control": "no-cache"})
 
 
+async def page_login(call: Call) -> web.StreamResponse:
+    """``{"ok": true, "name", "tags"}`` for credentials the API would take, else
+    ``{"ok": false, "reason"}`` with the reason the API would give."""
+    try:
+        fields = await call.body()
+    except ApiError:
+        fields = {}
+    name, password = fields.get("username"), fields.get("password")
+    broker = call.broker
+    if not isinstance(name, str) or not isinstance(password, str):
+        broker.access.auth_attempts.record("http", succeeded=False)
+        return json_response({"ok": False, "reason": "Login failed"})
+    try:
+        user = log_in(broker.access, broker.config, name, password, call.request.remote)
+    except ApiError as refusal:
+        reason = refusal.body.get("reason") if isinstance(refusal.body, dict) else None
+        return json_response({"ok": False, "reason": reason or "Login failed"})
+    return json_response({"ok": True, "name": user.name, "tags": list(user.tags)})
+
+
 def _this_node(call: Call) -> None:
     if call.segment("node") != call.node.node:
         raise not_found()
@@ -74,4 +97,5 @@ ROUTES = [
     Route("GET", _ATTEMPTS + "/source", auth_attempts_by_source, MONITOR),
     Route("DELETE", _ATTEMPTS + "/source", reset_auth_attempts, MONITOR),
     Route("POST", "/api/login", login, PUBLIC),
+    Route("POST", "/api/page-login", page_login, PUBLIC),  # (an extension)
 ]
