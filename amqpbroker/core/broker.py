@@ -8,6 +8,7 @@ from typing import Any
 from amqpbroker.config import BrokerConfig
 from amqpbroker.errors import NotAllowed
 
+from .journeys import switch_tracing
 from .message import Message
 from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchanged_header
 from .publish_log import PublishRecord, publish_log
@@ -42,6 +43,9 @@ class BrokerState:
         self.published: deque[PublishRecord] | None = (
             publish_log(config.published_limit) if config.record_published else None
         )
+        # Deleted vhosts whose tracing was on: RabbitMQ keeps tracing by vhost name (an
+        # application setting), so a vhost made again under that name traces at once.
+        self.traced_deleted: set[str] = set()
         if with_default_vhost:
             self._new_vhost(config.default_vhost)  # from the configuration: not recorded
 
@@ -49,6 +53,9 @@ class BrokerState:
         vhost = self.vhosts[name] = VirtualHost(name, self.store, self.clock)
         vhost.rewrite_dead_letter = self.rewrite_dead_letter
         vhost.stats = self.stats
+        if name in self.traced_deleted:
+            self.traced_deleted.discard(name)
+            switch_tracing(vhost, True)
         return vhost
 
     def add_vhost(self, name: str) -> VirtualHost:
@@ -78,6 +85,8 @@ class BrokerState:
         if vhost is None:
             raise LookupError(f"no vhost '{name}'")
         vhost.delete_contents()
+        if vhost.tracing:
+            self.traced_deleted.add(name)
         self.store.vhost_deleted(name)
         return vhost
 
@@ -92,9 +101,12 @@ class BrokerState:
     def forget_transient(self) -> None:
         """Lose what a RabbitMQ restart loses, keeping the rest (vhosts included): for a
         broker without a data directory, ``storage.recovery`` rebuilds the same from disk.
-        Call it once every connection is closed (their unacked messages requeued)."""
+        Call it once every connection is closed (their unacked messages requeued).  Tracing
+        goes off, as it is not kept over a restart."""
+        self.traced_deleted.clear()
         for vhost in self.vhosts.values():
             vhost.forget_transient()
+            switch_tracing(vhost, False)
 
     def vhost(self, name: str) -> VirtualHost:
         try:

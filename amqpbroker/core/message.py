@@ -12,6 +12,7 @@ from typing import Any
 
 from pamqp.header import ContentHeader
 
+from .journeys import Journey
 from .ports import StoreRef
 
 
@@ -25,6 +26,7 @@ class Message:
         "frames",
         "frames_key",
         "header",
+        "journey",
         "persistent",
         "priority",
         "routing",
@@ -55,6 +57,7 @@ class Message:
         self.ttl: int | None = None  # per-message TTL in ms (the expiration property)
         self.priority = 0  # the priority property (0 when absent)
         self._properties: Any = None
+        self.journey: Journey | None = None  # its ``core.journeys.Journey`` while its vhost traces
         # The session's encoding of header and body for one (channel, frame size), kept for
         # a message routed to several queues: their deliveries on such a channel reuse it.
         # (-1: not kept, 0: to be kept once encoded.)

@@ -183,6 +183,8 @@ class Queue:
             ready.bytes + len(message.body) * self.counts_incoming,
         ):
             self.counters.refused += 1
+            if message.journey is not None:
+                message.journey.add("rejected_by_queue", queue=self.name, reason="maxlen")
             if settings.overflow == REJECT_PUBLISH_DLX:
                 self.dead_letter(self, [Envelope(message, 0)], "maxlen")
             return False

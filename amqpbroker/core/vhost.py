@@ -29,6 +29,7 @@ from .declaration_checks import (
     where,
 )
 from .exchanges import EXCHANGE_TYPES, Binding, Destination, Exchange, make_binding
+from .journeys import JourneyRecorder, carry_on, record_gone, record_held
 from .message import Envelope, Message
 from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchanged_header
 from .queue import Queue
@@ -68,6 +69,8 @@ class VirtualHost:
         self.sample = Sample(len(CHANNEL_FIELDS), None)
         self.recv_oct = self.send_oct = 0  # what its closed connections received and sent
         self.policy_book = PolicyBook()  # (``core.policy_changes`` applies a new one)
+        self.tracing = False  # firehose and journeys: ``journeys.switch_tracing``
+        self.journeys = JourneyRecorder(name, self.clock)
         self.exchanges: dict[str, Exchange] = {}
         self.queues: dict[str, Queue] = {}
         self.exchanges[""] = EXCHANGE_TYPES["direct"]("", name, durable=True)
@@ -303,13 +306,18 @@ class VirtualHost:
         for consumer in list(queue.consumers):
             queue.remove_consumer(consumer)
             consumer.sink.consumer_cancelled(consumer)
+        if self.tracing:
+            record_held("queue_deleted", queue)
         queue.purge()
         if queue.durable:
             self.store.queue_deleted(queue)
         self.stats.queue_deleted_with(queue)
 
     def purge_queue(self, name: str, owner: object) -> int:
-        return self.queue(name, owner).purge()
+        queue = self.queue(name, owner)
+        if self.tracing:
+            record_held("purged", queue)
+        return queue.purge()
 
     def connection_closed(self, owner: object) -> None:
         """Exclusive queues die with the connection that declared them."""
@@ -403,6 +411,8 @@ class VirtualHost:
         exchange_name = queue.settings.dead_letter_exchange
         exchange = self.exchanges.get(exchange_name) if exchange_name is not None else None
         if exchange is None:
+            if self.tracing:  # (a message refused at the door, seq 0, was told so already)
+                record_gone(queue.name, [e.message for e in envelopes if e.seq], reason)
             return
         fixed_key = queue.settings.dead_letter_routing_key
         now = int(self.clock.wall())
@@ -420,6 +430,8 @@ class VirtualHost:
             if reason != "rejected":
                 deaths = message.headers.get("x-death")
                 targets = [q for q in targets if not is_cycle(q.name, deaths)]
+            if self.tracing:
+                carry_on(envelope.message, message, queue.name, reason, targets)
             for target in targets:
                 target.counters.dead_lettered_in += 1  # (not a publish: core.stats)
                 target.enqueue(message)

@@ -31,6 +31,7 @@ from amqpbroker.access.permissions import Permission, TopicPermission
 from amqpbroker.access.users import User, parse_tags
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.exchanges import Destination
+from amqpbroker.core.journeys import switch_tracing
 from amqpbroker.errors import AMQPError
 from amqpbroker.policies.parameters import RuntimeParameters
 
@@ -151,6 +152,7 @@ class _Vhost:
     name: str
     description: str
     tags: tuple[str, ...]
+    tracing: bool | None  # RabbitMQ's import switches tracing when the entry says
 
 
 def _vhost(where: str, entry: Mapping[str, Any]) -> _Vhost:
@@ -159,7 +161,9 @@ def _vhost(where: str, entry: Mapping[str, Any]) -> _Vhost:
     if not isinstance(metadata, Mapping):
         raise DefinitionsError(f"{where}: 'metadata' is not an object")
     description = _text(entry, "description", where, metadata.get("description", ""))
-    return _Vhost(name, description, _tags(entry.get("tags", metadata.get("tags", [])), where))
+    tags = _tags(entry.get("tags", metadata.get("tags", [])), where)
+    tracing = entry.get("tracing")
+    return _Vhost(name, description, tags, tracing if isinstance(tracing, bool) else None)
 
 
 def _permission(where: str, entry: Mapping[str, Any]) -> tuple[str, str, Permission]:
@@ -303,7 +307,9 @@ def import_steps(
     for user in checked.users:
         access.put_user(user)
     for vhost in checked.vhosts:
-        state.put_vhost(vhost.name, vhost.description, vhost.tags)
+        added = state.put_vhost(vhost.name, vhost.description, vhost.tags)
+        if vhost.tracing is not None:
+            log.info("%s", switch_tracing(added, vhost.tracing))
     for user_name, vhost_name, permission in checked.permissions:
         _check_grantee(state, access, user_name, vhost_name)
         access.set_permissions(user_name, vhost_name, permission)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from amqpbroker.access.users import parse_tags
 from amqpbroker.config import amqp_url
+from amqpbroker.session.tracing import switch_tracing
 
 from .powers import LoopAccess
 
@@ -35,6 +36,22 @@ class VhostAdmin(LoopAccess):
         CONNECTION_FORCED "vhost 'NAME' is deleted".  Done when this returns;
         ``LookupError`` if there is no such vhost."""
         self._on_loop(self.server.delete_vhost, name)
+
+    def trace_on(self, vhost: str = "/") -> None:
+        """Switch tracing on for ``vhost`` (RabbitMQ's ``rabbitmqctl trace_on -p VHOST``):
+        the firehose publishes copies to ``amq.rabbitmq.trace`` and message journeys are
+        recorded (``GET /api/journeys/VHOST``).  ``LookupError`` if there is no such vhost."""
+        self._on_loop(self._switch_tracing, vhost, True)
+
+    def trace_off(self, vhost: str = "/") -> None:
+        """Switch tracing off for ``vhost`` (``rabbitmqctl trace_off``)."""
+        self._on_loop(self._switch_tracing, vhost, False)
+
+    def _switch_tracing(self, vhost: str, on: bool) -> None:
+        found = self.server.state.vhosts.get(vhost)
+        if found is None:
+            raise LookupError(f"no vhost '{vhost}'")
+        switch_tracing(found, on)
 
     def url_for(self, vhost: str) -> str:
         """The URL of virtual host ``vhost`` as the default user, quoted as pika and aio-pika

@@ -19,6 +19,7 @@ from amqpbroker.access.passwords import ALGORITHMS, SHA256, hash_password
 from amqpbroker.access.permissions import Permission, TopicPermission
 from amqpbroker.access.users import User, parse_tags
 from amqpbroker.core.vhost import VirtualHost
+from amqpbroker.session.tracing import switch_tracing
 
 from .auth import Level, visible_vhosts
 from .http import (
@@ -82,15 +83,17 @@ def _tags_field(value: Any) -> tuple[str, ...]:
 
 
 async def put_vhost(call: Call) -> web.StreamResponse:
-    """Create (201; the caller gets ``.* .* .*`` on it) or update (204) a vhost.  Tracing
-    and ``default_queue_type`` are accepted and have no effect."""
+    """Create (201; the caller gets ``.* .* .*`` on it) or update (204) a vhost; ``tracing``
+    switches its tracing on or off, as RabbitMQ's trace_on/trace_off (``default_queue_type``
+    is accepted and has no effect)."""
     name = call.segment("vhost")
     body = await call.body()
-    if "tracing" in body:
-        flag(body["tracing"])  # checked as RabbitMQ does; tracing itself is not supported
+    tracing = flag(body["tracing"]) if "tracing" in body else None
     description = text(body["description"]) if "description" in body else None
     tags = _tags_field(body["tags"]) if "tags" in body else None
     created = call.broker.add_vhost(name, description, tags, creator=call.user.name)
+    if tracing is not None:
+        switch_tracing(call.broker.state.vhosts[name], tracing)
     return created_or_not(created)
 
 

@@ -25,13 +25,15 @@ from amqpbroker.core.message import Envelope, Message, routing_bytes
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.stats import ChannelCounters, add_counts, channel_counts
 from amqpbroker.core.vhost import VirtualHost
-from amqpbroker.errors import AccessRefused, AMQPError, NotFound, PreconditionFailed
+from amqpbroker.errors import NO_ROUTE, AccessRefused, AMQPError, NotFound, PreconditionFailed
 from amqpbroker.session.direct_reply import REPLY_QUEUE
 from amqpbroker.session.handlers.basic import (
     apply_sender_selected,
     read_ttl_and_priority,
     set_delivery_mode,
 )
+from amqpbroker.session.tracing import Party, traced_delivery, traced_publish, traced_settled
+from amqpbroker.session.unacked import Outcome
 
 from .http import (
     bad_request,
@@ -114,16 +116,22 @@ async def publish(call: Call) -> web.StreamResponse:
             message = _message(name, routing_key, header, mode, payload, call.user)
         except AMQPError as error:  # (RabbitMQ's plugin sees the channel close: code, text)
             raise bad_request(f"{error.reply_code} {error.reply_text}") from None
-        routed = _route(vhost, exchange, routing_key, message)
+        routed = _route(vhost, exchange, routing_key, message, call)
         channel.counters.publish += 1
         channel.counters.confirm += 1
         channel.counters.return_unroutable += 0 if routed else 1
     return json_response({"routed": routed})
 
 
-def _route(vhost: VirtualHost, exchange: Exchange, routing_key: str, message: Message) -> bool:
+def _route(
+    vhost: VirtualHost, exchange: Exchange, routing_key: str, message: Message, call: Call
+) -> bool:
     exchange.publish_in += 1
     queues = vhost.route(exchange, routing_key, message)
+    if vhost.tracing:
+        traced_publish(http_party(call), vhost, exchange, message, queues)
+        if not queues and message.journey is not None:  # (the plugin publishes mandatory)
+            message.journey.add("returned", reply_code=NO_ROUTE.code, reply_text=NO_ROUTE.name)
     if not queues and exchange.name:  # (the default exchange counts it out: basic.py)
         exchange.unroutable += 1
     elif len(queues) > 1:
@@ -205,6 +213,8 @@ async def get_messages(call: Call) -> web.StreamResponse:
             queue.counters.got(no_ack, envelope.redelivered)
             channel.counters.got(no_ack, envelope.redelivered)
             queue.handed_out(envelope, True)
+            if vhost.tracing:
+                traced_delivery(http_party(call), vhost, queue, envelope, None, no_ack)
             envelopes.append(envelope)
             items.append(_item(envelope, queue.message_count, encoding, truncate))
         _settle(queue, envelopes, requeue, acked)
@@ -218,12 +228,20 @@ def _settle(queue: Queue, envelopes: list[Envelope], requeue: bool, acked: bool)
         return
     if not (acked and not requeue):
         queue.counters.returned += len(envelopes)
+        outcome = Outcome.REQUEUE if requeue else Outcome.DROP  # (basic.reject, traced so)
+        for envelope in envelopes:
+            traced_settled(queue, envelope, outcome)
     if requeue:
         queue.requeue(envelopes)
         return
     queue.forget(envelopes)
     if not acked:
         queue.dead_letter(queue, envelopes, "rejected")
+
+
+def http_party(call: Call) -> Party:
+    """The firehose's and the journeys' name for a publish or get through this API."""
+    return Party(f"{call.request.remote} -> management API", 1, call.user.name)
 
 
 class DirectChannel:

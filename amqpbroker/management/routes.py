@@ -103,6 +103,7 @@ def route_table() -> list[Route]:
         access_extras,
         access_routes,
         definitions_routes,
+        journey_routes,
         login_routes,
         message_actions,
         node_extras,
@@ -127,4 +128,5 @@ def route_table() -> list[Route]:
         *access_extras.ROUTES,
         *object_extras.ROUTES,
         *login_routes.ROUTES,
+        *journey_routes.ROUTES,
     ]

@@ -112,6 +112,7 @@ class AMQPProtocol(asyncio.Protocol):
             mechanisms=self._listener.mechanisms,
             certificate_name=self._listener.certificate_name(transport),
         )
+        self.session.local_address = self.local_address
         self._heartbeat.sent(self._wire_clock.now())
         handshake_timeout = self._broker.config.handshake_timeout
         if math.isfinite(handshake_timeout):  # (rabbitmq.conf may say infinity)

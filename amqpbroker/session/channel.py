@@ -31,6 +31,7 @@ from . import direct_reply
 from .confirms import ConfirmTracker, ConfirmWait
 from .host import ChannelHost
 from .return_order import closing_order, settled_order
+from .tracing import party, traced_delivery, traced_settlement
 from .unacked import Outcome, Unacked
 
 __all__ = ["Channel", "ChannelState", "Outcome", "Transaction", "Unacked"]
@@ -115,15 +116,19 @@ class Channel:
         if envelope.delivery_count:  # a quorum queue's redelivery says how often it came back
             header = with_delivery_count(message.header, envelope.delivery_count)
             conn.write(content_frames(number, header, message.body, conn.max_body))
-            return
-        if message.frames_key < 0:
+        elif message.frames_key < 0:
             conn.write(content_frames(number, message.header, message.body, conn.max_body))
-            return
-        key = number << 32 | conn.max_body
-        if message.frames_key != key:
-            message.frames = content_frames(number, message.header, message.body, conn.max_body)
-            message.frames_key = key
-        conn.write(message.frames)
+        else:
+            key = number << 32 | conn.max_body
+            if message.frames_key != key:
+                message.frames = content_frames(number, message.header, message.body, conn.max_body)
+                message.frames_key = key
+            conn.write(message.frames)
+        vhost = self.vhost
+        if vhost.tracing:  # (after the frames: the copy may go out on this channel too)
+            queue = consumer.queue
+            to = party(conn, number)
+            traced_delivery(to, vhost, queue, envelope, consumer.tag, consumer.no_ack)
 
     def consumer_cancelled(self, consumer: Consumer[Queue]) -> None:
         if self.consumers.pop(consumer.tag, None) is None:
@@ -191,9 +196,13 @@ class Channel:
                 queue.dispatch()
         return later
 
-    def settle(self, entries: list[Unacked], outcome: Outcome, resume: bool = True) -> None:
+    def settle(
+        self, entries: list[Unacked], outcome: Outcome, resume: bool = True, traced: bool = True
+    ) -> None:
         """Apply ``outcome`` to deliveries (``resume``: then let the channel's consumers
-        take more)."""
+        take more; ``traced=False``: the caller told the journeys already)."""
+        if traced and self.vhost.tracing:
+            traced_settlement(entries, outcome)
         if outcome is _REQUEUE:
             entries = settled_order(entries)
         acked = outcome is _ACK

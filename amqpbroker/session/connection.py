@@ -80,6 +80,7 @@ class ConnectionSession:
         self.broker = broker
         self.config: BrokerConfig = broker.config
         self.peer = peer
+        self.local_address = ""  # the server's "address:port" (the transport sets it)
         self._request_flush = request_flush  # output or resumed input waits: flush soon
         self.state = State.AWAIT_HEADER  # changed by _to() only
         self._output = OutputBuffer(request_flush, write_now)

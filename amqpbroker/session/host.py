@@ -27,6 +27,7 @@ class ChannelHost(Protocol):
 
     broker: BrokerState
     peer: str  # the client's "address:port"
+    local_address: str  # the server's "address:port" it came in on ("" if unknown)
     max_body: int  # the largest body frame payload, from the negotiated frame_max
     access: VhostAccess | None  # the user's rights in the vhost (set once the connection is open)
 

@@ -43,6 +43,7 @@ class Backend(Protocol):
     ) -> None: ...
     def add_vhost(self, name: str) -> None: ...
     def delete_vhost(self, name: str) -> None: ...
+    def set_tracing(self, vhost: str, on: bool) -> None: ...
     def set_policy(self, policy: PolicySpec) -> None: ...
     def clear_policy(self, name: str, vhost: str, operator: bool) -> None: ...
 
@@ -113,6 +114,9 @@ class ManagementAPI:
     def delete_vhost(self, name: str) -> None:
         self._call("DELETE", f"/api/vhosts/{self._q(name)}")
 
+    def set_tracing(self, vhost: str, on: bool) -> None:
+        self._call("PUT", f"/api/vhosts/{self._q(vhost)}", {"tracing": on})
+
     @staticmethod
     def _policy_path(name: str, vhost: str, operator: bool) -> str:
         kind = "operator-policies" if operator else "policies"
@@ -160,6 +164,12 @@ class Embedded:
     def delete_vhost(self, name: str) -> None:
         self.broker.delete_vhost(name)
 
+    def set_tracing(self, vhost: str, on: bool) -> None:
+        if on:
+            self.broker.trace_on(vhost)
+        else:
+            self.broker.trace_off(vhost)
+
     def set_policy(self, policy: PolicySpec) -> None:
         setter = self.broker.set_operator_policy if policy.operator else self.broker.set_policy
         setter(
@@ -187,6 +197,7 @@ class Admin:
     _users: list[str] = field(default_factory=list)
     _vhosts: list[str] = field(default_factory=list)
     _policies: list[tuple[str, str, bool]] = field(default_factory=list)
+    _traced: list[str] = field(default_factory=list)
 
     def add_user(self, name: str, password: str, tags: str = "") -> str:
         self.backend.add_user(name, password, tags)
@@ -219,6 +230,13 @@ class Admin:
         self._vhosts.append(name)
         return name
 
+    def set_tracing(self, vhost: str, on: bool = True) -> None:
+        """Switch the firehose on (or off) for ``vhost`` (RabbitMQ's ``PUT /api/vhosts``
+        with ``tracing``); switched off when the run ends."""
+        self.backend.set_tracing(vhost, on)
+        if on and vhost not in self._traced:
+            self._traced.append(vhost)
+
     def set_policy(
         self,
         name: str,
@@ -248,6 +266,10 @@ class Admin:
         return [name for name, _, _ in self._policies]
 
     def cleanup(self) -> None:
+        for vhost in self._traced:
+            with contextlib.suppress(Exception):
+                self.backend.set_tracing(vhost, False)
+        self._traced.clear()
         for name, vhost, operator in reversed(self._policies):
             with contextlib.suppress(Exception):
                 self.backend.clear_policy(name, vhost, operator)

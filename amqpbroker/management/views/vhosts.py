@@ -45,5 +45,5 @@ def vhost_item(vhost: VirtualHost, context: ViewContext, unacked: UnackedIndex) 
     octets = {"recv_oct": counters.count("recv_oct"), "send_oct": counters.count("send_oct")}
     with_details(item, octets, counters.rates)
     item["tags"] = list(vhost.tags)
-    item["tracing"] = False
+    item["tracing"] = vhost.tracing
     return item

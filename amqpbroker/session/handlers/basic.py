@@ -44,6 +44,7 @@ from amqpbroker.protocol.properties import (
 from amqpbroker.protocol.routing_headers import UnacceptableType, sender_selected
 from amqpbroker.session import direct_reply
 from amqpbroker.session.channel import Channel, ChannelState, Outcome, Unacked
+from amqpbroker.session.tracing import party, traced_delivery, traced_publish, traced_recover
 
 from .queue import queue_name
 
@@ -177,7 +178,10 @@ def route(
     conn = channel.connection
     channel.counters.publish += 1
     exchange.publish_in += 1
-    queues = channel.vhost.route(exchange, publish.routing_key, message)
+    vhost = channel.vhost
+    queues = vhost.route(exchange, publish.routing_key, message)
+    if vhost.tracing:
+        traced_publish(party(conn, channel.number), vhost, exchange, message, queues)
     reply = not exchange.name and (
         message.sender_keys or publish.routing_key.startswith(_REPLY_PREFIX)
     )
@@ -204,11 +208,21 @@ def route(
             _return_unroutable(channel, message)
         else:
             channel.counters.drop_unroutable += 1
+        if message.journey is not None:
+            _unroutable_journey(message, publish.mandatory)
     published = conn.broker.published
     if published is not None:  # an embedded broker keeps a record for tests
         mandatory, number = publish.mandatory, channel.number
         published.append((message, queues, mandatory, accepted, exchange.vhost, conn.peer, number))
     return stored, accepted
+
+
+def _unroutable_journey(message: Message, mandatory: bool) -> None:
+    if message.journey is not None:
+        if mandatory:
+            message.journey.add("returned", reply_code=NO_ROUTE.code, reply_text=NO_ROUTE.name)
+        else:
+            message.journey.add("dropped", reason="unroutable")
 
 
 def _return_unroutable(channel: Channel, message: Message) -> None:
@@ -341,6 +355,9 @@ def _answer_get(channel: Channel, queue: Queue, no_ack: bool) -> None:
             conn.max_body,
         )
     )
+    vhost = channel.vhost
+    if vhost.tracing:
+        traced_delivery(party(conn, channel.number), vhost, queue, envelope, None, no_ack)
 
 
 def basic_qos(channel: Channel, method: commands.Basic.Qos) -> None:
@@ -393,9 +410,12 @@ def _rejected(requeue: bool | None) -> Outcome:
 
 
 def _requeue_unacked(channel: Channel) -> None:
+    """basic.recover: every unacked delivery goes back."""
     entries = list(channel.unacked.values())
     channel.unacked.clear()
-    channel.settle(entries, Outcome.REQUEUE)
+    if channel.vhost.tracing:
+        traced_recover(entries)
+    channel.settle(entries, Outcome.REQUEUE, traced=False)
 
 
 def basic_recover(channel: Channel, method: commands.Basic.Recover) -> None:

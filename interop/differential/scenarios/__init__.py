@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     direct_reply,
     dlx,
     exchanges,
+    firehose,
     limits,
     malformed,
     permissions,
