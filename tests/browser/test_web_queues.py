@@ -60,7 +60,7 @@ def test_a_queue_declared_by_pika_is_listed_with_its_counts(
     page.wait_cell(queue, ".ready", "2")
     page.wait_cell(queue, ".unacked", "1")
     page.wait_cell(queue, ".total", "3")
-    assert "D" in page.cell(queue, "td.features, .features").split()
+    assert "D" in page.column(queue, "Features").split()
     page.screenshot("queues")
 
 

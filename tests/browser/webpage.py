@@ -104,8 +104,12 @@ class WebPage:
     # -- navigating ------------------------------------------------------------------------
 
     def load(self, route: str = "/") -> None:
-        """A fresh load of the page at ``#route`` (as typing the address)."""
+        """A fresh load of the page at ``#route`` (as typing the address and reloading: from
+        the page itself, a new address that differs only by its hash is no new load)."""
+        on_the_page = self.driver.current_url.startswith(self.base_url)
         self.driver.get(f"{self.base_url}#{route}")
+        if on_the_page:
+            self.driver.refresh()
 
     def go(self, route: str) -> None:
         """Follow an in-page route (the hash router), loading the page first if needed."""
@@ -201,7 +205,7 @@ class WebPage:
         """A fresh page that remembers no login (sessionStorage cleared)."""
         self.load()
         self.driver.execute_script("window.sessionStorage.clear()")
-        self.load()
+        self.driver.refresh()
         self.shown("form#login")
 
     # -- lists -----------------------------------------------------------------------------
@@ -214,6 +218,12 @@ class WebPage:
     def cell(self, name: str, css: str) -> str:
         row = f"table.list tbody tr[data-name={css_string(name)}]"
         return self.text_of(f"{row} {css}")
+
+    def column(self, name: str, label: str) -> str:
+        """The text in ``name``'s row under the heading ``label``."""
+        labels = [th.text.strip() for th in self.find_all("table.list thead th")]
+        row = f"table.list tbody tr[data-name={css_string(name)}]"
+        return self.find_all(f"{row} > td")[labels.index(label)].text.strip()
 
     def wait_cell(self, name: str, css: str, expected: str) -> None:
         row = f"table.list tbody tr[data-name={css_string(name)}]"
