@@ -34,17 +34,19 @@ CHANNELS = 50
 
 # Installed before any page script runs: records when what a person waits for is on screen
 # (performance.now(): milliseconds since navigation start).
-MARKERS = """(() => {
+MARKERS = r"""(() => {
 window.__rendered = {};
-const shows = (element, count) => element &&
-  new RegExp('\\b' + count + '\\b').test(
-    element.textContent.replace(/(\\d)[\\s,.\u202f\u00a0](?=\\d{3}\\b)/g, '$1'));
+const count = String(COUNT);
+const digits = (text) => text.replace(/(\d)[\s,.\u202f\u00a0](?=\d{3})/g, '$1').trim();
+const leafShows = (root) => root && [...root.querySelectorAll('*')].some(
+  (e) => e.children.length === 0 && digits(e.textContent) === count);
+const infoShows = (info) => info && digits(info.textContent).endsWith('of ' + count);
 new MutationObserver(() => {
   const r = window.__rendered, now = performance.now();
-  if (!r.overview && shows(document.querySelector('#totals'), COUNT)) r.overview = now;
+  if (!r.overview && leafShows(document.querySelector('#totals'))) r.overview = now;
   const first = document.querySelector('table.list tbody tr[data-name]');
   if (!r.queues && first && first.dataset.name !== r.before
-      && shows(document.querySelector('.page-info'), COUNT))
+      && infoShows(document.querySelector('.page-info')))
     r.queues = now;
 }).observe(document, {subtree: true, childList: true, characterData: true});
 })();"""
