@@ -69,3 +69,22 @@ def test_logout_returns_to_the_login_form_and_forgets_the_password(page: Any) ->
 
     page.shown("form#login")
     assert not page.find_all("nav#menu a")
+
+
+def test_the_console_check_sees_a_failed_request(page: Any) -> None:
+    """The check every test ends with does catch errors: a request the API refuses (404)
+    shows in the console as a SEVERE entry."""
+    page.driver.execute_script("fetch('/api/no-such-route').catch(() => null)")
+    errors = page.wait(page.console_errors, "the failed request in the console")
+    assert any("404" in entry["message"] for entry in errors), errors
+
+
+def test_the_favicon_is_served(page: Any) -> None:
+    icon = page.find("link[rel~='icon']").get_attribute("href")
+    status, kind = page.driver.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+           fetch(arguments[0]).then(r => done([r.status, r.headers.get('content-type')]));""",
+        icon,
+    )
+    assert status == 200
+    assert kind.startswith("image/")

@@ -186,3 +186,41 @@ def test_the_list_follows_the_clients_without_a_reload(
     assert page.driver.execute_script("return window.__not_reloaded === true")
     updated = page.text_of("#updated")
     page.wait(lambda: page.text_of("#updated") != updated, "#updated to move on")
+
+
+def test_a_form_being_typed_in_survives_the_refresh(
+    page: Any, channel: BlockingChannel, unique: Callable[[str], str]
+) -> None:
+    queue = unique("typing")
+    channel.queue_declare(queue)
+    open_queue(page, queue)
+    page.open_section("Publish message")
+    page.type_into("textarea#publish-payload", "half-written")
+    updated = page.text_of("#updated")
+
+    page.wait(lambda: page.text_of("#updated") != updated, "a refresh")
+    publish(channel, queue, b"meanwhile")
+    page.wait_exact("#queue-ready", "1")  # re-rendered the counts...
+
+    # ...but not the form being typed in
+    assert page.find("textarea#publish-payload").get_attribute("value") == "half-written"
+
+
+def test_a_requeued_message_shows_as_redelivered(
+    page: Any, channel: BlockingChannel, unique: Callable[[str], str]
+) -> None:
+    queue = unique("again")
+    channel.queue_declare(queue)
+    publish(channel, queue, b"twice")
+
+    open_queue(page, queue)
+    page.wait_exact("#queue-ready", "1")
+    page.open_section("Get messages")
+    page.choose("select#get-ackmode", "reject_requeue_true")
+    page.click("button#get-messages")
+    page.wait_exact(".message .payload", "twice")
+    assert page.text_of(".message .redelivered").endswith("no")
+    page.click("button#get-messages")
+
+    page.wait(lambda: page.text_of(".message .redelivered").endswith("yes"), "redelivered: yes")
+    assert message_count(channel, queue) == 1
