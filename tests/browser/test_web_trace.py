@@ -94,3 +94,62 @@ def _event_types(page: Any, journey: str) -> list[str]:
         classes = (event.get_attribute("class") or "").split()
         types += [c.removeprefix("event-") for c in classes if c.startswith("event-")]
     return types
+
+
+def test_a_rejected_message_is_dead_lettered_on_the_trace_page(
+    page: Any,
+    web_broker: BrokerThread,
+    pika_client: pika.BlockingConnection,
+    tracing_off_after: None,
+    unique: Callable[[str], str],
+) -> None:
+    channel = pika_client.channel()
+    queue, parked, dlx = unique("work"), unique("parked"), unique("dlx")
+    channel.exchange_declare(dlx, "fanout")
+    channel.queue_declare(parked)
+    channel.queue_bind(parked, dlx)
+    channel.queue_declare(queue, arguments={"x-dead-letter-exchange": dlx})
+    web_broker.trace_on(vhost="/")
+
+    page.menu("Trace")
+    page.heading("Trace")
+    page.choose("select#trace-vhost", "/")
+    page.wait(lambda: page.find("input#trace-toggle").is_selected(), "the switch to show on")
+    channel.basic_publish("", queue, b"poison")
+    method = wait_until(lambda: channel.basic_get(queue)[0], "the message")
+    channel.basic_reject(method.delivery_tag, requeue=False)
+
+    journey = page.wait(lambda: _journey_of(page, queue), f"a journey to {queue}")
+    expected = ["routed", "got", "rejected", "dead_lettered", "routed"]
+    page.wait(lambda: _event_types(page, journey) == expected, f"events {expected}")
+    text = page.find(f'.journey[data-id="{journey}"]').text
+    assert f"dead-lettered to {dlx} (rejected)" in text
+    assert f"routed to {parked}" in text
+
+
+def test_an_unroutable_mandatory_message_is_returned_on_the_trace_page(
+    page: Any,
+    web_broker: BrokerThread,
+    pika_client: pika.BlockingConnection,
+    tracing_off_after: None,
+    unique: Callable[[str], str],
+) -> None:
+    channel = pika_client.channel()
+    exchange = unique("nowhere")
+    channel.exchange_declare(exchange, "direct")
+    web_broker.trace_on(vhost="/")
+
+    page.menu("Trace")
+    page.choose("select#trace-vhost", "/")
+    channel.basic_publish(exchange, "no-such-key", b"lost", mandatory=True)
+    pika_client.process_data_events(time_limit=0)
+
+    def journey_of_exchange() -> str | None:
+        for journey in page.find_all(".journey"):
+            if exchange in journey.text:
+                return journey.get_attribute("data-id")
+        return None
+
+    journey = page.wait(journey_of_exchange, f"a journey from {exchange}")
+    page.wait(lambda: _event_types(page, journey) == ["routed", "returned"], "returned")
+    assert "returned 312 NO_ROUTE" in page.find(f'.journey[data-id="{journey}"]').text
