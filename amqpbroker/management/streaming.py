@@ -37,12 +37,13 @@ async def list_response(call: Call, kind: str, items: Iterable[Item]) -> web.Str
     params = call.query
     try:
         query = ListQuery.of(params)
+        # (a bad ``name`` regular expression is found here: 400 before any item is built)
+        collector = None if query.streams else ListCollector(query, encode_json)
     except QueryError as error:
         raise ApiError(400, error.body) from None
     reduced = (without_stats(kind, item, params) for item in items)
-    if query.streams:
+    if collector is None:
         return await stream_array(call, map(query.shown, reduced))
-    collector = ListCollector(query, encode_json)
     for chunk in time_slices(reduced):
         for item in chunk:
             collector.add(item)

@@ -22,6 +22,8 @@ def test_the_root_is_the_page_with_no_cache(api: Api) -> None:
     assert reply.status == 200
     assert reply.headers["content-type"] == "text/html; charset=utf-8"
     assert reply.headers["cache-control"] == "no-cache"
+    assert reply.headers["content-security-policy"].startswith("default-src 'self';")
+    assert reply.headers["x-content-type-options"] == "nosniff"
     assert b'<script type="module" src="/js/main.js">' in reply.raw
     assert reply.raw == (WEB_ROOT / "index.html").read_bytes()
     head = api.call("HEAD", "/", auth=False)
@@ -103,6 +105,64 @@ def test_the_package_data_takes_every_page_file() -> None:
     globs = config["tool"]["setuptools"]["package-data"]["amqpbroker.management"]
     for relative in WEB_FILES:
         assert any(fnmatch.fnmatch(f"web/{relative}", g) for g in globs), relative
+
+
+# -- the DOM contract (docs: issue 16's section C), checked in the sources ----------------------
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+CONTRACT_IDS = _words("""
+login username password login-button login-error menu whoami logout flash confirm
+confirm-ok confirm-cancel refresh-interval updated totals queued queue-policy queue-ready
+queue-unacked queue-total get-ackmode get-encoding get-count get-messages publish-payload
+publish-routing-key publish-delivery-mode publish-headers publish-properties publish purge
+delete-queue close-reason close-connection policy-form policy-vhost policy-name policy-pattern
+policy-apply-to policy-priority policy-definition policy-save trace-vhost trace-toggle
+trace-clear""")
+CONTRACT_CLASSES = _words("""
+list filter pager page-size page-prev page-next page-info ready unacked total
+policy message payload properties headers redelivered tls chart journey event delete-policy
+flash""")
+
+
+def _sources() -> str:
+    return "\n".join(
+        p.read_text() for p in sorted(WEB_ROOT.rglob("*")) if p.suffix in (".js", ".html")
+    )
+
+
+def test_the_pages_sources_carry_the_dom_contract() -> None:
+    """Every id and class the browser tests rely on is made somewhere (a rename here breaks
+    them: this says so without a browser)."""
+    sources = _sources()
+    # (an id or class is given as a literal, maybe through a helper: count("queue-ready", ...))
+    missing_ids = [i for i in CONTRACT_IDS if f'"{i}"' not in sources]
+    classes = " ".join(re.findall(r'class(?:Name)?\s*[:=]\s*["`]([^"`]*)["`]', sources)).split()
+    missing_classes = [c for c in CONTRACT_CLASSES if c not in classes and f'"{c}"' not in sources]
+    assert (missing_ids, missing_classes) == ([], [])
+
+
+def test_the_pages_sources_carry_the_contracts_texts_and_values() -> None:
+    sources = _sources()
+    for text in ("Overview", "Connections", "Channels", "Exchanges", "Queues", "Admin", "Trace"):
+        assert f'"{text}", "#/' in sources, text  # (a menu link)
+    assert '"Login")' in sources
+    modes = ("ack_requeue_true", "ack_requeue_false", "reject_requeue_true", "reject_requeue_false")
+    for value in (*modes, "auto", "base64", "queues", "exchanges", "all"):
+        assert f'"{value}"' in sources, value
+    for seconds in ("5", "10", "30", "0"):
+        assert f'<option value="{seconds}">' in sources, seconds
+    for text in (
+        "Queue purged",
+        "Message published.",
+        "Message published, but not routed.",
+        "Connection closed",
+        "Policy set",
+    ):
+        assert f'"{text}"' in sources, text
 
 
 # -- POST /api/page-login -------------------------------------------------------------------------

@@ -126,3 +126,56 @@ def test_the_chart_history_keeps_its_window() -> None:
         console.log(JSON.stringify([samples.length, samples[0].t, samples[samples.length - 1].t]));
     """)
     assert kept == [121, 10 * 60 * 1000, 20 * 60 * 1000]
+
+
+def test_hash_routes_name_their_pages() -> None:
+    titles = run("""
+        import { routeFor } from "JS/routes.js";
+        const ctx = { can: { admin: true, monitor: true, policymaker: true } };
+        const hashes = ["", "#/", "#/queues", "#/queues/%2F/a%2Fb%20c", "#/exchanges/v/amq.default",
+            "#/connections/127.0.0.1%3A5000%20-%3E%20127.0.0.1%3A5672", "#/channels",
+            "#/admin/users", "#/admin/users/guest", "#/admin/vhosts", "#/admin/policies",
+            "#/trace", "#/nosuch", "#/queues/%2F", "#/queues/%E0%A4%A"];
+        console.log(JSON.stringify(hashes.map((hash) => routeFor(hash, ctx).title)));
+    """)
+    assert titles == [
+        "Overview",
+        "Overview",
+        "Queues",
+        "Queue",
+        "Exchange",
+        "Connection",
+        "Channels",
+        "Users",
+        "User",
+        "Virtual hosts",
+        "Policies",
+        "Trace",
+        "Not found",
+        "Not found",
+        "Not found",  # (a malformed percent-encoding)
+    ]
+
+
+def test_numbers_sizes_and_durations_read_well() -> None:
+    shown = run("""
+        import { fmtNumber, fmtRate, fmtBytes, fmtDuration } from "JS/dom.js";
+        console.log(JSON.stringify([fmtNumber(10000), fmtNumber(undefined), fmtRate(2.345),
+            fmtRate(0), fmtBytes(512), fmtBytes(275.76), fmtBytes(1536), fmtBytes(5 * 1024 ** 3),
+            fmtDuration(5000), fmtDuration(125000), fmtDuration(3 * 3600000 + 60000),
+            fmtDuration(2 * 86400000 + 3600000)]));
+    """)
+    assert shown == [
+        "10,000",
+        "\u2013",  # (an en dash: no value)
+        "2.3/s",
+        "0/s",
+        "512 B",
+        "275.8 B",
+        "1.5 KiB",
+        "5 GiB",
+        "5s",
+        "2m 5s",
+        "3h 1m",
+        "2d 1h",
+    ]

@@ -47,6 +47,7 @@ function authorization() {
 }
 
 let onUnauthorised = () => {};
+const SESSION_OVER = new Set([null, "Login failed", "Not management user", "User can only log in via localhost"]);
 export function whenUnauthorised(callback) { onUnauthorised = callback; }
 
 async function call(method, url, body, extraHeaders = {}) {
@@ -67,7 +68,9 @@ async function call(method, url, body, extraHeaders = {}) {
   }
   if (!response.ok) {
     const reason = data && typeof data === "object" ? data.reason || data.error : null;
-    if (response.status === 401 && url !== "/api/page-login") onUnauthorised(reason);
+    // (a 401 for the credentials themselves ends the session; one for what they may do,
+    // "Not administrator user" or a vhost's access, is only this action's failure)
+    if (response.status === 401 && SESSION_OVER.has(reason ?? null)) onUnauthorised(reason);
     throw new ApiError(response.status, reason);
   }
   return data;

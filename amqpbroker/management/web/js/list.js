@@ -5,7 +5,16 @@ import { api, ApiError } from "./api.js";
 import { h, replaceChildren, fmtNumber } from "./dom.js";
 
 const PAGE_SIZES = [20, 50, 100, 500];
-const remembered = new Map(); // list id -> its state, kept while the page is open
+const remembered = new Map();
+
+function validRegex(text) {
+  try {
+    new RegExp(text);
+    return true;
+  } catch {
+    return false;
+  }
+} // list id -> its state, kept while the page is open
 
 export class PagedList {
   /**
@@ -92,6 +101,10 @@ export class PagedList {
 
   /** Fetch the current page and redraw the rows (the tools are never rebuilt). */
   async refresh() {
+    if (this.state.regex && !validRegex(this.state.name)) {
+      this.info.textContent = "Not a regular expression";
+      return; // (a half-typed one: the API would answer 400)
+    }
     const asked = JSON.stringify(this.query());
     this.lastAsked = asked;
     let data;

@@ -14,8 +14,9 @@ const updated = document.getElementById("updated");
 let context = null; // {user: {name, tags}, can}
 let current = null; // the page shown: {el, refresh(), stop?()}
 let timer = null;
-let refreshing = false;
 let unreachable = false;
+let retryAt = 0; // while the broker cannot be reached: when to try again (backing off)
+let retryDelay = 0;
 
 // -- login ---------------------------------------------------------------------------------------
 
@@ -103,27 +104,39 @@ async function show() {
 }
 
 async function refresh() {
-  if (!current || refreshing) return;
   const page = current;
-  refreshing = true;
+  if (!page || (unreachable && Date.now() < retryAt)) return;
+  if (page.busy) { page.again = true; return; } // (one at a time; the asked one runs after)
+  page.busy = true;
   try {
     await page.refresh();
-    if (unreachable) { unreachable = false; clearFlash(); }
+    if (page !== current) return;
+    if (unreachable) { unreachable = false; retryDelay = 0; clearFlash(); }
     updated.textContent = new Date().toLocaleTimeString("en-GB", { hour12: false });
   } catch (error) {
+    if (page !== current) return;
     if (error instanceof NetworkError) {
       unreachable = true;
+      retryDelay = Math.min(15000, Math.max(2500, retryDelay * 2));
+      retryAt = Date.now() + retryDelay;
       flash("error", "Cannot reach the broker: retrying.");
     } else if (error instanceof ApiError && error.status === 401) {
       // (whenUnauthorised has logged out)
-    } else if (page.failed) {
-      page.failed(error);
     } else {
       flash("error", error.message);
     }
   } finally {
-    refreshing = false;
+    page.busy = false;
+    if (page.again && page === current) { page.again = false; refresh(); }
   }
+}
+
+/** The timer's refresh, which waits while the keyboard is in a table (redrawing its rows
+ * would take the focus away from the link or button it is on). */
+function periodicRefresh() {
+  const focused = document.activeElement;
+  if (focused && focused !== document.body && main.contains(focused) && focused.closest("table")) return;
+  refresh();
 }
 
 function stopTimer() {
@@ -134,7 +147,7 @@ function stopTimer() {
 function startTimer() {
   stopTimer();
   const seconds = Number(refreshSelect.value);
-  if (seconds > 0) timer = setInterval(refresh, seconds * 1000);
+  if (seconds > 0) timer = setInterval(periodicRefresh, seconds * 1000);
 }
 
 refreshSelect.value = localStorage.getItem("amqpbroker.refresh") || "5";
@@ -143,6 +156,13 @@ refreshSelect.addEventListener("change", () => {
   startTimer();
 });
 document.getElementById("logout").addEventListener("click", () => logOut());
+// "/" jumps to the list's filter box, as in many tools (not while typing somewhere).
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) return;
+  const filter = main.querySelector("input.filter");
+  if (filter) { event.preventDefault(); filter.focus(); }
+});
 window.addEventListener("hashchange", () => { clearStaleFlash(); show(); });
 
 setRefresher(refresh);

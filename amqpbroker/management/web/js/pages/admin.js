@@ -67,7 +67,8 @@ export function userPage(ctx, name) {
     event.preventDefault();
     const body = { tags: tags.value };
     if (password.value) body.password = password.value;
-    else body.password_hash = user ? user.password_hash : "";
+    else if (user) Object.assign(body, { password_hash: user.password_hash, hashing_algorithm: user.hashing_algorithm });
+    else body.password_hash = "";
     if (await act("User updated", () => api.put(path("users", name), body))) password.value = "";
   });
   const vhost = vhostSelect("permission-vhost");

@@ -35,7 +35,11 @@ export function queueFeatures(q) {
   if (has("x-message-ttl", "message-ttl")) tag("TTL", "message TTL");
   if (has("x-expires", "expires")) tag("Exp", "queue expires");
   if (has("x-dead-letter-exchange", "dead-letter-exchange")) tag("DLX", "dead-letter exchange");
-  if (has("x-max-length", "max-length") || has("x-max-length-bytes", "max-length-bytes")) tag("Lim", "length limit");
+  if (has("x-dead-letter-routing-key", "dead-letter-routing-key")) tag("DLK", "dead-letter routing key");
+  if (has("x-max-length", "max-length")) tag("Lim", "maximum length");
+  if (has("x-max-length-bytes", "max-length-bytes")) tag("Lim B", "maximum length in bytes");
+  if ("x-max-priority" in args) tag("Pri", "priorities");
+  if (args["x-single-active-consumer"] === true) tag("SAC", "single active consumer");
   if (q.policy) tags.push(h("span", { class: "tag policy", title: "policy" }, q.policy));
   if (q.operator_policy) tags.push(h("span", { class: "tag policy operator-policy", title: "operator policy" }, q.operator_policy));
   return tags;

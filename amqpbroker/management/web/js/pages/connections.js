@@ -2,9 +2,12 @@
 // the channels list.
 
 import { api, path, ApiError } from "../api.js";
-import { h, replaceChildren, fmtNumber, fmtRate, fmtBytes, rate, section, factsList, simpleTable, flash, confirmAction, showValue } from "../dom.js";
+import { h, replaceChildren, fmtNumber, fmtRate, fmtBytes, rate, section, factsList, simpleTable, flash, confirmAction } from "../dom.js";
 import { PagedList } from "../list.js";
 import { connectionLink } from "./common.js";
+import { History, drawChart } from "../chart.js";
+
+const histories = new Map(); // connection name -> History of its byte rates, while the page is open
 
 const clientName = (c) => c.user_provided_name || (c.client_properties && c.client_properties.connection_name) || "";
 const tls = (c) => h("span", { class: `tls ${c.ssl ? "yes" : "no"}` }, c.ssl ? "yes" : "no");
@@ -59,11 +62,14 @@ export function channelsPage() {
 export function connectionPage(ctx, name) {
   const facts = h("div");
   const channels = h("div");
+  const chart = h("div", { class: "chart" });
+  if (!histories.has(name)) histories.set(name, new History());
+  const history = histories.get(name);
   const reason = h("input", { id: "close-reason", value: "Closed via management plugin", size: 40 });
   const close = h("button", { id: "close-connection", type: "button", class: "danger" }, "Force Close");
   const el = h("div", {},
     h("h1", {}, h("span", { class: "kind" }, "Connection"), " ", name),
-    section("Details", facts),
+    h("div", { class: "grid" }, section("Details", facts), section("Data rates", chart)),
     section("Channels", channels),
     section("Close this connection", h("div", { class: "actions" }, h("label", { class: "muted", for: "close-reason" }, "Reason"), reason, close)));
   let gone = false;
@@ -102,8 +108,10 @@ export function connectionPage(ctx, name) {
       ["Connected at", c.connected_at ? new Date(c.connected_at).toLocaleString("en-GB") : ""],
       ["Heartbeat", `${c.timeout ?? 0} s`], ["Frame max", fmtNumber(c.frame_max)], ["Channel max", fmtNumber(c.channel_max)],
       ["From client", byteRate(c, "recv_oct")], ["To client", byteRate(c, "send_oct")],
-      ["Capabilities", showValue(props.capabilities || "")],
+      ["Capabilities", Object.entries(props.capabilities || {}).filter(([, on]) => on).map(([k]) => k).join(", ")],
     ].filter(Boolean)));
+    history.add({ recv: (rate(c, "recv_oct") ?? 0) / 1024, send: (rate(c, "send_oct") ?? 0) / 1024 });
+    drawChart(chart, history, [{ key: "recv", label: "From client" }, { key: "send", label: "To client" }], "KiB/s");
     replaceChildren(channels, simpleTable(channelColumns(false), chans, "No channels.", (ch) => ch.name));
   }
   return { el, refresh };

@@ -6,9 +6,12 @@ import { h, replaceChildren, fmtRate, rate, section, details, factsList, simpleT
 import { PagedList } from "../list.js";
 import { exchangeLink, exchangeName, queueLink, vhostSelect, parseLines, field, hashPath } from "./common.js";
 import { publishSection } from "./messages.js";
+import { History, drawChart } from "../chart.js";
 import { refreshNow } from "../shell.js";
 
 const TYPES = ["direct", "fanout", "topic", "headers"];
+const RATES = [{ key: "publish_in", label: "In" }, { key: "publish_out", label: "Out" }];
+const histories = new Map(); // "vhost\nname" -> History, while the page is open
 
 function features(x) {
   return [x.durable ? h("span", { class: "tag", title: "durable" }, "D") : null,
@@ -31,8 +34,8 @@ export function exchangesPage() {
       { label: "Vhost", sort: "vhost", cell: (x) => x.vhost, when: () => !vhost.value },
       { label: "Type", sort: "type", cell: (x) => x.type },
       { label: "Features", cell: features },
-      { label: "Message rate in", num: true, cell: (x) => fmtRate(rate(x.message_stats, "publish_in") ?? 0) },
-      { label: "Message rate out", num: true, cell: (x) => fmtRate(rate(x.message_stats, "publish_out") ?? 0) },
+      { label: "Message rate in", sort: "message_stats.publish_in_details.rate", num: true, cell: (x) => fmtRate(rate(x.message_stats, "publish_in") ?? 0) },
+      { label: "Message rate out", sort: "message_stats.publish_out_details.rate", num: true, cell: (x) => fmtRate(rate(x.message_stats, "publish_out") ?? 0) },
     ],
   });
   vhost.addEventListener("change", () => { list.state.page = 1; refreshNow(); });
@@ -70,13 +73,17 @@ function addExchangeForm() {
 export function exchangePage(ctx, vhost, routeName) {
   const name = routeName === "amq.default" ? "" : routeName;
   const facts = h("div");
+  const chart = h("div", { class: "chart" });
   const bindings = h("div");
+  const key = `${vhost}\n${name}`;
+  if (!histories.has(key)) histories.set(key, new History());
+  const history = histories.get(key);
   const remove = h("button", { id: "delete-exchange", type: "button", class: "danger" }, "Delete this exchange");
   const builtIn = name === "" || name.startsWith("amq.");
   const el = h("div", {},
     h("h1", {}, h("span", { class: "kind" }, "Exchange"), " ", exchangeName(name)),
-    section("Details", facts),
-    details("Bindings", true, bindings),
+    h("div", { class: "grid" }, section("Details", facts), section("Message rates", chart)),
+    details("Bindings", true, bindings, name === "" ? null : bindFromForm(vhost, name)),
     publishSection(vhost, name),
     builtIn ? null : section("Delete", remove));
   let gone = false;
@@ -112,12 +119,45 @@ export function exchangePage(ctx, vhost, routeName) {
       ["Message rate in", fmtRate(rate(x.message_stats, "publish_in") ?? 0)],
       ["Message rate out", fmtRate(rate(x.message_stats, "publish_out") ?? 0)],
     ]));
+    history.add(Object.fromEntries(RATES.map(({ key: k }) => [k, rate(x.message_stats, k) ?? 0])));
+    drawChart(chart, history, RATES, "/s");
     replaceChildren(bindings, name === "" ? h("p", { class: "muted" }, "The default exchange is bound to every queue by its name.") : simpleTable([
       { label: "To", cell: (b) => (b.destination_type === "queue" ? queueLink(vhost, b.destination) : h("a", { href: hashPath("exchanges", vhost, b.destination) }, b.destination)) },
       { label: "Kind", cell: (b) => b.destination_type },
       { label: "Routing key", cell: (b) => h("code", {}, b.routing_key) },
       { label: "Arguments", cell: (b) => showValue(Object.keys(b.arguments || {}).length ? b.arguments : "") },
+      { label: "", cell: (b) => h("button", { type: "button", class: "unbind", onclick: () => unbind(b) }, "Unbind") },
     ], bound, "No bindings from this exchange.", (b) => b.destination));
   }
+  async function unbind(b) {
+    const kind = b.destination_type === "queue" ? "q" : "e";
+    try {
+      await api.delete(path("bindings", vhost, "e", name, kind, b.destination, b.properties_key));
+      flash("ok", "Binding removed");
+      await refreshNow();
+    } catch (error) { flash("error", error.message); }
+  }
   return { el, refresh };
+}
+
+/** Bind this exchange to a queue or another exchange. */
+function bindFromForm(vhost, exchange) {
+  const kind = h("select", { id: "bind-destination-type" }, h("option", { value: "q" }, "To queue"), h("option", { value: "e" }, "To exchange"));
+  const destination = h("input", { id: "bind-destination", required: true });
+  const routingKey = h("input", { id: "bind-routing-key" });
+  const args = h("textarea", { id: "bind-arguments", rows: 2, placeholder: "name=value, one per line" });
+  const form = h("form", { class: "stacked", id: "add-binding" },
+    field("Destination", kind), field("Name", destination), field("Routing key", routingKey), field("Arguments", args),
+    h("div", { class: "buttons" }, h("button", { type: "submit", id: "bind", class: "primary" }, "Bind")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api.post(path("bindings", vhost, "e", exchange, kind.value, destination.value), {
+        routing_key: routingKey.value, arguments: parseLines(args.value),
+      });
+      flash("ok", `Bound to ${destination.value}`);
+      await refreshNow();
+    } catch (error) { flash("error", error.message); }
+  });
+  return h("div", {}, h("h3", {}, "Add binding from this exchange"), form);
 }

@@ -14,7 +14,7 @@ const RATES = [
 const QUEUED = [
   { key: "messages_ready", label: "Ready" },
   { key: "messages_unacknowledged", label: "Unacked" },
-  { key: "messages", label: "Total" },
+  { key: "messages", label: "Total", dashed: true },
 ];
 const rates = new History(); // kept while the page is open, across visits to other pages
 const queued = new History();
@@ -37,7 +37,7 @@ export function overviewPage(ctx) {
       section("Queued messages", queuedBox)),
     h("div", { class: "grid" },
       section("Message rates", rateChart),
-      section("Queued messages (chart)", queuedChart)),
+      section("Queued messages over time", queuedChart)),
     h("div", { class: "grid" },
       section("Node", node),
       section("Listeners", listeners)));

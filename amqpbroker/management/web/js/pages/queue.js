@@ -4,7 +4,7 @@
 import { api, path, ApiError } from "../api.js";
 import { h, replaceChildren, fmtNumber, rate, section, details, factsList, simpleTable, flash, confirmAction, showValue } from "../dom.js";
 import { History, drawChart } from "../chart.js";
-import { queueFeatures, exchangeLink, exchangeName, connectionLink, parseLines, field, hashPath } from "./common.js";
+import { queueFeatures, exchangeLink, exchangeName, connectionLink, parseLines, field } from "./common.js";
 import { publishSection, getSection } from "./messages.js";
 import { refreshNow } from "../shell.js";
 

@@ -31,9 +31,9 @@ export function queuesPage() {
       { label: "Ready", sort: "messages_ready", cls: "ready", num: true, cell: (q) => fmtNumber(q.messages_ready) },
       { label: "Unacked", sort: "messages_unacknowledged", cls: "unacked", num: true, cell: (q) => fmtNumber(q.messages_unacknowledged) },
       { label: "Total", sort: "messages", cls: "total", num: true, cell: (q) => fmtNumber(q.messages) },
-      { label: "Incoming", num: true, cell: (q) => fmtRate(rate(q.message_stats, "publish") ?? 0) },
-      { label: "Deliver / get", num: true, cell: (q) => fmtRate(rate(q.message_stats, "deliver_get") ?? 0) },
-      { label: "Ack", num: true, cell: (q) => fmtRate(rate(q.message_stats, "ack") ?? 0) },
+      { label: "Incoming", sort: "message_stats.publish_details.rate", num: true, cell: (q) => fmtRate(rate(q.message_stats, "publish") ?? 0) },
+      { label: "Deliver / get", sort: "message_stats.deliver_get_details.rate", num: true, cell: (q) => fmtRate(rate(q.message_stats, "deliver_get") ?? 0) },
+      { label: "Ack", sort: "message_stats.ack_details.rate", num: true, cell: (q) => fmtRate(rate(q.message_stats, "ack") ?? 0) },
       { label: "Consumers", sort: "consumers", num: true, cell: (q) => fmtNumber(q.consumers) },
     ],
   });

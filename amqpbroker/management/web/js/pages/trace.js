@@ -4,6 +4,7 @@
 import { api, path } from "../api.js";
 import { h, replaceChildren, fmtTime, fmtNumber, section, flash, confirmAction } from "../dom.js";
 import { exchangeName } from "./common.js";
+import { refreshNow } from "../shell.js";
 
 const KEEP = 200;
 
@@ -88,8 +89,9 @@ export function tracePage(ctx) {
   let journeys = new Map(); // id -> journey
   let latest = 0;
   let shownFor = null;
+  let lastTracing = null;
 
-  vhost.addEventListener("change", () => { reset(); import("../shell.js").then((s) => s.refreshNow()); });
+  vhost.addEventListener("change", () => { reset(); refreshNow(); });
   function reset() { journeys = new Map(); latest = 0; replaceChildren(list); }
 
   toggle.addEventListener("change", async () => {
@@ -135,6 +137,9 @@ export function tracePage(ctx) {
     if (shownFor !== vhost.value) { reset(); shownFor = vhost.value; }
     const answer = await api.get(path("journeys", vhost.value), { since: latest });
     latest = Math.max(latest, answer.latest || 0);
+    const changed = (answer.journeys || []).length > 0 || answer.tracing !== lastTracing || !list.childElementCount;
+    lastTracing = answer.tracing;
+    if (!changed) return; // (nothing new: the list, and any text selected in it, stay)
     for (const j of answer.journeys || []) journeys.set(j.id, j);
     const newest = [...journeys.values()].sort((a, b) => b.id - a.id).slice(0, KEEP);
     journeys = new Map(newest.map((j) => [j.id, j]));
