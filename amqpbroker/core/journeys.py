@@ -22,7 +22,7 @@ from typing import Any
 from .ports import Clock, ManualClock
 
 RING_SIZE = 1000  # journeys kept per vhost
-EVENTS_MAX = 200  # events kept per journey (a message requeued forever stops growing here)
+EVENTS_MAX = 50  # events kept per journey (a message requeued forever stops growing here)
 PAYLOAD_KEPT = 256  # body octets kept for the preview
 
 

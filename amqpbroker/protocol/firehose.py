@@ -16,7 +16,14 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 
-from .properties import HEADERS, PROPERTY_LAYOUT, SHORT_STRING, TABLE, property_spans
+from .properties import (
+    HEADERS,
+    PROPERTY_LAYOUT,
+    SHORT_STRING,
+    TABLE,
+    MalformedProperties,
+    property_spans,
+)
 
 _NAMES = (
     "content_type",
@@ -67,8 +74,12 @@ def _entry(name: bytes, value: bytes) -> bytes:
 
 
 def properties_table(header: bytes) -> bytes:
-    """The ``properties`` field: each property of ``header`` present (a well-formed header)."""
-    spans = property_spans(header)
+    """The ``properties`` field: each property of ``header`` present (none if the header
+    does not hold what its flags announce: the copy still goes out)."""
+    try:
+        spans = property_spans(header)
+    except MalformedProperties:
+        spans = {}
     parts = []
     for bit, kind, name in _REVERSED:
         found = spans.get(bit)

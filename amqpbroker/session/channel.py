@@ -127,8 +127,11 @@ class Channel:
         vhost = self.vhost
         if vhost.tracing:  # (after the frames: the copy may go out on this channel too)
             queue = consumer.queue
+            header = message.header
+            if envelope.delivery_count:
+                header = with_delivery_count(header, envelope.delivery_count)
             to = party(conn, number)
-            traced_delivery(to, vhost, queue, envelope, consumer.tag, consumer.no_ack)
+            traced_delivery(to, vhost, queue, envelope, consumer.tag, consumer.no_ack, header)
 
     def consumer_cancelled(self, consumer: Consumer[Queue]) -> None:
         if self.consumers.pop(consumer.tag, None) is None:

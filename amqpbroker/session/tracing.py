@@ -107,8 +107,11 @@ def traced_delivery(
     envelope: Envelope,
     consumer_tag: str | None,
     no_ack: bool,
+    header: bytes | None = None,
 ) -> None:
-    """``envelope`` went out from ``queue``: to ``consumer_tag``, or to basic.get (None)."""
+    """``envelope`` went out from ``queue``: to ``consumer_tag``, or to basic.get (None);
+    ``header``: the content header it went out with, when not the message's own (a quorum
+    queue's x-delivery-count)."""
     message = envelope.message
     if message.exchange == TRACE_EXCHANGE:
         return  # a firehose copy: not traced again
@@ -120,7 +123,7 @@ def traced_delivery(
         ("channel", to.channel),
         ("user", to.user),
     ]
-    _firehose(vhost, "deliver." + queue.name, message, extra)
+    _firehose(vhost, "deliver." + queue.name, message, extra, header)
     journey = message.journey
     if journey is None:
         return
@@ -174,20 +177,27 @@ def traced_recover(entries: Sequence[Unacked]) -> None:
             journey.add("requeued", queue=entry.queue.name, reason="recover")
 
 
-def _firehose(vhost: VirtualHost, key: str, message: Message, extra: list[Field]) -> None:
-    """The copy of ``message`` on the trace exchange, routed at most once to its queues."""
+def _firehose(
+    vhost: VirtualHost,
+    key: str,
+    message: Message,
+    extra: list[Field],
+    header: bytes | None = None,
+) -> None:
+    """The copy of ``message`` (with ``header`` if given) on the trace exchange, routed
+    once to each of its queues."""
     trace = vhost.exchanges.get(TRACE_EXCHANGE)
     if trace is None or not (trace.bindings or trace.alternate):
         return
-    header = trace_header(
+    copied = trace_header(
         exchange=message.exchange,
         routing_keys=(message.routing_key, *message.sender_keys),
-        header=message.header,
+        header=message.header if header is None else header,
         node=NODE,
         extra=extra,
         body_size=len(message.body),
     )
-    copy = Message(TRACE_EXCHANGE, key, routing_bytes(TRACE_EXCHANGE, key), header, message.body)
+    copy = Message(TRACE_EXCHANGE, key, routing_bytes(TRACE_EXCHANGE, key), copied, message.body)
     queues = vhost.route(trace, key, copy)
     if len(queues) > 1:
         copy.frames_key = 0  # (its deliveries share one encoding, as a routed publish's)

@@ -265,11 +265,15 @@ class Admin:
         """The names of the policies this run set and has not cleared, oldest first."""
         return [name for name, _, _ in self._policies]
 
-    def cleanup(self) -> None:
+    def stop_tracing(self) -> None:
+        """Switch tracing off wherever this run switched it on."""
         for vhost in self._traced:
             with contextlib.suppress(Exception):
                 self.backend.set_tracing(vhost, False)
         self._traced.clear()
+
+    def cleanup(self) -> None:
+        self.stop_tracing()
         for name, vhost, operator in reversed(self._policies):
             with contextlib.suppress(Exception):
                 self.backend.clear_policy(name, vhost, operator)

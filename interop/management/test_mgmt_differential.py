@@ -5,6 +5,7 @@ only once a vhost is busy) the extra keys are listed in ``EXTRA_KEYS``."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -135,6 +136,28 @@ def test_vhost_lifecycle(both: Both, new_name: Callable[[], str]) -> None:
     both("DELETE", path)
     both("GET", path)
     both("GET", f"{path}/permissions")
+
+
+def test_vhost_tracing(both: Both, new_name: Callable[[], str]) -> None:
+    """The tracing flag: switched by PUT, shown by GET, not exported, and kept by the
+    vhost's name when the vhost is deleted and made again (RabbitMQ keeps it per name)."""
+    vhost = new_name()
+    path = f"/api/vhosts/{q(vhost)}"
+    both("PUT", path, {"tracing": True})
+    reference, ours = both("GET", path)
+    assert ours.body["tracing"] is reference.body["tracing"] is True
+    both("PUT", path, {"tracing": "false"})
+    reference, ours = both("GET", path)
+    assert ours.body["tracing"] is reference.body["tracing"] is False
+    both("PUT", path, {"tracing": True})
+    reference, ours = both("GET", f"/api/definitions/{q(vhost)}")
+    assert "tracing" not in json.dumps(reference.body) and "tracing" not in json.dumps(ours.body)
+    both("DELETE", path)
+    both("PUT", path, {})
+    reference, ours = both("GET", path)
+    assert ours.body["tracing"] is reference.body["tracing"] is True
+    both("PUT", path, {"tracing": False})
+    both("DELETE", path)
 
 
 def test_user_lifecycle(both: Both, new_name: Callable[[], str]) -> None:

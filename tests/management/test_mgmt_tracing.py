@@ -13,6 +13,7 @@ import pika
 from mgmt_http import Api, q
 
 from amqpbroker.embedded.broker import BrokerThread
+from amqpbroker.management.journey_routes import payload_preview
 from amqpbroker.testing.polling import settle, settle_async
 
 TRACE = "amq.rabbitmq.trace"
@@ -226,3 +227,11 @@ def test_publish_and_get_through_the_api_are_traced(api: Api, name: str) -> None
     assert journey["user"] == "guest" and journey["connection"].endswith("-> management API")
     events = [(e["type"], e.get("ack_mode"), e.get("requeue")) for e in journey["events"]]
     assert events == [("routed", None, None), ("got", "manual", None), ("rejected", None, True)]
+
+
+def test_the_payload_preview_is_text_or_base64():
+    assert payload_preview(b"hello", 5) == ("hello", "string")
+    cut = ("é" * 128).encode()[:255]  # a two-octet character cut in the middle
+    assert payload_preview(cut, 256) == ("é" * 127, "string")
+    assert payload_preview(b"\xff\x00", 2) == ("/wA=", "base64")
+    assert payload_preview(b"ab\xc3", 3) == ("YWLD", "base64")  # (not cut: invalid)

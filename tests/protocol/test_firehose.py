@@ -84,3 +84,8 @@ def test_signedint_keeps_the_low_32_bits_as_erlang_does():
     assert signedint(1) == b"I\x00\x00\x00\x01"
     assert signedint(2**31) == b"I\x80\x00\x00\x00"
     assert signedint(2**32 + 7) == b"I\x00\x00\x00\x07"
+
+
+def test_a_header_short_of_its_properties_gives_an_empty_table():
+    truncated = _header(message_id="m1")[:-1]
+    assert properties_table(truncated) == b"F\x00\x00\x00\x00"

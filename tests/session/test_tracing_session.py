@@ -295,3 +295,65 @@ def test_the_ring_keeps_the_last_journeys(traced, ch):
     journeys = _journeys(traced)
     assert len(journeys) == RING_SIZE
     assert journeys[0].id == 6 and journeys[-1].id == RING_SIZE + 5
+
+
+def test_copies_are_routed_by_their_keys_through_the_topic_exchange(traced, ch):
+    ch.declare("deliveries")
+    ch.bind("deliveries", TRACE, "deliver.#")
+    ch.declare("q1")
+    ch.publish(b"m", "q1")
+    assert ch.get("q1") is not None
+    copy = ch.get("deliveries")
+    assert copy is not None and copy.method.routing_key == "deliver.q1"
+    assert ch.get("deliveries") is None
+
+
+def test_drop_head_into_a_dead_letter_exchange_continues_the_journey(traced, ch):
+    ch.exchange("dlx", "fanout")
+    ch.declare("overflow")
+    ch.bind("overflow", "dlx")
+    ch.declare("q1", arguments={"x-max-length": 1, "x-dead-letter-exchange": "dlx"})
+    ch.publish(b"1", "q1")
+    ch.publish(b"2", "q1")
+    assert _events(traced, 0)[1:] == [
+        {
+            "type": "dead_lettered",
+            "queue": "q1",
+            "reason": "maxlen",
+            "exchange": "dlx",
+            "routing_keys": ["q1"],
+        },
+        {"type": "routed", "queues": ["overflow"]},
+    ]
+
+
+def test_a_dead_letter_exchange_that_routes_nowhere_drops(traced, ch):
+    ch.exchange("dlx", "direct")
+    ch.declare("q1", arguments={"x-dead-letter-exchange": "dlx"})
+    ch.publish(b"m", "q1")
+    got = ch.get("q1", no_ack=False)
+    ch.reject(got.method.delivery_tag, requeue=False)
+    assert [e["type"] for e in _events(traced)][-3:] == ["dead_lettered", "routed", "dropped"]
+    assert _events(traced)[-1] == {"type": "dropped", "reason": "unroutable"}
+
+
+def test_quorum_delivery_limit_without_a_dead_letter_exchange(traced, ch):
+    ch.declare("qq", durable=True, arguments={"x-queue-type": "quorum", "x-delivery-limit": 0})
+    ch.publish(b"m", "qq")
+    got = ch.get("qq", no_ack=False)
+    ch.reject(got.method.delivery_tag, requeue=True)
+    assert _events(traced)[-1] == {"type": "dropped", "queue": "qq", "reason": "delivery_limit"}
+
+
+def test_a_dropped_connection_requeues_its_deliveries(traced, client):
+    watcher = traced.connect().channel()
+    watcher.declare("q1")
+    watcher.publish(b"m", "q1")
+    ch = client.channel()
+    tag = ch.consume("q1", "ctag")
+    assert len(ch.deliveries()) == 1
+    client.drop()
+    events = _events(traced)
+    assert [e["type"] for e in events] == ["routed", "delivered", "requeued"]
+    assert events[1]["consumer_tag"] == tag
+    assert events[2] == {"type": "requeued", "queue": "q1", "reason": "channel closed"}

@@ -78,6 +78,11 @@ def handle_content(channel: Channel, publish: Publish, header: bytes, body: byte
     elif mode:  # (0: no properties at all, nothing to set)
         set_delivery_mode(message, mode)
     if channel.tx is not None:
+        if vhost.tracing:  # (RabbitMQ traces a publish as it comes, committed or not)
+            queues = vhost.route(exchange, publish.routing_key, message)
+            traced_publish(
+                party(channel.connection, channel.number), vhost, exchange, message, queues
+            )
         channel.tx.publishes.append((publish, message))
         return
     stored, accepted = route(channel, exchange, publish, message)
@@ -170,8 +175,10 @@ def route(
     exchange: Exchange,
     publish: Publish,
     message: Message,
+    committed: bool = False,
 ) -> tuple[bool, bool]:
-    """Deliver to every queue the exchange routes to; return it if mandatory and unroutable.
+    """Deliver to every queue the exchange routes to; return it if mandatory and unroutable
+    (``committed``: a transaction's publish, traced when it came).
 
     Returns (stored: it went to disk, accepted: no full queue refused it).
     """
@@ -180,7 +187,7 @@ def route(
     exchange.publish_in += 1
     vhost = channel.vhost
     queues = vhost.route(exchange, publish.routing_key, message)
-    if vhost.tracing:
+    if vhost.tracing and not committed:
         traced_publish(party(conn, channel.number), vhost, exchange, message, queues)
     reply = not exchange.name and (
         message.sender_keys or publish.routing_key.startswith(_REPLY_PREFIX)
@@ -357,7 +364,8 @@ def _answer_get(channel: Channel, queue: Queue, no_ack: bool) -> None:
     )
     vhost = channel.vhost
     if vhost.tracing:
-        traced_delivery(party(conn, channel.number), vhost, queue, envelope, None, no_ack)
+        to = party(conn, channel.number)
+        traced_delivery(to, vhost, queue, envelope, None, no_ack, header)
 
 
 def basic_qos(channel: Channel, method: commands.Basic.Qos) -> None:

@@ -42,7 +42,7 @@ def tx_commit(channel: Channel, method: commands.Tx.Commit) -> None:
     for publish, message in tx.publishes:
         exchange = vhost.exchanges.get(publish.exchange)
         if exchange is not None:
-            _, accepted = route(channel, exchange, publish, message)
+            _, accepted = route(channel, exchange, publish, message, committed=True)
             complete = complete and accepted
     for entries, outcome in _merged(tx.settlements):
         channel.settle(entries, outcome)

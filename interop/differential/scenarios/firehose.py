@@ -15,17 +15,38 @@ name (client port; the server's port differs between the brokers).
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from ..registry import scenario
 from ..runner import Run
 from ..wire import M, Wire, properties
 from .common import publish
-from .dlx import take
+from .dlx import _normalise_deaths, take
 
 TRACE = "amq.rabbitmq.trace"
 TAKER = 3  # the channel that takes copies from the trace queue
 MARKER = b"end-of-observation"
+
+
+# RabbitMQ keeps the traced vhosts in one node-wide list that each switch reads, changes and
+# writes back: two switches at once can lose one.  So these scenarios run one at a time and
+# switch their tracing off before the next starts.
+_ALONE = threading.Lock()
+
+
+def alone(fn: Callable[[Run], Any]) -> Callable[[Run], Any]:
+    @functools.wraps(fn)
+    def run_alone(run: Run) -> Any:
+        with _ALONE:
+            try:
+                return fn(run)
+            finally:
+                run.admin.stop_tracing()
+
+    return run_alone
 
 
 # -- steps ----------------------------------------------------------------------------------
@@ -57,6 +78,12 @@ def _normalised(copy: Any) -> Any:
         for key in ("node", "connection"):
             if isinstance(headers.get(key), str):
                 headers[key] = f"<{key}>"
+        properties = headers.get("properties")
+        if isinstance(properties, dict) and "headers" in properties:
+            headers["properties"] = {
+                **properties,
+                "headers": _normalise_deaths(properties["headers"]),
+            }
         copy = {**copy, "props": {**copy["props"], "headers": headers}}
     return {k: v for k, v in copy.items() if k not in ("delivery_tag", "message_count")}
 
@@ -89,6 +116,7 @@ def _get(w: Wire, queue: str, no_ack: bool = False) -> dict[str, Any]:
 
 
 @scenario()
+@alone
 def default_exchange_publish_and_get(run: Run) -> Any:
     """A publish to the default exchange with every kind of property, then basic.get and
     basic.ack: publish.<empty> and deliver.<queue> copies with their headers and types."""
@@ -115,6 +143,7 @@ def default_exchange_publish_and_get(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def exchange_kinds(run: Run) -> Any:
     """Publishes through direct, topic and fanout exchanges to two queues each: the copies'
     exchange_name, routing_keys and routed_queues."""
@@ -129,6 +158,7 @@ def exchange_kinds(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def unroutable(run: Run) -> Any:
     """Unroutable publishes, mandatory (returned) and not: traced with routed_queues []."""
     w, trace_queue, _ = _traced(run)
@@ -148,6 +178,7 @@ def unroutable(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def consumer_delivery_and_redelivery(run: Run) -> Any:
     """A consumer's delivery, rejected with requeue and redelivered, then acked: deliver
     copies with redelivered 0 then 1."""
@@ -164,6 +195,7 @@ def consumer_delivery_and_redelivery(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def get_redelivered_after_reject(run: Run) -> Any:
     """basic.get, reject with requeue, basic.get again (no-ack): get-ok copies."""
     w, trace_queue, _ = _traced(run)
@@ -176,6 +208,7 @@ def get_redelivered_after_reject(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def cc_and_bcc(run: Run) -> Any:
     """CC and BCC keys: in the copy's routing_keys; BCC is gone from its properties."""
     w, trace_queue, _ = _traced(run)
@@ -188,6 +221,7 @@ def cc_and_bcc(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def trace_exchange_itself(run: Run) -> Any:
     """A client may not publish to the trace exchange (internal), and the copies' own
     deliveries (taken from the trace queue) are not traced again."""
@@ -205,6 +239,7 @@ def trace_exchange_itself(run: Run) -> Any:
 
 
 @scenario()
+@alone
 def tracing_switched_off(run: Run) -> Any:
     """Tracing off: nothing is copied; on again: copies again."""
     w, trace_queue, vhost = _traced(run)
@@ -215,3 +250,57 @@ def tracing_switched_off(run: Run) -> Any:
     run.admin.set_tracing(vhost, True)
     publish(w, "", q, b"traced")
     return _copies(w, trace_queue)
+
+
+@scenario()
+@alone
+def transaction_publish_traced_as_it_comes(run: Run) -> Any:
+    """In a transaction, a publish is copied when it comes (routed_queues as routed then),
+    not at commit; a rollback takes nothing back."""
+    w, trace_queue, _ = _traced(run)
+    q = _queue(w)
+    w.ok(1, M.tx_select(), "Tx.SelectOk")
+    w.publish(1, "", q, b"in-tx")
+    w.ok(1, M.basic_qos(0, 0), "Basic.QosOk")  # (the publish is handled by now)
+    before_commit = _copies(w, trace_queue)
+    w.ok(1, M.tx_commit(), "Tx.CommitOk")
+    w.publish(1, "", q, b"rolled-back")
+    w.ok(1, M.tx_rollback(), "Tx.RollbackOk")
+    return {"before_commit": before_commit, "after": _copies(w, trace_queue)}
+
+
+@scenario()
+@alone
+def dead_lettered_message_delivered(run: Run) -> Any:
+    """A message rejected into a dead-letter exchange is not copied as a publish; its
+    delivery from the dead-letter queue names the dead-letter exchange and its keys, and
+    its x-death header is among the properties."""
+    w, trace_queue, _ = _traced(run)
+    dlx = run.exchange()
+    w.ok(1, M.exchange_declare(dlx, "fanout", auto_delete=True), "Exchange.DeclareOk")
+    dead = _queue(w)
+    w.ok(1, M.queue_bind(dead, dlx, ""), "Queue.BindOk")
+    source = run.queue()
+    args = {"x-dead-letter-exchange": dlx, "x-dead-letter-routing-key": "dead-key"}
+    w.ok(1, M.queue_declare(source, exclusive=True, args=args), "Queue.DeclareOk")
+    publish(w, "", source, b"doomed")
+    got = _get(w, source)
+    w.m(1, M.basic_reject(got["delivery_tag"], requeue=False))
+    second = take(w, dead)
+    return {"dead": second.get("body"), "copies": _copies(w, trace_queue)}
+
+
+@scenario()
+@alone
+def quorum_redelivery(run: Run) -> Any:
+    """A quorum queue's redelivery: the deliver copy's properties as delivered."""
+    w, trace_queue, _ = _traced(run)
+    q = run.queue()
+    args = {"x-queue-type": "quorum"}
+    w.ok(1, M.queue_declare(q, durable=True, args=args), "Queue.DeclareOk")
+    publish(w, "", q, b"quorum")
+    first = _get(w, q)
+    w.m(1, M.basic_reject(first["delivery_tag"], requeue=True))
+    second = _get(w, q, no_ack=True)
+    w.ok(1, M.queue_delete(q), "Queue.DeleteOk")
+    return {"gets": [first, second], "copies": _copies(w, trace_queue)}
