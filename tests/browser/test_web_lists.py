@@ -69,3 +69,28 @@ def test_the_filter_box_narrows_the_list_by_name(page: Any, many_queues: list[st
     page.wait(lambda: page_info(page)[2] == len(expected), "the filtered count")
 
     assert page.find("input.filter").get_attribute("placeholder") == "Filter"
+
+
+def test_a_regular_expression_filter(page: Any, many_queues: list[str]) -> None:
+    page.menu("Queues")
+    page.row(many_queues[0])
+
+    page.click("input.filter-regex")
+    page.type_into("input.filter", "^many-0[0-4]5$")
+
+    expected = ["many-005", "many-015", "many-025", "many-035", "many-045"]
+    page.wait(lambda: page.listed_names() == expected, f"only {expected}")
+
+
+def test_sorting_by_name_both_ways(page: Any, many_queues: list[str]) -> None:
+    page.menu("Queues")
+    page.row(many_queues[0])
+    page.wait(lambda: page.listed_names()[:3] == many_queues[:3], "sorted by name")
+
+    name_heading = next(
+        th for th in page.find_all("table.list thead th") if th.text.startswith("Name")
+    )
+    name_heading.click()
+
+    page.wait(lambda: page.listed_names()[:3] == many_queues[::-1][:3], "sorted backwards")
+    assert page_info(page)[:2] == (1, 100)
