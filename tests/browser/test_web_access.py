@@ -46,6 +46,9 @@ def test_a_management_user_sees_no_admin_and_only_their_vhosts(
         page.row(f"q-in-{mine}")
         assert f"q-in-{theirs}" not in page.listed_names()
         assert f"q-in-{theirs}" not in page.find("table.list").text
+        offered = [o.get_attribute("value") for o in page.find_all("select#queues-vhost option")]
+        assert mine in offered, offered
+        assert theirs not in offered, offered
         page.screenshot("queues-as-management-user")
     finally:
         page.forget_login()  # (no refresh as a deleted user)
