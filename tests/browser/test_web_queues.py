@@ -224,3 +224,26 @@ def test_a_requeued_message_shows_as_redelivered(
 
     page.wait(lambda: page.text_of(".message .redelivered").endswith("yes"), "redelivered: yes")
     assert message_count(channel, queue) == 1
+
+
+def test_bind_and_unbind_a_queue_from_its_page(
+    page: Any, channel: BlockingChannel, unique: Callable[[str], str]
+) -> None:
+    queue, exchange = unique("bound"), unique("news")
+    channel.queue_declare(queue)
+    channel.exchange_declare(exchange, "topic")
+
+    open_queue(page, queue)
+    page.type_into("input#bind-exchange", exchange)
+    page.type_into("input#bind-routing-key", "sport.#")
+    page.click("button#bind")
+    assert "ok" in page.flash(f"Bound to {exchange}")
+    page.wait_text("body", "sport.#")
+
+    channel.basic_publish(exchange, "sport.tennis", b"match point")
+    assert message_count(channel, queue) == 1  # (the publish and this declare: one channel)
+
+    page.click(".unbind")
+    assert "ok" in page.flash("Binding removed")
+    channel.basic_publish(exchange, "sport.golf", b"unheard")
+    assert message_count(channel, queue) == 1
