@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from selenium.webdriver.common.keys import Keys
+
 from amqpbroker.embedded.broker import BrokerThread
 
 
@@ -88,3 +90,18 @@ def test_the_favicon_is_served(page: Any) -> None:
     )
     assert status == 200
     assert kind.startswith("image/")
+
+
+def test_the_login_form_is_keyboard_friendly(anonymous_page: Any) -> None:
+    """The username field has the focus, Tab goes on to the password, Enter logs in."""
+    page = anonymous_page
+    page.wait(
+        lambda: page.driver.switch_to.active_element.get_attribute("id") == "username",
+        "the username field to have the focus",
+    )
+    active = page.driver.switch_to.active_element
+    active.send_keys("guest", Keys.TAB)
+    active = page.driver.switch_to.active_element
+    assert active.get_attribute("id") == "password"
+    active.send_keys("guest", Keys.ENTER)
+    page.logged_in_as("guest")
