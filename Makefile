@@ -5,7 +5,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5672
 
-.PHONY: install run test test-fast lint typecheck interop bench soak fuzz clean
+.PHONY: install run test test-fast lint typecheck interop bench soak fuzz clean browser screenshots \
+	web-load-time
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,9 +22,23 @@ run: $(STAMP)
 	$(PY) -m compileall -q amqpbroker >/dev/null
 	$(VENV)/bin/amqpbroker serve --host $(HOST) --port $(PORT)
 
-# (the slowest tests listed at the end: where the suite's time goes)
-test: $(STAMP)
+# (the slowest tests listed at the end: where the suite's time goes; the web page's browser
+# tests need a headless Chromium: installed first where it can be, skipped where not)
+test: $(STAMP) browser
 	$(PY) -m pytest -q --durations=25
+
+# Debian's chromium and chromium-driver for tests/browser (apt-get, as root only).
+browser:
+	-@bash tests/browser/install-chromium.sh
+
+# The README's two screenshots (docs/images/overview.png, queue.png), with some traffic.
+screenshots: $(STAMP) browser
+	AMQPBROKER_README_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider \
+		tests/browser/test_web_screenshots.py
+
+# How long the page takes to show 10,000 queues (not a test: it prints the figures).
+web-load-time: $(STAMP) browser
+	$(PY) tests/browser/load_time.py
 
 # The edit-test loop: the in-process tests only (protocol, core, session, storage, layering),
 # no sockets (--no-network fails any test that opens one) and no crash test: seconds, not
