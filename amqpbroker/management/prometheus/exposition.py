@@ -25,6 +25,7 @@ from .readings import (
     GlobalTotals,
     Row,
     all_queues,
+    auth_attempts,
     build_labels,
     channel_name,
     channel_row,
@@ -87,12 +88,13 @@ def scrape_pieces(broker: ManagedBroker, node: str, *, per_object: bool) -> Iter
         rows.append(row)
         if len(rows) % OBJECTS_PER_PAUSE == 0:
             yield None
-    consumers = sum(row[1][0] for row in channel_rows)
-    yield text_of(
-        _node_families(
-            broker, node, totals, len(sessions), len(channel_rows), consumers, len(queues)
-        )
-    )
+    object_counts = {
+        "connections": len(sessions),
+        "channels": len(channel_rows),
+        "consumers": sum(row[1][0] for row in channel_rows),
+        "queues": len(queues),
+    }
+    yield text_of(_node_families(broker, node, totals, object_counts, per_object=per_object))
     yield from _object_families(families.QUEUE, families.QUEUE_LABELS, rows, per_object)
     yield from _object_families(families.CHANNEL, families.CHANNEL_LABELS, channel_rows, per_object)
     yield from _object_families(
@@ -111,13 +113,13 @@ def _node_families(
     broker: ManagedBroker,
     node: str,
     totals: GlobalTotals,
-    connections: int,
-    channels: int,
-    consumers: int,
-    queues: int,
+    counts: dict[str, int],
+    *,
+    per_object: bool,
 ) -> Iterator[Metric]:
-    """The node's one-sample families: identity, build, churn, object counts, process,
-    alarms and the global counters."""
+    """The node's one-sample families: identity, build, churn, object counts (``counts``,
+    ``families.OBJECT_COUNTS``' keys), process, alarms (in /metrics only), login attempts
+    and the global counters."""
     for family, labels in (
         (families.IDENTITY, identity_labels(broker, node)),
         (families.BUILD, build_labels()),
@@ -127,17 +129,16 @@ def _node_families(
         yield metric
     churn = broker.state.stats
     yield from _single(families.CHURN, {key: getattr(churn, key) for key in families.CHURN})
-    counts = {
-        "connections": connections,
-        "channels": channels,
-        "consumers": consumers,
-        "queues": queues,
-    }
     yield from _single(families.OBJECT_COUNTS, counts)
     yield from _single(families.PROCESS, process_figures(broker, memory_limit()))
-    yield from _single(families.ALARMS, alarm_states(broker))
+    if not per_object:
+        yield from _single(families.ALARMS, alarm_states(broker))
+    yield from _labelled(families.AUTH_ATTEMPTS, auth_attempts(broker), ("protocol",), (PROTOCOL,))
     yield from _labelled(
-        families.GLOBAL_BY_PROTOCOL, totals.by_protocol(consumers), ("protocol",), (PROTOCOL,)
+        families.GLOBAL_BY_PROTOCOL,
+        totals.by_protocol(counts["consumers"]),
+        ("protocol",),
+        (PROTOCOL,),
     )
     by_type = totals.by_queue_type()
     for family_key, family in families.GLOBAL_BY_QUEUE_TYPE.items():
@@ -186,7 +187,8 @@ def _object_families(
         yield text_of(metrics)
         return
     for position, family in enumerate(specs):
-        yield from _family_pieces(family, labels, rows, position)
+        if family.per_object:
+            yield from _family_pieces(family, labels, rows, position)
 
 
 def _family_pieces(

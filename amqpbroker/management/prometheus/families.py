@@ -19,6 +19,7 @@ class Family:
     name: str
     kind: str  # "gauge", "counter" or "untyped"
     help: str
+    per_object: bool = True  # False: only in /metrics (RabbitMQ's labels are not kept here)
 
     def metric(self, labels: tuple[str, ...] = ()) -> MetricFamily:
         """An empty ``prometheus_client`` family with ``labels``."""
@@ -35,6 +36,12 @@ def _gauge(name: str, text: str) -> Family:
 
 def _counter(name: str, text: str) -> Family:
     return Family(name, "counter", text)
+
+
+def _channel_counter(name: str, text: str) -> Family:
+    """A channel's count that RabbitMQ splits per exchange or per queue, which the channels
+    here do not: in /metrics (summed) but not per object."""
+    return Family(name, "counter", text, per_object=False)
 
 
 IDENTITY = Family("rabbitmq_identity_info", "untyped", "RabbitMQ node & cluster identity info")
@@ -80,17 +87,35 @@ PROCESS = {
         "rabbitmq_disk_space_available_limit_bytes", "Free disk space low watermark in bytes"
     ),
 }
+# (in /metrics only, untyped, as RabbitMQ's alarm collector)
 ALARMS = {
-    "memory": _gauge(
+    "memory": Family(
         "rabbitmq_alarms_memory_used_watermark",
+        "untyped",
         "is 1 if VM memory watermark threshold is reached",
     ),
-    "disk": _gauge(
+    "disk": Family(
         "rabbitmq_alarms_free_disk_space_watermark",
+        "untyped",
         "is 1 if free disk space watermark is reached",
     ),
-    "file_descriptors": _gauge(
-        "rabbitmq_alarms_file_descriptor_limit", "is 1 if file descriptor limit is reached"
+    "file_descriptors": Family(
+        "rabbitmq_alarms_file_descriptor_limit",
+        "untyped",
+        "is 1 if file descriptor limit is reached",
+    ),
+}
+# Login attempts over AMQP, labelled protocol="amqp091".
+AUTH_ATTEMPTS = {
+    "auth_attempts": _counter(
+        "rabbitmq_auth_attempts_total", "Total number of authorization attempts"
+    ),
+    "auth_attempts_succeeded": _counter(
+        "rabbitmq_auth_attempts_succeeded_total",
+        "Total number of successful authentication attempts",
+    ),
+    "auth_attempts_failed": _counter(
+        "rabbitmq_auth_attempts_failed_total", "Total number of failed authentication attempts"
     ),
 }
 
@@ -177,6 +202,7 @@ QUEUE = (
     ),
     _gauge("rabbitmq_queue_consumers", "Consumers on a queue"),
     _gauge("rabbitmq_queue_messages_persistent", "Persistent messages"),
+    _gauge("rabbitmq_queue_messages_persistent_bytes", "Size in bytes of persistent messages"),
     _gauge("rabbitmq_queue_messages_bytes", "Size in bytes of ready and unacknowledged messages"),
     _gauge("rabbitmq_queue_messages_ready_bytes", "Size in bytes of ready messages"),
     _gauge("rabbitmq_queue_messages_unacked_bytes", "Size in bytes of all unacknowledged messages"),
@@ -190,8 +216,11 @@ QUEUE = (
     _counter(
         "rabbitmq_queue_disk_writes_total", "Total number of times queue wrote messages to disk"
     ),
-    _counter(
-        "rabbitmq_queue_messages_published_total", "Total number of messages published to queues"
+    Family(
+        "rabbitmq_queue_messages_published_total",
+        "counter",
+        "Total number of messages published to queues",
+        per_object=False,  # RabbitMQ's are per channel, exchange and queue
     ),
 )
 QUEUE_LABELS = ("vhost", "queue")
@@ -214,49 +243,49 @@ CHANNEL = (
         "Total limit of unacknowledged messages for all consumers on a channel",
     ),
     _gauge("rabbitmq_consumer_prefetch", "Limit of unacknowledged messages for each consumer"),
-    _counter(
+    _channel_counter(
         "rabbitmq_channel_messages_published_total",
         "Total number of messages published into an exchange on a channel",
     ),
-    _counter(
+    _channel_counter(
         "rabbitmq_channel_messages_confirmed_total",
         "Total number of messages published into an exchange and confirmed on the channel",
     ),
-    _counter(
+    _channel_counter(
         "rabbitmq_channel_messages_unroutable_returned_total",
         "Total number of messages published as mandatory into an exchange and returned to "
         "the publisher as unroutable",
     ),
-    _counter(
+    _channel_counter(
         "rabbitmq_channel_messages_unroutable_dropped_total",
         "Total number of messages published as non-mandatory into an exchange and dropped "
         "as unroutable",
     ),
-    _counter(
+    _channel_counter(
         "rabbitmq_channel_get_ack_total",
         "Total number of messages fetched with basic.get in manual acknowledgement mode",
     ),
-    _counter(
+    _channel_counter(
         "rabbitmq_channel_get_total",
         "Total number of messages fetched with basic.get in automatic acknowledgement mode",
     ),
-    _counter(
+    _channel_counter(
         "rabbitmq_channel_messages_delivered_ack_total",
         "Total number of messages delivered to consumers in manual acknowledgement mode",
     ),
-    _counter(
+    _channel_counter(
         "rabbitmq_channel_messages_delivered_total",
         "Total number of messages delivered to consumers in automatic acknowledgement mode",
     ),
-    _counter(
+    _channel_counter(
         "rabbitmq_channel_messages_redelivered_total",
         "Total number of messages redelivered to consumers",
     ),
-    _counter(
+    _channel_counter(
         "rabbitmq_channel_messages_acked_total",
         "Total number of messages acknowledged by consumers",
     ),
-    _counter(
+    _channel_counter(
         "rabbitmq_channel_get_empty_total",
         "Total number of times basic.get operations fetched no message",
     ),
@@ -285,3 +314,43 @@ CONNECTION = (
     _gauge("rabbitmq_connection_channels", "Channels on a connection"),
 )
 CONNECTION_LABELS = ("channel",)
+
+# Every metric the public "RabbitMQ-Overview" Grafana dashboard (grafana.com 10991) queries.
+OVERVIEW_DASHBOARD = (
+    "rabbitmq_identity_info",
+    "rabbitmq_build_info",
+    "rabbitmq_queue_messages_ready",
+    "rabbitmq_queue_messages_unacked",
+    "rabbitmq_queues",
+    "rabbitmq_queues_declared_total",
+    "rabbitmq_queues_created_total",
+    "rabbitmq_queues_deleted_total",
+    "rabbitmq_connections",
+    "rabbitmq_connections_opened_total",
+    "rabbitmq_connections_closed_total",
+    "rabbitmq_channels",
+    "rabbitmq_channels_opened_total",
+    "rabbitmq_channels_closed_total",
+    "rabbitmq_channel_consumers",
+    "rabbitmq_consumers",
+    "rabbitmq_global_messages_received_total",
+    "rabbitmq_global_messages_received_confirm_total",
+    "rabbitmq_global_messages_confirmed_total",
+    "rabbitmq_global_messages_routed_total",
+    "rabbitmq_global_messages_unroutable_dropped_total",
+    "rabbitmq_global_messages_unroutable_returned_total",
+    "rabbitmq_global_messages_delivered_consume_auto_ack_total",
+    "rabbitmq_global_messages_delivered_consume_manual_ack_total",
+    "rabbitmq_global_messages_delivered_get_auto_ack_total",
+    "rabbitmq_global_messages_delivered_get_manual_ack_total",
+    "rabbitmq_global_messages_get_empty_total",
+    "rabbitmq_global_messages_redelivered_total",
+    "rabbitmq_global_messages_acknowledged_total",
+    "rabbitmq_process_resident_memory_bytes",
+    "rabbitmq_resident_memory_limit_bytes",
+    "rabbitmq_disk_space_available_bytes",
+    "rabbitmq_process_open_fds",
+    "rabbitmq_process_max_fds",
+    "rabbitmq_process_open_tcp_sockets",
+    "rabbitmq_process_max_tcp_sockets",
+)

@@ -109,6 +109,7 @@ def queue_rows(queues: Iterable[Queue], unacked: UnackedIndex) -> Iterator[Row]:
                 totals.messages,
                 len(queue.consumers),
                 totals.persistent,
+                totals.persistent_bytes,
                 totals.bytes,
                 totals.ready_bytes,
                 totals.unacked_bytes,
@@ -174,6 +175,14 @@ def connection_row(session: ConnectionSession, name: str) -> Row:
             len(session.channels),
         ),
     )
+
+
+def auth_attempts(broker: ManagedBroker) -> dict[str, int]:
+    """AMQP's login attempts (``families.AUTH_ATTEMPTS``' keys)."""
+    for item in broker.access.auth_attempts.items():
+        if item["protocol"] == PROTOCOL:
+            return {key: int(str(item[key])) for key in item if key != "protocol"}
+    return {"auth_attempts": 0, "auth_attempts_succeeded": 0, "auth_attempts_failed": 0}
 
 
 class GlobalTotals:
