@@ -13,7 +13,6 @@ from typing import Any
 
 import pika
 import pytest
-from conftest import reference_url
 from prometheus_client.parser import text_string_to_metric_families
 
 from amqpbroker.embedded.broker import BrokerThread
@@ -23,6 +22,7 @@ from amqpbroker.testing.polling import settle
 pytestmark = pytest.mark.differential
 
 REFERENCE = os.environ.get("AMQPBROKER_REFERENCE_PROMETHEUS_URL", "http://127.0.0.1:15693")
+AMQP_REFERENCE = os.environ.get("AMQPBROKER_REFERENCE_URL", "amqp://guest:guest@127.0.0.1:5673/")
 PATHS = ("/metrics", "/metrics/per-object")
 # (a family's name as the parser gives it: a counter's without its _total)
 Shape = tuple[str, frozenset[str]]
@@ -80,7 +80,7 @@ def both(
     reference: str, ours: BrokerThread, path: str
 ) -> tuple[dict[str, Shape], dict[str, Shape]]:
     """Each broker's shapes at ``path`` while each has a busy connection."""
-    theirs_connection = _busy(reference_url())
+    theirs_connection = _busy(AMQP_REFERENCE)
     ours_connection = _busy(ours.url)
     try:
         # (the reference's per-object figures catch up with a new channel within 5 s)
