@@ -39,7 +39,7 @@ from .readings import (
 
 CONTENT_TYPE = "text/plain; version=0.0.4"
 OBJECTS_PER_PAUSE = 200
-SAMPLES_PER_PIECE = 1000
+SAMPLES_PER_PIECE = 500
 
 Piece = str | None
 
@@ -177,7 +177,7 @@ def _object_families(
         for index, (_, values) in enumerate(rows):
             for position, value in enumerate(values):
                 sums[position] += value
-            if index % (SAMPLES_PER_PIECE * 5) == 0:
+            if index % SAMPLES_PER_PIECE == 0:
                 yield None
         metrics = []
         for family, total in zip(specs, sums, strict=True):
