@@ -4,6 +4,8 @@ labels, no authentication, and RabbitMQ's 404s."""
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pika
@@ -189,3 +191,18 @@ def test_unknown_paths_are_rabbitmq_s_404s(broker: BrokerThread) -> None:
 def test_head_answers_without_a_body(broker: BrokerThread) -> None:
     reply = get(broker.prometheus_url, method="HEAD")
     assert (reply.status, reply.text) == (200, "")
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/per-object", "/metrics/nope"])
+def test_other_methods_are_405_and_options_200_with_allow(broker: BrokerThread, path: str) -> None:
+    url = broker.prometheus_url.removesuffix("/metrics") + path
+    for method, status in (("POST", 405), ("DELETE", 405), ("PUT", 405), ("OPTIONS", 200)):
+        request = urllib.request.Request(
+            url, data=b"" if method != "OPTIONS" else None, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answer = (response.status, response.headers["allow"], response.read())
+        except urllib.error.HTTPError as error:
+            answer = (error.code, error.headers["allow"], error.read())
+        assert answer == (status, "HEAD, GET, OPTIONS", b""), method

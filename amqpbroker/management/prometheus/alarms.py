@@ -1,18 +1,16 @@
-"""The alarm gauges (``rabbitmq_alarms_*``) and the memory watermark they are measured
-against, from the broker's alarm state.
+"""The alarm gauges (``rabbitmq_alarms_*``) and the watermarks beside them, from the
+broker's alarm state: the one place the metrics read resource alarms.
 
 Today the only alarm is ``BrokerServer.block_publishers`` (``broker.alarm.reason``): while
-publishers are blocked the memory alarm reads 1.  The resource alarms (memory and disk
-measurements) plug in here: ``alarm_states`` is the one place the metrics read them.
+publishers are blocked the memory alarm reads 1, and the watermarks are the management
+API's (``views/nodes.py``: 40 % of the machine's memory, 50 MB of free disk).  Memory and
+disk alarms driven by measurements plug in here.
 """
 
 from __future__ import annotations
 
-import os
-
 from amqpbroker.management.broker import ManagedBroker
-
-MEMORY_WATERMARK = 0.4  # RabbitMQ's default vm_memory_high_watermark.relative
+from amqpbroker.management.views.nodes import _DISK_FREE_LIMIT, _memory_limit
 
 
 def alarm_states(broker: ManagedBroker) -> dict[str, int]:
@@ -24,11 +22,6 @@ def alarm_states(broker: ManagedBroker) -> dict[str, int]:
     }
 
 
-def memory_limit() -> int:
-    """The memory high watermark in bytes: 40 % of the machine's memory, as RabbitMQ's
-    default."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (OSError, ValueError):
-        return 0
-    return int(total * MEMORY_WATERMARK)
+def watermarks(broker: ManagedBroker) -> tuple[int, int]:
+    """(memory high watermark, free disk space limit) in bytes."""
+    return _memory_limit(), _DISK_FREE_LIMIT

@@ -19,7 +19,7 @@ from amqpbroker.management.broker import ManagedBroker
 from amqpbroker.management.views.context import UnackedIndex
 
 from . import families
-from .alarms import alarm_states, memory_limit
+from .alarms import alarm_states, watermarks
 from .readings import (
     PROTOCOL,
     GlobalTotals,
@@ -130,7 +130,7 @@ def _node_families(
     churn = broker.state.stats
     yield from _single(families.CHURN, {key: getattr(churn, key) for key in families.CHURN})
     yield from _single(families.OBJECT_COUNTS, counts)
-    yield from _single(families.PROCESS, process_figures(broker, memory_limit()))
+    yield from _single(families.PROCESS, process_figures(broker, *watermarks(broker)))
     if not per_object:
         yield from _single(families.ALARMS, alarm_states(broker))
     yield from _labelled(families.AUTH_ATTEMPTS, auth_attempts(broker), ("protocol",), (PROTOCOL,))

@@ -29,7 +29,6 @@ Row = tuple[Labels, tuple[int, ...]]
 _FIELD = {name: index for index, name in enumerate(CHANNEL_FIELDS)}
 PROTOCOL = "amqp091"
 CLUSTER_ID_PARAMETER = "internal_cluster_id"
-_DISK_FREE_LIMIT = 50_000_000  # RabbitMQ's default disk_free_limit
 
 
 def identity_labels(broker: ManagedBroker, node: str) -> dict[str, str]:
@@ -67,7 +66,7 @@ def _client_version() -> str:
         return getattr(prometheus_client, "__version__", "unknown")
 
 
-def process_figures(broker: ManagedBroker, memory_limit: int) -> dict[str, int]:
+def process_figures(broker: ManagedBroker, memory_limit: int, disk_limit: int) -> dict[str, int]:
     """This Python process's figures under RabbitMQ's names: its descriptors and their
     limit, its TCP connections (each a descriptor: the limit is the descriptors'), RSS, the
     memory high watermark and the free disk space of the data directory."""
@@ -80,7 +79,7 @@ def process_figures(broker: ManagedBroker, memory_limit: int) -> dict[str, int]:
         "resident_memory": resident_bytes(),
         "memory_limit": memory_limit,
         "disk_available": _disk_free(broker.config.data_dir),
-        "disk_limit": _DISK_FREE_LIMIT,
+        "disk_limit": disk_limit,
     }
 
 

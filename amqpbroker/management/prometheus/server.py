@@ -17,6 +17,7 @@ from .exposition import CONTENT_TYPE, Piece, scrape_pieces
 
 SLICE_SECONDS = 0.01
 _BROKER = web.AppKey("broker", ManagedBroker)
+_ALLOW = "HEAD, GET, OPTIONS"
 _NOT_FOUND = '{"error":"Object Not Found","reason":"Not Found"}'
 
 
@@ -48,16 +49,25 @@ async def _scrape(request: web.Request, per_object: bool) -> web.StreamResponse:
     return response
 
 
+def _other_method(request: web.Request) -> web.StreamResponse | None:
+    """RabbitMQ's answer to a method other than GET and HEAD under /metrics: OPTIONS 200,
+    anything else 405, both with ``allow`` and no body; None for GET and HEAD."""
+    if request.method in ("GET", "HEAD"):
+        return None
+    status = 200 if request.method == "OPTIONS" else 405
+    return web.Response(status=status, headers={"allow": _ALLOW})
+
+
 async def _aggregated(request: web.Request) -> web.StreamResponse:
-    return await _scrape(request, per_object=False)
+    return _other_method(request) or await _scrape(request, per_object=False)
 
 
 async def _per_object(request: web.Request) -> web.StreamResponse:
-    return await _scrape(request, per_object=True)
+    return _other_method(request) or await _scrape(request, per_object=True)
 
 
 async def _unknown_registry(request: web.Request) -> web.StreamResponse:
-    return web.Response(status=404, text="Unknown Registry")
+    return _other_method(request) or web.Response(status=404, text="Unknown Registry")
 
 
 async def _not_found(request: web.Request) -> web.StreamResponse:
@@ -67,9 +77,9 @@ async def _not_found(request: web.Request) -> web.StreamResponse:
 def build_metrics_app(broker: ManagedBroker) -> web.Application:
     app = web.Application()
     app[_BROKER] = broker
-    app.router.add_get("/metrics", _aggregated)
-    app.router.add_get("/metrics/per-object", _per_object)
-    app.router.add_get("/metrics/{registry:.*}", _unknown_registry)
+    app.router.add_route("*", "/metrics", _aggregated)
+    app.router.add_route("*", "/metrics/per-object", _per_object)
+    app.router.add_route("*", "/metrics/{registry:.*}", _unknown_registry)
     app.router.add_route("*", "/{tail:.*}", _not_found)
     return app
 
