@@ -27,9 +27,7 @@ from .readings import (
     all_queues,
     auth_attempts,
     build_labels,
-    channel_name,
     channel_row,
-    connection_name,
     connection_row,
     identity_labels,
     open_sessions,
@@ -67,21 +65,25 @@ def scrape_pieces(broker: ManagedBroker, node: str, *, per_object: bool) -> Iter
     """The whole scrape: ``/metrics`` (``per_object`` False: one sample a family) or
     ``/metrics/per-object``."""
     sessions = open_sessions(broker)
+    # The totals in one step, with no pause: a channel that closed in a pause would move
+    # its counts into ``retired`` unseen, and a counter must never go down.
     totals = GlobalTotals(broker.state.stats.retired)
+    for session, _ in sessions:
+        for channel in session.channels.values():
+            totals.add_channel(channel.message_counts())
+    yield None
     channel_rows: list[Row] = []
     connection_rows: list[Row] = []
-    local = _local_address(broker)
-    for index, session in enumerate(sessions):
-        connection_rows.append(connection_row(session, connection_name(session, local)))
+    for index, (session, name) in enumerate(sessions):
+        connection_rows.append(connection_row(session, name))
         for number in sorted(session.channels):
             channel = session.channels[number]
             counts = channel.message_counts()
-            totals.add_channel(counts)
-            channel_rows.append(channel_row(channel, channel_name(session, local, number), counts))
+            channel_rows.append(channel_row(channel, f"{name} ({number})", counts))
         if index % OBJECTS_PER_PAUSE == OBJECTS_PER_PAUSE - 1:
             yield None
     queues = all_queues(broker)
-    unacked = UnackedIndex(sessions)
+    unacked = UnackedIndex(session for session, _ in sessions)
     yield None
     rows: list[Row] = []
     for row in queue_rows(queues, unacked):
@@ -100,13 +102,6 @@ def scrape_pieces(broker: ManagedBroker, node: str, *, per_object: bool) -> Iter
     yield from _object_families(
         families.CONNECTION, families.CONNECTION_LABELS, connection_rows, per_object
     )
-
-
-def _local_address(broker: ManagedBroker) -> str:
-    for connection in broker.connections:
-        if connection.local_address:
-            return connection.local_address
-    return f"{broker.config.host}:{broker.config.port}"
 
 
 def _node_families(

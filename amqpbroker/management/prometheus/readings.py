@@ -83,10 +83,16 @@ def process_figures(broker: ManagedBroker, memory_limit: int, disk_limit: int) -
     }
 
 
-def open_sessions(broker: ManagedBroker) -> list[ConnectionSession]:
-    """The connections past connection.open (those RabbitMQ counts)."""
-    sessions = (c.session for c in broker.connections)
-    return [s for s in sessions if s is not None and s.vhost is not None and not s.closed]
+def open_sessions(broker: ManagedBroker) -> list[tuple[ConnectionSession, str]]:
+    """The connections past connection.open (those RabbitMQ counts), each with the
+    management API's name for it: "PEER -> LOCAL"."""
+    fallback = f"{broker.config.host}:{broker.config.port}"
+    found = []
+    for connection in broker.connections:
+        session = connection.session
+        if session is not None and session.vhost is not None and not session.closed:
+            found.append((session, f"{session.peer} -> {connection.local_address or fallback}"))
+    return found
 
 
 def all_queues(broker: ManagedBroker) -> list[Queue]:
@@ -119,15 +125,6 @@ def queue_rows(queues: Iterable[Queue], unacked: UnackedIndex) -> Iterator[Row]:
                 queue.published,
             ),
         )
-
-
-def channel_name(session: ConnectionSession, local: str, number: int) -> str:
-    return f"{connection_name(session, local)} ({number})"
-
-
-def connection_name(session: ConnectionSession, local: str) -> str:
-    """The management API's name for a connection: "PEER -> LOCAL"."""
-    return f"{session.peer} -> {local}"
 
 
 def channel_row(channel: Channel, name: str, counts: tuple[int, ...]) -> Row:
