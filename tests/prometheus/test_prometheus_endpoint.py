@@ -206,3 +206,14 @@ def test_other_methods_are_405_and_options_200_with_allow(broker: BrokerThread, 
         except urllib.error.HTTPError as error:
             answer = (error.code, error.headers["allow"], error.read())
         assert answer == (status, "HEAD, GET, OPTIONS", b""), method
+
+
+def test_login_attempts_are_counted_per_protocol(broker: BrokerThread) -> None:
+    bad = pika.URLParameters(broker.url.replace("guest:guest", "guest:wrong"))
+    with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+        pika.BlockingConnection(bad)
+    pika.BlockingConnection(pika.URLParameters(broker.url)).close()
+    found = scrape(broker.prometheus_url)
+    assert found.value("rabbitmq_auth_attempts_failed_total", **AMQP) == 1
+    assert found.value("rabbitmq_auth_attempts_succeeded_total", **AMQP) == 1
+    assert found.value("rabbitmq_auth_attempts_total", **AMQP) == 2
