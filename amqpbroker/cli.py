@@ -97,6 +97,24 @@ def with_management(
     return dataclasses.replace(config, management_port=management_port)
 
 
+DEFAULT_PROMETHEUS_PORT = 15692  # RabbitMQ's prometheus.tcp.port
+
+
+def with_prometheus(
+    config: BrokerConfig, prometheus_port: int | None, no_prometheus: bool
+) -> BrokerConfig:
+    """The Prometheus listener ``serve`` opens: none with --no-prometheus, else
+    --prometheus-port or the config file's; else it goes with the management API: none
+    without it, a free port when the API's is 0, 15692 otherwise."""
+    if no_prometheus:
+        return dataclasses.replace(config, prometheus_port=None)
+    if prometheus_port is None:
+        prometheus_port = config.prometheus_port
+    if prometheus_port is None and config.management_port is not None:
+        prometheus_port = 0 if config.management_port == 0 else DEFAULT_PROMETHEUS_PORT
+    return dataclasses.replace(config, prometheus_port=prometheus_port)
+
+
 @click.group()
 @click.version_option(package_name="amqpbroker")
 def main() -> None:
@@ -132,6 +150,14 @@ def main() -> None:
     "a free one with --port 0].",
 )
 @click.option("--no-management", is_flag=True, help="No management HTTP API.")
+@click.option(
+    "--prometheus-port",
+    type=int,
+    default=None,
+    help=f"Prometheus /metrics port; 0 picks a free one [{DEFAULT_PROMETHEUS_PORT}; "
+    "as the management API's: a free one when its port is 0, none without it].",
+)
+@click.option("--no-prometheus", is_flag=True, help="No Prometheus /metrics endpoint.")
 @tls_options
 def serve(
     host: str | None,
@@ -141,6 +167,8 @@ def serve(
     log_level: str,
     management_port: int | None,
     no_management: bool,
+    prometheus_port: int | None,
+    no_prometheus: bool,
     **tls: Any,
 ) -> None:
     """Run the broker in the foreground until Ctrl-C or SIGTERM.
@@ -150,12 +178,14 @@ def serve(
     RabbitMQ TLS key (listeners.ssl.default, ssl_options.*: see conf/tls.conf).
 
     The management HTTP API (RabbitMQ's /api/...) listens on 15672 once AMQP is up
-    (management.tcp.port / management.tcp.ip in the config file)."""
+    (management.tcp.port / management.tcp.ip in the config file), and RabbitMQ's
+    Prometheus /metrics on 15692 (prometheus.tcp.port / prometheus.tcp.ip)."""
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     config = _configuration(config_file, host, port, data_dir, tls)
     config = with_management(config, management_port, no_management)
+    config = with_prometheus(config, prometheus_port, no_prometheus)
     loop = new_event_loop()
     loop.set_exception_handler(log_loop_exception)
     try:
@@ -214,6 +244,13 @@ async def _serve(config: BrokerConfig) -> None:
             await server.stop()
             raise
         click.echo(f"amqpbroker management on {management_url}")
+    if config.prometheus_port is not None:
+        try:
+            metrics_url = await server.start_prometheus()
+        except BaseException:
+            await server.stop()
+            raise
+        click.echo(f"amqpbroker metrics on {metrics_url}")
     await stop.wait()
     log.info("shutting down")
     collector.stop()
@@ -230,7 +267,8 @@ async def _serve(config: BrokerConfig) -> None:
     show_default=True,
     help="A scenario below (full name or letter), all of a-h, startup, recovery, "
     "hotpath (the CPU cost per message without sockets), or management (how long each "
-    "management route holds the broker's loop, with --count queues).",
+    "management route holds the broker's loop, with --count queues), or metrics (how long "
+    "a Prometheus scrape holds it, with --count queues).",
 )
 @click.option(
     "--duration",
@@ -243,7 +281,7 @@ async def _serve(config: BrokerConfig) -> None:
     type=int,
     default=None,
     help="g: backlog messages [200000]; recovery: messages [1000000]; startup: runs [30]; "
-    "hotpath: messages per round [50000]; management: queues [10000].",
+    "hotpath: messages per round [50000]; management, metrics: queues [10000].",
 )
 @click.option("--size", type=int, default=None, help="Body bytes instead of the scenario's.")
 @click.option(

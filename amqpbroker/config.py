@@ -91,6 +91,11 @@ class BrokerConfig:
     management_port: int | None = None
     management_host: str | None = None
     management_tls: TLSConfig | None = None
+    # The Prometheus endpoint (rabbitmq.conf prometheus.tcp.port / prometheus.tcp.ip): None
+    # for none (embedded brokers' default; ``amqpbroker serve`` listens on 15692), 0 picks
+    # a free port; prometheus_host None means ``host``.
+    prometheus_port: int | None = None
+    prometheus_host: str | None = None
 
     @property
     def in_memory(self) -> bool:

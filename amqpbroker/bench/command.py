@@ -10,6 +10,7 @@ from .catalog import REFERENCE_URL
 from .compare import compare, reference_target
 from .hotpath import hotpath
 from .management_stalls import management_stalls
+from .metrics_stalls import metrics_stalls
 from .recovery import recovery
 from .report import ProgressLine, json_line, summary
 from .scenarios import BY_NAME, SCENARIOS, Scenario, Settings, run_scenario
@@ -45,6 +46,9 @@ def run_bench(
         return
     if scenario == "management":
         echo(json_line(management_stalls(count or 10_000, 3, echo)))
+        return
+    if scenario == "metrics":
+        echo(json_line(metrics_stalls(count or 10_000, 3, echo)))
         return
     chosen = SCENARIOS if scenario == "all" else [BY_NAME[scenario]]
     default = COMPARE_DURATION if compare_brokers else SINGLE_DURATION

@@ -39,6 +39,8 @@ T = TypeVar("T")
 def _config(overrides: dict[str, Any]) -> BrokerConfig:
     if overrides.pop("management", False):
         overrides.setdefault("management_port", 0)
+    if overrides.pop("prometheus", False):
+        overrides.setdefault("prometheus_port", 0)
     overrides.setdefault("port", 0)
     if overrides.get("tls") is not None:
         overrides.setdefault("tls_port", 0)
@@ -74,6 +76,12 @@ class BrokerPowers(
         ``management=True``; ``RuntimeError`` otherwise).  Its users are the broker's:
         guest/guest by default."""
         return self.server.management_url
+
+    @property
+    def prometheus_url(self) -> str:
+        """``http://HOST:PORT/metrics``: RabbitMQ's Prometheus endpoint (a broker made with
+        ``prometheus=True``; ``RuntimeError`` otherwise); no authentication."""
+        return self.server.prometheus_url
 
     # -- TLS ------------------------------------------------------------------------------------
 
@@ -119,7 +127,9 @@ class Broker(BrokerPowers, AwaitableRestart):
     (TTL, expiry) move only when the test says: ``broker.clock.advance(seconds)``;
     heartbeats stay on real time unless ``wire_clock=ManualClock()``.  ``management=True``
     adds RabbitMQ's management HTTP API on a free port (``broker.management_url``;
-    ``management_port=`` to choose it); without it aiohttp is never imported.  Other
+    ``management_port=`` to choose it); without it aiohttp is never imported.
+    ``prometheus=True`` adds the Prometheus endpoint (``broker.prometheus_url``;
+    ``prometheus_port=`` to choose it).  Other
     keywords are ``BrokerConfig`` fields."""
 
     def __init__(
@@ -139,12 +149,14 @@ class Broker(BrokerPowers, AwaitableRestart):
 
     async def start(self) -> None:
         await self.server.start()
-        if self.config.management_port is not None:
-            try:
+        try:
+            if self.config.management_port is not None:
                 await self.server.start_management()
-            except BaseException:
-                await self.server.stop()
-                raise
+            if self.config.prometheus_port is not None:
+                await self.server.start_prometheus()
+        except BaseException:
+            await self.server.stop()
+            raise
 
     async def stop(self) -> None:
         """Graceful: clients get connection.close 320."""

@@ -1,4 +1,4 @@
-"""rabbitmq.conf's management plugin keys as ``BrokerConfig`` fields.
+"""rabbitmq.conf's management and prometheus plugin keys as ``BrokerConfig`` fields.
 
 ``management_entry(key, value, so_far)`` reads one line: the fields it sets, or None when
 the key is not one of these; ``ValueError`` for a value RabbitMQ would refuse.
@@ -10,6 +10,9 @@ the key is not one of these; ``ValueError`` for a value RabbitMQ would refuse.
     management.ssl.cacertfile / certfile / keyfile / password
     management.ssl.verify = verify_peer | verify_none
     management.ssl.fail_if_no_peer_cert = true | false
+
+    prometheus.tcp.port = 15692             (the Prometheus endpoint's port)
+    prometheus.tcp.ip = 0.0.0.0             (its address; the AMQP host by default)
 
 RabbitMQ can serve HTTP and HTTPS at once; this broker serves one: HTTPS when
 ``management.ssl.port`` is set.
@@ -39,6 +42,10 @@ _SSL_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
 def management_entry(key: str, value: str, so_far: dict[str, Any]) -> dict[str, Any] | None:
     """The ``BrokerConfig`` fields one rabbitmq.conf line sets, or None if ``key`` is not a
     management key; an HTTPS port wins over an HTTP one, whatever their order."""
+    if key == "prometheus.tcp.port":
+        return {"prometheus_port": port(value)}
+    if key == "prometheus.tcp.ip":
+        return {"prometheus_host": value.strip("[]")}
     if key == "management.tcp.port":
         return {} if "management_tls" in so_far else {"management_port": port(value)}
     if key in ("management.tcp.ip", "management.ssl.ip"):

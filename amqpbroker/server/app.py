@@ -44,6 +44,7 @@ from .transport import AMQPProtocol, HeartbeatSwitch
 
 if TYPE_CHECKING:
     from amqpbroker.management.app import ManagementServer
+    from amqpbroker.management.prometheus.server import PrometheusServer
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class BrokerServer:
         self.alarm = ResourceAlarm()
         self.heartbeats = HeartbeatSwitch()
         self.management: ManagementServer | None = None  # start_management
+        self.prometheus: PrometheusServer | None = None  # start_prometheus
         self._all_closed = asyncio.Event()
         self._all_closed.set()
         self.stats_timer: StatsTimer | None = None  # message statistics' rates, from ``start``
@@ -296,6 +298,32 @@ class BrokerServer:
         log.info("management API on %s", management.url)
         return management.url
 
+    async def start_prometheus(self) -> str:
+        """Start the Prometheus endpoint (``config.prometheus_port``; 0 picks a free port)
+        and return its ``/metrics`` URL; aiohttp and prometheus_client are imported here."""
+        module = "amqpbroker.management.prometheus.server"
+        await asyncio.to_thread(importlib.import_module, module)
+        from amqpbroker.management.prometheus.server import PrometheusServer  # noqa: PLC0415
+
+        config = self.config
+        prometheus = PrometheusServer(self)
+        host = config.prometheus_host or config.host
+        port = config.prometheus_port or 0
+        try:
+            await prometheus.start(host, port)
+        except OSError as error:
+            raise ListenError("http", host, port, error) from None
+        self.prometheus = prometheus
+        log.info("prometheus metrics on %s", prometheus.url)
+        return prometheus.url
+
+    @property
+    def prometheus_url(self) -> str:
+        """``http://HOST:PORT/metrics`` (``RuntimeError`` if the endpoint is off)."""
+        if self.prometheus is None:
+            raise RuntimeError("the Prometheus endpoint is not running (prometheus=True)")
+        return self.prometheus.url
+
     @property
     def management_url(self) -> str:
         """``http://HOST:PORT/`` of the management API (``RuntimeError`` if it is off)."""
@@ -329,6 +357,9 @@ class BrokerServer:
         if self.management is not None:
             management, self.management = self.management, None
             await management.stop()
+        if self.prometheus is not None:
+            prometheus, self.prometheus = self.prometheus, None
+            await prometheus.stop()
         if self.stats_timer is not None:
             self.stats_timer.stop()
         self.listeners.close()

@@ -69,7 +69,7 @@ class Node:
         # (no management API: these nodes restart on one fixed AMQP port, and 15672 is
         # not theirs to take)
         argv = [sys.executable, "-m", "amqpbroker", "serve", "--port", str(self.port)]
-        argv.append("--no-management")
+        argv += ["--no-management", "--no-prometheus"]
         if self.data_dir is not None:
             argv += ["--data-dir", str(self.data_dir)]
         self.proc = subprocess.Popen(
