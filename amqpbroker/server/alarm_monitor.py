@@ -162,6 +162,18 @@ class AlarmMonitor:
             except Exception:
                 log.exception("resource monitor check failed")
 
+    def set_memory_limit(self, limit: int) -> None:
+        """A new high watermark in bytes (rabbitmqctl set_vm_memory_high_watermark
+        absolute), compared at once."""
+        self.alarms.mem_limit = limit
+        self.check_memory()
+
+    def set_disk_free_limit(self, limit: int) -> None:
+        """A new free-space mark in bytes (rabbitmqctl set_disk_free_limit), compared at
+        once with the last measurement."""
+        self.alarms.disk_free_limit = limit
+        self._disk_measured(self.alarms.disk_free)
+
     def check_memory(self) -> None:
         alarms = self.alarms
         changed = alarms.update_memory(self.memory_used())
@@ -182,6 +194,9 @@ class AlarmMonitor:
         except OSError as error:
             log.warning("could not measure free disk space of %s: %s", self._disk_path, error)
             return
+        self._disk_measured(free)
+
+    def _disk_measured(self, free: int) -> None:
         alarms = self.alarms
         changed = alarms.update_disk(free)
         if changed is None:
