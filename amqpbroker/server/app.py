@@ -121,7 +121,11 @@ class BrokerServer:
         await self._recover(loop)
         self._apply_policies()
         await self.alarm_monitor.start()  # an alarm already on is raised before clients come
-        await self._listen()
+        try:
+            await self._listen()
+        except BaseException:
+            self.alarm_monitor.stop()
+            raise
         self.stats_timer = StatsTimer(
             lambda: self.state, self._sessions, LoopClock.running(), self.config.stats_interval
         )

@@ -3,6 +3,7 @@ units, the limits computed from it, and the ``Alarms`` state's transitions."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from amqpbroker.config import BrokerConfig
 from amqpbroker.core.alarms import Alarms
 from amqpbroker.rabbitmq_conf.alarm_keys import information_unit
 from amqpbroker.rabbitmq_conf.reader import ConfigFileError, load_config
+from amqpbroker.server import alarm_monitor
 from amqpbroker.server.alarm_monitor import disk_free_limit, memory_limit
 
 
@@ -126,3 +128,17 @@ def test_alarms_transitions_and_reason() -> None:
     assert alarms.blocked_reason == "low on disk"
     assert alarms.update_disk(50) is False
     assert (alarms.mem_used, alarms.disk_free, alarms.resources) == (99, 50, ())
+
+
+def test_total_memory_is_the_cgroup_limit_when_smaller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    limit = tmp_path / "memory.max"
+    monkeypatch.setattr(alarm_monitor, "_CGROUP_LIMITS", (str(limit),))
+    limit.write_text("max\n")  # no limit
+    assert alarm_monitor.total_memory() == machine
+    limit.write_text(f"{machine // 4}\n")
+    assert alarm_monitor.total_memory() == machine // 4
+    limit.write_text(f"{machine * 2}\n")  # a limit above the machine changes nothing
+    assert alarm_monitor.total_memory() == machine
