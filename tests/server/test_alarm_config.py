@@ -142,3 +142,12 @@ def test_total_memory_is_the_cgroup_limit_when_smaller(
     assert alarm_monitor.total_memory() == machine // 4
     limit.write_text(f"{machine * 2}\n")  # a limit above the machine changes nothing
     assert alarm_monitor.total_memory() == machine
+
+
+def test_the_conf_example_reads() -> None:
+    example = Path(__file__).resolve().parents[2] / "conf" / "alarms.conf"
+    config = load_config(example)
+    assert config.vm_memory_high_watermark == 0.4
+    assert config.vm_memory_high_watermark_absolute is None
+    assert config.disk_free_limit == 50_000_000
+    assert config.memory_monitor_interval == 2.5

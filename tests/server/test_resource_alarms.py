@@ -198,3 +198,23 @@ async def test_aio_pika_consumer_drains_while_publishers_are_blocked_by_the_alar
         await asyncio.wait_for(
             channel.default_exchange.publish(aio_pika.Message(b"after"), "aio-alarm"), 10
         )
+
+
+def test_clearing_a_hand_raised_alarm_leaves_a_measured_one_in_force(
+    broker_factory: Callable[..., Any],
+) -> None:
+    broker = broker_factory(vm_memory_high_watermark_absolute=1, **QUICK_CHECKS)
+    broker.block_publishers("held by hand")
+    broker.unblock_publishers()
+    assert broker.server.alarm.reason == "low on memory"  # the measured alarm stays
+    events: list[tuple[str, ...]] = []
+    publisher = _watched(broker.url, events)
+    channel = publisher.channel()
+    channel.queue_declare("kept")
+    channel.basic_publish("", "kept", b"m")
+    _until(publisher, lambda: events, "connection.blocked")
+    assert events == [("blocked", "low on memory")]
+    broker.set_vm_memory_high_watermark(2**62)
+    assert broker.server.alarm.reason is None
+    _until(publisher, lambda: len(events) == 2, "connection.unblocked")
+    publisher.close()
