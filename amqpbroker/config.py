@@ -96,6 +96,19 @@ class BrokerConfig:
     # a free port; prometheus_host None means ``host``.
     prometheus_port: int | None = None
     prometheus_host: str | None = None
+    # Resource alarms (server/alarm_monitor.py).  The memory high watermark: a fraction of
+    # the machine's memory (or of the cgroup's limit, whichever is smaller), unless an
+    # absolute number of bytes is given (capped at that memory, as RabbitMQ does).
+    vm_memory_high_watermark: float = 0.4
+    vm_memory_high_watermark_absolute: int | None = None
+    # Publishers are blocked while the data directory's file system has less free space
+    # than this (bytes), or than disk_free_limit_relative times the memory when that is set.
+    disk_free_limit: int = 50_000_000
+    disk_free_limit_relative: float | None = None
+    # Seconds between two measurements (RabbitMQ's memory_monitor_interval, 2500 ms; its
+    # disk monitor's interval is at most 10 s).  0 turns that monitor off.
+    memory_monitor_interval: float = 2.5
+    disk_monitor_interval: float = 10.0
 
     @property
     def in_memory(self) -> bool:

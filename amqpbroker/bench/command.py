@@ -6,6 +6,7 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
+from .alarm_flood import alarm_flood
 from .catalog import REFERENCE_URL
 from .compare import compare, reference_target
 from .hotpath import hotpath
@@ -40,6 +41,9 @@ def run_bench(
         return
     if scenario == "recovery":
         echo(json_line(recovery(count or 1_000_000, size or 1024)))
+        return
+    if scenario == "alarm":
+        echo(json_line(alarm_flood(count or 30_000, size or 16384)))
         return
     if scenario == "hotpath":
         echo(json_line(hotpath(count or 50_000)))

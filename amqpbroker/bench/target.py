@@ -89,11 +89,16 @@ def own_broker() -> Iterator[Target]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def start_broker_process(data_dir: Path) -> tuple[subprocess.Popen[str], str, str]:
-    """Start ``amqpbroker serve`` on a free port (its management API on another); return
-    it, the URL and the management URL it prints (with guest's credentials)."""
+def start_broker_process(
+    data_dir: Path, config: Path | None = None
+) -> tuple[subprocess.Popen[str], str, str]:
+    """Start ``amqpbroker serve`` on a free port (its management API on another), with a
+    rabbitmq.conf if given; return it, the URL and the management URL it prints (with
+    guest's credentials)."""
     command = [sys.executable, "-m", "amqpbroker", "serve", "--port", "0"]
     command += ["--data-dir", str(data_dir), "--log-level", "warning"]
+    if config is not None:
+        command += ["--config", str(config)]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
     )

@@ -115,6 +115,16 @@ class BrokerPowers(
         """Clear the alarm (``BrokerServer.unblock_publishers``); done when this returns."""
         self._on_loop(self.server.unblock_publishers)
 
+    def set_vm_memory_high_watermark(self, limit: int) -> None:
+        """The memory alarm's mark, in bytes, from now on (rabbitmqctl
+        set_vm_memory_high_watermark absolute): compared at once, in effect on return."""
+        self._on_loop(self.server.alarm_monitor.set_memory_limit, limit)
+
+    def set_disk_free_limit(self, limit: int) -> None:
+        """The disk alarm's free-space mark, in bytes, from now on (rabbitmqctl
+        set_disk_free_limit): compared at once with the last measurement."""
+        self._on_loop(self.server.alarm_monitor.set_disk_free_limit, limit)
+
 
 class Broker(BrokerPowers, AwaitableRestart):
     """``async with Broker(port=0) as broker: broker.url``: a broker on the running loop.

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from amqpbroker.access.control import AccessControl
 from amqpbroker.config import BrokerConfig
+from amqpbroker.core.alarms import Alarms
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.errors import AMQPError
 from amqpbroker.policies.parameters import RuntimeParameters
@@ -46,6 +47,12 @@ class ManagedBroker(Protocol):
     access: AccessControl
     parameters: RuntimeParameters  # runtime and global parameters, policies
     alarm: ResourceAlarm
+
+    @property
+    def alarms(self) -> Alarms:
+        """The measured memory and disk figures and their alarms."""
+        ...
+
     started_at: float  # epoch seconds
 
     @property

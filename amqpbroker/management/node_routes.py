@@ -137,17 +137,30 @@ async def health_ok(call: Call) -> web.StreamResponse:
     return json_response(OK)
 
 
+def _alarm_resources(call: Call) -> list[str]:
+    """The resources in alarm: measured ones, or "memory" for one raised by hand
+    (``block_publishers``)."""
+    resources = list(call.broker.alarms.resources)
+    if not resources and call.broker.alarm.reason is not None:
+        resources.append("memory")
+    return resources
+
+
 async def health_alarms(call: Call) -> web.StreamResponse:
-    reason = call.broker.alarm.reason
-    if reason is None:
+    return _alarms_response(call, "There are alarms in effect in the cluster")
+
+
+async def health_local_alarms(call: Call) -> web.StreamResponse:
+    return _alarms_response(call, "There are alarms in effect on the node")
+
+
+def _alarms_response(call: Call, reason: str) -> web.StreamResponse:
+    """RabbitMQ's 503 body naming each alarm in effect, else {"status": "ok"}."""
+    resources = _alarm_resources(call)
+    if not resources:
         return json_response(OK)
-    alarm = {"node": call.node.node, "resource": "memory"}
-    body = {
-        "status": "failed",
-        "reason": "There are alarms in effect in the cluster",
-        "alarms": [alarm],
-    }
-    return json_response(body, 503)
+    alarms = [{"node": call.node.node, "resource": resource} for resource in resources]
+    return json_response({"status": "failed", "reason": reason, "alarms": alarms}, 503)
 
 
 async def health_quorum_critical(call: Call) -> web.StreamResponse:
@@ -198,7 +211,7 @@ ROUTES = [
     Route("GET", "/api/aliveness-test/{vhost}", aliveness_test),
     Route("GET", "/api/healthchecks/node", health_ok),
     Route("GET", "/api/health/checks/alarms", health_alarms),
-    Route("GET", "/api/health/checks/local-alarms", health_alarms),
+    Route("GET", "/api/health/checks/local-alarms", health_local_alarms),
     Route("GET", "/api/health/checks/virtual-hosts", health_ok),
     Route("GET", "/api/health/checks/node-is-quorum-critical", health_quorum_critical),
     Route("GET", "/api/health/checks/port-listener/{port}", health_port_listener),

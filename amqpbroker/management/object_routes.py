@@ -350,7 +350,9 @@ def queues_of_vhost(vhost: VirtualHost) -> list[Queue]:
 def this_node(call: Call) -> Item:
     context, _ = call.view_context()
     connections = len(open_sessions(c.session for c in call.broker.connections))
-    return node_item(context, connections=connections, data_dir=call.broker.config.data_dir)
+    return node_item(
+        context, call.broker.alarms, connections=connections, data_dir=call.broker.config.data_dir
+    )
 
 
 async def list_nodes(call: Call) -> web.StreamResponse:

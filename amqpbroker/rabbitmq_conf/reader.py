@@ -10,11 +10,12 @@ from typing import Any
 
 from amqpbroker.config import BrokerConfig
 
+from .alarm_keys import alarm_entry
 from .broker_keys import broker_entry
 from .management_keys import management_entry
 from .tls_keys import tls_entry
 
-ENTRY_READERS = (tls_entry, management_entry, broker_entry)
+ENTRY_READERS = (tls_entry, management_entry, alarm_entry, broker_entry)
 
 
 class ConfigFileError(ValueError):

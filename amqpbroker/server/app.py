@@ -16,6 +16,7 @@ from amqpbroker.access.control import AccessControl
 from amqpbroker.access.defaults import apply_defaults
 from amqpbroker.access.permissions import Permission
 from amqpbroker.config import BrokerConfig
+from amqpbroker.core.alarms import Alarms
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.ports import Clock
 from amqpbroker.definitions import (
@@ -35,6 +36,7 @@ from amqpbroker.storage.lock import DataDirLock
 from amqpbroker.storage.recovery import recover
 from amqpbroker.storage.store import DurableStore
 
+from .alarm_monitor import AlarmMonitor
 from .clock import LoopClock
 from .listeners import AMQP, AMQPS, Listener, ListenError, Listeners
 from .policy_applier import PolicyApplier
@@ -72,7 +74,11 @@ class BrokerServer:
         self.policy_applier = PolicyApplier(lambda: self.state, self.parameters)
         self._policies_watched = False
         self.connections: set[AMQPProtocol] = set()
-        self.alarm = ResourceAlarm()
+        self.alarm = ResourceAlarm()  # what connections see: the blocked reason
+        self._manual_alarm: str | None = None  # block_publishers' reason
+        self.alarm_monitor = AlarmMonitor(
+            config, lambda: self.state, self._sessions, self._buffered_bytes, self._apply_alarms
+        )
         self.heartbeats = HeartbeatSwitch()
         self.management: ManagementServer | None = None  # start_management
         self.prometheus: PrometheusServer | None = None  # start_prometheus
@@ -116,7 +122,12 @@ class BrokerServer:
             self.clock.bind(loop)
         await self._recover(loop)
         self._apply_policies()
-        await self._listen()
+        await self.alarm_monitor.start()  # an alarm already on is raised before clients come
+        try:
+            await self._listen()
+        except BaseException:
+            self.alarm_monitor.stop()
+            raise
         self.stats_timer = StatsTimer(
             lambda: self.state, self._sessions, LoopClock.running(), self.config.stats_interval
         )
@@ -131,6 +142,14 @@ class BrokerServer:
             self.parameters.on_policies_changed(self.policy_applier.changed)
             self._policies_watched = True
         self.policy_applier.apply_all()
+
+    @property
+    def alarms(self) -> Alarms:
+        """The memory and disk figures and alarms (``core.alarms.Alarms``), as measured."""
+        return self.alarm_monitor.alarms
+
+    def _buffered_bytes(self) -> int:
+        return sum(protocol.buffered_bytes() for protocol in self.connections)
 
     def _sessions(self) -> list[ConnectionSession]:
         return [p.session for p in self.connections if p.session is not None]
@@ -332,7 +351,8 @@ class BrokerServer:
         return self.management.url
 
     def block_publishers(self, reason: str = "low on memory") -> None:
-        """Raise a resource alarm, as RabbitMQ does when memory or disk runs low.
+        """Raise a resource alarm by hand, as if memory or disk ran low (the monitors'
+        alarms do the same from measurements, ``server.alarm_monitor``).
 
         Each connection that sends a publish from now on stops being read (its publishes wait
         in the socket, none lost) and, if it announced the capability, gets
@@ -340,17 +360,27 @@ class BrokerServer:
         the alarm is up a new reason applies to connections blocked after it.
         """
         log.info("publishers blocked: %s", reason)
-        self.alarm.reason = reason
+        self._manual_alarm = reason
+        self._apply_alarms()
 
     def unblock_publishers(self) -> None:
-        """Clear the alarm: blocked connections read again (those told get
-        connection.unblocked).  Without an alarm this does nothing."""
-        if self.alarm.reason is None:
+        """Clear the alarm raised by hand: blocked connections read again (those told get
+        connection.unblocked) unless a measured alarm is still on."""
+        if self._manual_alarm is None:
             return
         log.info("publishers unblocked")
-        self.alarm.reason = None
-        for protocol in list(self.connections):
-            protocol.alarm_cleared()
+        self._manual_alarm = None
+        self._apply_alarms()
+
+    def _apply_alarms(self) -> None:
+        """Publishers blocked while any alarm is on (measured, or raised by hand); when the
+        last one clears, every blocked connection reads again."""
+        reason = self._manual_alarm or self.alarms.blocked_reason
+        was_on = self.alarm.reason is not None
+        self.alarm.reason = reason
+        if was_on and reason is None:
+            for protocol in list(self.connections):
+                protocol.alarm_cleared()
 
     async def stop(self, reason: str = "shutdown") -> None:
         """Stop listening, send every client connection.close 320, wait for them to go."""
@@ -362,6 +392,7 @@ class BrokerServer:
             await prometheus.stop()
         if self.stats_timer is not None:
             self.stats_timer.stop()
+        self.alarm_monitor.stop()
         self.listeners.close()
         for protocol in list(self.connections):
             protocol.force_close(reason)

@@ -297,6 +297,15 @@ class AMQPProtocol(asyncio.Protocol):
             session.connection_lost()
         self._after_input(session)
 
+    def buffered_bytes(self) -> int:
+        """Bytes this connection holds on their way out: the session's output not yet
+        written and the transport's buffer (the memory alarm counts them)."""
+        transport, session = self._transport, self.session
+        held = session.output_size if session is not None else 0
+        if transport is not None:
+            held += transport.get_write_buffer_size()
+        return held
+
     # -- shutdown -------------------------------------------------------------------------------
 
     def force_close(self, reason: str) -> None:

@@ -259,6 +259,11 @@ class ConnectionSession:
         self._gate.resume()
         self._resume_input()
 
+    @property
+    def output_size(self) -> int:
+        """Bytes written by the session and not yet taken by the transport."""
+        return self._output.size
+
     def alarm_cleared(self) -> None:
         """The broker's resource alarm cleared: a blocked connection reads again."""
         if self.throttle.blocked:

@@ -86,3 +86,19 @@ def test_an_exchange_with_an_odd_name_opens_by_its_link(
     pika_client.channel().exchange_declare(name, "fanout")
     page.go(f"/exchanges/{segment('/')}/{segment(name)}")
     page.heading(name)
+
+
+def test_the_overview_shows_a_memory_alarm_and_its_clearing(
+    page: Any, web_broker: BrokerThread
+) -> None:
+    mark = web_broker.server.alarms.mem_limit
+    page.heading("Overview")
+    assert page.text_of("#alarms") == "none"
+    web_broker.set_vm_memory_high_watermark(1)  # the figure is now over the mark
+    try:
+        page.menu("Overview")
+        page.wait(lambda: page.text_of("#alarms") == "memory", "the memory alarm shown")
+    finally:
+        web_broker.set_vm_memory_high_watermark(mark)
+    page.menu("Overview")
+    page.wait(lambda: page.text_of("#alarms") == "none", "the alarm gone")

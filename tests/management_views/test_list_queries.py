@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from views_scenario import VHOST, recorded, scenario
 
+from amqpbroker.core.alarms import Alarms
 from amqpbroker.management.views import (
     QueryError,
     ViewContext,
@@ -188,7 +189,7 @@ def test_disable_stats_on_single_objects_as_the_reference_answered() -> None:
         assert without_stats("queue_detail", item, off) == expected
     vhost_item_ = vhost_item(vhost, context, world.unacked()) | {"name": "mgmt-shapes-v"}
     assert without_stats("vhost", vhost_item_, off) == live["vhost"]
-    node = node_item(context)
+    node = node_item(context, Alarms(mem_limit=1, disk_free_limit=1))
     assert without_stats("node", node, off) == live["node"]
     overview = overview_item(world.broker.state, context, world.unacked(), cluster_name="c")
     reduced = without_stats("overview", overview, off)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from views_scenario import VHOST, Scenario, recorded, recorded_item, scenario
 
+from amqpbroker.core.alarms import Alarms
 from amqpbroker.management.views import (
     Listener,
     ObjectCounts,
@@ -132,7 +133,7 @@ def test_vhost_item(world: Scenario) -> None:
 
 
 def test_node_item(world: Scenario) -> None:
-    item = node_item(world.context, connections=1)
+    item = node_item(world.context, Alarms(mem_limit=1, disk_free_limit=1), connections=1)
     expected = recorded("nodes_live")[0]
     assert item.keys() == expected.keys()
     assert item["exchange_types"][0].keys() == expected["exchange_types"][0].keys()

@@ -12,6 +12,7 @@ import pytest
 from pamqp import commands
 from views_scenario import VHOST, Scenario, scenario
 
+from amqpbroker.core.alarms import Alarms
 from amqpbroker.management.views import (
     TLSFacts,
     UnackedIndex,
@@ -244,10 +245,17 @@ def test_connections_listed_once_open(world: Scenario) -> None:
 
 
 def test_the_node_from_this_process() -> None:
-    item = node_item(ViewContext(node="amqpbroker@host"), connections=3)
+    alarms = Alarms(mem_limit=1000, disk_free_limit=50)
+    alarms.update_memory(1001)
+    alarms.update_disk(70)
+    item = node_item(ViewContext(node="amqpbroker@host"), alarms, connections=3)
     assert item["name"] == "amqpbroker@host" and item["running"] is True
     assert item["sockets_used"] == 3 and item["fd_used"] > 0 and item["uptime"] >= 0
-    assert item["mem_used"] > 0 and item["os_pid"].isdigit()
+    assert item["os_pid"].isdigit()
+    figures = {key: item[key] for key in ("mem_used", "mem_limit", "mem_alarm")}
+    assert figures == {"mem_used": 1001, "mem_limit": 1000, "mem_alarm": True}
+    figures = {key: item[key] for key in ("disk_free", "disk_free_limit", "disk_free_alarm")}
+    assert figures == {"disk_free": 70, "disk_free_limit": 50, "disk_free_alarm": False}
     assert [t["name"] for t in item["exchange_types"]] == ["direct", "fanout", "headers", "topic"]
 
 

@@ -18,7 +18,7 @@ from amqpbroker.core.stats import CHANNEL_FIELDS, add_counts
 from amqpbroker.management.broker import ManagedBroker
 from amqpbroker.management.views.connections import _acks_uncommitted, _unacked_count
 from amqpbroker.management.views.context import UnackedIndex
-from amqpbroker.management.views.nodes import _descriptors, _disk_free, resident_bytes
+from amqpbroker.management.views.nodes import _descriptors, resident_bytes
 from amqpbroker.management.views.overview import ERLANG_VERSION, RABBITMQ_VERSION
 from amqpbroker.session.channel import Channel
 from amqpbroker.session.connection import ConnectionSession
@@ -69,7 +69,8 @@ def _client_version() -> str:
 def process_figures(broker: ManagedBroker, memory_limit: int, disk_limit: int) -> dict[str, int]:
     """This Python process's figures under RabbitMQ's names: its descriptors and their
     limit, its TCP connections (each a descriptor: the limit is the descriptors'), RSS, the
-    memory high watermark and the free disk space of the data directory."""
+    memory high watermark and the free disk space of the data directory (the alarm
+    monitor's last measurement)."""
     open_fds, max_fds = _descriptors()
     return {
         "open_fds": open_fds,
@@ -78,7 +79,7 @@ def process_figures(broker: ManagedBroker, memory_limit: int, disk_limit: int) -
         "max_tcp_sockets": max_fds,
         "resident_memory": resident_bytes(),
         "memory_limit": memory_limit,
-        "disk_available": _disk_free(broker.config.data_dir),
+        "disk_available": broker.alarms.disk_free,  # (as last measured, off the loop)
         "disk_limit": disk_limit,
     }
 

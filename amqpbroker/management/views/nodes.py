@@ -2,24 +2,24 @@
 
 True values: ``name``, ``uptime`` (ms since the broker started), ``os_pid``, ``processors``,
 ``fd_used``/``fd_total`` (open descriptors and the soft limit), ``sockets_used`` (client
-connections), ``mem_used`` (resident set size), ``disk_free`` (of the data directory's
-file system), ``exchange_types``, ``auth_mechanisms``, ``config_files``, ``db_dir``.
-Fixed, as there is no Erlang VM behind them: ``mem_limit`` (RabbitMQ's 40 % watermark of
-the machine's memory when known), ``proc_*``, ``run_queue``, ``gc_*``, ``io_*``,
+connections), the resource alarms' figures as last measured (``core.alarms.Alarms``:
+``mem_used``, ``mem_limit``, ``mem_alarm``, ``disk_free``, ``disk_free_limit``,
+``disk_free_alarm``), ``exchange_types``, ``auth_mechanisms``, ``config_files``, ``db_dir``.
+Fixed, as there is no Erlang VM behind them: ``proc_*``, ``run_queue``, ``gc_*``, ``io_*``,
 ``mnesia_*``, ``msg_store_*``, ``queue_index_*``, ``context_switches``, ``net_ticktime``,
-``applications`` (the management plugin only), the churn counters (0), the alarms (false).
+``applications`` (the management plugin only), the churn counters (0).
 """
 
 from __future__ import annotations
 
 import os
 import resource
-import shutil
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from amqpbroker.core.alarms import Alarms
 from amqpbroker.version import __version__
 
 from .context import ViewContext
@@ -36,7 +36,6 @@ AUTH_MECHANISM_DESCRIPTIONS = {
     "AMQPLAIN": "QPid AMQPLAIN mechanism",
     "EXTERNAL": "SASL EXTERNAL authentication mechanism",
 }
-_DISK_FREE_LIMIT = 50_000_000  # RabbitMQ's default disk_free_limit
 _COUNTERS = (
     "channel_closed",
     "channel_created",
@@ -75,6 +74,7 @@ def exchange_types(names: Iterable[str] = EXCHANGE_TYPE_DESCRIPTIONS) -> list[di
 
 def node_item(
     context: ViewContext,
+    alarms: Alarms,
     *,
     connections: int = 0,
     data_dir: str | None = None,
@@ -84,7 +84,6 @@ def node_item(
 ) -> dict[str, Any]:
     """One item of ``/api/nodes`` (and ``GET /api/nodes/{name}``)."""
     fd_used, fd_total = _descriptors()
-    mem_used = resident_bytes()
     item: dict[str, Any] = {
         "applications": [
             {
@@ -105,15 +104,15 @@ def node_item(
         "config_files": list(config_files),
         "contexts": list(management_contexts),
         "db_dir": str(Path(data_dir).resolve()) if data_dir else "",
-        "disk_free_alarm": False,
-        "disk_free_limit": _DISK_FREE_LIMIT,
+        "disk_free_alarm": alarms.disk_free_alarm,
+        "disk_free_limit": alarms.disk_free_limit,
         "enabled_plugins": ["rabbitmq_management"],
         "exchange_types": exchange_types(),
         "fd_total": fd_total,
         "log_files": ["<stdout>"],
-        "mem_alarm": False,
-        "mem_calculation_strategy": "rss",
-        "mem_limit": _memory_limit(),
+        "mem_alarm": alarms.mem_alarm,
+        "mem_calculation_strategy": "allocated",
+        "mem_limit": alarms.mem_limit,
         "metrics_gc_queue_length": dict.fromkeys(
             (
                 "connection_closed",
@@ -146,9 +145,9 @@ def node_item(
     with_details(
         item,
         {
-            "disk_free": _disk_free(data_dir),
+            "disk_free": alarms.disk_free,
             "fd_used": fd_used,
-            "mem_used": mem_used,
+            "mem_used": alarms.mem_used,
             "proc_used": 1,
             "sockets_used": connections,
         },
@@ -176,20 +175,4 @@ def resident_bytes() -> int:
             pages = int(statm.read().split()[1])
         return pages * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _memory_limit() -> int:
-    """RabbitMQ's default high watermark: 40 % of the machine's memory."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (OSError, ValueError):
-        return 0
-    return int(total * 0.4)
-
-
-def _disk_free(data_dir: str | None) -> int:
-    try:
-        return shutil.disk_usage(data_dir or ".").free
-    except OSError:
         return 0
