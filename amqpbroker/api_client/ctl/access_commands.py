@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from ..settings import EX_SOFTWARE, ManagementApiError, vhost_segment
+from amqpbroker.api_client.settings import EX_SOFTWARE, ManagementApiError, vhost_segment
+
 from .context import (
     EX_DATAERR,
     EX_NOUSER,

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 
 import click
 
-from ..settings import EX_SOFTWARE, ApiSettings, ManagementApiError
+from amqpbroker.api_client.settings import EX_SOFTWARE, ApiSettings, ManagementApiError
 
 if TYPE_CHECKING:
-    from ..client import ManagementClient
+    from amqpbroker.api_client.client import ManagementClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 EX_USAGE, EX_DATAERR, EX_NOUSER, EX_UNAVAILABLE = 64, 65, 67, 69

@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from ..options import api_settings, management_api_options
-from ..settings import ManagementApiError
+from amqpbroker.api_client.options import api_settings, management_api_options
+from amqpbroker.api_client.settings import ManagementApiError
+
 from .context import EX_USAGE, Ctl, apply_general_options, fail, general_options
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from ..settings import ManagementApiError
+from amqpbroker.api_client.settings import ManagementApiError
+
 from .context import EX_USAGE, Ctl, ctl_command, fail, refused
 from .listings import LISTINGS, Listing
 from .output import json_rows, table

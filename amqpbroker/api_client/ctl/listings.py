@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..settings import vhost_segment
+from amqpbroker.api_client.settings import vhost_segment
 
 Reader = Callable[[dict[str, Any]], Any]
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from ..settings import ManagementApiError
+from amqpbroker.api_client.settings import ManagementApiError
+
 from .context import EX_DATAERR, EX_UNAVAILABLE, Ctl, ctl_command, fail, refused
 
 

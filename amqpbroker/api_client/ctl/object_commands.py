@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from ..settings import ManagementApiError, vhost_segment
+from amqpbroker.api_client.settings import ManagementApiError, vhost_segment
+
 from .context import EX_DATAERR, EX_UNAVAILABLE, EX_USAGE, Ctl, ctl_command, fail, refused
 
 
