@@ -38,7 +38,7 @@ class Ctl:
     @property
     def client(self) -> ManagementClient:
         if self._client is None:
-            from ..client import ManagementClient  # noqa: PLC0415 (urllib: only when it runs)
+            from amqpbroker.api_client.client import ManagementClient  # noqa: PLC0415 (urllib: only when it runs)
 
             self._client = ManagementClient(self.settings)
         return self._client
