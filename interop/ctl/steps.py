@@ -171,3 +171,51 @@ def _call(api_url: str, method: str, path: str, body: Any, username: str, passwo
     )
     with urllib.request.urlopen(request, timeout=30):
         pass
+
+
+# -- comparing two CLIs' outputs ---------------------------------------------------------------
+
+SHARED_NAMES = ("ctl-", "guest", "/")  # list_users/list_vhosts: rows of other brokers' users go
+
+
+def normalised(step: str, output: dict[str, Any]) -> dict[str, Any]:
+    """An output with what legitimately differs between two brokers taken out: the order of
+    rows (RabbitMQ lists in its tables' hash order), other users' and vhosts' rows on a
+    shared reference, and the usage text after rabbitmqctl's first error line."""
+    stdout: str = output["stdout"]
+    if step.endswith("_json"):
+        stdout = json.dumps(sorted(json.loads(stdout), key=json.dumps))
+    elif output["args"][0].startswith("list_"):
+        stdout = _sorted_rows(stdout, step in ("list_users", "list_vhosts"))
+    stderr: str = output["stderr"].strip()
+    if output["exit_code"] == 64 and stderr.startswith("Error (argument validation)"):
+        stderr = stderr.splitlines()[0]
+    return {"stdout": stdout, "stderr": stderr, "exit_code": output["exit_code"]}
+
+
+def _sorted_rows(stdout: str, shared_only: bool) -> str:
+    lines = stdout.splitlines()
+    rows = [n for n, line in enumerate(lines) if "\t" in line or _row_of_one_column(lines, n)]
+    if not rows:
+        return stdout
+    first = rows[0] + (1 if _is_header(lines[rows[0]]) else 0)
+    body = sorted(lines[first:])
+    if shared_only:
+        body = [line for line in body if line.startswith(SHARED_NAMES)]
+    return "\n".join([*lines[:first], *body]) + "\n"
+
+
+def _row_of_one_column(lines: list[str], n: int) -> bool:
+    """list_vhosts' lines after its banner (one column: no tab)."""
+    return n > 0 and not lines[n].endswith("...") and lines[n - 1].endswith("...")
+
+
+def _is_header(line: str) -> bool:
+    return line.split("\t", maxsplit=1)[0] in (
+        "name",
+        "user",
+        "source_name",
+        "vhost",
+        "queue_name",
+        "pid",
+    )
