@@ -1,0 +1,58 @@
+"""The same steps (``steps.py``) through ``rabbitmqctl -n NODE`` against the reference RabbitMQ
+and through ``amqpbroker ctl`` against amqpbroker, live; every step's stdout, stderr and exit
+code compared once row order and the reference's other users and vhosts are set aside.
+
+Skipped when rabbitmqctl is not installed or cannot reach the node (it needs the node's Erlang
+cookie: run as root).  ``AMQPBROKER_REFERENCE_NODE`` (refbroker@localhost) names the node,
+``AMQPBROKER_REFERENCE_API`` (http://127.0.0.1:15673) its management API."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from amqpbroker.embedded.broker import BrokerThread
+from ctl.steps import AFTER_QUEUES, BEFORE_QUEUES, normalised, run_all
+
+NODE = os.environ.get("AMQPBROKER_REFERENCE_NODE", "refbroker@localhost")
+API = os.environ.get("AMQPBROKER_REFERENCE_API", "http://127.0.0.1:15673")
+STEPS = [step for step, _ in BEFORE_QUEUES + AFTER_QUEUES]
+
+
+def _run(command: list[str]) -> dict[str, Any]:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    return {"stdout": done.stdout, "stderr": done.stderr, "exit_code": done.returncode}
+
+
+def _reference_unavailable() -> str | None:
+    if shutil.which("rabbitmqctl") is None:
+        return "rabbitmqctl is not installed"
+    ping = _run(["rabbitmqctl", "-n", NODE, "-q", "ping"])
+    return None if ping["exit_code"] == 0 else f"rabbitmqctl cannot reach {NODE}"
+
+
+@pytest.fixture(scope="module")
+def both() -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    why = _reference_unavailable()
+    if why:
+        pytest.skip(why)
+    theirs = run_all(lambda args: _run(["rabbitmqctl", "-n", NODE, *args]), API)
+    with BrokerThread(management=True) as broker:
+        url = broker.management_url.rstrip("/")
+        ctl = [sys.executable, "-m", "amqpbroker", "ctl", "--url", url]
+        ours = run_all(lambda args: _run([*ctl, *args]), url)
+    yield theirs, ours
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_amqpbroker_ctl_prints_what_rabbitmqctl_prints(
+    both: tuple[dict[str, Any], dict[str, Any]], step: str
+) -> None:
+    theirs, ours = both
+    assert normalised(step, ours[step]) == normalised(step, theirs[step])
