@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from amqpbroker.api_client.settings import EX_SOFTWARE, ApiSettings, ManagementApiError
+from amqpbroker.api_client.settings import ApiSettings, ManagementApiError
 
 if TYPE_CHECKING:
     from amqpbroker.api_client.client import ManagementClient
@@ -88,11 +88,12 @@ def fail(message: str, exit_code: int, inline: bool = False, prefix: str = "Erro
 
 def refused(error: ManagementApiError, answers: dict[int, tuple[str, int]]) -> NoReturn:
     """The error rabbitmqctl prints for the API's ``status`` (``answers``: status ->
-    (message, exit code)), else the API's own reason and 70."""
+    (message, exit code)), else the API's own reason and the client's code (77 refused
+    credentials, 65 a refused request, 70 anything else)."""
     if error.status in answers:
         message, code = answers[error.status]
         fail(message, code)
-    fail(str(error), EX_SOFTWARE)
+    fail(str(error), error.exit_code)
 
 
 def _general_options() -> list[Callable[[F], F]]:
