@@ -182,7 +182,7 @@ def set_permissions(ctl: Ctl, username: str, conf: str, write: str, read: str) -
 def clear_permissions(ctl: Ctl, username: str) -> None:
     """Remove a user's permissions in the vhost (-p)."""
     ctl.banner(f'Clearing permissions for user "{username}" in vhost "{ctl.vhost}" ...')
-    _existing_user(ctl, username)
+    _existing_user(ctl, username, quoted=False)
     _do(ctl, "DELETE", _permission_path(ctl, username), None, {}, missing_is_done=True)
 
 
@@ -221,8 +221,10 @@ def _permission_path(ctl: Ctl, username: str, kind: str = "permissions") -> str:
     return f"/{kind}/{vhost_segment(ctl.vhost)}/{vhost_segment(username)}"
 
 
-def _no_vhost(ctl: Ctl, status: int = 404) -> dict[int, tuple[str, int]]:
-    return {status: (f"Virtual host '{ctl.vhost}' does not exist", EX_DATAERR)}
+def _no_vhost(ctl: Ctl) -> dict[int, tuple[str, int]]:
+    """What rabbitmqctl says when set_permissions names a vhost that does not exist."""
+    message = (f"Virtual host {ctl.vhost} does not exist", EX_UNAVAILABLE)
+    return {404: message, 400: message}
 
 
 def _policy_command(kind: str, path: str, shown: str) -> click.Command:

@@ -78,7 +78,7 @@ def close_connection(ctl: Ctl, connection: str, explanation: str) -> None:
     try:
         ctl.call("DELETE", f"/connections/{vhost_segment(connection)}", **{"X-Reason": explanation})
     except ManagementApiError as error:
-        refused(error, {404: (f"Connection {connection} not found", EX_DATAERR)})
+        refused(error, {404: (f"Connection {connection} not found", EX_UNAVAILABLE)})
 
 
 @click.command("close_all_connections")
@@ -124,7 +124,8 @@ def _trace_command(name: str, on: bool) -> click.Command:
             ctl.call("GET", f"/vhosts/{vhost_segment(ctl.vhost)}")  # (a PUT would create it)
             ctl.call("PUT", f"/vhosts/{vhost_segment(ctl.vhost)}", {"tracing": on})
         except ManagementApiError as error:
-            refused(error, {404: (f"Virtual host '{ctl.vhost}' does not exist", EX_DATAERR)})
+            if error.status != 404:  # no such vhost: rabbitmqctl says it is done all the same
+                refused(error, {})
         click.echo(f"Trace {'enabled' if on else 'disabled'} for vhost {ctl.vhost}")
 
     trace.help = f"Turn the firehose tracer {'on' if on else 'off'} for the vhost (-p)."
