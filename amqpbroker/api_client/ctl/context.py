@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
@@ -40,7 +40,7 @@ class Ctl:
         if self._client is None:
             from amqpbroker.api_client.client import ManagementClient  # noqa: PLC0415 (urllib: only when it runs)
 
-            self._client = ManagementClient(self.settings)
+            self._client = ManagementClient(replace(self.settings, timeout=self.timeout))
         return self._client
 
     @property
