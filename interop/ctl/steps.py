@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -161,19 +162,33 @@ def set_up_queues(api_url: str, username: str = "guest", password: str = "guest"
 def run_all(run: Runner, api_url: str) -> dict[str, dict[str, Any]]:
     """Each step's ``{"args", "stdout", "stderr", "exit_code"}``, by step id."""
     outputs: dict[str, dict[str, Any]] = {}
-    for step, args in BEFORE_QUEUES:
-        outputs[step] = {"args": args, **run(args)}
-    set_up_queues(api_url)
-    for step, args in AFTER_QUEUES:
-        outputs[step] = {"args": args, **run(args)}
+    clean_up(api_url)
+    try:
+        for step, args in BEFORE_QUEUES:
+            outputs[step] = {"args": args, **run(args)}
+        set_up_queues(api_url)
+        for step, args in AFTER_QUEUES:
+            outputs[step] = {"args": args, **run(args)}
+    finally:
+        clean_up(api_url)  # a run cut short leaves nothing on a shared broker
     return outputs
+
+
+def clean_up(api_url: str, username: str = "guest", password: str = "guest") -> None:
+    """Delete ``ctl-v`` and ``ctl-u`` if there (the last steps do when all went well)."""
+    for path in (f"/vhosts/{VHOST}", "/users/ctl-u"):
+        try:
+            _call(api_url, "DELETE", path, None, username, password)
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
 
 
 def _call(api_url: str, method: str, path: str, body: Any, username: str, password: str) -> None:
     token = base64.b64encode(f"{username}:{password}".encode()).decode()
     request = urllib.request.Request(
         api_url.rstrip("/") + "/api" + path,
-        data=json.dumps(body).encode(),
+        data=None if body is None else json.dumps(body).encode(),
         method=method,
         headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"},
     )

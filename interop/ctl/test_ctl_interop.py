@@ -11,23 +11,31 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from amqpbroker.cli import main
 from amqpbroker.embedded.broker import BrokerThread
 from ctl.steps import AFTER_QUEUES, BEFORE_QUEUES, normalised, run_all
 
 NODE = os.environ.get("AMQPBROKER_REFERENCE_NODE", "refbroker@localhost")
 API = os.environ.get("AMQPBROKER_REFERENCE_API", "http://127.0.0.1:15673")
 STEPS = [step for step, _ in BEFORE_QUEUES + AFTER_QUEUES]
+pytestmark = pytest.mark.timeout(900)  # ~50 rabbitmqctl runs (an Erlang VM each) on a loaded box
 
 
 def _run(command: list[str]) -> dict[str, Any]:
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     return {"stdout": done.stdout, "stderr": done.stderr, "exit_code": done.returncode}
+
+
+def _ctl(url: str, args: list[str]) -> dict[str, Any]:
+    """amqpbroker ctl in process (tests/management/test_ctl_cli.py runs it as a subprocess)."""
+    result = CliRunner().invoke(main, ["ctl", "--url", url, *args])
+    return {"stdout": result.stdout, "stderr": result.stderr, "exit_code": result.exit_code}
 
 
 def _reference_unavailable() -> str | None:
@@ -45,8 +53,7 @@ def both() -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     theirs = run_all(lambda args: _run(["rabbitmqctl", "-n", NODE, *args]), API)
     with BrokerThread(management=True) as broker:
         url = broker.management_url.rstrip("/")
-        ctl = [sys.executable, "-m", "amqpbroker", "ctl", "--url", url]
-        ours = run_all(lambda args: _run([*ctl, *args]), url)
+        ours = run_all(lambda args: _ctl(url, args), url)
     yield theirs, ours
 
 
