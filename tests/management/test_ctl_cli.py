@@ -200,3 +200,26 @@ def test_status_shows_the_broker_under_rabbitmqctls_headings(url: str) -> None:
     assert result.exit_code == 0
     for heading in ("Runtime", "Alarms", "Memory", "Listeners"):
         assert f"\n{heading}\n" in "\n" + result.stdout
+
+
+RECORDED_CONNECTION = (  # rabbitmqctl 3.10.8, a pika 1.3 connection to the reference broker
+    "protocol\thost\tpeer_host\tssl\tauth_mechanism\tchannel_max\tframe_max\ttimeout\tvhost"
+    "\tssl_protocol\tpeer_cert_subject\n"
+    "{0,9,1}\t127.0.0.1\t127.0.0.1\tfalse\tPLAIN\t2047\t131072\t60\t/\t\t\n"
+)
+RECORDED_CONNECTION_JSON = (
+    '[\n{"user":"guest","peer_host":[127,0,0,1],"ssl":false,"channels":1,"protocol":[0,9,1]}\n]\n'
+)
+
+
+def test_a_connection_row_is_what_rabbitmqctl_printed_for_the_same_client() -> None:
+    with BrokerThread(management=True) as alone:  # one connection only
+        url = alone.management_url.rstrip("/")
+        with pika.BlockingConnection(pika.URLParameters(alone.url)) as connection:
+            connection.channel()
+            columns = RECORDED_CONNECTION.splitlines()[0].split("\t")
+            wait_until(lambda: ctl(url, "-s", "list_channels").stdout, "the channel listed")
+            assert ctl(url, "-q", "list_connections", *columns).stdout == RECORDED_CONNECTION
+            shown = ("user", "peer_host", "ssl", "channels", "protocol")
+            as_json = ctl(url, "list_connections", "--formatter", "json", *shown)
+            assert as_json.stdout == RECORDED_CONNECTION_JSON

@@ -27,6 +27,7 @@ from amqpbroker.api_client.ctl.output import cell, json_rows, json_value, table
             '[{"x-dead-letter-exchange","dlx"},{"x-max-length",5},{"x-single-active-consumer",true}]',
         ),
         ({"max-length": 10}, "definition", '{"max-length":10}'),
+        ((0, 9, 1), "protocol", "{0,9,1}"),
     ],
 )
 def test_a_cell_is_shown_as_rabbitmqctl_shows_it(value: object, column: str, shown: str) -> None:
@@ -45,6 +46,8 @@ def test_json_arguments_carry_amqp_field_types() -> None:
         ["x-single-active-consumer", "bool", True],
     ]
     assert json_value(None, "policy") == ""
+    assert json_value("127.0.0.1", "peer_host") == [127, 0, 0, 1]  # recorded: the tuple
+    assert json_value((0, 9, 1), "protocol") == [0, 9, 1]
 
 
 def test_json_rows_are_streamed_one_object_a_line() -> None:

@@ -43,6 +43,12 @@ def _tags(item: dict[str, Any]) -> Any:
     return [tag for tag in tags.split(",") if tag] if isinstance(tags, str) else tags
 
 
+def _protocol(item: dict[str, Any]) -> Any:
+    """``AMQP 0-9-1`` -> ``(0, 9, 1)``, shown ``{0,9,1}`` as rabbitmqctl shows it."""
+    version = str(item.get("protocol", "")).rpartition(" ")[2].split("-")
+    return tuple(int(part) for part in version) if all(p.isdigit() for p in version) else None
+
+
 @dataclass(frozen=True)
 class Listing:
     banner: str  # formatted with vhost=
@@ -124,7 +130,7 @@ CONNECTIONS = Listing(
         " protocol recv_cnt recv_oct send_cnt send_oct send_pend ssl ssl_cipher ssl_hash"
         " ssl_key_exchange ssl_protocol state timeout user vhost"
     ),
-    readers={"pid": _key("name")},
+    readers={"pid": _key("name"), "protocol": _protocol},
 )
 CHANNELS = Listing(
     banner="Listing channels ...",

@@ -23,6 +23,8 @@ def cell(value: Any, column: str = "") -> str:
         return json.dumps(value, separators=(",", ":"))
     if isinstance(value, list):
         return "[" + ", ".join(cell(item) for item in value) + "]"
+    if isinstance(value, tuple):  # an Erlang tuple: a connection's protocol {0,9,1}
+        return "{" + ",".join(str(item) for item in value) + "}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -57,7 +59,16 @@ def json_value(value: Any, column: str) -> Any:
         return ""
     if column == "arguments" and isinstance(value, dict):
         return [[name, _field_type(item), item] for name, item in sorted(value.items())]
+    if column in ("host", "peer_host") and _is_ipv4(value):
+        return [int(part) for part in value.split(".")]  # RabbitMQ's JSON: the address tuple
+    if isinstance(value, tuple):
+        return list(value)
     return value
+
+
+def _is_ipv4(value: Any) -> bool:
+    parts = value.split(".") if isinstance(value, str) else []
+    return len(parts) == 4 and all(part.isdigit() for part in parts)
 
 
 def _field_type(value: Any) -> str:
