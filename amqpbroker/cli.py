@@ -1,4 +1,4 @@
-"""Command line: ``amqpbroker serve``, ``bench``, ``definitions export/import``."""
+"""Command line: ``amqpbroker serve``, ``bench``, ``definitions export/import``, ``ctl``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from amqpbroker.api_client.ctl.group import ctl
 from amqpbroker.api_client.definitions_commands import definitions
 from amqpbroker.bench import catalog
 from amqpbroker.config import MEMORY, BrokerConfig, TLSConfig
@@ -331,6 +332,7 @@ def bench(**options: Any) -> None:
 
 
 main.add_command(definitions)
+main.add_command(ctl)
 
 
 def default_data_dir(port: int) -> str:

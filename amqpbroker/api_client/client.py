@@ -25,13 +25,20 @@ class ManagementClient:
     def __init__(self, settings: ApiSettings) -> None:
         self.settings = settings
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> bytes:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> bytes:
         """The answer's body for ``method path`` (``/definitions``, under ``/api``)."""
         settings = self.settings
         token = base64.b64encode(f"{settings.username}:{settings.password}".encode()).decode()
         headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
+        headers.update(extra_headers or {})
         request = urllib.request.Request(
             settings.api_url(path), data=body, headers=headers, method=method
         )
@@ -47,10 +54,16 @@ class ManagementClient:
     def get_json(self, path: str) -> Any:
         return self.request_json("GET", path)
 
-    def request_json(self, method: str, path: str, body: Any = None) -> Any:
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> Any:
         """``body`` sent as JSON (none if None); the answer's JSON (None if empty)."""
         sent = None if body is None else json.dumps(body).encode()
-        raw = self.request(method, path, sent)
+        raw = self.request(method, path, sent, extra_headers)
         if not raw:
             return None
         try:
