@@ -30,6 +30,7 @@ from .declaration_checks import (
 )
 from .exchanges import EXCHANGE_TYPES, Binding, Destination, Exchange, make_binding
 from .journeys import JourneyRecorder, carry_on, record_gone, record_held
+from .limits import NO_VHOST_LIMITS, VhostLimits
 from .message import Envelope, Message
 from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchanged_header
 from .queue import Queue
@@ -70,6 +71,8 @@ class VirtualHost:
         self.recv_oct = self.send_oct = 0  # what its closed connections received and sent
         self.policy_book = PolicyBook()  # (``core.policy_changes`` applies a new one)
         self.tracing = False  # firehose and journeys: ``journeys.switch_tracing``
+        self.limits: VhostLimits = NO_VHOST_LIMITS  # its vhost-limits parameter, read once
+        self.open_connections = 0  # counted by the session at connection.open and close
         self.journeys = JourneyRecorder(name, self.clock)
         self.exchanges: dict[str, Exchange] = {}
         self.queues: dict[str, Queue] = {}
@@ -234,6 +237,7 @@ class VirtualHost:
         validate_queue_arguments(arguments, name, self.name)
         if quorum:
             check_quorum_properties(self._where("queue", name), durable, exclusive, auto_delete)
+        self.limits.check_new_queue(self.name, name, len(self.queues))
         queue = self._add_queue(
             name,
             durable=durable,

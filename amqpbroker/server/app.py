@@ -127,8 +127,14 @@ class BrokerServer:
             self.policy_applier = PolicyApplier(lambda: self.state, self.parameters)
         if not self._policies_watched:
             self.parameters.on_policies_changed(self.policy_applier.changed)
+            self.parameters.on_limits_changed(self._limits_changed)
             self._policies_watched = True
         self.policy_applier.apply_all()
+        for name in self.state.vhosts:  # (vhost limits: recovered or imported)
+            self.state.apply_vhost_limits(name, self.parameters.vhost_limits(name))
+
+    def _limits_changed(self, vhost: str, value: Any) -> None:
+        self.state.apply_vhost_limits(vhost, value)
 
     def _sessions(self) -> list[ConnectionSession]:
         return [p.session for p in self.connections if p.session is not None]

@@ -303,6 +303,7 @@ class ConnectionSession:
         elif event is Event.OPEN and handshake.vhost is not None:
             self.vhost = handshake.vhost
             self.access = handshake.access
+            handshake.vhost.open_connections += 1  # (its limit: counted down in _teardown)
             self._router.open(handshake.vhost, handshake.negotiated.channel_max)
             self.broker.stats.connection_created += 1
             self._opened_on = handshake.vhost  # (its octets stay in its totals: connection_lost)
@@ -378,6 +379,7 @@ class ConnectionSession:
         self._router.teardown()
         vhost = self.vhost
         if vhost is not None:
+            vhost.open_connections -= 1
             vhost.connection_closed(self)
             self.vhost = None
 

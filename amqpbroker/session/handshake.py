@@ -269,6 +269,7 @@ class Handshake:
         user = self.negotiated.user
         try:
             vhost = self._open_vhost(name)
+            vhost.limits.check_connection(name, user, vhost.open_connections)
             access = self._access.access_for(user, name)
             if access is None:
                 raise NotAllowed(f"access to vhost '{name}' refused for user '{user}'")

@@ -86,6 +86,7 @@ class SessionBroker:
         self.access = default_access(self.config)
         self.parameters = RuntimeParameters()  # policies: applied at once, in one go
         self.parameters.on_policies_changed(self._policies_changed)
+        self.parameters.on_limits_changed(self.state.apply_vhost_limits)
         self.alarm = ResourceAlarm()
         self.clients: list[Client] = []
         self._flush_wanted: dict[Client, None] = {}  # ordered: flushes go in request order

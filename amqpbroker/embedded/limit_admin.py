@@ -1,0 +1,42 @@
+"""Embedded brokers' powers: per-vhost limits (and per-user limits), as ``rabbitmqctl
+set_vhost_limits`` / ``clear_vhost_limits`` set them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from amqpbroker.policies.components import VHOST_LIMITS
+from amqpbroker.policies.parameters import LIMITS_NAME
+
+from .powers import LoopAccess
+
+
+class LimitAdmin(LoopAccess):
+    """A definition RabbitMQ would refuse raises ``ValidationFailed`` (RabbitMQ's texts); a
+    vhost that does not exist, ``LookupError``.  Durable brokers keep them."""
+
+    def set_vhost_limits(self, definition: Mapping[str, Any], vhost: str = "/") -> None:
+        """``rabbitmqctl set_vhost_limits -p VHOST '{"max-connections": 2}'``: the vhost's
+        limits become ``definition`` (``max-connections``, ``max-queues``; negative: none)."""
+        self._on_loop(self._set_vhost_limits, dict(definition), vhost)
+
+    def clear_vhost_limits(self, vhost: str = "/") -> None:
+        """``rabbitmqctl clear_vhost_limits -p VHOST``: no limits (nothing to do if none)."""
+        self._on_loop(self._clear_vhost_limits, vhost)
+
+    def vhost_limits(self, vhost: str = "/") -> dict[str, Any]:
+        """The vhost's limits as set (``{}`` for none)."""
+        value = self._on_loop(self.server.parameters.vhost_limits, vhost)
+        return dict(value) if isinstance(value, dict) else {}
+
+    # -- on the loop ----------------------------------------------------------------------------
+
+    def _set_vhost_limits(self, definition: dict[str, Any], vhost: str) -> None:
+        if vhost not in self.server.state.vhosts:
+            raise LookupError(f"no vhost '{vhost}'")
+        self.server.parameters.set_parameter(vhost, VHOST_LIMITS, LIMITS_NAME, definition)
+
+    def _clear_vhost_limits(self, vhost: str) -> None:
+        if self.server.parameters.vhost_limits(vhost) is not None:
+            self.server.parameters.clear_parameter(vhost, VHOST_LIMITS, LIMITS_NAME)

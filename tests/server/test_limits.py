@@ -1,0 +1,72 @@
+"""Per-vhost and per-user limits through pika and aio-pika, set with the embedded powers
+(``broker.set_vhost_limits``), with RabbitMQ 3.10.8's codes and texts; the session layer's
+tests are tests/session/test_limits_session.py."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aio_pika
+import aio_pika.exceptions
+import aiormq.exceptions
+import pika
+import pika.exceptions
+import pytest
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def params(broker: Any, vhost: str = "/", user: str = "guest") -> pika.ConnectionParameters:
+    return pika.ConnectionParameters(
+        broker.host, broker.port, vhost, pika.PlainCredentials(user, user)
+    )
+
+
+def test_vhost_connection_limit_pika(broker):
+    broker.add_vhost("limited")
+    broker.set_vhost_limits({"max-connections": 1}, vhost="limited")
+    first = pika.BlockingConnection(params(broker, "limited"))
+    with pytest.raises(pika.exceptions.ProbableAccessDeniedError) as caught:
+        pika.BlockingConnection(params(broker, "limited"))
+    assert "(530) \"NOT_ALLOWED - access to vhost 'limited' refused for user 'guest': " in str(
+        caught.value
+    )
+    assert "connection limit (1) is reached" in str(caught.value)
+    pika.BlockingConnection(params(broker)).close()  # another vhost: not limited
+    first.close()
+    pika.BlockingConnection(params(broker, "limited")).close()
+
+
+def test_vhost_queue_limit_pika(broker, channel):
+    broker.set_vhost_limits({"max-queues": 1})
+    channel.queue_declare("one")
+    channel.queue_declare("one")  # redeclared: no new queue
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as caught:
+        channel.queue_declare("two")
+    assert caught.value.reply_code == 406
+    assert caught.value.reply_text == (
+        "PRECONDITION_FAILED - cannot declare queue 'two': queue limit in vhost '/' (1) is reached"
+    )
+    assert broker.vhost_limits() == {"max-queues": 1}
+    broker.clear_vhost_limits()
+    assert broker.vhost_limits() == {}
+    connection = pika.BlockingConnection(params(broker))
+    connection.channel().queue_declare("two")
+    connection.close()
+
+
+def test_vhost_limits_aio_pika(broker):
+    async def run() -> None:
+        broker.set_vhost_limits({"max-queues": 0, "max-connections": 1})
+        connection = await aio_pika.connect(broker.url)
+        channel = await connection.channel()
+        with pytest.raises(aio_pika.exceptions.ChannelPreconditionFailed) as caught:
+            await channel.declare_queue("q")
+        assert "queue limit in vhost '/' (0) is reached" in str(caught.value)
+        # (aiormq reports a connection.close answering connection.open as an unexpected frame)
+        with pytest.raises(aiormq.exceptions.InvalidFrameError, match=r"Connection\.Close"):
+            await aio_pika.connect(broker.url)
+        await connection.close()
+
+    asyncio.run(run())
