@@ -36,6 +36,9 @@ class BrokerState:
         self.store: Store[Message] = store or NullStore()
         self.clock: Clock = clock or ManualClock()
         self.vhosts: dict[str, VirtualHost] = {}
+        # open connections and channels by user, for the per-user limits (the session counts)
+        self.user_connections: dict[str, int] = {}
+        self.user_channels: dict[str, int] = {}
         self.stats = BrokerStats()  # churn and what closed channels counted (core.stats)
         # Direct reply-to consumers by the suffix of their amq.rabbitmq.reply-to.* name: the
         # session layer owns them; they are broker-wide, as a reply may come from any vhost.

@@ -84,3 +84,12 @@ class UserLimits:
 
 
 NO_USER_LIMITS = UserLimits()
+
+
+def count_down(counts: dict[str, int], key: str, by: int) -> None:
+    """Take ``by`` from ``counts[key]``, dropping the key at zero."""
+    left = counts.get(key, 0) - by
+    if left > 0:
+        counts[key] = left
+    else:
+        counts.pop(key, None)

@@ -14,7 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
+from amqpbroker.core.limits import USER_LIMIT_KEYS
 from amqpbroker.policies.model import ValidationFailed
+from amqpbroker.policies.terms import Tuple, format_term
 
 from .auth import Level, login_vhosts
 from .http import (
@@ -81,11 +83,44 @@ async def delete_vhost_limit(call: Call) -> web.StreamResponse:
 
 
 async def user_limits(call: Call) -> web.StreamResponse:
-    """``[]``: no user has limits.  One user's: 404 if the user does not exist."""
+    """The users with limits; one user's (``[]`` without): 404 if the user does not exist."""
+    access = call.broker.access
     user = call.request.match_info.get("user")
-    if user is not None and user not in call.broker.access.users:
+    if user is not None and user not in access.users:
         raise not_found()
-    return json_response([])
+    names = [user] if user is not None else sorted(u.name for u in access.users)
+    items = [{"user": n, "value": access.user_limits(n)} for n in names]
+    return json_response([item for item in items if item["value"]])
+
+
+async def put_user_limit(call: Call) -> web.StreamResponse:
+    """Checked before the user is looked up, as RabbitMQ's ``set_user_limits`` does; its
+    texts carry no ``Validation failed`` line."""
+    user, key = call.segment("user"), call.segment("name")
+    body = await call.body()
+    keys_missing(body, ["value"])
+    value = body["value"]
+    if key not in USER_LIMIT_KEYS:
+        raise bad_request(
+            format_term("Unrecognised terms ~p in user-limits", [Tuple((key, value))])
+        )
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise bad_request(format_term(f"{key} should be a number, actually was ~p", value))
+    try:
+        call.broker.access.set_user_limit(user, key, value)
+    except LookupError:
+        raise bad_request(["no_such_user", user]) from None
+    await call.broker.durable()
+    return no_content()
+
+
+async def delete_user_limit(call: Call) -> web.StreamResponse:
+    try:
+        call.broker.access.clear_user_limit(call.segment("user"), call.segment("name"))
+    except LookupError:
+        raise server_error() from None
+    await call.broker.durable()
+    return no_content()
 
 
 ROUTES = [
@@ -95,4 +130,6 @@ ROUTES = [
     Route("DELETE", "/api/vhost-limits/{vhost}/{name}", delete_vhost_limit, ADMIN),
     Route("GET", "/api/user-limits", user_limits, head=False),
     Route("GET", "/api/user-limits/{user}", user_limits, head=False),
+    Route("PUT", "/api/user-limits/{user}/{name}", put_user_limit, ADMIN),
+    Route("DELETE", "/api/user-limits/{user}/{name}", delete_user_limit, ADMIN),
 ]

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from pamqp import commands
 
+from amqpbroker.core.limits import count_down
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import (
     AMQPError,
@@ -144,7 +145,7 @@ class ChannelRouter:
             raise ChannelErrorHard("expected 'channel.open'", *command_ids(command))
         if chan.state is ChannelState.CLOSING:
             if isinstance(command, commands.Channel.CloseOk):
-                del self.channels[channel]
+                self.channel_closed(channel)
             elif isinstance(command, commands.Channel.Close):
                 chan.send(commands.Channel.CloseOk())
             return
@@ -175,6 +176,10 @@ class ChannelRouter:
                 f"number of channels opened ({len(self.channels)}) has reached "
                 f"the negotiated channel_max ({self._channel_max})"
             )
+        host = self._host
+        user_channels = host.broker.user_channels
+        host.user_limits().check_channel(host.user, user_channels.get(host.user, 0))
+        user_channels[host.user] = user_channels.get(host.user, 0) + 1
         vhost = self._vhost
         if vhost is None:  # (the session sends no frames here before open())
             raise RuntimeError("channel.open on a connection not open")
@@ -204,7 +209,8 @@ class ChannelRouter:
 
     def channel_closed(self, number: int) -> None:
         """Channel ``number`` finished closing: its number is free."""
-        self.channels.pop(number, None)
+        if self.channels.pop(number, None) is not None:
+            count_down(self._host.broker.user_channels, self._host.user, 1)
 
     def resume_consumers(self) -> None:
         for channel in list(self.channels.values()):
@@ -213,6 +219,7 @@ class ChannelRouter:
     def teardown(self) -> None:
         """The connection goes away: every open channel requeues its unacked messages."""
         channels = list(self.channels.values())
+        count_down(self._host.broker.user_channels, self._host.user, len(channels))
         self.channels.clear()
         self._confirms_pending.clear()
         closing = [chan for chan in channels if chan.state is ChannelState.OPEN]

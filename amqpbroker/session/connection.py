@@ -28,6 +28,7 @@ from amqpbroker.access.permissions import VhostAccess
 from amqpbroker.access.sasl import MECHANISMS
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.core.limits import UserLimits, count_down
 from amqpbroker.core.sampler import Sample
 from amqpbroker.core.stats import CONNECTION_FIELDS
 from amqpbroker.core.vhost import VirtualHost
@@ -90,8 +91,16 @@ class ConnectionSession:
         )
         self._gate = InputGate(self.throttle, self, request_flush)
         self.dispatch_later = self._gate.dispatch_later
+        self._access_control = access
         self._handshake = Handshake(
-            self.config, access, peer, broker.vhost, self.write, mechanisms, certificate_name
+            self.config,
+            access,
+            peer,
+            broker.vhost,
+            self.write,
+            mechanisms,
+            certificate_name,
+            broker.user_connections,
         )
         self.negotiated = self._handshake.negotiated
         self._reader = FrameReader(FRAME_MIN_SIZE)
@@ -128,6 +137,10 @@ class ConnectionSession:
     @property
     def heartbeat(self) -> int:
         return self.negotiated.heartbeat
+
+    def user_limits(self) -> UserLimits:
+        """The user's limits as they are now (read at channel.open only)."""
+        return UserLimits.from_value(self._access_control.user_limits(self.user))
 
     @property
     def frame_max(self) -> int:
@@ -304,6 +317,8 @@ class ConnectionSession:
             self.vhost = handshake.vhost
             self.access = handshake.access
             handshake.vhost.open_connections += 1  # (its limit: counted down in _teardown)
+            counts = self.broker.user_connections
+            counts[self.user] = counts.get(self.user, 0) + 1
             self._router.open(handshake.vhost, handshake.negotiated.channel_max)
             self.broker.stats.connection_created += 1
             self._opened_on = handshake.vhost  # (its octets stay in its totals: connection_lost)
@@ -380,6 +395,7 @@ class ConnectionSession:
         vhost = self.vhost
         if vhost is not None:
             vhost.open_connections -= 1
+            count_down(self.broker.user_connections, self.user, 1)
             vhost.connection_closed(self)
             self.vhost = None
 

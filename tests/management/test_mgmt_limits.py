@@ -92,3 +92,40 @@ def test_only_administrators_set_limits(api: Api, vhost: str, name: str) -> None
     monitor = api.as_user(name, "pw")
     reply = monitor.put(f"/api/vhost-limits/{q(vhost)}/max-queues", {"value": 1})
     assert reply.status == 401
+
+
+def test_put_get_and_delete_user_limits(api: Api, name: str) -> None:
+    assert api.put(f"/api/users/{q(name)}", {"password": "pw", "tags": ""}).status == 201
+    path = f"/api/user-limits/{q(name)}"
+    assert api.put(f"{path}/max-connections", {"value": 1}).status == 204
+    assert api.put(f"{path}/max-channels", {"value": 2}).status == 204
+    expected = [{"user": name, "value": {"max-channels": 2, "max-connections": 1}}]
+    assert api.get(path).body == expected
+    assert [i for i in api.get("/api/user-limits").body if i["user"] == name] == expected
+    assert api.get(f"/api/users/{q(name)}").body["limits"] == expected[0]["value"]
+    api.put(f"/api/users/{q(name)}", {"password": "pw2", "tags": "x"})  # (limits kept)
+    assert api.get(path).body == expected
+    users = api.get("/api/definitions").body["users"]
+    assert [u["limits"] for u in users if u["name"] == name] == [expected[0]["value"]]
+    assert api.delete(f"{path}/max-channels").status == 204
+    assert api.delete(f"{path}/max-connections").status == 204
+    assert api.get(path).body == []
+
+
+def test_user_limit_errors_as_rabbitmq(api: Api, name: str) -> None:
+    assert api.put(f"/api/users/{q(name)}", {"password": "pw", "tags": ""}).status == 201
+    path = f"/api/user-limits/{q(name)}"
+    reply = api.put(f"{path}/max-channels", {"value": "x"})
+    assert (reply.status, reply.body["reason"]) == (
+        400,
+        'max-channels should be a number, actually was <<"x">>',
+    )
+    reply = api.put(f"{path}/max-channels", {"value": 1.5})
+    assert reply.body["reason"] == "max-channels should be a number, actually was 1.5"
+    reply = api.put(f"{path}/max-channels", {})
+    assert (reply.status, reply.body["reason"]) == (400, "[{key_missing,value}]")
+    reply = api.put(f"{path}/foo", {"value": 3})
+    assert reply.body["reason"] == 'Unrecognised terms [{<<"foo">>,3}] in user-limits'
+    reply = api.put("/api/user-limits/nosuch/max-channels", {"value": 3})
+    assert (reply.status, reply.body["reason"]) == (400, ["no_such_user", "nosuch"])
+    assert api.delete("/api/user-limits/nosuch/max-channels").status == 500

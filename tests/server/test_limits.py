@@ -70,3 +70,21 @@ def test_vhost_limits_aio_pika(broker):
         await connection.close()
 
     asyncio.run(run())
+
+
+def test_user_limits_pika(broker):
+    broker.add_user("limited", "limited")
+    broker.set_permissions("limited")
+    broker.set_user_limits("limited", {"max-connections": 1, "max-channels": 1})
+    connection = pika.BlockingConnection(params(broker, user="limited"))
+    with pytest.raises(pika.exceptions.ProbableAccessDeniedError) as caught:
+        pika.BlockingConnection(params(broker, user="limited"))
+    assert "user connection limit (1) is reached" in str(caught.value)
+    connection.channel()
+    with pytest.raises(pika.exceptions.ConnectionClosedByBroker) as closed:
+        connection.channel()
+    assert closed.value.reply_code == 530
+    assert closed.value.reply_text == (
+        "NOT_ALLOWED - number of channels opened for user 'limited' has reached "
+        "the maximum allowed user limit of (1)"
+    )

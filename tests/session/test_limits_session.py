@@ -96,3 +96,36 @@ def test_limits_of_one_vhost_leave_others_alone(broker: SessionBroker) -> None:
     broker.parameters.set_vhost_limit("other", "max-queues", 0)
     broker.connect().channel().declare("q")
     assert "vhost 'other'" in refused_open(broker, "other")
+
+
+def test_user_connection_limit(broker: SessionBroker) -> None:
+    broker.access.set_user_limit("guest", "max-connections", 1)
+    first = broker.connect()
+    assert refused_open(broker) == (
+        "NOT_ALLOWED - connection refused for user 'guest': user connection limit (1) is reached"
+    )
+    first.close()
+    broker.connect()
+
+
+def test_vhost_limit_is_checked_before_the_user_limit(broker: SessionBroker) -> None:
+    broker.access.set_user_limit("guest", "max-connections", 0)
+    broker.parameters.set_vhost_limit("/", "max-connections", 0)
+    assert "connection limit (0) is reached" in refused_open(broker)
+    assert "access to vhost '/'" in refused_open(broker)
+
+
+def test_user_channel_limit_closes_the_connection(broker: SessionBroker) -> None:
+    broker.access.set_user_limit("guest", "max-channels", 2)
+    client = broker.connect()
+    client.channel()
+    other = broker.connect()
+    other.channel()  # counted across the user's connections
+    client.send(3, commands.Channel.Open())
+    close = client.expect_close(530)
+    assert close.reply_text == (
+        "NOT_ALLOWED - number of channels opened for user 'guest' has reached "
+        "the maximum allowed user limit of (2)"
+    )
+    other.channel().close()  # the closed connection's channel was given back
+    assert broker.state.user_channels == {"guest": 1}
