@@ -29,6 +29,7 @@ from amqpbroker.errors import (
     FrameError,
     InternalError,
     NotAllowed,
+    PreconditionFailed,
     UnexpectedFrame,
 )
 from amqpbroker.protocol.assembler import CommandAssembler, Content
@@ -62,7 +63,7 @@ class ChannelRouter:
         self._host = host
         self._gate = gate
         self._connection_command = connection_command  # a command on channel 0
-        self._assembler = CommandAssembler()
+        self._assembler = CommandAssembler(host.broker.config.max_message_size)
         self.channels: dict[int, Channel] = {}
         self._confirms_pending: set[ConfirmSource] = set()
         self._vhost: VirtualHost | None = None
@@ -102,7 +103,11 @@ class ChannelRouter:
         elif frame_type in (FRAME_HEADER, FRAME_BODY):
             if channel == 0:
                 raise UnexpectedFrame(f"type {frame_type}, {frame_octets(payload)}")
-            command = self._assembler.content_frame(frame_type, channel, payload)
+            try:
+                command = self._assembler.content_frame(frame_type, channel, payload)
+            except PreconditionFailed as error:  # a body over max_message_size
+                self._refuse_content(channel, error)
+                command = None
             if command is not None:
                 self._dispatch(channel, command)
             blocked = self._gate.content_received()  # after the frame, as RabbitMQ
@@ -110,6 +115,11 @@ class ChannelRouter:
                 self._host.write(encode_method(0, blocked))
         else:
             raise FrameError(f"type {frame_type}, {frame_octets(payload)}: unknown_frame")
+
+    def _refuse_content(self, channel: int, error: PreconditionFailed) -> None:
+        chan = self.channels.get(channel)
+        if chan is not None and chan.state is ChannelState.OPEN:
+            self.close_with_error(chan, error)
 
     def _ack(self, channel: int, payload: bytes) -> None:
         """basic.ack, the most frequent method: the consumers it frees take more once the

@@ -313,6 +313,7 @@ class ConnectionSession:
             frame_max = handshake.negotiated.frame_max
             self.max_body = frame_max - FRAME_OVERHEAD
             self._reader.frame_max = frame_max
+            self._reader.body_max = min(frame_max, self.config.max_message_size)
         elif event is Event.OPEN and handshake.vhost is not None:
             self.vhost = handshake.vhost
             self.access = handshake.access

@@ -5,6 +5,7 @@ tests are tests/session/test_limits_session.py."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -13,6 +14,8 @@ import aiormq.exceptions
 import pika
 import pika.exceptions
 import pytest
+
+from amqpbroker.rabbitmq_conf import load_config
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -87,4 +90,45 @@ def test_user_limits_pika(broker):
     assert closed.value.reply_text == (
         "NOT_ALLOWED - number of channels opened for user 'limited' has reached "
         "the maximum allowed user limit of (1)"
+    )
+
+
+def test_max_message_size_pika(broker_factory):
+    broker = broker_factory(max_message_size=1000)
+    connection = pika.BlockingConnection(params(broker))
+    channel = connection.channel()
+    channel.queue_declare("q")
+    channel.basic_publish("", "q", b"x" * 1000)
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as caught:
+        channel.basic_publish("", "q", b"x" * 300_000)  # several frames
+        channel.queue_declare("q", passive=True)  # (a round trip: the close arrives)
+    assert (caught.value.reply_code, caught.value.reply_text) == (
+        406,
+        "PRECONDITION_FAILED - message size 300000 is larger than configured max size 1000",
+    )
+    assert connection.channel().queue_declare("q", passive=True).method.message_count == 1
+    connection.close()
+
+
+def test_max_message_size_aio_pika(broker_factory):
+    broker = broker_factory(max_message_size=10)
+
+    async def run() -> None:
+        connection = await aio_pika.connect(broker.url)
+        channel = await connection.channel(publisher_confirms=False)
+        await channel.default_exchange.publish(aio_pika.Message(b"x" * 11), "q")
+        with pytest.raises(aio_pika.exceptions.ChannelPreconditionFailed) as caught:
+            await channel.declare_queue("q")
+        assert "message size 11 is larger than configured max size 10" in str(caught.value)
+        await connection.close()
+
+    asyncio.run(run())
+
+
+def test_conf_limits_example_reads_into_the_config():
+    config = load_config(Path(__file__).parents[2] / "conf" / "limits.conf")
+    assert (config.channel_max, config.max_message_size, config.consumer_timeout) == (
+        64,
+        16777216,
+        900000,
     )
