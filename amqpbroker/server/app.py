@@ -30,6 +30,7 @@ from amqpbroker.errors import ConnectionForced
 from amqpbroker.policies.parameters import RuntimeParameters
 from amqpbroker.protocol.deadletter import rewrite_dead_letter
 from amqpbroker.session.connection import ConnectionSession
+from amqpbroker.session.consumer_timeout import ConsumerTimeouts
 from amqpbroker.session.throttle import ResourceAlarm
 from amqpbroker.storage.lock import DataDirLock
 from amqpbroker.storage.recovery import recover
@@ -77,6 +78,7 @@ class BrokerServer:
         self._all_closed = asyncio.Event()
         self._all_closed.set()
         self.stats_timer: StatsTimer | None = None  # message statistics' rates, from ``start``
+        self.consumer_timeouts: ConsumerTimeouts | None = None  # from ``start``
         self.started_at = time.time()  # epoch seconds (the nodes' ``uptime``)
 
     @property
@@ -119,6 +121,11 @@ class BrokerServer:
             lambda: self.state, self._sessions, LoopClock.running(), self.config.stats_interval
         )
         self.stats_timer.start()
+        if self.config.consumer_timeout is not None:
+            self.consumer_timeouts = ConsumerTimeouts(
+                self.clock, self._sessions, self.config.consumer_timeout
+            )
+            self.consumer_timeouts.start()
 
     def _apply_policies(self) -> None:
         """Policies take effect on what was recovered and imported, and on every change
@@ -337,6 +344,8 @@ class BrokerServer:
             await management.stop()
         if self.stats_timer is not None:
             self.stats_timer.stop()
+        if self.consumer_timeouts is not None:
+            self.consumer_timeouts.stop()
         self.listeners.close()
         for protocol in list(self.connections):
             protocol.force_close(reason)

@@ -52,6 +52,7 @@ from amqpbroker.protocol.framing import (
 )
 from amqpbroker.protocol.methods import Method, UnknownMethod, decode_method, encode_method
 
+from .channel import Channel
 from .channels import ChannelRouter, close_method, command_ids
 from .handshake import Handshake, LoginRefused
 from .input_gate import InputGate
@@ -379,6 +380,13 @@ class ConnectionSession:
     def force_close(self, reason: str = "shutdown") -> None:
         """The broker shuts down: 320 CONNECTION_FORCED, in RabbitMQ's words."""
         self.close_by_broker(shutdown_error(reason))
+
+    def close_channel_by_broker(self, chan: Channel, error: AMQPError) -> None:
+        """Close one channel with ``error`` on the broker's initiative (consumer_timeout):
+        its unacknowledged messages go back and their queues dispatch at once."""
+        self._router.close_with_error(chan, error)
+        if self._gate.pending:
+            self._gate.dispatch_pending()
 
     def close_by_broker(self, error: AMQPError) -> None:
         """The broker closes the connection on its own initiative (shutdown, fault injection):

@@ -5,6 +5,7 @@ tests are tests/session/test_limits_session.py."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +133,56 @@ def test_conf_limits_example_reads_into_the_config():
         16777216,
         900000,
     )
+
+
+CONSUMER_TIMEOUT_TEXT = (
+    "PRECONDITION_FAILED - delivery acknowledgement on channel 1 timed out. Timeout value "
+    "used: 60000 ms. This timeout value can be configured, see consumers doc guide to "
+    "learn more"
+)
+
+
+def test_consumer_timeout_pika_on_the_virtual_clock(broker_factory):
+    broker = broker_factory(virtual_clock=True, consumer_timeout=60_000)
+    connection = pika.BlockingConnection(params(broker))
+    channel = connection.channel()
+    channel.queue_declare("q")
+    channel.basic_publish("", "q", b"m")
+    got: list[int] = []
+    channel.basic_consume("q", lambda ch, method, props, body: got.append(method.delivery_tag))
+    connection.process_data_events(time_limit=0)
+    while not got:
+        connection.process_data_events(time_limit=0.05)
+    closed: list[Any] = []
+    channel._impl.add_on_close_callback(lambda _channel, reason: closed.append(reason))
+    broker.clock.advance(59)
+    connection.process_data_events(time_limit=0.1)
+    assert channel.is_open
+    broker.clock.advance(60)
+    deadline = time.monotonic() + 10
+    while not closed and time.monotonic() < deadline:
+        connection.process_data_events(time_limit=0.05)
+    assert [(r.reply_code, r.reply_text) for r in closed] == [(406, CONSUMER_TIMEOUT_TEXT)]
+    assert connection.channel().queue_declare("q", passive=True).method.message_count == 1
+    connection.close()
+
+
+def test_consumer_timeout_aio_pika_on_the_virtual_clock(broker_factory):
+    broker = broker_factory(virtual_clock=True, consumer_timeout=60_000)
+
+    async def run() -> None:
+        connection = await aio_pika.connect(broker.url)
+        channel = await connection.channel()
+        queue = await channel.declare_queue("q")
+        await channel.default_exchange.publish(aio_pika.Message(b"m"), "q")
+        message = await queue.get(no_ack=False)
+        assert message.body == b"m"
+        broker.clock.advance(200)
+        with pytest.raises(aio_pika.exceptions.ChannelPreconditionFailed) as caught:
+            for _ in range(100):
+                await channel.set_qos(prefetch_count=0)
+                await asyncio.sleep(0.05)
+        assert "timed out. Timeout value used: 60000 ms." in str(caught.value)
+        await connection.close()
+
+    asyncio.run(run())
