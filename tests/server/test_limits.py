@@ -16,6 +16,7 @@ import pika
 import pika.exceptions
 import pytest
 
+from amqpbroker.embedded.broker import BrokerThread
 from amqpbroker.rabbitmq_conf import load_config
 
 pytestmark = pytest.mark.timeout(30)
@@ -186,3 +187,18 @@ def test_consumer_timeout_aio_pika_on_the_virtual_clock(broker_factory):
         await connection.close()
 
     asyncio.run(run())
+
+
+def test_limits_survive_a_restart_of_a_durable_broker(tmp_path):
+    with BrokerThread(data_dir=str(tmp_path)) as broker:
+        broker.set_vhost_limits({"max-queues": 0})
+        broker.add_user("limited", "limited")
+        broker.set_user_limits("limited", {"max-channels": 0})
+    with BrokerThread(data_dir=str(tmp_path)) as broker:
+        assert broker.vhost_limits() == {"max-queues": 0}
+        connection = pika.BlockingConnection(params(broker))
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as caught:
+            connection.channel().queue_declare("q")
+        assert "queue limit in vhost '/' (0) is reached" in caught.value.reply_text
+        connection.close()
+        assert broker.server.access.user_limits("limited") == {"max-channels": 0}
