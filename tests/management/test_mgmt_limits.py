@@ -129,3 +129,33 @@ def test_user_limit_errors_as_rabbitmq(api: Api, name: str) -> None:
     reply = api.put("/api/user-limits/nosuch/max-channels", {"value": 3})
     assert (reply.status, reply.body["reason"]) == (400, ["no_such_user", "nosuch"])
     assert api.delete("/api/user-limits/nosuch/max-channels").status == 500
+
+
+def test_definitions_import_brings_user_and_vhost_limits(api: Api, name: str) -> None:
+    definitions = {
+        "users": [
+            {
+                "name": name,
+                "password_hash": "",
+                "hashing_algorithm": "rabbit_password_hashing_sha256",
+                "tags": [],
+                "limits": {"max-connections": 3},
+            }
+        ],
+        "vhosts": [{"name": name}],
+        "parameters": [
+            {
+                "vhost": name,
+                "component": "vhost-limits",
+                "name": "limits",
+                "value": {"max-queues": 7},
+            }
+        ],
+    }
+    assert api.post("/api/definitions", definitions).status == 204
+    assert api.get(f"/api/user-limits/{q(name)}").body == [
+        {"user": name, "value": {"max-connections": 3}}
+    ]
+    assert api.get(f"/api/vhost-limits/{q(name)}").body == [
+        {"vhost": name, "value": {"max-queues": 7}}
+    ]
