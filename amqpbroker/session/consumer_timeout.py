@@ -13,15 +13,21 @@ embedded broker).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from amqpbroker.core.ports import Clock, Timer
-from amqpbroker.errors import PreconditionFailed
+from amqpbroker.errors import AMQPError, PreconditionFailed
 
 from .channel import Channel, ChannelState
 
-if TYPE_CHECKING:
-    from .connection import ConnectionSession
+
+class ChannelOwner(Protocol):
+    """What a sweep needs of a connection (``ConnectionSession``)."""
+
+    @property
+    def channels(self) -> dict[int, Channel]: ...
+
+    def close_channel_by_broker(self, chan: Channel, error: AMQPError) -> None: ...
 
 
 def sweep_interval(timeout_ms: int) -> float:
@@ -50,7 +56,7 @@ def overdue(chan: Channel, now: float, timeout: float) -> bool:
     return now - watch[1] >= timeout
 
 
-def sweep(sessions: Iterable[ConnectionSession], now: float, timeout_ms: int) -> None:
+def sweep(sessions: Iterable[ChannelOwner], now: float, timeout_ms: int) -> None:
     """One sweep over every open channel of ``sessions``."""
     timeout = timeout_ms / 1000
     for session in sessions:
@@ -65,7 +71,7 @@ class ConsumerTimeouts:
     def __init__(
         self,
         clock: Clock,
-        sessions: Callable[[], Iterable[ConnectionSession]],
+        sessions: Callable[[], Iterable[ChannelOwner]],
         timeout_ms: int,
     ) -> None:
         self._clock = clock
