@@ -382,5 +382,6 @@ class BrokerServer:
             await self._close_store()
             self.store, self.state = self._empty_state()
             await self._recover(asyncio.get_running_loop())
+            self._apply_policies()  # (and limits) on the recovered state, watched again
         await asyncio.sleep(downtime)
         await self._listen()

@@ -202,3 +202,26 @@ def test_limits_survive_a_restart_of_a_durable_broker(tmp_path):
         assert "queue limit in vhost '/' (0) is reached" in caught.value.reply_text
         connection.close()
         assert broker.server.access.user_limits("limited") == {"max-channels": 0}
+
+
+def test_limits_and_policies_hold_after_restart_in_process(tmp_path):
+    """``broker.restart()`` of a durable broker: the recovered vhost keeps its limits, and
+    limits and policies changed afterwards still take effect."""
+    with BrokerThread(data_dir=str(tmp_path)) as broker:
+        broker.set_vhost_limits({"max-queues": 1})
+        connection = pika.BlockingConnection(params(broker))
+        connection.channel().queue_declare("capped", durable=True)
+        connection.close()
+        broker.restart()
+        broker.set_policy("cap", "^capped$", {"max-length": 1}, apply_to="queues")
+        connection = pika.BlockingConnection(params(broker))
+        channel = connection.channel()
+        for body in (b"a", b"b", b"c"):
+            channel.basic_publish("", "capped", body)
+        assert channel.queue_declare("capped", passive=True).method.message_count == 1
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as caught:
+            channel.queue_declare("second")
+        assert "queue limit in vhost '/' (1) is reached" in caught.value.reply_text
+        broker.clear_vhost_limits()
+        connection.channel().queue_declare("second")
+        connection.close()
