@@ -51,6 +51,12 @@ class BrokerConfig:
     loopback_users: tuple[str, ...] = ("guest",)
     channel_max: int = 2047
     frame_max: int = 131072
+    # The largest message body accepted (rabbitmq.conf max_message_size; 128 MiB as in
+    # RabbitMQ 3.10): a content header announcing more closes the channel with 406.
+    max_message_size: int = 134217728
+    # How long a delivery may stay unacknowledged before its channel is closed with 406
+    # (rabbitmq.conf consumer_timeout, ms; 30 minutes as in RabbitMQ 3.10; None: never).
+    consumer_timeout: int | None = 1_800_000
     heartbeat: int = 60
     # RabbitMQ gives a client this long from its accept to finish the handshake (up to
     # connection.open-ok), in seconds; math.inf for none (rabbitmq.conf: ms or infinity).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Protocol
 
 from .attempts import AuthAttempts
@@ -65,6 +65,28 @@ class AccessControl:
             del self.topic_permissions[key]
         self.journal.access_changed("user.delete", {"name": name})
         self._refresh(name, None)
+
+    # -- limits (RabbitMQ keeps them on the user; core/limits.py enforces them) ------------
+
+    def user_limits(self, name: str) -> dict[str, int]:
+        user = self.users.get(name)
+        return dict(user.limits) if user is not None else {}
+
+    def set_user_limit(self, name: str, key: str, value: int) -> User:
+        """One limit of an existing user (``LookupError`` if none), the others kept."""
+        user = self.users.get(name)
+        if user is None:
+            raise LookupError(name)
+        limits = dict(user.limits) | {key: value}
+        return self.put_user(replace(user, limits=tuple(sorted(limits.items()))))
+
+    def clear_user_limit(self, name: str, key: str | None = None) -> User:
+        """One limit (``key``), or all (None), of an existing user (``LookupError``)."""
+        user = self.users.get(name)
+        if user is None:
+            raise LookupError(name)
+        limits = tuple(item for item in user.limits if key not in (None, item[0]))
+        return self.put_user(replace(user, limits=limits))
 
     # -- permissions ----------------------------------------------------------------------------
 

@@ -20,6 +20,8 @@ class User:
     password_hash: str = ""
     hashing_algorithm: str = SHA256
     tags: tuple[str, ...] = ()
+    # per-user limits as RabbitMQ keeps them on the user: (key, value) pairs, sorted
+    limits: tuple[tuple[str, int], ...] = ()
 
     def has_tag(self, tag: str) -> bool:
         return tag in self.tags

@@ -9,6 +9,7 @@ from amqpbroker.config import BrokerConfig
 from amqpbroker.errors import NotAllowed
 
 from .journeys import switch_tracing
+from .limits import VhostLimits
 from .message import Message
 from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchanged_header
 from .publish_log import PublishRecord, publish_log
@@ -35,6 +36,9 @@ class BrokerState:
         self.store: Store[Message] = store or NullStore()
         self.clock: Clock = clock or ManualClock()
         self.vhosts: dict[str, VirtualHost] = {}
+        # open connections and channels by user, for the per-user limits (the session counts)
+        self.user_connections: dict[str, int] = {}
+        self.user_channels: dict[str, int] = {}
         self.stats = BrokerStats()  # churn and what closed channels counted (core.stats)
         # Direct reply-to consumers by the suffix of their amq.rabbitmq.reply-to.* name: the
         # session layer owns them; they are broker-wide, as a reply may come from any vhost.
@@ -57,6 +61,12 @@ class BrokerState:
             self.traced_deleted.discard(name)
             switch_tracing(vhost, True)
         return vhost
+
+    def apply_vhost_limits(self, name: str, value: Any) -> None:
+        """The vhost's ``vhost-limits`` parameter changed to ``value`` (None: cleared)."""
+        vhost = self.vhosts.get(name)
+        if vhost is not None:
+            vhost.limits = VhostLimits.from_value(value)
 
     def add_vhost(self, name: str) -> VirtualHost:
         """The vhost ``name``, created if new (a durable broker records it, so it and its

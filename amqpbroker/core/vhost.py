@@ -1,9 +1,8 @@
 """A virtual host: its exchanges, queues and bindings, and routing between them.
 
-Declaring, binding and deleting follow RabbitMQ's rules, in its order, raising
-``amqpbroker.errors`` with its reply texts (the checks themselves are in
-``declaration_checks``).  ``owner`` arguments identify the connection that asks (for
-exclusive queues); they are opaque to the core.
+Declaring, binding and deleting follow RabbitMQ's rules and order, raising its reply texts
+(checks in ``declaration_checks``, limits in ``limits``).  ``owner`` arguments identify the
+connection that asks (exclusive queues); they are opaque to the core.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from .declaration_checks import (
 )
 from .exchanges import EXCHANGE_TYPES, Binding, Destination, Exchange, make_binding
 from .journeys import JourneyRecorder, carry_on, record_gone, record_held
+from .limits import NO_VHOST_LIMITS, VhostLimits
 from .message import Envelope, Message
 from .ports import Clock, HeaderRewriter, ManualClock, NullStore, Store, unchanged_header
 from .queue import Queue
@@ -70,6 +70,8 @@ class VirtualHost:
         self.recv_oct = self.send_oct = 0  # what its closed connections received and sent
         self.policy_book = PolicyBook()  # (``core.policy_changes`` applies a new one)
         self.tracing = False  # firehose and journeys: ``journeys.switch_tracing``
+        self.limits: VhostLimits = NO_VHOST_LIMITS  # read when its vhost-limits change
+        self.open_connections = 0  # (its max-connections: the session counts)
         self.journeys = JourneyRecorder(name, self.clock)
         self.exchanges: dict[str, Exchange] = {}
         self.queues: dict[str, Queue] = {}
@@ -234,6 +236,7 @@ class VirtualHost:
         validate_queue_arguments(arguments, name, self.name)
         if quorum:
             check_quorum_properties(self._where("queue", name), durable, exclusive, auto_delete)
+        self.limits.check_new_queue(self.name, name, len(self.queues))
         queue = self._add_queue(
             name,
             durable=durable,
@@ -330,9 +333,8 @@ class VirtualHost:
             self.remove_queue(queue)
 
     def forget_transient(self) -> None:
-        """A restart: non-durable queues and exchanges go, with every binding that has a
-        non-durable end, and durable queues lose what they keep only in memory
-        (``Queue.restarted``).  As at recovery, nothing is auto-deleted on the way."""
+        """A restart: non-durable queues, exchanges and bindings to them go; durable queues
+        lose what is only in memory (``Queue.restarted``); nothing is auto-deleted."""
         for queue in [q for q in self.queues.values() if not q.durable]:
             del self.queues[queue.name]
             queue.deleted = True
@@ -394,8 +396,7 @@ class VirtualHost:
     # -- the vhost itself -----------------------------------------------------------------------
 
     def delete_contents(self) -> None:
-        """The vhost is being deleted: its queues go (consumers cancelled), then its
-        exchanges; the pre-declared ones were never recorded, so they just vanish."""
+        """The vhost goes: its queues (consumers cancelled), then its exchanges."""
         for queue in list(self.queues.values()):
             self.remove_queue(queue)
         for name, exchange in list(self.exchanges.items()):

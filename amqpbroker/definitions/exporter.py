@@ -65,7 +65,7 @@ def export_sections(
                 "password_hash": user.password_hash,
                 "hashing_algorithm": user.hashing_algorithm,
                 "tags": list(user.tags),
-                "limits": {},
+                "limits": dict(user.limits),
             }
             for user in access.users
         ],

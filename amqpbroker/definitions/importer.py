@@ -21,7 +21,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from amqpbroker.access.users import User, parse_tags
 from amqpbroker.core.broker import BrokerState
 from amqpbroker.core.exchanges import Destination
 from amqpbroker.core.journeys import switch_tracing
+from amqpbroker.core.limits import USER_LIMIT_KEYS
 from amqpbroker.errors import AMQPError
 from amqpbroker.policies.parameters import RuntimeParameters
 
@@ -128,6 +129,15 @@ def _default_algorithm(version: object) -> str:
 
 
 def _user(where: str, entry: Mapping[str, Any], version: object = None) -> User:
+    user = _user_account(where, entry, version)
+    limits = entry.get("limits")
+    if isinstance(limits, Mapping) and limits:
+        pairs = [(k, v) for k, v in limits.items() if isinstance(v, int) and k in USER_LIMIT_KEYS]
+        user = replace(user, limits=tuple(sorted(pairs)))
+    return user
+
+
+def _user_account(where: str, entry: Mapping[str, Any], version: object = None) -> User:
     name = _text(entry, "name", where)
     where = f"{where} ('{name}')"
     tags = _user_tags(entry, where)

@@ -27,6 +27,7 @@ from .access_admin import AccessAdmin
 from .definitions_admin import DefinitionsAdmin
 from .faults import AwaitableRestart, BlockingRestart, Faults
 from .inspection import Inspection
+from .limit_admin import LimitAdmin
 from .policy_admin import PolicyAdmin
 from .vhost_admin import VhostAdmin
 from .virtual_time import VirtualTime, choose_clock
@@ -49,7 +50,14 @@ def _config(overrides: dict[str, Any]) -> BrokerConfig:
 
 
 class BrokerPowers(
-    Inspection, VirtualTime, Faults, VhostAdmin, AccessAdmin, DefinitionsAdmin, PolicyAdmin
+    Inspection,
+    VirtualTime,
+    Faults,
+    VhostAdmin,
+    AccessAdmin,
+    DefinitionsAdmin,
+    PolicyAdmin,
+    LimitAdmin,
 ):
     """What every embedded broker offers: its address, and the test-only powers."""
 

@@ -1,23 +1,16 @@
-"""The rarer user, permission and limit routes, in RabbitMQ 3.10.8's shapes: deleting users
-in bulk, one exchange's topic permission, the (read-only) limits, and ``/api/all-configuration``
-(the old name of ``/api/definitions``).
-
-Limits: amqpbroker keeps none yet, so every list of them is ``[]``, which is true.  Setting
-or clearing one (``PUT``/``DELETE /api/vhost-limits/{vhost}/{name}``, the same for
-``user-limits``) is not offered until limits are enforced: those paths answer as any path
-RabbitMQ does not have (404 for GET, 405 otherwise).
+"""The rarer user and permission routes, in RabbitMQ 3.10.8's shapes: deleting users in
+bulk, one exchange's topic permission, and ``/api/all-configuration`` (the old name of
+``/api/definitions``).  The limits are in ``limit_routes.py``.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from aiohttp import web
 
 from .access_routes import get_topic_permission, put_topic_permission
 from .auth import Level
 from .definitions_routes import get_definitions, post_definitions
-from .http import bad_request, json_response, keys_missing, no_content, not_found, server_error
+from .http import bad_request, keys_missing, no_content, not_found, server_error
 from .routes import Call, Route
 
 ADMIN = Level.ADMINISTRATOR
@@ -50,29 +43,6 @@ async def delete_exchange_topic_permission(call: Call) -> web.StreamResponse:
     return no_content()
 
 
-async def vhost_limits(call: Call) -> web.StreamResponse:
-    """``[]``: no vhost has limits.  One vhost's: 404 if it does not exist."""
-    vhost = call.request.match_info.get("vhost")
-    if vhost is not None:
-        if vhost not in call.broker.state.vhosts:
-            raise not_found()
-        if not call.user.has_tag("monitoring"):  # (monitoring users see every vhost)
-            call.check_vhost(vhost)
-    return json_response(_no_limits())
-
-
-async def user_limits(call: Call) -> web.StreamResponse:
-    """``[]``: no user has limits.  One user's: 404 if the user does not exist."""
-    user = call.request.match_info.get("user")
-    if user is not None and user not in call.broker.access.users:
-        raise not_found()
-    return json_response(_no_limits())
-
-
-def _no_limits() -> list[Any]:
-    return []
-
-
 ROUTES = [
     Route("POST", "/api/users/bulk-delete", bulk_delete_users, ADMIN),
     Route("GET", "/api/topic-permissions/{vhost}/{user}/{exchange}", get_topic_permission, ADMIN),
@@ -83,10 +53,6 @@ ROUTES = [
         delete_exchange_topic_permission,
         ADMIN,
     ),
-    Route("GET", "/api/vhost-limits", vhost_limits, head=False),
-    Route("GET", "/api/vhost-limits/{vhost}", vhost_limits, head=False),
-    Route("GET", "/api/user-limits", user_limits, head=False),
-    Route("GET", "/api/user-limits/{user}", user_limits, head=False),
     Route("GET", "/api/all-configuration", get_definitions, ADMIN),
     Route("POST", "/api/all-configuration", post_definitions, ADMIN),
 ]

@@ -115,7 +115,7 @@ def user_item(user: User) -> dict[str, Any]:
         "password_hash": user.password_hash,
         "hashing_algorithm": user.hashing_algorithm,
         "tags": list(user.tags),
-        "limits": {},
+        "limits": dict(user.limits),
     }
 
 
@@ -169,8 +169,10 @@ async def put_user(call: Call) -> web.StreamResponse:
     tags = _tags_field(body["tags"])
     password_hash, algorithm = _password_hash(body)
     access = call.broker.access
-    created = name not in access.users
-    access.put_user(User(name, password_hash, algorithm, tags))
+    existing = access.users.get(name)
+    limits = existing.limits if existing is not None else ()  # (kept, as RabbitMQ keeps them)
+    access.put_user(User(name, password_hash, algorithm, tags, limits))
+    created = existing is None
     return created_or_not(created)
 
 

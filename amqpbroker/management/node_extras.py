@@ -115,7 +115,7 @@ _DOCS = "https://www.rabbitmq.com/"
 
 # RabbitMQ 3.10.8's flags, all enabled there: (name, desc, doc_url, provided_by, available).
 # "unavailable" (RabbitMQ's state for a flag a node cannot support) where amqpbroker lacks
-# the feature: stream queues, user limits.
+# the feature: stream queues.
 FEATURE_FLAGS = [
     (
         "classic_mirrored_queue_version",
@@ -154,7 +154,7 @@ FEATURE_FLAGS = [
         True,
     ),
     ("stream_queue", "Support queues of type `stream`", _DOCS + "stream.html", _RABBIT, False),
-    ("user_limits", "Configure connection and channel limits for a user", "", _RABBIT, False),
+    ("user_limits", "Configure connection and channel limits for a user", "", _RABBIT, True),
     ("virtual_host_metadata", "Virtual host metadata (description, tags, etc)", "", _RABBIT, True),
 ]
 

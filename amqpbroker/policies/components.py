@@ -48,4 +48,5 @@ def _check_limits(name: str, value: Any) -> None:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # ("number" in RabbitMQ's text, but it takes integers only: 1.5 is refused)
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from .components import check_parameter
+from .components import VHOST_LIMITS, check_parameter
 from .model import OPERATOR_POLICY, POLICY, Policy, policy_from_value
 from .terms import erlang_sorted
 
+LIMITS_NAME = "limits"  # the one vhost-limits parameter RabbitMQ reads
 CLUSTER_NAME = "cluster_name"  # the global parameter ``PUT /api/cluster-name`` sets
 
 
@@ -40,6 +41,7 @@ class RuntimeParameters:
         self.policies: dict[tuple[str, str], Policy] = {}  # (vhost, name)
         self.operator_policies: dict[tuple[str, str], Policy] = {}
         self._listeners: list[Callable[[str], None]] = []
+        self._limit_listeners: list[Callable[[str, Any], None]] = []
 
     # -- per-vhost parameters -------------------------------------------------------------------
 
@@ -54,6 +56,8 @@ class RuntimeParameters:
         created = key not in self.values
         self.values[key] = erlang_sorted(value)
         self._journal_parameter(vhost, component, name, self.values[key])
+        if component == VHOST_LIMITS and name == LIMITS_NAME:
+            self._limits_changed(vhost)
         return created
 
     def clear_parameter(self, vhost: str, component: str, name: str) -> None:
@@ -64,6 +68,8 @@ class RuntimeParameters:
         del self.values[(vhost, component, name)]
         fields = {"vhost": vhost, "component": component, "name": name}
         self.journal.parameters_changed("parameter.delete", fields)
+        if component == VHOST_LIMITS and name == LIMITS_NAME:
+            self._limits_changed(vhost)
 
     def parameter(self, vhost: str, component: str, name: str) -> dict[str, Any] | None:
         """One parameter as an ``/api/parameters`` item, or None."""
@@ -86,6 +92,40 @@ class RuntimeParameters:
             items += [_policy_parameter(p) for p in self.policies.values()]
         items = [item for item in items if vhost in (None, item["vhost"])]
         return sorted(items, key=lambda i: (i["vhost"], i["component"], i["name"]))
+
+    # -- vhost limits: the ``vhost-limits`` parameter named ``limits`` -------------------------
+
+    def vhost_limits(self, vhost: str) -> Any:
+        """The vhost's limits (a dict, ``[]`` once emptied as RabbitMQ leaves it), or None."""
+        return self.values.get((vhost, VHOST_LIMITS, LIMITS_NAME))
+
+    def set_vhost_limit(self, vhost: str, key: str, value: Any) -> None:
+        """``PUT /api/vhost-limits/{vhost}/{key}``: one key set, the others kept (checked
+        as the whole parameter is: ``ValidationFailed``)."""
+        current = self.vhost_limits(vhost)
+        merged = dict(current) if isinstance(current, dict) else {}
+        merged[key] = value
+        self.set_parameter(vhost, VHOST_LIMITS, LIMITS_NAME, merged)
+
+    def clear_vhost_limit(self, vhost: str, key: str) -> None:
+        """``DELETE /api/vhost-limits/{vhost}/{key}``: the key goes; the parameter stays,
+        ``[]`` when it was the last (as RabbitMQ 3.10.8 leaves it)."""
+        current = self.vhost_limits(vhost)
+        if not isinstance(current, dict) or key not in current:
+            return
+        rest = {k: v for k, v in current.items() if k != key}
+        key_ = (vhost, VHOST_LIMITS, LIMITS_NAME)
+        self.values[key_] = erlang_sorted(rest) if rest else []
+        self._journal_parameter(vhost, VHOST_LIMITS, LIMITS_NAME, self.values[key_])
+        self._limits_changed(vhost)
+
+    def on_limits_changed(self, listener: Callable[[str, Any], None]) -> None:
+        """Call ``listener(vhost, limits)`` after each change of a vhost's limits."""
+        self._limit_listeners.append(listener)
+
+    def _limits_changed(self, vhost: str) -> None:
+        for listener in self._limit_listeners:
+            listener(vhost, self.vhost_limits(vhost))
 
     # -- policies -------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from amqpbroker.errors import FrameError, UnexpectedFrame
+from amqpbroker.errors import FrameError, PreconditionFailed, UnexpectedFrame
 
 from .erlang import frame_octets
 from .fastcodec import Publish, content_header_fields, decode_publish
@@ -37,6 +37,17 @@ _OTHER_CONTENT_METHODS = frozenset(map(prefix, (RETURN_INDEX, DELIVER_INDEX, GET
 EXPECTED_METHOD = "expected method frame, got non method frame instead"
 EXPECTED_HEADER = "expected content header for class 60, got non content header frame instead"
 EXPECTED_BODY = "expected content body, got non content body frame instead"
+
+
+DEFAULT_MAX_MESSAGE_SIZE = 134217728  # 128 MiB, RabbitMQ 3.10's default
+HARD_MAX_MESSAGE_SIZE = 536870912  # RabbitMQ's ceiling (its texts differ at it)
+
+
+class _Dropped(list[bytes]):
+    """The parts of a body refused for its size: nothing is kept."""
+
+    def append(self, part: bytes) -> None:
+        pass
 
 
 @dataclass(slots=True)
@@ -73,11 +84,12 @@ _PUBLISH_CACHE_SIZE = 256
 class CommandAssembler:
     """Turns method, header and body frames into methods and complete publishes."""
 
-    __slots__ = ("_pending", "_publishes")
+    __slots__ = ("_pending", "_publishes", "max_message_size")
 
-    def __init__(self) -> None:
+    def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         self._pending: dict[int, Content] = {}
         self._publishes: dict[bytes, Publish] = {}
+        self.max_message_size = max_message_size
 
     def _decode_publish(self, payload: bytes) -> Publish:
         publish = self._publishes.get(payload)
@@ -135,6 +147,8 @@ class CommandAssembler:
                 )
             pending.header = payload
             pending.body_size = body_size
+            if body_size > self.max_message_size:
+                self._refuse_size(pending)
         else:
             if pending.body_size < 0:
                 raise UnexpectedFrame(EXPECTED_HEADER, *pending.ids)
@@ -145,6 +159,18 @@ class CommandAssembler:
             del self._pending[channel]
             return pending
         return None
+
+    def _refuse_size(self, pending: Content) -> None:
+        """406 for a body over max_message_size, told at its content header (RabbitMQ
+        3.10.8 tells it once the body is in; the broker does not hold the body meanwhile):
+        the body frames still to come are counted and dropped, then ignored on the closed
+        channel."""
+        pending.parts = _Dropped()
+        limit, size = self.max_message_size, pending.body_size
+        which = "max size" if limit == HARD_MAX_MESSAGE_SIZE else "configured max size"
+        raise PreconditionFailed(
+            f"message size {size} is larger than {which} {limit}", class_id=60, method_id=40
+        )
 
     def discard(self, channel: int) -> None:
         """Forget a half-assembled publish (its channel closed)."""

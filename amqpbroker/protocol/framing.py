@@ -60,12 +60,15 @@ def encode_frame(frame_type: int, channel: int, payload: bytes) -> bytes:
 class FrameReader:
     """Splits a byte stream into frames, enforcing frame_max and the frame-end octet."""
 
-    __slots__ = ("_buffer", "_wanted", "broken", "frame_max")
+    __slots__ = ("_buffer", "_wanted", "body_max", "broken", "frame_max")
 
     def __init__(self, frame_max: int = FRAME_MIN_SIZE) -> None:
         self._buffer = bytearray()  # an incomplete frame (or input not read yet: ``push``)
         self._wanted = 0  # octets the buffer needs before a frame can complete in it
         self.frame_max = frame_max
+        # a body the whole-publish path takes: min(frame_max, max_message_size); a larger
+        # one goes frame by frame, where the assembler refuses it for its size
+        self.body_max = frame_max
         self.broken = False  # a framing error: nothing after it can be read as frames
 
     @property
@@ -192,7 +195,7 @@ class FrameReader:
             kind != FRAME_BODY
             or body_channel != channel
             or size != body_size
-            or size > frame_max
+            or size > self.body_max
             or body_end >= end
             or buf[body_end] != FRAME_END
         ):

@@ -16,6 +16,8 @@ _KEYS: dict[str, tuple[str, type]] = {
     "heartbeat": ("heartbeat", int),
     "frame_max": ("frame_max", int),
     "channel_max": ("channel_max", int),
+    "max_message_size": ("max_message_size", int),
+    "consumer_timeout": ("consumer_timeout", int),
     "default_user": ("default_user", str),
     "default_pass": ("default_pass", str),
     "default_vhost": ("default_vhost", str),

@@ -31,6 +31,7 @@ from amqpbroker.errors import ConnectionForced
 from amqpbroker.policies.parameters import RuntimeParameters
 from amqpbroker.protocol.deadletter import rewrite_dead_letter
 from amqpbroker.session.connection import ConnectionSession
+from amqpbroker.session.consumer_timeout import ConsumerTimeouts
 from amqpbroker.session.throttle import ResourceAlarm
 from amqpbroker.storage.lock import DataDirLock
 from amqpbroker.storage.recovery import recover
@@ -85,6 +86,7 @@ class BrokerServer:
         self._all_closed = asyncio.Event()
         self._all_closed.set()
         self.stats_timer: StatsTimer | None = None  # message statistics' rates, from ``start``
+        self.consumer_timeouts: ConsumerTimeouts | None = None  # from ``start``
         self.started_at = time.time()  # epoch seconds (the nodes' ``uptime``)
 
     @property
@@ -132,6 +134,11 @@ class BrokerServer:
             lambda: self.state, self._sessions, LoopClock.running(), self.config.stats_interval
         )
         self.stats_timer.start()
+        if self.config.consumer_timeout is not None:
+            self.consumer_timeouts = ConsumerTimeouts(
+                self.clock, self._sessions, self.config.consumer_timeout
+            )
+            self.consumer_timeouts.start()
 
     def _apply_policies(self) -> None:
         """Policies take effect on what was recovered and imported, and on every change
@@ -140,8 +147,14 @@ class BrokerServer:
             self.policy_applier = PolicyApplier(lambda: self.state, self.parameters)
         if not self._policies_watched:
             self.parameters.on_policies_changed(self.policy_applier.changed)
+            self.parameters.on_limits_changed(self._limits_changed)
             self._policies_watched = True
         self.policy_applier.apply_all()
+        for name in self.state.vhosts:  # (vhost limits: recovered or imported)
+            self.state.apply_vhost_limits(name, self.parameters.vhost_limits(name))
+
+    def _limits_changed(self, vhost: str, value: Any) -> None:
+        self.state.apply_vhost_limits(vhost, value)
 
     @property
     def alarms(self) -> Alarms:
@@ -393,6 +406,8 @@ class BrokerServer:
         if self.stats_timer is not None:
             self.stats_timer.stop()
         self.alarm_monitor.stop()
+        if self.consumer_timeouts is not None:
+            self.consumer_timeouts.stop()
         self.listeners.close()
         for protocol in list(self.connections):
             protocol.force_close(reason)
@@ -429,5 +444,6 @@ class BrokerServer:
             await self._close_store()
             self.store, self.state = self._empty_state()
             await self._recover(asyncio.get_running_loop())
+            self._apply_policies()  # (and limits) on the recovered state, watched again
         await asyncio.sleep(downtime)
         await self._listen()

@@ -72,6 +72,7 @@ class Channel:
         self.state = ChannelState.OPEN
         self.next_delivery_tag = 1
         self.unacked: dict[int, Unacked] = {}
+        self.ack_watch: tuple[int, float] | None = None  # consumer_timeout's: (tag, first seen)
         self.consumers: dict[str, Consumer[Queue]] = {}
         self.reply_consumer: direct_reply.ReplyConsumer | None = None  # amq.rabbitmq.reply-to
         self.prefetch_count = 0  # for consumers created from now on (global=false)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from pamqp import commands
 
+from amqpbroker.core.limits import count_down
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import (
     AMQPError,
@@ -28,6 +29,7 @@ from amqpbroker.errors import (
     FrameError,
     InternalError,
     NotAllowed,
+    PreconditionFailed,
     UnexpectedFrame,
 )
 from amqpbroker.protocol.assembler import CommandAssembler, Content
@@ -61,7 +63,7 @@ class ChannelRouter:
         self._host = host
         self._gate = gate
         self._connection_command = connection_command  # a command on channel 0
-        self._assembler = CommandAssembler()
+        self._assembler = CommandAssembler(host.broker.config.max_message_size)
         self.channels: dict[int, Channel] = {}
         self._confirms_pending: set[ConfirmSource] = set()
         self._vhost: VirtualHost | None = None
@@ -101,7 +103,11 @@ class ChannelRouter:
         elif frame_type in (FRAME_HEADER, FRAME_BODY):
             if channel == 0:
                 raise UnexpectedFrame(f"type {frame_type}, {frame_octets(payload)}")
-            command = self._assembler.content_frame(frame_type, channel, payload)
+            try:
+                command = self._assembler.content_frame(frame_type, channel, payload)
+            except PreconditionFailed as error:  # a body over max_message_size
+                self._refuse_content(channel, error)
+                command = None
             if command is not None:
                 self._dispatch(channel, command)
             blocked = self._gate.content_received()  # after the frame, as RabbitMQ
@@ -109,6 +115,11 @@ class ChannelRouter:
                 self._host.write(encode_method(0, blocked))
         else:
             raise FrameError(f"type {frame_type}, {frame_octets(payload)}: unknown_frame")
+
+    def _refuse_content(self, channel: int, error: PreconditionFailed) -> None:
+        chan = self.channels.get(channel)
+        if chan is not None and chan.state is ChannelState.OPEN:
+            self.close_with_error(chan, error)
 
     def _ack(self, channel: int, payload: bytes) -> None:
         """basic.ack, the most frequent method: the consumers it frees take more once the
@@ -144,7 +155,7 @@ class ChannelRouter:
             raise ChannelErrorHard("expected 'channel.open'", *command_ids(command))
         if chan.state is ChannelState.CLOSING:
             if isinstance(command, commands.Channel.CloseOk):
-                del self.channels[channel]
+                self.channel_closed(channel)
             elif isinstance(command, commands.Channel.Close):
                 chan.send(commands.Channel.CloseOk())
             return
@@ -175,6 +186,10 @@ class ChannelRouter:
                 f"number of channels opened ({len(self.channels)}) has reached "
                 f"the negotiated channel_max ({self._channel_max})"
             )
+        host = self._host
+        user_channels = host.broker.user_channels
+        host.user_limits().check_channel(host.user, user_channels.get(host.user, 0))
+        user_channels[host.user] = user_channels.get(host.user, 0) + 1
         vhost = self._vhost
         if vhost is None:  # (the session sends no frames here before open())
             raise RuntimeError("channel.open on a connection not open")
@@ -204,7 +219,8 @@ class ChannelRouter:
 
     def channel_closed(self, number: int) -> None:
         """Channel ``number`` finished closing: its number is free."""
-        self.channels.pop(number, None)
+        if self.channels.pop(number, None) is not None:
+            count_down(self._host.broker.user_channels, self._host.user, 1)
 
     def resume_consumers(self) -> None:
         for channel in list(self.channels.values()):
@@ -213,6 +229,7 @@ class ChannelRouter:
     def teardown(self) -> None:
         """The connection goes away: every open channel requeues its unacked messages."""
         channels = list(self.channels.values())
+        count_down(self._host.broker.user_channels, self._host.user, len(channels))
         self.channels.clear()
         self._confirms_pending.clear()
         closing = [chan for chan in channels if chan.state is ChannelState.OPEN]

@@ -28,6 +28,7 @@ from amqpbroker.access.permissions import VhostAccess
 from amqpbroker.access.sasl import MECHANISMS
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.core.limits import UserLimits, count_down
 from amqpbroker.core.sampler import Sample
 from amqpbroker.core.stats import CONNECTION_FIELDS
 from amqpbroker.core.vhost import VirtualHost
@@ -51,6 +52,7 @@ from amqpbroker.protocol.framing import (
 )
 from amqpbroker.protocol.methods import Method, UnknownMethod, decode_method, encode_method
 
+from .channel import Channel
 from .channels import ChannelRouter, close_method, command_ids
 from .handshake import Handshake, LoginRefused
 from .input_gate import InputGate
@@ -90,8 +92,16 @@ class ConnectionSession:
         )
         self._gate = InputGate(self.throttle, self, request_flush)
         self.dispatch_later = self._gate.dispatch_later
+        self._access_control = access
         self._handshake = Handshake(
-            self.config, access, peer, broker.vhost, self.write, mechanisms, certificate_name
+            self.config,
+            access,
+            peer,
+            broker.vhost,
+            self.write,
+            mechanisms,
+            certificate_name,
+            broker.user_connections,
         )
         self.negotiated = self._handshake.negotiated
         self._reader = FrameReader(FRAME_MIN_SIZE)
@@ -128,6 +138,10 @@ class ConnectionSession:
     @property
     def heartbeat(self) -> int:
         return self.negotiated.heartbeat
+
+    def user_limits(self) -> UserLimits:
+        """The user's limits as they are now (read at channel.open only)."""
+        return UserLimits.from_value(self._access_control.user_limits(self.user))
 
     @property
     def frame_max(self) -> int:
@@ -305,9 +319,13 @@ class ConnectionSession:
             frame_max = handshake.negotiated.frame_max
             self.max_body = frame_max - FRAME_OVERHEAD
             self._reader.frame_max = frame_max
+            self._reader.body_max = min(frame_max, self.config.max_message_size)
         elif event is Event.OPEN and handshake.vhost is not None:
             self.vhost = handshake.vhost
             self.access = handshake.access
+            handshake.vhost.open_connections += 1  # (its limit: counted down in _teardown)
+            counts = self.broker.user_connections
+            counts[self.user] = counts.get(self.user, 0) + 1
             self._router.open(handshake.vhost, handshake.negotiated.channel_max)
             self.broker.stats.connection_created += 1
             self._opened_on = handshake.vhost  # (its octets stay in its totals: connection_lost)
@@ -368,6 +386,13 @@ class ConnectionSession:
         """The broker shuts down: 320 CONNECTION_FORCED, in RabbitMQ's words."""
         self.close_by_broker(shutdown_error(reason))
 
+    def close_channel_by_broker(self, chan: Channel, error: AMQPError) -> None:
+        """Close one channel with ``error`` on the broker's initiative (consumer_timeout):
+        its unacknowledged messages go back and their queues dispatch at once."""
+        self._router.close_with_error(chan, error)
+        if self._gate.pending:
+            self._gate.dispatch_pending()
+
     def close_by_broker(self, error: AMQPError) -> None:
         """The broker closes the connection on its own initiative (shutdown, fault injection):
         connection.close with ``error``; a connection still in its handshake is dropped."""
@@ -383,6 +408,8 @@ class ConnectionSession:
         self._router.teardown()
         vhost = self.vhost
         if vhost is not None:
+            vhost.open_connections -= 1
+            count_down(self.broker.user_connections, self.user, 1)
             vhost.connection_closed(self)
             self.vhost = None
 

@@ -24,6 +24,7 @@ from amqpbroker.access.permissions import VhostAccess
 from amqpbroker.access.sasl import MECHANISMS, AuthError
 from amqpbroker.access.users import User
 from amqpbroker.config import BrokerConfig
+from amqpbroker.core.limits import UserLimits
 from amqpbroker.core.vhost import VirtualHost
 from amqpbroker.errors import (
     AMQPError,
@@ -126,8 +127,10 @@ class Handshake:
         write: Callable[[bytes], None],
         mechanisms: tuple[str, ...] = MECHANISMS,
         certificate_name: str | None = None,
+        user_connections: dict[str, int] | None = None,
     ) -> None:
         self._config = config
+        self._user_connections = user_connections if user_connections is not None else {}
         self._access = access
         self._mechanisms = mechanisms
         self._certificate_name = certificate_name
@@ -269,6 +272,9 @@ class Handshake:
         user = self.negotiated.user
         try:
             vhost = self._open_vhost(name)
+            vhost.limits.check_connection(name, user, vhost.open_connections)
+            user_limits = UserLimits.from_value(self._access.user_limits(user))
+            user_limits.check_connection(user, self._user_connections.get(user, 0))
             access = self._access.access_for(user, name)
             if access is None:
                 raise NotAllowed(f"access to vhost '{name}' refused for user '{user}'")

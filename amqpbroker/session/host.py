@@ -12,6 +12,7 @@ from typing import Protocol
 
 from amqpbroker.access.permissions import VhostAccess
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.core.limits import UserLimits
 from amqpbroker.core.queue import Queue
 
 
@@ -56,6 +57,9 @@ class ChannelHost(Protocol):
         """Handle no more input until ``resume_commands``: a reply waits for the disk."""
 
     def resume_commands(self) -> None: ...
+
+    def user_limits(self) -> UserLimits:
+        """The user's limits now (``core/limits.py``)."""
 
     def channel_closed(self, number: int) -> None:
         """Channel ``number`` finished closing (close-ok sent): its number is free."""

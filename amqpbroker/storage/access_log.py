@@ -70,6 +70,7 @@ class AccessDefinitions:
                 entry["password_hash"],
                 entry["hashing_algorithm"],
                 tuple(entry["tags"]),
+                tuple((key, value) for key, value in entry.get("limits", ())),
             )
             access.put_user(user)
         for (user_name, vhost), entry in self.permissions.items():

@@ -46,6 +46,7 @@ from amqpbroker.protocol.deadletter import rewrite_dead_letter
 from amqpbroker.protocol.methods import encode_method
 from amqpbroker.server.stats_timer import sample_totals, sampled_groups
 from amqpbroker.session.connection import ConnectionSession
+from amqpbroker.session.consumer_timeout import ConsumerTimeouts
 from amqpbroker.session.throttle import ResourceAlarm
 
 from .client_channel import ClientChannel
@@ -86,8 +87,12 @@ class SessionBroker:
         self.access = default_access(self.config)
         self.parameters = RuntimeParameters()  # policies: applied at once, in one go
         self.parameters.on_policies_changed(self._policies_changed)
+        self.parameters.on_limits_changed(self.state.apply_vhost_limits)
         self.alarm = ResourceAlarm()
         self.clients: list[Client] = []
+        if self.config.consumer_timeout is not None:  # (its sweeps on the ManualClock)
+            sessions = lambda: [c.session for c in self.clients]  # noqa: E731
+            ConsumerTimeouts(self.clock, sessions, self.config.consumer_timeout).start()
         self._flush_wanted: dict[Client, None] = {}  # ordered: flushes go in request order
 
     def add_vhost(self, name: str) -> None:

@@ -43,6 +43,7 @@ class Backend(Protocol):
     ) -> None: ...
     def add_vhost(self, name: str) -> None: ...
     def delete_vhost(self, name: str) -> None: ...
+    def set_limit(self, kind: str, owner: str, key: str, value: int) -> None: ...
     def set_tracing(self, vhost: str, on: bool) -> None: ...
     def set_policy(self, policy: PolicySpec) -> None: ...
     def clear_policy(self, name: str, vhost: str, operator: bool) -> None: ...
@@ -114,6 +115,9 @@ class ManagementAPI:
     def delete_vhost(self, name: str) -> None:
         self._call("DELETE", f"/api/vhosts/{self._q(name)}")
 
+    def set_limit(self, kind: str, owner: str, key: str, value: int) -> None:
+        self._call("PUT", f"/api/{kind}-limits/{self._q(owner)}/{key}", {"value": value})
+
     def set_tracing(self, vhost: str, on: bool) -> None:
         self._call("PUT", f"/api/vhosts/{self._q(vhost)}", {"tracing": on})
 
@@ -163,6 +167,13 @@ class Embedded:
 
     def delete_vhost(self, name: str) -> None:
         self.broker.delete_vhost(name)
+
+    def set_limit(self, kind: str, owner: str, key: str, value: int) -> None:
+        if kind == "vhost":
+            limits = self.broker.vhost_limits(owner) | {key: value}
+            self.broker.set_vhost_limits(limits, vhost=owner)
+        else:
+            self.broker.set_user_limits(owner, {key: value})
 
     def set_tracing(self, vhost: str, on: bool) -> None:
         if on:
@@ -260,6 +271,14 @@ class Admin:
         self.backend.clear_policy(name, vhost, operator)
         with contextlib.suppress(ValueError):
             self._policies.remove((name, vhost, operator))
+
+    def set_vhost_limit(self, vhost: str, key: str, value: int) -> None:
+        """``PUT /api/vhost-limits/{vhost}/{key}``; use a vhost of the run's (they go with it)."""
+        self.backend.set_limit("vhost", vhost, key, value)
+
+    def set_user_limit(self, user: str, key: str, value: int) -> None:
+        """``PUT /api/user-limits/{user}/{key}``; use a user of the run's."""
+        self.backend.set_limit("user", user, key, value)
 
     def policy_names(self) -> list[str]:
         """The names of the policies this run set and has not cleared, oldest first."""

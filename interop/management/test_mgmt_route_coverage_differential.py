@@ -54,8 +54,8 @@ DISPATCHER = """
 /auth/attempts/:node /auth/attempts/:node/source /login
 """.split()  # noqa: SIM905
 
-# Left out on purpose: they answer as a path RabbitMQ does not have.
-ABSENT = {"/vhost-limits/:vhost/:name", "/user-limits/:user/:name", "/reset", "/reset/:node"}
+# Left out on purpose: they answer as a path RabbitMQ does not have (see docs/management-routes.md).
+ABSENT = {"/reset", "/reset/:node"}
 # Another part of issue 14 adds these; compared once amqpbroker has them.
 PARAMETERS_AND_POLICIES = ("/parameters", "/global-parameters", "/policies", "/operator-policies")
 # GET answers whose keys do not depend on the shared reference's other clients.

@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     exchanges,
     firehose,
     limits,
+    limits_resources,
     malformed,
     permissions,
     policies,
