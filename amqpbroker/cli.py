@@ -269,9 +269,10 @@ async def _serve(config: BrokerConfig) -> None:
     help="A scenario below (full name or letter), all of a-h, startup, recovery, "
     "hotpath (the CPU cost per message without sockets), or management (how long each "
     "management route holds the broker's loop, with --count queues), metrics (how long "
-    "a Prometheus scrape holds it, with --count queues), or alarm (a transient flood "
+    "a Prometheus scrape holds it, with --count queues), alarm (a transient flood "
     "into a queue without consumers until the memory alarm trips, then drained: nothing "
-    "lost).",
+    "lost), or connections (--count clients each with a channel and a consumer, then a "
+    "new client timed).",
 )
 @click.option(
     "--duration",
@@ -285,7 +286,7 @@ async def _serve(config: BrokerConfig) -> None:
     default=None,
     help="g: backlog messages [200000]; recovery: messages [1000000]; startup: runs [30]; "
     "hotpath: messages per round [50000]; management, metrics: queues [10000]; alarm: "
-    "messages [30000, of 16 KiB].",
+    "messages [30000, of 16 KiB]; connections: clients [10000].",
 )
 @click.option("--size", type=int, default=None, help="Body bytes instead of the scenario's.")
 @click.option(

@@ -21,7 +21,16 @@ SCENARIO_DESCRIPTIONS = {
 }
 # Full names and their letters.
 SCENARIO_NAMES = [*SCENARIO_DESCRIPTIONS, *(name[0] for name in SCENARIO_DESCRIPTIONS)]
-OTHER_NAMES = ["all", "startup", "recovery", "hotpath", "management", "metrics", "alarm"]
+OTHER_NAMES = [
+    "all",
+    "startup",
+    "recovery",
+    "hotpath",
+    "management",
+    "metrics",
+    "alarm",
+    "connections",
+]
 
 
 def scenario_help() -> str:

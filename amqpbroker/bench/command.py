@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from .alarm_flood import alarm_flood
 from .catalog import REFERENCE_URL
 from .compare import compare, reference_target
+from .connection_fleet import connection_fleet
 from .hotpath import hotpath
 from .management_stalls import management_stalls
 from .metrics_stalls import metrics_stalls
@@ -44,6 +45,9 @@ def run_bench(
         return
     if scenario == "alarm":
         echo(json_line(alarm_flood(count or 30_000, size or 16384)))
+        return
+    if scenario == "connections":
+        echo(json_line(connection_fleet(count or 10_000)))
         return
     if scenario == "hotpath":
         echo(json_line(hotpath(count or 50_000)))
