@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "config": set(),
     "version": set(),
+    "process_figures": set(),
     "access": BASE,
     "policies": BASE,
     "api_client": BASE,
@@ -32,9 +33,28 @@ ALLOWED: dict[str, set[str]] = {
     "definitions": BASE | {"core", "access", "policies"},
     "snapshots": BASE | {"core", "session", "access"},
     "management": BASE
-    | {"protocol", "core", "access", "policies", "session", "snapshots", "definitions"},
+    | {
+        "protocol",
+        "core",
+        "access",
+        "policies",
+        "session",
+        "snapshots",
+        "definitions",
+        "process_figures",
+    },
     "server": BASE
-    | {"protocol", "core", "access", "policies", "session", "storage", "definitions", "management"},
+    | {
+        "protocol",
+        "core",
+        "access",
+        "policies",
+        "session",
+        "storage",
+        "definitions",
+        "management",
+        "process_figures",
+    },
     "embedded": BASE
     | {
         "protocol",

@@ -23,7 +23,7 @@ from pamqp import commands
 
 from .client import Client
 from .messages import STAMP, PublishTemplate
-from .target import start_broker_process, stop_broker_process
+from .target import process_memory_mb, start_broker_process, stop_broker_process
 from .topology import depth
 
 _QUEUE = "alarm-flood"
@@ -41,7 +41,7 @@ def alarm_flood(count: int, size: int, mark_mb: int = 200) -> dict[str, Any]:
         broker, url, management = start_broker_process(data_dir / "data", config)
         try:
             figures = asyncio.run(_flood_and_drain(url, management, count, size))
-            figures["broker_peak_rss_mb"] = _peak_rss_mb(broker.pid)
+            figures["broker_peak_rss_mb"] = process_memory_mb(broker.pid, "VmHWM")
         finally:
             stop_broker_process(broker)
     finally:
@@ -152,13 +152,3 @@ class _NodeWatch:
                 return node
             await asyncio.sleep(_POLL)
         raise TimeoutError(f"mem_alarm did not become {alarm}")
-
-
-def _peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return 0.0

@@ -22,7 +22,7 @@ from pamqp import commands
 
 from .client import Client
 from .messages import PublishTemplate
-from .target import start_broker_process, stop_broker_process
+from .target import process_memory_mb, start_broker_process, stop_broker_process
 
 _AT_ONCE = 100  # connections being opened at the same time
 _NEW_CLIENTS = 10  # new clients timed once the fleet is in
@@ -34,9 +34,9 @@ def connection_fleet(count: int) -> dict[str, Any]:
     try:
         broker, url, _management = start_broker_process(data_dir / "data")
         try:
-            figures = {"broker_rss_mb_idle": _rss_mb(broker.pid, "VmRSS")}
+            figures = {"broker_rss_mb_idle": process_memory_mb(broker.pid, "VmRSS")}
             figures |= asyncio.run(_fleet(url, count, broker.pid))
-            figures["broker_peak_rss_mb"] = _rss_mb(broker.pid, "VmHWM")
+            figures["broker_peak_rss_mb"] = process_memory_mb(broker.pid, "VmHWM")
         finally:
             stop_broker_process(broker)
     finally:
@@ -48,7 +48,7 @@ async def _fleet(url: str, count: int, broker_pid: int) -> dict[str, Any]:
     started = time.perf_counter()
     fleet = await _connect_all(url, count)
     connected_s = time.perf_counter() - started
-    rss_connected = _rss_mb(broker_pid, "VmRSS")
+    rss_connected = process_memory_mb(broker_pid, "VmRSS")
     new_client_ms = [await _time_new_client(url, n) for n in range(_NEW_CLIENTS)]
     round_trip_ms = await _round_trip(url, fleet[len(fleet) // 2])
     for first in range(0, len(fleet), 500):
@@ -131,13 +131,3 @@ def _raise_descriptor_limit(wanted: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
-
-
-def _rss_mb(pid: int, field: str) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return 0.0

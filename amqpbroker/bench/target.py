@@ -158,3 +158,15 @@ def _listening_inodes(port: int) -> set[str]:
             if local_port == port and fields[3] == _TCP_LISTEN:
                 inodes.add(fields[9])
     return inodes
+
+
+def process_memory_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's memory figure from /proc/PID/status in MB (VmRSS now, VmHWM its peak);
+    0.0 where that cannot be read."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return 0.0

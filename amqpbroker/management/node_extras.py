@@ -15,11 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
+from amqpbroker.process_figures import resident_bytes
+
 from .auth import Level
 from .cert_expiry import expiries
 from .http import ApiError, bad_request, json_response, no_content, not_found
 from .routes import Call, Route
-from .views.nodes import resident_bytes
 from .views.query import apply_columns, apply_query
 
 ADMIN, MONITOR = Level.ADMINISTRATOR, Level.MONITORING

@@ -32,6 +32,7 @@ from pathlib import Path
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.alarms import Alarms
 from amqpbroker.core.broker import BrokerState
+from amqpbroker.process_figures import resident_bytes
 from amqpbroker.session.connection import ConnectionSession
 
 log = logging.getLogger(__name__)
@@ -68,16 +69,6 @@ def disk_free_limit(config: BrokerConfig, total: int) -> int:
     """The low free-space mark in bytes (RabbitMQ's rabbit_disk_monitor)."""
     relative = config.disk_free_limit_relative
     return config.disk_free_limit if relative is None else int(total * relative)
-
-
-def resident_bytes() -> int:
-    """This process's resident set size (0 where /proc is not there)."""
-    try:
-        with open("/proc/self/statm") as statm:
-            pages = int(statm.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 def held_bytes(state: BrokerState, sessions: Iterable[ConnectionSession]) -> int:

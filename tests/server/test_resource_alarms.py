@@ -19,7 +19,7 @@ import aio_pika
 import pika
 import pytest
 
-from amqpbroker.server.alarm_monitor import resident_bytes
+from amqpbroker.process_figures import resident_bytes
 from amqpbroker.testing.polling import wait_until, wait_until_async
 
 QUICK_CHECKS = {"memory_monitor_interval": 0.01, "disk_monitor_interval": 0.01}

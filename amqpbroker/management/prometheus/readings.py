@@ -18,8 +18,9 @@ from amqpbroker.core.stats import CHANNEL_FIELDS, add_counts
 from amqpbroker.management.broker import ManagedBroker
 from amqpbroker.management.views.connections import _acks_uncommitted, _unacked_count
 from amqpbroker.management.views.context import UnackedIndex
-from amqpbroker.management.views.nodes import _descriptors, resident_bytes
+from amqpbroker.management.views.nodes import _descriptors
 from amqpbroker.management.views.overview import ERLANG_VERSION, RABBITMQ_VERSION
+from amqpbroker.process_figures import resident_bytes
 from amqpbroker.session.channel import Channel
 from amqpbroker.session.connection import ConnectionSession
 

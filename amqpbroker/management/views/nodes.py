@@ -167,12 +167,3 @@ def _descriptors() -> tuple[int, int]:
     except (OSError, ValueError):
         soft = 1024
     return used, soft if soft > 0 else 1024
-
-
-def resident_bytes() -> int:
-    try:
-        with open("/proc/self/statm") as statm:
-            pages = int(statm.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
