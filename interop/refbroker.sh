@@ -20,6 +20,7 @@ PORT=${REFBROKER_PORT:-5673}
 HOST=127.0.0.1
 DIST_PORT=${REFBROKER_DIST_PORT:-$((PORT + 20000))}
 MANAGEMENT_PORT=$((PORT + 10000))
+PROMETHEUS_PORT=$((PORT + 10020))  # (15693: rabbitmq_prometheus, for interop/test_prometheus_interop)
 NODE=${REFBROKER_NODE:-refbroker${PORT}@localhost}
 BASE=${REFBROKER_DIR:-${TMPDIR:-/tmp}/amqpbroker-refbroker-${PORT}}
 TIMEOUT=${REFBROKER_TIMEOUT:-90}
@@ -94,7 +95,9 @@ start() {
   mkdir -p "$BASE/log" "$BASE/mnesia"
   printf 'listeners.tcp.default = %s:%s\nmanagement.tcp.ip = %s\nmanagement.tcp.port = %s\n' \
     "$HOST" "$PORT" "$HOST" "$MANAGEMENT_PORT" > "$BASE/rabbitmq.conf"
-  echo '[rabbitmq_management].' > "$BASE/enabled_plugins"
+  printf 'prometheus.tcp.ip = %s\nprometheus.tcp.port = %s\n' "$HOST" "$PROMETHEUS_PORT" \
+    >> "$BASE/rabbitmq.conf"
+  echo '[rabbitmq_management,rabbitmq_prometheus].' > "$BASE/enabled_plugins"
   echo '[].' > "$BASE/advanced.config"
   : > "$BASE/rabbitmq-env.conf"
   node_env
