@@ -12,6 +12,7 @@ Both brokers sample every 5 s: the tests poll until each shows what it settles o
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -28,9 +29,35 @@ pytestmark = pytest.mark.differential
 both = test_mgmt_differential.both
 
 SAMPLED = 30.0  # seconds: a few sampling rounds of either broker, on a loaded machine
-# (a CI run once saw the reference's vhost statistics still empty after 30 s)
-REFERENCE_LAG = 120.0
+REFERENCE_LAG = 30.0
 MESSAGE = {"properties": {}, "routing_key": "q", "payload": "x", "payload_encoding": "string"}
+# What RabbitMQ 3.10.8 shows after test_http_publish_and_get_count_as_a_direct_channel's
+# requests (recorded from it): 3 publishes routed and 1 returned, 6 messages asked for.
+VHOST_COUNTS = {
+    "ack": 0,
+    "confirm": 4,
+    "deliver": 0,
+    "deliver_get": 4,
+    "deliver_no_ack": 0,
+    "drop_unroutable": 0,
+    "get": 2,
+    "get_empty": 1,
+    "get_no_ack": 2,
+    "publish": 4,
+    "redeliver": 1,
+    "return_unroutable": 1,
+}
+QUEUE_COUNTS = {
+    "ack": 0,
+    "deliver": 0,
+    "deliver_get": 4,
+    "deliver_no_ack": 0,
+    "get": 2,
+    "get_empty": 1,
+    "get_no_ack": 2,
+    "publish": 3,
+    "redeliver": 1,
+}
 
 
 def counts(item: dict[str, Any]) -> dict[str, int]:
@@ -67,8 +94,11 @@ def test_http_publish_and_get_count_as_a_direct_channel(
             f"/api/queues/{v}/q/get",
             {"count": count, "ackmode": ackmode, "encoding": "auto"},
         )
-    for path in (f"/api/vhosts/{v}", f"/api/queues/{v}/q"):
+    expected = {f"/api/vhosts/{v}": VHOST_COUNTS, f"/api/queues/{v}/q": QUEUE_COUNTS}
+    for path, our_expected in expected.items():
         ours = settled(our_api, path, lambda i: counts(i).get("get_empty") == 1 and "messages" in i)
+        assert counts(ours) == our_expected, path
+        assert ours["messages"] == 0
         # (the reference emits a vhost's and a queue's figures at different moments: its
         # counts are awaited until they agree, and compared as they are at the deadline)
         reference = settle(
@@ -76,22 +106,14 @@ def test_http_publish_and_get_count_as_a_direct_channel(
             lambda i: counts(i) == counts(ours) and i.get("messages") == 0,  # noqa: B023
             timeout=REFERENCE_LAG,
         )
+        if not counts(reference):
+            # In two loaded CI runs the reference kept no figures at all for the vhost, even
+            # after 2 minutes: the counters of the API's one-request channels were lost (not
+            # seen on a quiet machine).  Ours are held to the recorded figures either way.
+            warnings.warn(f"the reference kept no message_stats for {path}", stacklevel=1)
+            continue
         assert counts(ours) == counts(reference), path
-        assert ours["messages"] == reference["messages"] == 0
-    assert counts(settled(our_api, f"/api/vhosts/{v}", lambda item: True)) == {
-        "ack": 0,
-        "confirm": 4,
-        "deliver": 0,
-        "deliver_get": 4,
-        "deliver_no_ack": 0,
-        "drop_unroutable": 0,
-        "get": 2,
-        "get_empty": 1,
-        "get_no_ack": 2,
-        "publish": 4,
-        "redeliver": 1,
-        "return_unroutable": 1,
-    }
+        assert reference["messages"] == 0
 
 
 @pytest.mark.parametrize(
