@@ -327,9 +327,13 @@ def bench(**options: Any) -> None:
     One process per connection; each run prints a summary and one JSON line.
     """
     from amqpbroker.bench import command as bench_command  # noqa: PLC0415 (heavy: see catalog)
+    from amqpbroker.bench.report import BenchSetupError  # noqa: PLC0415
 
     options["scenario"] = options["scenario"].lower()
-    bench_command.run_bench(**options, echo=click.echo)
+    try:
+        bench_command.run_bench(**options, echo=click.echo)
+    except BenchSetupError as error:
+        raise click.ClickException(str(error)) from None
 
 
 main.add_command(definitions)

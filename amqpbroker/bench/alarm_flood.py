@@ -23,12 +23,14 @@ from pamqp import commands
 
 from .client import Client
 from .messages import STAMP, PublishTemplate
+from .report import BenchSetupError
 from .target import process_memory_mb, start_broker_process, stop_broker_process
 from .topology import depth
 
 _QUEUE = "alarm-flood"
 _BATCH = 200
 _POLL = 0.05  # seconds between two looks at /api/nodes
+_SETTLE = 1.0  # seconds the monitor (every 100 ms here) gets after the last publish
 
 
 def alarm_flood(count: int, size: int, mark_mb: int = 200) -> dict[str, Any]:
@@ -78,12 +80,28 @@ class _Counter:
 
 
 async def _flood_and_drain(url: str, management: str, count: int, size: int) -> dict[str, Any]:
-    node = _NodeWatch(management)
     control = await Client.connect(url, "bench alarm control")
+    try:
+        return await _measure(control, url, management, count, size)
+    finally:
+        await control.close()
+
+
+async def _measure(
+    control: Client, url: str, management: str, count: int, size: int
+) -> dict[str, Any]:
+    node = _NodeWatch(management)
     await control.call(commands.Queue.Declare(queue=_QUEUE), commands.Queue.DeclareOk)
     started = time.perf_counter()
     publishing = asyncio.create_task(_publish(url, count, size))
-    on = await node.until(True)
+    on = await node.until(True, unless_done=publishing)
+    if not on["mem_alarm"]:
+        publishing.result()  # (a publisher that failed says so first)
+        raise FloodTooSmall(
+            f"all {count} messages of {size} bytes were taken without the memory alarm"
+            f" ({on['mem_used'] / 1e6:.0f} MB of a {on['mem_limit'] / 1e6:.0f} MB mark):"
+            " raise --count or --size"
+        )
     alarm_at = time.perf_counter() - started
     depth_at_alarm = await depth(control, _QUEUE)
     counter = _Counter(count)
@@ -97,8 +115,7 @@ async def _flood_and_drain(url: str, management: str, count: int, size: int) -> 
     await asyncio.wait_for(counter.done.wait(), 600)
     await asyncio.wait_for(publishing, 60)
     total = time.perf_counter() - started
-    for client in (consumer, control):
-        await client.close()
+    await consumer.close()
     return {
         "mark_bytes": on["mem_limit"],
         "alarm_after_s": round(alarm_at, 3),
@@ -124,6 +141,10 @@ async def _publish(url: str, count: int, size: int) -> None:
     await client.close()
 
 
+class FloodTooSmall(BenchSetupError):
+    """The whole flood fit under the watermark: there was no alarm to measure."""
+
+
 class _NodeWatch:
     """Polls ``/api/nodes`` (on a thread) for the memory alarm."""
 
@@ -144,11 +165,20 @@ class _NodeWatch:
         self._last = node["mem_alarm"]
         return node
 
-    async def until(self, alarm: bool, timeout: float = 600) -> dict[str, Any]:
+    async def until(
+        self, alarm: bool, timeout: float = 600, unless_done: asyncio.Task[None] | None = None
+    ) -> dict[str, Any]:
+        """The node once its mem_alarm is ``alarm``; or as it is when ``unless_done`` has
+        finished and a last look (after the monitor's next measurement) still disagrees."""
         deadline = time.monotonic() + timeout
+        finished_at: float | None = None
         while time.monotonic() < deadline:
             node = await asyncio.to_thread(self._node)
             if node["mem_alarm"] is alarm:
                 return node
+            if unless_done is not None and unless_done.done():
+                finished_at = finished_at or time.monotonic()
+                if time.monotonic() - finished_at > _SETTLE:
+                    return node
             await asyncio.sleep(_POLL)
         raise TimeoutError(f"mem_alarm did not become {alarm}")

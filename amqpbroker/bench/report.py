@@ -13,6 +13,10 @@ from .fleet import Fleet
 _REFRESH = 0.5
 
 
+class BenchSetupError(Exception):
+    """A run whose options left nothing to measure: the CLI prints why, without a traceback."""
+
+
 class ProgressLine:
     """Rates over the last half second, rewritten in place; silent unless ``stream`` is a TTY."""
 
