@@ -16,11 +16,10 @@ import prometheus_client
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.stats import CHANNEL_FIELDS, add_counts
 from amqpbroker.management.broker import ManagedBroker
-from amqpbroker.management.views.connections import _acks_uncommitted, _unacked_count
+from amqpbroker.management.views.connections import acks_uncommitted, unacked_count
 from amqpbroker.management.views.context import UnackedIndex
-from amqpbroker.management.views.nodes import _descriptors
 from amqpbroker.management.views.overview import ERLANG_VERSION, RABBITMQ_VERSION
-from amqpbroker.process_figures import resident_bytes
+from amqpbroker.process_figures import file_descriptors, resident_bytes
 from amqpbroker.session.channel import Channel
 from amqpbroker.session.connection import ConnectionSession
 
@@ -72,7 +71,7 @@ def process_figures(broker: ManagedBroker, memory_limit: int, disk_limit: int) -
     limit, its TCP connections (each a descriptor: the limit is the descriptors'), RSS, the
     memory high watermark and the free disk space of the data directory (the alarm
     monitor's last measurement)."""
-    open_fds, max_fds = _descriptors()
+    open_fds, max_fds = file_descriptors()
     return {
         "open_fds": open_fds,
         "max_fds": max_fds,
@@ -138,10 +137,10 @@ def channel_row(channel: Channel, name: str, counts: tuple[int, ...]) -> Row:
         (name,),
         (
             len(channel.consumers) + (channel.reply_consumer is not None),
-            _unacked_count(channel),
+            unacked_count(channel),
             channel.confirms.unconfirmed if channel.confirm_mode else 0,
             len(tx.publishes) if tx is not None else 0,
-            _acks_uncommitted(channel),
+            acks_uncommitted(channel),
             channel.shared_prefetch.limit,
             channel.prefetch_count,
             counts[f["publish"]],

@@ -114,7 +114,7 @@ def channel_item(channel: Channel, context: ViewContext) -> dict[str, Any]:
     tx = channel.tx
     user = channel.connection.user
     item = {
-        "acks_uncommitted": _acks_uncommitted(channel),
+        "acks_uncommitted": acks_uncommitted(channel),
         "confirm": channel.confirm_mode,
         "connection_details": {
             "name": context.connection_name(peer),
@@ -125,7 +125,7 @@ def channel_item(channel: Channel, context: ViewContext) -> dict[str, Any]:
         "garbage_collection": garbage_collection(),
         "global_prefetch_count": channel.shared_prefetch.limit,
         "message_stats": message_stats(CHANNEL_MESSAGE_STATS, counters.counts, counters.rates),
-        "messages_unacknowledged": _unacked_count(channel),
+        "messages_unacknowledged": unacked_count(channel),
         "messages_uncommitted": len(tx.publishes) if tx is not None else 0,
         "messages_unconfirmed": channel.confirms.unconfirmed if channel.confirm_mode else 0,
         "name": channel_name(channel, context),
@@ -155,12 +155,12 @@ def channel_items(
             yield channel_item(session.channels[number], context)
 
 
-def _unacked_count(channel: Channel) -> int:
+def unacked_count(channel: Channel) -> int:
     held = channel.tx.settlements if channel.tx is not None else ()
     return len(channel.unacked) + sum(len(tags) for tags, _entries, _outcome in held)
 
 
-def _acks_uncommitted(channel: Channel) -> int:
+def acks_uncommitted(channel: Channel) -> int:
     if channel.tx is None:
         return 0
     return sum(len(tags) for tags, _, outcome in channel.tx.settlements if outcome is Outcome.ACK)

@@ -13,13 +13,13 @@ Fixed, as there is no Erlang VM behind them: ``proc_*``, ``run_queue``, ``gc_*``
 from __future__ import annotations
 
 import os
-import resource
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from amqpbroker.core.alarms import Alarms
+from amqpbroker.process_figures import file_descriptors
 from amqpbroker.version import __version__
 
 from .context import ViewContext
@@ -83,7 +83,7 @@ def node_item(
     management_contexts: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """One item of ``/api/nodes`` (and ``GET /api/nodes/{name}``)."""
-    fd_used, fd_total = _descriptors()
+    fd_used, fd_total = file_descriptors()
     item: dict[str, Any] = {
         "applications": [
             {
@@ -154,16 +154,3 @@ def node_item(
         {},
     )
     return dict(sorted(item.items()))
-
-
-def _descriptors() -> tuple[int, int]:
-    """(open file descriptors, their soft limit) of this process."""
-    try:
-        used = len(os.listdir("/proc/self/fd"))
-    except OSError:
-        used = 0
-    try:
-        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    except (OSError, ValueError):
-        soft = 1024
-    return used, soft if soft > 0 else 1024
