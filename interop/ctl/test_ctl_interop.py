@@ -3,16 +3,12 @@ and through ``amqpbroker ctl`` against amqpbroker, live; every step's stdout, st
 code compared once row order and the reference's other users and vhosts are set aside.
 
 Skipped when rabbitmqctl is not installed or cannot reach the node (it needs the node's Erlang
-cookie: run as root).  ``AMQPBROKER_REFERENCE_NODE`` (refbroker@localhost) names the node,
-``AMQPBROKER_REFERENCE_HOME`` the folder holding its ``.erlang.cookie`` when that is not the
-user's home (``interop/refbroker.sh`` keeps it in the node's own folder; ``.ci/run`` sets
-both), ``AMQPBROKER_REFERENCE_API`` (http://127.0.0.1:15673) its management API."""
+cookie: run as root; ``reference_node.py`` names the node).  ``AMQPBROKER_REFERENCE_API``
+(http://127.0.0.1:15673) is its management API."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,24 +17,12 @@ from click.testing import CliRunner
 
 from amqpbroker.cli import main
 from amqpbroker.embedded.broker import BrokerThread
+from ctl import reference_node
 from ctl.steps import AFTER_QUEUES, BEFORE_QUEUES, normalised, run_all
 
-NODE = os.environ.get("AMQPBROKER_REFERENCE_NODE", "refbroker@localhost")
-COOKIE_HOME = os.environ.get("AMQPBROKER_REFERENCE_HOME")
-# (Debian's /usr/sbin/rabbitmqctl switches to the rabbitmq user and its home: for a node
-# whose cookie is elsewhere, .ci/run names the script that does not)
-CTL = os.environ.get("AMQPBROKER_REFERENCE_CTL", "rabbitmqctl")
 API = os.environ.get("AMQPBROKER_REFERENCE_API", "http://127.0.0.1:15673")
 STEPS = [step for step, _ in BEFORE_QUEUES + AFTER_QUEUES]
 pytestmark = pytest.mark.timeout(900)  # ~50 rabbitmqctl runs (an Erlang VM each) on a loaded box
-
-
-def _run(command: list[str]) -> dict[str, Any]:
-    env = {**os.environ, "HOME": COOKIE_HOME} if COOKIE_HOME else None
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=120, check=False, env=env
-    )
-    return {"stdout": done.stdout, "stderr": done.stderr, "exit_code": done.returncode}
 
 
 def _ctl(url: str, args: list[str]) -> dict[str, Any]:
@@ -47,19 +31,12 @@ def _ctl(url: str, args: list[str]) -> dict[str, Any]:
     return {"stdout": result.stdout, "stderr": result.stderr, "exit_code": result.exit_code}
 
 
-def _reference_unavailable() -> str | None:
-    if shutil.which(CTL) is None:
-        return "rabbitmqctl is not installed"
-    ping = _run([CTL, "-n", NODE, "-q", "ping"])
-    return None if ping["exit_code"] == 0 else f"rabbitmqctl cannot reach {NODE}"
-
-
 @pytest.fixture(scope="module")
 def both() -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    why = _reference_unavailable()
+    why = reference_node.unavailable()
     if why:
         pytest.skip(why)
-    theirs = run_all(lambda args: _run([CTL, "-n", NODE, *args]), API)
+    theirs = run_all(reference_node.rabbitmqctl, API)
     with BrokerThread(management=True) as broker:
         url = broker.management_url.rstrip("/")
         ours = run_all(lambda args: _ctl(url, args), url)
