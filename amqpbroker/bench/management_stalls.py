@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -399,11 +399,16 @@ def report(
 
 def management_stalls(queues: int, rounds: int, echo: Callable[[str], None]) -> dict[str, Any]:
     """Run the measurement on a fresh uvloop; the JSON record of it."""
+    return on_fresh_loop(measure_all(queues, rounds, echo))
+
+
+def on_fresh_loop(measurement: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """``measurement`` run on a new event loop of the broker's kind, closed after."""
     from amqpbroker.server.loop import new_event_loop  # noqa: PLC0415
 
     loop = new_event_loop()
     try:
-        return loop.run_until_complete(measure_all(queues, rounds, echo))
+        return loop.run_until_complete(measurement)
     finally:
         loop.close()
 

@@ -20,6 +20,7 @@ from .management_stalls import (
     RouteFigures,
     consumers_for,
     measure,
+    on_fresh_loop,
     populate,
     start_broker,
     start_clients,
@@ -68,10 +69,4 @@ async def measure_scrapes(queues: int, rounds: int, echo: Callable[[str], None])
 
 def metrics_stalls(queues: int, rounds: int, echo: Callable[[str], None]) -> dict[str, Any]:
     """Run the measurement on a fresh uvloop; the JSON record of it."""
-    from amqpbroker.server.loop import new_event_loop  # noqa: PLC0415
-
-    loop = new_event_loop()
-    try:
-        return loop.run_until_complete(measure_scrapes(queues, rounds, echo))
-    finally:
-        loop.close()
+    return on_fresh_loop(measure_scrapes(queues, rounds, echo))
