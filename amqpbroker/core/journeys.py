@@ -17,13 +17,31 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from .ports import Clock, ManualClock
 
 RING_SIZE = 1000  # journeys kept per vhost
 EVENTS_MAX = 50  # events kept per journey (a message requeued forever stops growing here)
 PAYLOAD_KEPT = 256  # body octets kept for the preview
+
+
+class Party(NamedTuple):
+    """Who published or received: the connection's name, the channel's number, the user."""
+
+    connection: str
+    channel: int
+    user: str
+
+
+class Publication(NamedTuple):
+    """A message as it was published: where to, by whom, its content header and body."""
+
+    exchange: str
+    routing_key: str
+    by: Party
+    header: bytes
+    body: bytes
 
 
 class Journey:
@@ -45,30 +63,18 @@ class Journey:
         "user",
     )
 
-    def __init__(
-        self,
-        recorder: JourneyRecorder,
-        number: int,
-        *,
-        exchange: str,
-        routing_key: str,
-        connection: str,
-        channel: int,
-        user: str,
-        header: bytes,
-        body: bytes,
-    ) -> None:
+    def __init__(self, recorder: JourneyRecorder, number: int, published: Publication) -> None:
         self.recorder = recorder
         self.id = number
         self.published_at = recorder.now_ms()
-        self.exchange = exchange
-        self.routing_key = routing_key
-        self.connection = connection
-        self.channel = channel
-        self.user = user
-        self.header = header  # the content header as published (properties, decoded on read)
-        self.size = len(body)
-        self.payload = body[:PAYLOAD_KEPT]
+        self.exchange = published.exchange
+        self.routing_key = published.routing_key
+        self.connection, self.channel, self.user = published.by
+        # the content header as published (properties, decoded on read); of the body, only
+        # its size and a preview (the journey outlives the message)
+        self.header = published.header
+        self.size = len(published.body)
+        self.payload = published.body[:PAYLOAD_KEPT]
         self.events: list[dict[str, Any]] = []
         self.last_seq = 0
 
@@ -100,30 +106,10 @@ class JourneyRecorder:
         self.latest += 1
         return self.latest
 
-    def start(
-        self,
-        *,
-        exchange: str,
-        routing_key: str,
-        connection: str,
-        channel: int,
-        user: str,
-        header: bytes,
-        body: bytes,
-    ) -> Journey:
+    def start(self, published: Publication) -> Journey:
         """A journey for a message just published (kept in the ring)."""
         self._next_id += 1
-        journey = Journey(
-            self,
-            self._next_id,
-            exchange=exchange,
-            routing_key=routing_key,
-            connection=connection,
-            channel=channel,
-            user=user,
-            header=header,
-            body=body,
-        )
+        journey = Journey(self, self._next_id, published)
         self.journeys.append(journey)
         return journey
 

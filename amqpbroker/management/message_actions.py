@@ -21,6 +21,7 @@ from aiohttp import web
 
 from amqpbroker.access.users import User
 from amqpbroker.core.exchanges import Exchange
+from amqpbroker.core.journeys import Party
 from amqpbroker.core.message import Envelope, Message, routing_bytes
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.stats import ChannelCounters, add_counts, channel_counts
@@ -32,7 +33,7 @@ from amqpbroker.session.handlers.basic import (
     read_ttl_and_priority,
     set_delivery_mode,
 )
-from amqpbroker.session.tracing import Party, traced_delivery, traced_publish, traced_settled
+from amqpbroker.session.tracing import traced_delivery, traced_publish, traced_settled
 from amqpbroker.session.unacked import Outcome
 
 from .http import (

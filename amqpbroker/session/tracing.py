@@ -20,10 +20,10 @@ from __future__ import annotations
 import logging
 import platform
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from amqpbroker.core import journeys
 from amqpbroker.core.exchanges import Exchange
+from amqpbroker.core.journeys import Party, Publication
 from amqpbroker.core.message import Envelope, Message, routing_bytes
 from amqpbroker.core.queue import Queue
 from amqpbroker.core.vhost import VirtualHost
@@ -44,14 +44,6 @@ NODE = "amqpbroker@" + platform.node().split(".", 1)[0]
 def switch_tracing(vhost: VirtualHost, on: bool) -> None:
     """Tracing on or off for ``vhost``, logged as RabbitMQ logs it."""
     log.info("%s", journeys.switch_tracing(vhost, on))
-
-
-class Party(NamedTuple):
-    """Who published or received: the connection's name, the channel's number, the user."""
-
-    connection: str
-    channel: int
-    user: str
 
 
 def party(conn: ChannelHost, channel: int) -> Party:
@@ -77,15 +69,8 @@ def traced_publish(
         ("routed_queues", _routed_queues(exchange, message, routed)),
     ]
     _firehose(vhost, "publish." + exchange.name, message, extra)
-    journey = vhost.journeys.start(
-        exchange=exchange.name,
-        routing_key=message.routing_key,
-        connection=by.connection,
-        channel=by.channel,
-        user=by.user,
-        header=message.header,
-        body=message.body,
-    )
+    published = Publication(exchange.name, message.routing_key, by, message.header, message.body)
+    journey = vhost.journeys.start(published)
     message.journey = journey
     journey.add("routed", queues=routed)
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from amqpbroker.config import BrokerConfig
 from amqpbroker.core.broker import BrokerState
-from amqpbroker.core.journeys import EVENTS_MAX, JourneyRecorder, switch_tracing
+from amqpbroker.core.journeys import (
+    EVENTS_MAX,
+    JourneyRecorder,
+    Party,
+    Publication,
+    switch_tracing,
+)
 from amqpbroker.core.ports import ManualClock
 from amqpbroker.core.vhost import VirtualHost
 
@@ -17,15 +23,7 @@ def _recorder(size: int = 3) -> JourneyRecorder:
 
 
 def _start(recorder: JourneyRecorder, body: bytes = b"hello") -> object:
-    return recorder.start(
-        exchange="x",
-        routing_key="k",
-        connection="c",
-        channel=1,
-        user="u",
-        header=b"",
-        body=body,
-    )
+    return recorder.start(Publication("x", "k", Party("c", 1, "u"), b"", body))
 
 
 def test_events_are_numbered_across_journeys_and_timed_in_epoch_ms():
