@@ -16,7 +16,7 @@ DISK = "disk"
 _REASONS = {
     (MEMORY,): "low on memory",
     (DISK,): "low on disk",
-    (MEMORY, DISK): "low on memory & disk",
+    (MEMORY, DISK): "low on disk & memory",  # (recorded from RabbitMQ 3.10.8: disk first)
 }
 
 

@@ -166,7 +166,7 @@ def test_both_alarms_name_both_resources_and_one_clearing_keeps_publishers_block
     channel.queue_declare("both")
     channel.basic_publish("", "both", b"m")
     _until(publisher, lambda: events, "connection.blocked")
-    assert events == [("blocked", "low on memory & disk")]
+    assert events == [("blocked", "low on disk & memory")]
     broker.set_vm_memory_high_watermark(2**62)
     assert broker.server.alarms.resources == ("disk",)
     broker.set_disk_free_limit(1)
