@@ -12,7 +12,6 @@ Both brokers sample every 5 s: the tests poll until each shows what it settles o
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -106,12 +105,6 @@ def test_http_publish_and_get_count_as_a_direct_channel(
             lambda i: counts(i) == counts(ours) and i.get("messages") == 0,  # noqa: B023
             timeout=REFERENCE_LAG,
         )
-        if not counts(reference):
-            # In two loaded CI runs the reference kept no figures at all for the vhost, even
-            # after 2 minutes: the counters of the API's one-request channels were lost (not
-            # seen on a quiet machine).  Ours are held to the recorded figures either way.
-            warnings.warn(f"the reference kept no message_stats for {path}", stacklevel=1)
-            continue
         assert counts(ours) == counts(reference), path
         assert reference["messages"] == 0
 
