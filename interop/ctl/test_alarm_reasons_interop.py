@@ -9,7 +9,6 @@ broker's methods of the same names.  Skipped when rabbitmqctl cannot reach the n
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 
 import pika
@@ -19,7 +18,6 @@ from amqpbroker.embedded.broker import BrokerThread
 from amqpbroker.testing.polling import wait_until
 from ctl import reference_node
 
-REFERENCE_URL = os.environ.get("AMQPBROKER_REFERENCE_URL", "amqp://guest:guest@127.0.0.1:5673/")
 ORDERS = [("memory",), ("disk",), ("memory", "disk"), ("disk", "memory")]
 pytestmark = pytest.mark.timeout(300)
 
@@ -75,12 +73,9 @@ def blocked_and_unblocked(url: str, switch: Switch, alarms: tuple[str, ...]) -> 
 
 @pytest.fixture(scope="module")
 def reference() -> Iterator[dict[tuple[str, ...], Events]]:
-    why = reference_node.unavailable()
-    if why:
-        pytest.skip(why)
-    yield {
-        alarms: blocked_and_unblocked(REFERENCE_URL, reference_switch, alarms) for alarms in ORDERS
-    }
+    reference_node.require()
+    url = reference_node.AMQP_URL
+    yield {alarms: blocked_and_unblocked(url, reference_switch, alarms) for alarms in ORDERS}
 
 
 @pytest.mark.parametrize("alarms", ORDERS, ids=" then ".join)

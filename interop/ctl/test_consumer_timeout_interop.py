@@ -8,7 +8,6 @@ the node (``reference_node.py``)."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,24 +19,16 @@ from amqpbroker.embedded.broker import BrokerThread
 from ctl import reference_node
 
 TIMEOUT_MS = 2000
-REFERENCE_URL = os.environ.get("AMQPBROKER_REFERENCE_URL", "amqp://guest:guest@127.0.0.1:5673/")
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
 def reference_with_a_short_timeout() -> Iterator[str]:
-    why = reference_node.unavailable()
-    if why:
-        pytest.skip(why)
-    keys = {"consumer_timeout": TIMEOUT_MS, "channel_tick_interval": 250}
-    saved = {key: reference_node.rabbit_env(key) for key in keys}
-    for key, value in keys.items():
-        reference_node.set_rabbit_env(key, value)
-    try:
-        yield REFERENCE_URL
-    finally:
-        for key, value in saved.items():
-            reference_node.set_rabbit_env(key, value)
+    reference_node.require()
+    with reference_node.rabbit_env_changed(
+        {"consumer_timeout": TIMEOUT_MS, "channel_tick_interval": 250}
+    ):
+        yield reference_node.AMQP_URL
 
 
 def channel_closed_by_an_unacked_delivery(url: str) -> tuple[Any, ...]:

@@ -33,9 +33,7 @@ def _ctl(url: str, args: list[str]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def both() -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    why = reference_node.unavailable()
-    if why:
-        pytest.skip(why)
+    reference_node.require()
     theirs = run_all(reference_node.rabbitmqctl, API)
     with BrokerThread(management=True) as broker:
         url = broker.management_url.rstrip("/")

@@ -8,7 +8,6 @@ reference node with ``rabbitmqctl eval`` for the test and put back after (its de
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,21 +19,14 @@ from amqpbroker.embedded.broker import BrokerThread
 from ctl import reference_node
 
 LIMIT = 4096
-REFERENCE_URL = os.environ.get("AMQPBROKER_REFERENCE_URL", "amqp://guest:guest@127.0.0.1:5673/")
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
 def reference_with_a_small_limit() -> Iterator[str]:
-    why = reference_node.unavailable()
-    if why:
-        pytest.skip(why)
-    saved = reference_node.rabbit_env("max_message_size")
-    reference_node.set_rabbit_env("max_message_size", LIMIT)
-    try:
-        yield REFERENCE_URL
-    finally:
-        reference_node.set_rabbit_env("max_message_size", saved)
+    reference_node.require()
+    with reference_node.rabbit_env_changed({"max_message_size": LIMIT}):
+        yield reference_node.AMQP_URL
 
 
 def publish_at_and_over_the_limit(url: str) -> tuple[Any, ...]:
