@@ -30,7 +30,7 @@ def test_add_a_vhost_and_a_user_with_permissions_in_the_page(
 ) -> None:
     vhost, user = names
     page.go("/admin/vhosts")
-    page.heading("Virtual hosts")
+    page.heading("Virtual Hosts")
     page.open_section("Add a virtual host")
     page.type_into("input#new-vhost-name", vhost)
     page.type_into("input#new-vhost-description", "made in the page")

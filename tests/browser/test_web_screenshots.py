@@ -122,7 +122,7 @@ def test_screenshots_of_the_main_pages(page: Any, web_broker: BrokerThread, traf
         ("/exchanges", "Exchanges", "exchanges"),
         (f"/exchanges/{segment('/')}/orders", "orders", "exchange"),
         ("/admin/users", "Users", "users"),
-        ("/admin/vhosts", "Virtual hosts", "vhosts"),
+        ("/admin/vhosts", "Virtual Hosts", "vhosts"),
         ("/admin/policies", "Policies", "policies"),
         ("/trace", "Trace", "trace"),
     ):

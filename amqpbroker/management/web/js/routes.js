@@ -22,7 +22,7 @@ const ROUTES = [
   [["queues", "*", "*"], "Queue", queuePage],
   [["admin", "users"], "Users", usersPage, (can) => can.admin],
   [["admin", "users", "*"], "User", userPage, (can) => can.admin],
-  [["admin", "vhosts"], "Virtual hosts", vhostsPage, (can) => can.admin],
+  [["admin", "vhosts"], "Virtual Hosts", vhostsPage, (can) => can.admin],
   [["admin", "policies"], "Policies", policiesPage, (can) => can.policymaker],
   [["trace"], "Trace", tracePage],
 ];

@@ -5,9 +5,9 @@ import { h, replaceChildren, fmtNumber, section, details, simpleTable, flash, co
 import { vhostSelect, field, hashPath } from "./common.js";
 import { refreshNow } from "../shell.js";
 
-/** The Admin pages' own tabs: Users, Virtual hosts, Policies. */
+/** The Admin pages' own tabs: Users, Virtual Hosts, Policies. */
 export function adminTabs(current, can) {
-  const tabs = [["users", "Users"], ["vhosts", "Virtual hosts"], ["policies", "Policies"]]
+  const tabs = [["users", "Users"], ["vhosts", "Virtual Hosts"], ["policies", "Policies"]]
     .filter(([key]) => can.admin || key === "policies");
   return h("nav", { class: "tabs actions", "aria-label": "Admin" }, tabs.map(([key, text]) =>
     h("a", { href: `#/admin/${key}`, class: key === current ? "current" : null, "aria-current": key === current ? "page" : null }, text)));
@@ -135,7 +135,7 @@ export function vhostsPage(ctx) {
     event.preventDefault();
     if (await act("Virtual host added", () => api.put(path("vhosts", name.value), { description: description.value }))) name.value = "";
   });
-  const el = h("div", {}, h("h1", {}, "Virtual hosts"), adminTabs("vhosts", ctx.can), section("All virtual hosts", table), details("Add a virtual host", false, form));
+  const el = h("div", {}, h("h1", {}, "Virtual Hosts"), adminTabs("vhosts", ctx.can), section("All virtual hosts", table), details("Add a virtual host", false, form));
 
   async function remove(vhost) {
     if (await confirmAction(`Delete virtual host ${vhost} and everything in it?`)) act("Virtual host deleted", () => api.delete(path("vhosts", vhost)));
