@@ -148,7 +148,7 @@ def test_hash_routes_name_their_pages() -> None:
         "Channels",
         "Users",
         "User",
-        "Virtual hosts",
+        "Virtual Hosts",
         "Policies",
         "Trace",
         "Not found",
