@@ -89,6 +89,8 @@ def _stats_arrived(api: Api, v: str) -> bool:
         and all("message_bytes_ready" in item for item in queues)
         and len(channels) == len(connections) == 1
         and all("garbage_collection" in item for item in [*channels, *connections])
+        # (a connection's and a channel's reductions come from another collector, later)
+        and all("reductions" in item for item in [*channels, *connections])
     )
 
 
