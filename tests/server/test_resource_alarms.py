@@ -41,6 +41,20 @@ def _until(connection: pika.BlockingConnection, done: Callable[[], object], what
     wait_until(done, what, pause=lambda: connection.process_data_events(time_limit=0.02))
 
 
+def _blocked_publisher(
+    url: str, queue: str, body: bytes
+) -> tuple[pika.BlockingConnection, Any, list[tuple[str, ...]]]:
+    """A watched client that declares ``queue`` and publishes ``body`` to it, once told
+    ``connection.blocked``: its connection, channel and what it was told."""
+    events: list[tuple[str, ...]] = []
+    publisher = _watched(url, events)
+    channel = publisher.channel()
+    channel.queue_declare(queue)
+    channel.basic_publish("", queue, body)
+    _until(publisher, lambda: events, "connection.blocked")
+    return publisher, channel, events
+
+
 class FloodingPublisher(threading.Thread):
     """A pika publisher on its own thread (its writes block while the broker does not read):
     publishes ``count`` numbered transient messages, then waits to be unblocked."""
@@ -111,12 +125,7 @@ def test_memory_alarm_at_boot_blocks_the_first_publish_until_the_mark_rises(
 ) -> None:
     broker = broker_factory(vm_memory_high_watermark_absolute=1, **QUICK_CHECKS)
     assert broker.server.alarms.mem_alarm  # raised before the listener opened
-    events: list[tuple[str, ...]] = []
-    publisher = _watched(broker.url, events)
-    channel = publisher.channel()
-    channel.queue_declare("boot")
-    channel.basic_publish("", "boot", b"held")
-    _until(publisher, lambda: events, "connection.blocked")
+    publisher, channel, events = _blocked_publisher(broker.url, "boot", b"held")
     assert events == [("blocked", "low on memory")]
     broker.set_vm_memory_high_watermark(2**62)
     _until(publisher, lambda: len(events) == 2, "connection.unblocked")
@@ -134,12 +143,7 @@ def test_disk_alarm_with_a_limit_above_the_free_space(
     alarms = broker.server.alarms
     assert alarms.disk_free_alarm and not alarms.mem_alarm
     assert 0 < alarms.disk_free < alarms.disk_free_limit
-    events: list[tuple[str, ...]] = []
-    publisher = _watched(broker.url, events)
-    channel = publisher.channel()
-    channel.queue_declare("disk")
-    channel.basic_publish("", "disk", b"waits")
-    _until(publisher, lambda: events, "connection.blocked")
+    publisher, _channel, events = _blocked_publisher(broker.url, "disk", b"waits")
     assert events == [("blocked", "low on disk")]
     observer = pika.BlockingConnection(pika.URLParameters(broker.url))
     watch = observer.channel()
@@ -160,12 +164,7 @@ def test_both_alarms_name_both_resources_and_one_clearing_keeps_publishers_block
     broker = broker_factory(
         vm_memory_high_watermark_absolute=1, disk_free_limit=2**62, **QUICK_CHECKS
     )
-    events: list[tuple[str, ...]] = []
-    publisher = _watched(broker.url, events)
-    channel = publisher.channel()
-    channel.queue_declare("both")
-    channel.basic_publish("", "both", b"m")
-    _until(publisher, lambda: events, "connection.blocked")
+    publisher, _channel, events = _blocked_publisher(broker.url, "both", b"m")
     assert events == [("blocked", "low on disk & memory")]
     broker.set_vm_memory_high_watermark(2**62)
     assert broker.server.alarms.resources == ("disk",)
